@@ -1,0 +1,153 @@
+/* buf.c - growable byte buffer (see buf.h). */
+#include "core/buf.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void buf_init(buf *b) { memset(b, 0, sizeof *b); }
+
+void buf_free(buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+void buf_reset(buf *b)
+{
+    b->len = 0;
+    if (b->data) b->data[0] = 0;
+}
+
+int buf_reserve(buf *b, size_t extra)
+{
+    if (b->oom) return -1;
+    if (b->len + extra + 1 <= b->cap) return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1) {
+        if (cap > ((size_t)-1) / 2) {
+            b->oom = 1;
+            return -1;
+        }
+        cap *= 2;
+    }
+    char *p = realloc(b->data, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+void buf_append(buf *b, const void *p, size_t n)
+{
+    if (buf_reserve(b, n)) return;
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = 0;
+}
+
+void buf_puts(buf *b, const char *s) { buf_append(b, s, strlen(s)); }
+
+void buf_putc(buf *b, char c) { buf_append(b, &c, 1); }
+
+void buf_vprintf(buf *b, const char *fmt, va_list ap)
+{
+    va_list cp;
+    va_copy(cp, ap);
+    char small[256];
+    int n = vsnprintf(small, sizeof small, fmt, cp);
+    va_end(cp);
+    if (n < 0) return;
+    if ((size_t)n < sizeof small) {
+        buf_append(b, small, (size_t)n);
+        return;
+    }
+    if (buf_reserve(b, (size_t)n)) return;
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    b->len += (size_t)n;
+}
+
+void buf_printf(buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(b, fmt, ap);
+    va_end(ap);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    unsigned min;
+    unsigned cp;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F, min = 0x80;
+    else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07, min = 0x10000;
+    else return 0;
+    if (n < len) return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    return len;
+}
+
+void buf_json_str(buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    buf_reserve(b, n + 2);
+    buf_putc(b, '"');
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        /* copy runs of plain bytes at once: the common case */
+        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\') run++;
+        if (run > i) {
+            buf_append(b, p + i, run - i);
+            i = run;
+            continue;
+        }
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            buf_append(b, e, 2);
+            i++;
+        } else if (c < 0x20) {
+            switch (c) {
+            case '\n': buf_append(b, "\\n", 2); break;
+            case '\r': buf_append(b, "\\r", 2); break;
+            case '\t': buf_append(b, "\\t", 2); break;
+            default: {
+                char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+                buf_append(b, e, 6);
+            }
+            }
+            i++;
+        } else {
+            size_t l = utf8_seq_len(p + i, n - i);
+            if (l == 0) {
+                buf_append(b, "\xEF\xBF\xBD", 3);
+                i++;
+            } else {
+                buf_append(b, p + i, l);
+                i += l;
+            }
+        }
+    }
+    buf_putc(b, '"');
+}
+
+char *buf_steal(buf *b)
+{
+    char *d = b->data;
+    if (!d) d = calloc(1, 1);
+    memset(b, 0, sizeof *b);
+    return d;
+}

@@ -1,0 +1,114 @@
+/* util.c - small shared helpers (see util.h). */
+#include "core/util.h"
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+uint64_t util_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+double util_now_sec(void) { return (double)util_now_ns() / 1e9; }
+
+int64_t util_unix_time(void) { return (int64_t)time(NULL); }
+
+void util_sha256(const void *data, size_t n, unsigned char out[32])
+{
+    SHA256(data, n, out);
+}
+
+void util_sha256_hex(const void *data, size_t n, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char d[32];
+    util_sha256(data, n, d);
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = hex[d[i] >> 4];
+        out[2 * i + 1] = hex[d[i] & 15];
+    }
+    out[64] = 0;
+}
+
+int util_utf8_valid(const char *str, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned cp, min;
+        if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F, min = 0x80;
+        else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F, min = 0x800;
+        else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07, min = 0x10000;
+        else return 0;
+        if (n - i < len) return 0;
+        for (size_t k = 1; k < len; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        i += len;
+    }
+    return 1;
+}
+
+char *util_read_file(const char *path, size_t *len_out, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s is not a regular file", path);
+        fclose(f);
+        return NULL;
+    }
+    size_t n = (size_t)st.st_size;
+    char *p = malloc(n + 1);
+    if (!p) {
+        snprintf(err, errlen, "out of memory reading %s (%zu bytes)", path, n);
+        fclose(f);
+        return NULL;
+    }
+    if (n && fread(p, 1, n, f) != n) {
+        snprintf(err, errlen, "short read on %s", path);
+        free(p);
+        fclose(f);
+        return NULL;
+    }
+    fclose(f);
+    p[n] = 0;
+    if (len_out) *len_out = n;
+    return p;
+}
+
+void util_random_hex(char out[33])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char r[16];
+    if (RAND_bytes(r, sizeof r) != 1) {
+        /* never fatal for an id: fall back to the clock */
+        uint64_t t = util_now_ns();
+        for (int i = 0; i < 16; i++) r[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)i;
+    }
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hex[r[i] >> 4];
+        out[2 * i + 1] = hex[r[i] & 15];
+    }
+    out[32] = 0;
+}

@@ -1,0 +1,26 @@
+/* util.h - small shared helpers: clocks, hashing, UTF-8 checks, file reading. */
+#ifndef SEMROUTER_UTIL_H
+#define SEMROUTER_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Monotonic clock in nanoseconds / seconds (for latencies). */
+uint64_t util_now_ns(void);
+double util_now_sec(void);
+/* Wall clock, Unix seconds (for `created`, TTLs that survive restarts). */
+int64_t util_unix_time(void);
+
+/* SHA-256 of data; out receives 32 bytes. hex variant writes 64 chars + NUL. */
+void util_sha256(const void *data, size_t n, unsigned char out[32]);
+void util_sha256_hex(const void *data, size_t n, char out[65]);
+
+/* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates), else 0. */
+int util_utf8_valid(const char *s, size_t n);
+
+/* Reads a whole file into a NUL-terminated malloc'd buffer. Returns NULL and
+ * fills err (a sentence) on failure. */
+char *util_read_file(const char *path, size_t *len_out, char *err, size_t errlen);
+
+/* Fills out with 16 random bytes as 32 hex chars + NUL (request ids). */
+void util_random_hex(char out[33]);
+#endif

@@ -1,0 +1,33 @@
+/* main.c - the semrouter command line: dispatches subcommands to their modules. */
+#include <stdio.h>
+#include <string.h>
+
+#define SEMROUTER_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+    fprintf(out, "semrouter %s - OpenAI-compatible semantic router and cache\n\n"
+                 "usage: semrouter <command> [options]\n\n"
+                 "commands:\n"
+                 "  serve -c FILE          run the router\n"
+                 "  check-config -c FILE   validate a config file, print every problem\n"
+                 "  version                print the version\n\n"
+                 "Every command takes --help.\n",
+            SEMROUTER_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+        printf("semrouter %s\n", SEMROUTER_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "semrouter: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,52 @@
+/* embed.h - sentence embeddings: one interface over the model types.
+ *
+ * Types: USE-lite (the default; TF.js graph files read directly), Model2Vec
+ * static models (safetensors + tokenizer.json), and a remote OpenAI-compatible
+ * /v1/embeddings endpoint. A model is immutable after load and shared by all
+ * threads; each thread owns an embed_state (scratch memory, so embedding
+ * allocates nothing per call). Output vectors are L2-normalised, so cosine
+ * similarity is a dot product. */
+#ifndef SEMROUTER_EMBED_H
+#define SEMROUTER_EMBED_H
+#include <stddef.h>
+
+typedef enum { EMBED_USE_LITE = 0, EMBED_MODEL2VEC, EMBED_REMOTE } embed_type;
+
+typedef struct embed_options {
+    embed_type type;
+    const char *path;        /* model folder (use-lite, model2vec) */
+    const char *url;         /* remote: base URL, e.g. http://127.0.0.1:8000/v1 */
+    const char *remote_model;/* remote: "model" field sent */
+    const char *api_key_env; /* remote: env var holding a bearer key, or NULL */
+    int dim;                 /* remote: expected dimension (0 = learn from first answer) */
+    int timeout_ms;          /* remote: per-call timeout (0 = 10000) */
+} embed_options;
+
+typedef struct embed_model embed_model;
+typedef struct embed_state embed_state;
+
+/* Loads a model. On failure returns NULL and writes a sentence into err. */
+embed_model *embed_load(const embed_options *opt, char *err, size_t errlen);
+void embed_free(embed_model *m);
+
+int embed_dim(const embed_model *m);
+/* Stable id naming the model and its weights (e.g. "use-lite-512:3855ea67");
+ * part of every cache key so vectors of different models never mix. */
+const char *embed_model_id(const embed_model *m);
+/* Token window: inputs with more tokens are truncated by the model, so callers
+ * skip similarity matching for them (DESIGN.md §3). 0 = unknown/unlimited. */
+int embed_max_tokens(const embed_model *m);
+
+embed_state *embed_state_new(const embed_model *m);
+void embed_state_free(embed_state *s);
+
+/* Embeds text[0..len) into out[embed_dim]. *n_tokens (may be NULL) receives the
+ * token count before truncation. Invalid UTF-8 is replaced, never rejected.
+ * Returns 0, or -1 with a sentence in err. */
+int embed_text(const embed_model *m, embed_state *s, const char *text, size_t len, float *out,
+               int *n_tokens, char *err, size_t errlen);
+
+/* Embeds n texts into out[n * dim] (row i = texts[i]). Same contract as embed_text. */
+int embed_batch(const embed_model *m, embed_state *s, const char *const *texts,
+                const size_t *lens, int n, float *out, char *err, size_t errlen);
+#endif

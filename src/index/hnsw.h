@@ -1,0 +1,48 @@
+/* hnsw.h - approximate nearest-neighbour index (HNSW) over unit-norm float
+ * vectors, inner-product similarity (= cosine for unit vectors).
+ *
+ * Labels are caller-chosen 64-bit ids. Deletion marks a node deleted and keeps
+ * it as a routing node so the graph stays connected; its slot is reused by a
+ * later insert. Searches run concurrently with each other and with inserts and
+ * deletes (see hnsw.c for the locking scheme). With params.use_hnsw = 0 the
+ * same interface is an exact linear scan. */
+#ifndef SEMROUTER_HNSW_H
+#define SEMROUTER_HNSW_H
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { HNSW_STORE_F32 = 0, HNSW_STORE_F16, HNSW_STORE_I8 } hnsw_storage;
+
+typedef struct hnsw_params {
+    int dim;
+    int m;               /* links per node on upper layers (default 16); layer 0 gets 2*m */
+    int ef_construction; /* default 200 */
+    int ef_search;       /* default 64; a search uses max(ef_search, k) */
+    int use_hnsw;        /* 0 = exact linear scan */
+    hnsw_storage storage;/* reduced precision storage re-scores candidates exactly */
+    size_t initial_capacity;
+    uint64_t seed;
+} hnsw_params;
+
+typedef struct hnsw_result {
+    uint64_t label;
+    float similarity; /* inner product */
+} hnsw_result;
+
+typedef struct hnsw_index hnsw_index;
+
+/* Fills p with the defaults above for dimension dim. */
+void hnsw_params_default(hnsw_params *p, int dim);
+hnsw_index *hnsw_new(const hnsw_params *p, char *err, size_t errlen);
+void hnsw_free(hnsw_index *h);
+
+/* Inserts vec[dim] under label (a label already present is replaced).
+ * Returns 0, or -1 on allocation failure. */
+int hnsw_insert(hnsw_index *h, uint64_t label, const float *vec);
+/* Removes label; returns 0, or -1 when absent. */
+int hnsw_delete(hnsw_index *h, uint64_t label);
+/* Up to k nearest live labels by descending similarity; returns the count. */
+int hnsw_search(hnsw_index *h, const float *query, int k, int ef, hnsw_result *out);
+size_t hnsw_count(const hnsw_index *h); /* live entries */
+size_t hnsw_memory_bytes(const hnsw_index *h);
+#endif

@@ -23,7 +23,9 @@ static int same_key(const char *a, const char *ta, const char *b, const char *tb
     return same;
 }
 
-#define BASE_MSGS "\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"What is HTTP?\"}]"
+#define BASE_MSGS                                                                                  \
+    "\"messages\":[{\"role\":\"system\",\"content\":\"Be "                                         \
+    "brief.\"},{\"role\":\"user\",\"content\":\"What is HTTP?\"}]"
 
 static void canonical_json_sorts_keys_recursively(void)
 {
@@ -71,17 +73,24 @@ static void partition_changes_with_what_changes_the_answer(void)
         "{\"model\":\"gpt\",\"temperature\":0.5,\"top_p\":0.9," BASE_MSGS "}",
         "{\"model\":\"gpt\",\"temperature\":0.5,\"max_tokens\":10," BASE_MSGS "}",
         "{\"model\":\"gpt\",\"temperature\":0.5,\"seed\":1," BASE_MSGS "}",
-        "{\"model\":\"gpt\",\"temperature\":0.5,\"response_format\":{\"type\":\"json_object\"}," BASE_MSGS "}",
-        "{\"model\":\"gpt\",\"temperature\":0.5,\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]," BASE_MSGS "}",
+        "{\"model\":\"gpt\",\"temperature\":0.5,\"response_format\":{\"type\":\"json_object\"}"
+        "," BASE_MSGS "}",
+        "{\"model\":\"gpt\",\"temperature\":0.5,\"tools\":[{\"type\":\"function\",\"function\":{"
+        "\"name\":\"f\"}}]," BASE_MSGS "}",
         "{\"model\":\"gpt\",\"temperature\":0.5,\"reasoning_effort\":\"high\"," BASE_MSGS "}",
-        "{\"model\":\"gpt\",\"temperature\":0.5,\"messages\":[{\"role\":\"system\",\"content\":\"Be "
+        "{\"model\":\"gpt\",\"temperature\":0.5,\"messages\":[{\"role\":\"system\",\"content\":"
+        "\"Be "
         "verbose.\"},{\"role\":\"user\",\"content\":\"What is HTTP?\"}]}",
-        "{\"model\":\"gpt\",\"temperature\":0.5,\"messages\":[{\"role\":\"user\",\"content\":\"What is HTTP?\"}]}",
-        "{\"model\":\"gpt\",\"temperature\":0.5,\"messages\":[{\"role\":\"developer\",\"content\":\"x\"},"
-        "{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"What is HTTP?\"}]}",
+        "{\"model\":\"gpt\",\"temperature\":0.5,\"messages\":[{\"role\":\"user\",\"content\":"
+        "\"What is HTTP?\"}]}",
+        "{\"model\":\"gpt\",\"temperature\":0.5,\"messages\":[{\"role\":\"developer\",\"content\":"
+        "\"x\"},"
+        "{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":\"What is "
+        "HTTP?\"}]}",
     };
     for (size_t i = 0; i < sizeof variants / sizeof *variants; i++)
-        CHECK(same_key(base, "t1", variants[i], "t1", 1) == 0, "variant %zu shares the partition", i);
+        CHECK(same_key(base, "t1", variants[i], "t1", 1) == 0, "variant %zu shares the partition",
+              i);
     CHECK_EQ_INT(same_key(base, "t1", base, "t2", 1), 0);
     /* The embedding model id is part of the partition. */
     cache_keys k1, k2;
@@ -130,13 +139,16 @@ static void turn_texts_and_parts(void)
 
     /* Images in an earlier turn go into the partition: another image, another partition. */
     const char *h1 = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
-                     "\"image_url\",\"image_url\":{\"url\":\"A\"}}]},{\"role\":\"user\",\"content\":\"color?\"}]}";
+                     "\"image_url\",\"image_url\":{\"url\":\"A\"}}]},{\"role\":\"user\","
+                     "\"content\":\"color?\"}]}";
     const char *h2 = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
-                     "\"image_url\",\"image_url\":{\"url\":\"B\"}}]},{\"role\":\"user\",\"content\":\"color?\"}]}";
+                     "\"image_url\",\"image_url\":{\"url\":\"B\"}}]},{\"role\":\"user\","
+                     "\"content\":\"color?\"}]}";
     CHECK_EQ_INT(same_key(h1, "t", h2, "t", 1), 0);
 
     /* No user turn at all. */
-    CHECK_EQ_INT(keys_of("{\"messages\":[{\"role\":\"system\",\"content\":\"x\"}]}", "t", "m", &k), 0);
+    CHECK_EQ_INT(keys_of("{\"messages\":[{\"role\":\"system\",\"content\":\"x\"}]}", "t", "m", &k),
+                 0);
     CHECK_EQ_INT(k.semantic_ok, 0);
     CHECK_EQ_INT(k.n_context, 0);
     cache_keys_free(&k);
@@ -144,10 +156,12 @@ static void turn_texts_and_parts(void)
 
 static void earlier_turn_roles_split_partitions(void)
 {
-    const char *a = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"A\"},"
-                    "{\"role\":\"assistant\",\"content\":\"B\"},{\"role\":\"user\",\"content\":\"C\"}]}";
-    const char *b = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"X\"},"
-                    "{\"role\":\"assistant\",\"content\":\"Y\"},{\"role\":\"user\",\"content\":\"C\"}]}";
+    const char *a =
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"A\"},"
+        "{\"role\":\"assistant\",\"content\":\"B\"},{\"role\":\"user\",\"content\":\"C\"}]}";
+    const char *b =
+        "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"X\"},"
+        "{\"role\":\"assistant\",\"content\":\"Y\"},{\"role\":\"user\",\"content\":\"C\"}]}";
     const char *c = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"C\"}]}";
     /* Same shape, other wording: same partition (the context check compares wording). */
     CHECK_EQ_INT(same_key(a, "t", b, "t", 1), 1);

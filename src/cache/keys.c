@@ -20,10 +20,9 @@
 
 /* Fields that never change the answer (DESIGN.md §4 plus the OpenAI fields
  * that only label or route the request). */
-static const char *const neutral_fields[] = {"stream",           "stream_options",
-                                             "user",             "metadata",
-                                             "store",            "prompt_cache_key",
-                                             "safety_identifier"};
+static const char *const neutral_fields[] = {
+    "stream",           "stream_options",   "user", "metadata", "store",
+    "prompt_cache_key", "safety_identifier"};
 
 static int is_neutral(const char *k)
 {
@@ -53,7 +52,8 @@ static void put_number(buf *out, double d)
 static void put_object(const cJSON *v, buf *out, int skip_neutral, int skip_messages)
 {
     int n = 0;
-    for (const cJSON *c = v->child; c; c = c->next) n++;
+    for (const cJSON *c = v->child; c; c = c->next)
+        n++;
     const cJSON *small[32];
     const cJSON **items = n <= 32 ? small : malloc((size_t)n * sizeof *items);
     if (!items) {
@@ -87,15 +87,25 @@ void cache_canonical_json(const cJSON *v, buf *out)
         return;
     }
     switch (v->type & 0xff) {
-    case cJSON_False: buf_puts(out, "false"); break;
-    case cJSON_True: buf_puts(out, "true"); break;
-    case cJSON_NULL: buf_puts(out, "null"); break;
-    case cJSON_Number: put_number(out, v->valuedouble); break;
+    case cJSON_False:
+        buf_puts(out, "false");
+        break;
+    case cJSON_True:
+        buf_puts(out, "true");
+        break;
+    case cJSON_NULL:
+        buf_puts(out, "null");
+        break;
+    case cJSON_Number:
+        put_number(out, v->valuedouble);
+        break;
     case cJSON_String:
         buf_json_str(out, v->valuestring ? v->valuestring : "",
                      v->valuestring ? strlen(v->valuestring) : 0);
         break;
-    case cJSON_Raw: buf_puts(out, v->valuestring ? v->valuestring : "null"); break;
+    case cJSON_Raw:
+        buf_puts(out, v->valuestring ? v->valuestring : "null");
+        break;
     case cJSON_Array:
         buf_putc(out, '[');
         for (const cJSON *c = v->child; c; c = c->next) {
@@ -104,8 +114,12 @@ void cache_canonical_json(const cJSON *v, buf *out)
         }
         buf_putc(out, ']');
         break;
-    case cJSON_Object: put_object(v, out, 0, 0); break;
-    default: buf_puts(out, "null"); break;
+    case cJSON_Object:
+        put_object(v, out, 0, 0);
+        break;
+    default:
+        buf_puts(out, "null");
+        break;
     }
 }
 
@@ -171,7 +185,8 @@ void cache_keys_free(cache_keys *k)
 {
     if (!k) return;
     free(k->query);
-    for (int i = 0; i < k->n_context; i++) free(k->context[i]);
+    for (int i = 0; i < k->n_context; i++)
+        free(k->context[i]);
     free(k->context);
     free(k->context_len);
     memset(k, 0, sizeof *k);

@@ -1,4 +1,5 @@
 /* main.c - the semrouter command line: dispatches subcommands to their modules. */
+#include "config/config.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ int main(int argc, char **argv)
         printf("semrouter %s\n", SEMROUTER_VERSION);
         return 0;
     }
+    if (!strcmp(argv[1], "check-config")) return config_cli_main(argc - 1, argv + 1);
     fprintf(stderr, "semrouter: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

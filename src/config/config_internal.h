@@ -1,0 +1,114 @@
+/* config_internal.h - what the config module's files share: the loader state,
+ * the field-table walker over libyaml documents, and the line-mark table that
+ * lets validation report file:line for any field after parsing.
+ *
+ * Not part of the public interface (config.h is). */
+#ifndef SEMROUTER_CONFIG_INTERNAL_H
+#define SEMROUTER_CONFIG_INTERNAL_H
+#include "config/config.h"
+#include <yaml.h>
+#include <stdint.h>
+
+/* Where a field or list item came from, keyed by its address inside the config
+ * being built (arrays are sized once, so addresses stay stable). */
+typedef struct cfg_mark {
+    const void *addr;
+    int line, column;
+} cfg_mark;
+
+typedef struct cfg_loader {
+    config_errors *errs;
+    const char *file; /* file name used in messages for the document being walked */
+    yaml_document_t *doc;
+    sr_config *cfg;
+    cfg_mark *marks;
+    size_t n_marks, cap_marks;
+} cfg_loader;
+
+/* ---- field tables ---- */
+typedef enum {
+    FT_STR,     /* char *; null keeps default */
+    FT_INT,     /* int */
+    FT_LONG,    /* long */
+    FT_SIZE,    /* size_t */
+    FT_DOUBLE,  /* double; integers accepted */
+    FT_BOOL,    /* bool; true/false/yes/no/on/off */
+    FT_STRLIST, /* sr_strlist from a sequence of scalars (a single scalar is a 1-list) */
+    FT_ENUM,    /* int from names[] (case-insensitive); value = index */
+    FT_IGNORE,  /* classic key accepted and ignored, any shape */
+    FT_FUNC,    /* custom handler: fn(L, key, value, base + off, path) */
+    FT_SECTION, /* nested mapping walked with sub[] into base + off */
+} cfg_ftype;
+
+#define CFG_MIN 1u      /* min applies (inclusive) */
+#define CFG_MAX 2u      /* max applies (inclusive) */
+#define CFG_MIN_EXCL 4u /* value must be > min */
+#define CFG_EMPTY_OK 8u /* FT_ENUM: "" keeps the default (classic eviction_policy "") */
+
+struct cfg_field;
+typedef void (*cfg_handler)(cfg_loader *L, yaml_node_t *key, yaml_node_t *value, void *target,
+                            const char *path);
+
+typedef struct cfg_field {
+    const char *key;
+    cfg_ftype type;
+    size_t off;
+    int set_off; /* offset of a bool set to true when the key is present, or -1 */
+    unsigned flags;
+    double min, max;
+    const char *const *names;    /* FT_ENUM */
+    const struct cfg_field *sub; /* FT_SECTION */
+    cfg_handler fn;              /* FT_FUNC */
+} cfg_field;
+
+/* Walks mapping node `map` against `fields` (terminated by key == NULL) into base.
+ * Unknown keys, duplicate keys, wrong types and ranges are reported. Returns a
+ * bitmask of the field indexes that were present (tables have < 64 entries). */
+uint64_t cfg_walk(cfg_loader *L, yaml_node_t *map, const cfg_field *fields, void *base,
+                  const char *path);
+/* Index of key in fields, for testing cfg_walk's result; -1 when absent. */
+int cfg_field_index(const cfg_field *fields, const char *key);
+#define CFG_SEEN(seen, fields, key) (((seen) >> cfg_field_index((fields), (key))) & 1u)
+
+/* Node helpers. */
+yaml_node_t *cfg_node(cfg_loader *L, int id);
+int cfg_is_null(const yaml_node_t *n);
+const char *cfg_node_kind(const yaml_node_t *n); /* "a mapping", "a list", "'text'" ... */
+char *cfg_scalar_dup(const yaml_node_t *n);
+/* Type-checking scalar parsers: report "PATH: expected ..., got ..." and return -1. */
+int cfg_parse_str(cfg_loader *L, yaml_node_t *n, char **out, const char *path);
+int cfg_parse_strlist(cfg_loader *L, yaml_node_t *n, sr_strlist *out, const char *path);
+
+/* Problems at a node / a recorded address. */
+void cfg_error_at(cfg_loader *L, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void cfg_warn_at(cfg_loader *L, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void cfg_mark_add(cfg_loader *L, const void *addr, const yaml_node_t *n);
+/* Line of a recorded address (0 when unknown) and error/warning reported there. */
+int cfg_line_of(const cfg_loader *L, const void *addr);
+void cfg_error_addr(cfg_loader *L, const void *addr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void cfg_warn_addr(cfg_loader *L, const void *addr, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Loads a YAML file into doc; on failure reports (syntax error with its line) and
+ * returns -1. text may be given instead of reading path. */
+int cfg_load_document(cfg_loader *L, const char *name, const char *text, size_t len,
+                      yaml_document_t *doc);
+
+/* config_schema.c */
+void cfg_defaults(sr_config *c);
+void cfg_config_destroy(sr_config *c); /* frees everything (refcount ignored) */
+/* Walks the root mapping of the main file. */
+void cfg_parse_root(cfg_loader *L, yaml_node_t *root);
+sr_milvus_config *cfg_milvus_load(cfg_loader *L, const char *path);
+void cfg_milvus_free(sr_milvus_config *m);
+void cfg_strlist_free(sr_strlist *l);
+
+/* validate.c: cross-references, derived fields, semantic checks. */
+void cfg_validate(cfg_loader *L);
+
+/* Edit distance for did-you-mean suggestions. */
+int cfg_edit_distance(const char *a, const char *b);
+#endif

@@ -1,0 +1,693 @@
+/* Tests for src/config: loading the classic vLLM Semantic Router config and our
+ * default one, every validation rule reported at its line, several problems in
+ * one file, did-you-mean for unknown keys, types, the Milvus file, auth keys,
+ * reference counting and the check-config command. */
+#include "config/config.h"
+#include "test.h"
+#include <stdarg.h>
+
+/* 1 when errs holds a non-warning problem at `line` whose message contains needle
+ * (line 0 = any line). */
+static int has_error(const config_errors *e, int line, const char *needle)
+{
+    for (size_t i = 0; i < e->count; i++)
+        if (!e->items[i].warning && (line == 0 || e->items[i].line == line) &&
+            strstr(e->items[i].message, needle))
+            return 1;
+    return 0;
+}
+
+static void dump_errors(const config_errors *e)
+{
+    for (size_t i = 0; i < e->count; i++)
+        printf("     | %s:%d: %s\n", e->items[i].file, e->items[i].line, e->items[i].message);
+}
+
+#define CHECK_ERR(errs, line, needle)                                                              \
+    do {                                                                                           \
+        int found_ = has_error((errs), (line), (needle));                                          \
+        CHECK(found_, "no error at line %d containing \"%s\"", (line), (needle));                  \
+        if (!found_) dump_errors(errs);                                                            \
+    } while (0)
+
+/* The smallest valid file; tests append or change sections around it. */
+#define MINIMAL                                                                                    \
+    "vllm_endpoints:\n"                                                                            \
+    "  - {name: e1, address: 127.0.0.1, port: 8000}\n"                                             \
+    "model_config:\n"                                                                              \
+    "  m1: {preferred_endpoints: [e1]}\n"
+
+/* Loads text that must fail; returns the error list (caller frees). */
+static config_errors load_bad(const char *yaml)
+{
+    config_errors errs;
+    config_errors_init(&errs);
+    sr_config *c = config_load_string(yaml, "t.yaml", &errs);
+    CHECK(c == NULL, "expected the load to fail");
+    config_release(c);
+    return errs;
+}
+
+static sr_config *load_good(const char *yaml)
+{
+    config_errors errs;
+    config_errors_init(&errs);
+    sr_config *c = config_load_string(yaml, "t.yaml", &errs);
+    CHECK(c != NULL, "expected the load to succeed");
+    if (!c) dump_errors(&errs);
+    config_errors_free(&errs);
+    return c;
+}
+
+static void classic_config_loads(void)
+{
+    config_errors errs;
+    config_errors_init(&errs);
+    sr_config *c = config_load("tests/data/config/classic.yaml", &errs);
+    CHECK(c != NULL, "classic config must load");
+    CHECK_EQ_INT(errs.n_errors, 0);
+    if (!c) {
+        dump_errors(&errs);
+        config_errors_free(&errs);
+        return;
+    }
+    CHECK_EQ_INT(c->n_endpoints, 1);
+    CHECK_STR(c->endpoints[0].api_base, "http://172.28.0.20:8002/v1");
+    CHECK_STR(c->endpoints[0].host, "172.28.0.20");
+    CHECK_EQ_INT(c->endpoints[0].weight, 1);
+    CHECK_EQ_INT(c->n_models, 1);
+    CHECK_STR(c->models[0].name, "qwen3");
+    CHECK_STR(c->models[0].upstream_model, "qwen3");
+    CHECK_EQ_INT(c->models[0].n_endpoints, 1);
+    CHECK_EQ_INT(c->models[0].endpoint_index[0], 0);
+    CHECK_EQ_INT(c->models[0].reasoning_family_index, config_find_reasoning_family(c, "qwen3"));
+    CHECK(c->models[0].pii_policy.allow_by_default, "allow_by_default");
+    CHECK_EQ_INT(c->n_categories, 14);
+    CHECK_STR(c->default_model, "qwen3");
+    CHECK_EQ_INT(c->default_model_index, 0);
+    CHECK_STR(c->auto_model_name, "MoM");
+    CHECK(config_is_auto_model(c, "auto") && config_is_auto_model(c, "MoM"), "auto names");
+    CHECK(!config_is_auto_model(c, "qwen3"), "qwen3 is not auto");
+    int psy = config_find_category(c, "psychology");
+    CHECK(psy >= 0, "psychology");
+    if (psy >= 0) {
+        CHECK_NEAR(c->categories[psy].semantic_cache_similarity_threshold, 0.92, 1e-9);
+        CHECK(c->categories[psy].semantic_cache_similarity_threshold_set, "set");
+    }
+    int bus = config_find_category(c, "business");
+    if (bus >= 0) { /* no override: the global threshold and guard settings */
+        CHECK_NEAR(c->categories[bus].semantic_cache_similarity_threshold, 0.8, 1e-9);
+        CHECK(!c->categories[bus].semantic_cache_similarity_threshold_set, "not set");
+        CHECK(c->categories[bus].jailbreak_enabled, "guard enabled globally");
+        CHECK_NEAR(c->categories[bus].jailbreak_threshold, 0.7, 1e-9);
+        CHECK(c->categories[bus].system_prompt_enabled, "prompt set => enabled");
+        CHECK_EQ_INT(c->categories[bus].system_prompt_mode, SR_PROMPT_REPLACE);
+        CHECK_EQ_INT(c->categories[bus].model_scores[0].model_index, 0);
+        CHECK(!c->categories[bus].model_scores[0].use_reasoning, "use_reasoning false");
+    }
+    int math = config_find_category(c, "math");
+    CHECK(math >= 0 && c->categories[math].model_scores[0].use_reasoning, "math reasons");
+    CHECK(config_find_category(c, "computer science") >= 0, "name with a space");
+    CHECK_EQ_INT(c->semantic_cache.backend_type, SR_CACHE_MEMORY);
+    CHECK_EQ_INT(c->semantic_cache.max_entries, 1000);
+    CHECK_EQ_INT(c->semantic_cache.ttl_seconds, 3600);
+    CHECK_EQ_INT(c->semantic_cache.eviction_policy, SR_EVICT_FIFO);
+    CHECK_EQ_INT(c->semantic_cache.hnsw_ef_construction, 200);
+    CHECK_STR(c->semantic_cache.embedding_model, "bert");
+    CHECK(c->tools.enabled && c->tools.top_k == 3, "tools");
+    CHECK_STR(c->tools.tools_db_path, "config/tools_db.json");
+    CHECK(c->prompt_guard.enabled, "prompt guard");
+    CHECK_EQ_INT(c->prompt_guard.block_status, 200);
+    CHECK_NEAR(c->classifier.category_model.threshold, 0.6, 1e-9);
+    CHECK_STR(c->classifier.pii_model.pii_mapping_path,
+              "models/pii_classifier_modernbert-base_presidio_token_model/pii_type_mapping.json");
+    CHECK_EQ_INT(c->n_reasoning_families, 4);
+    int gpt = config_find_reasoning_family(c, "gpt-oss");
+    CHECK(gpt >= 0 && c->reasoning_families[gpt].type == SR_REASONING_EFFORT, "gpt-oss type");
+    CHECK_STR(c->default_reasoning_effort, "high");
+    CHECK_EQ_INT(c->batch_classification.max_concurrency, 8);
+    config_release(c);
+    config_errors_free(&errs);
+}
+
+static void default_config_loads(void)
+{
+    config_errors errs;
+    config_errors_init(&errs);
+    sr_config *c = config_load("config/config.yaml", &errs);
+    CHECK(c != NULL, "config/config.yaml must load");
+    CHECK_EQ_INT(errs.count, 0);
+    if (!c) {
+        dump_errors(&errs);
+        config_errors_free(&errs);
+        return;
+    }
+    CHECK_STR(c->server.listen, "0.0.0.0");
+    CHECK_EQ_INT(c->server.port, 8801);
+    CHECK_EQ_INT(c->server.metrics_port, 9190);
+    int small = config_find_model(c, "small"), large = config_find_model(c, "large");
+    CHECK(small >= 0 && large >= 0, "models small and large");
+    if (small >= 0 && large >= 0) {
+        CHECK_STR(c->endpoints[c->models[small].endpoint_index[0]].api_base,
+                  "http://127.0.0.1:8811/v1");
+        CHECK_STR(c->endpoints[c->models[large].endpoint_index[0]].api_base,
+                  "http://127.0.0.1:8812/v1");
+    }
+    CHECK_STR(c->default_model, "small");
+    CHECK_STR(c->auto_model_name, "MoM");
+    CHECK(c->semantic_cache.enabled, "cache enabled");
+    CHECK_EQ_INT(c->semantic_cache.backend_type, SR_CACHE_MEMORY);
+    CHECK_STR(c->config_dir, "config");
+    config_release(c);
+    config_errors_free(&errs);
+}
+
+static void defaults_when_absent(void)
+{
+    sr_config *c = load_good(MINIMAL);
+    if (!c) return;
+    CHECK_STR(c->server.listen, "0.0.0.0");
+    CHECK_EQ_INT(c->server.port, 8801);
+    CHECK_EQ_INT(c->server.metrics_port, 9190);
+    CHECK_EQ_INT(c->server.workers, 0);
+    CHECK_EQ_INT(c->server.max_body_bytes, 10 << 20);
+    CHECK_EQ_INT(c->server.max_header_bytes, 64 << 10);
+    CHECK_EQ_INT(c->server.idle_timeout_seconds, 60);
+    CHECK_EQ_INT(c->server.request_timeout_seconds, 600);
+    CHECK_EQ_INT(c->server.connect_timeout_ms, 2000);
+    CHECK_EQ_INT(c->server.first_byte_timeout_seconds, 300);
+    CHECK(c->server.log_requests, "log_requests");
+    CHECK_STR(c->default_model, "m1"); /* the first model */
+    CHECK_STR(c->auto_model_name, "MoM");
+    CHECK(c->include_config_models_in_list, "include models");
+    CHECK_STR(c->default_reasoning_effort, "high");
+    CHECK(!c->semantic_cache.enabled, "cache off when absent");
+    CHECK_NEAR(c->semantic_cache.similarity_threshold, 0.8, 1e-9);
+    CHECK(c->semantic_cache.use_hnsw, "use_hnsw");
+    CHECK_EQ_INT(c->semantic_cache.hnsw_m, 16);
+    CHECK_EQ_INT(c->semantic_cache.hnsw_ef_construction, 200);
+    CHECK_EQ_INT(c->semantic_cache.hnsw_ef_search, 64);
+    CHECK_NEAR(c->semantic_cache.context_similarity_threshold, 0.9, 1e-9);
+    CHECK_EQ_INT(c->semantic_cache.scope, SR_CACHE_SCOPE_TENANT);
+    CHECK_EQ_INT(c->embedding_model.type, SR_EMBED_USE_LITE);
+    CHECK_STR(c->embedding_model.path, "models/use-lite");
+    CHECK_NEAR(c->prompt_guard.threshold, 0.7, 1e-9);
+    CHECK_STR(c->prompt_guard.exemplars_path, "data/guard/jailbreak_exemplars.txt");
+    CHECK(!c->auth.enabled, "auth off");
+    CHECK_EQ_INT(c->endpoints[0].max_fails, 3);
+    CHECK_EQ_INT(c->endpoints[0].eject_seconds, 10);
+    CHECK(c->endpoints[0].api_key == NULL, "no key");
+    CHECK_EQ_INT(c->pii.action, SR_PII_ACTION_BLOCK);
+    config_release(c);
+}
+
+static void wrong_types_reported(void)
+{
+    config_errors e = load_bad(MINIMAL "server:\n"                      /* 5 */
+                                       "  port: abc\n"                  /* 6 */
+                                       "  log_requests: maybe\n"        /* 7 */
+                                       "  workers: 1.5\n"               /* 8 */
+                                       "  listen: [a, b]\n"             /* 9 */
+                                       "semantic_cache:\n"              /* 10 */
+                                       "  similarity_threshold: high\n" /* 11 */
+                                       "  max_entries: -1\n"            /* 12 */
+                                       "  ttl_seconds: -5\n"            /* 13 */
+                                       "categories: {a: 1}\n");         /* 14 */
+    CHECK_ERR(&e, 6, "server.port: expected an integer, got 'abc'");
+    CHECK_ERR(&e, 7, "expected true or false, got 'maybe'");
+    CHECK_ERR(&e, 8, "expected an integer, got '1.5'");
+    CHECK_ERR(&e, 9, "server.listen: expected a string, got a list");
+    CHECK_ERR(&e, 11, "expected a number, got 'high'");
+    CHECK_ERR(&e, 12, "max_entries must be at least 0");
+    CHECK_ERR(&e, 13, "ttl_seconds must be at least 0");
+    CHECK_ERR(&e, 14, "categories: expected a list of categories, got a mapping");
+    config_errors_free(&e);
+}
+
+static void unknown_keys_suggest(void)
+{
+    config_errors e = load_bad(MINIMAL "semantic_cache:\n"            /* 5 */
+                                       "  enabled: true\n"            /* 6 */
+                                       "  similarity_treshold: 0.9\n" /* 7 */
+                                       "  foo: 1\n"                   /* 8 */
+                                       "defualt_model: m1\n"          /* 9 */
+                                       "vlm_endpoints: []\n");        /* 10 */
+    CHECK_ERR(&e, 7,
+              "unknown key 'similarity_treshold' in semantic_cache; did you mean "
+              "'similarity_threshold'?");
+    CHECK_ERR(&e, 8, "unknown key 'foo' in semantic_cache");
+    CHECK(!has_error(&e, 8, "did you mean"), "no far-fetched suggestion for foo");
+    CHECK_ERR(&e, 9, "unknown key 'defualt_model' at the top level; did you mean 'default_model'?");
+    CHECK_ERR(&e, 10, "did you mean 'vllm_endpoints'?");
+    CHECK_EQ_INT(e.n_errors, 4);
+    config_errors_free(&e);
+}
+
+static void classic_ignored_keys_accepted(void)
+{
+    sr_config *c = load_good(MINIMAL "router: {high_confidence_threshold: 0.99, anything: [1]}\n"
+                                     "observability: {tracing: {enabled: true}}\n"
+                                     "embedding_models: {qwen3_model_path: x}\n"
+                                     "clear_route_cache: true\n"
+                                     "classifier:\n"
+                                     "  mcp_category_model: {enabled: false, transport_type: "
+                                     "stdio}\n");
+    config_release(c);
+}
+
+static void syntax_error_has_line(void)
+{
+    config_errors e = load_bad("server:\n  port: 1\n  listen: [unclosed\nmodel_config: {}\n");
+    CHECK(e.count == 1, "one syntax error, got %zu", e.count);
+    CHECK(e.count >= 1 && e.items[0].line >= 3, "line %d", e.count ? e.items[0].line : 0);
+    CHECK_ERR(&e, 0, "YAML syntax error");
+    config_errors_free(&e);
+    e = load_bad("a: 1\n  b: 2\n");
+    CHECK_ERR(&e, 2, "YAML syntax error");
+    config_errors_free(&e);
+    e = load_bad("- just\n- a list\n");
+    CHECK_ERR(&e, 1, "the top level must be a mapping");
+    config_errors_free(&e);
+    e = load_bad(MINIMAL "---\nserver: {}\n");
+    CHECK_ERR(&e, 0, "more than one YAML document");
+    config_errors_free(&e);
+}
+
+static void many_errors_all_reported(void)
+{
+    config_errors e;
+    config_errors_init(&e);
+    sr_config *c = config_load("tests/data/config/many_errors.yaml", &e);
+    CHECK(c == NULL, "must fail");
+    const char *f = "tests/data/config/many_errors.yaml";
+    CHECK(e.count > 0 && !strcmp(e.items[0].file, f), "file name in errors");
+    CHECK_ERR(&e, 4, "unknown key 'prot' in server; did you mean 'port'?");
+    CHECK_ERR(&e, 8, "similarity_threshold must be between 0 and 1, got 1.5");
+    CHECK_ERR(&e, 9, "eviction_policy: unknown value 'random'");
+    CHECK_ERR(&e, 13,
+              "address 'http://10.0.0.1' must be an IP address or host name without "
+              "scheme");
+    CHECK_ERR(&e, 16, "endpoint name 'a' is used twice (first at line 11)");
+    CHECK_ERR(&e, 17, "has both address and base_url");
+    CHECK_ERR(&e, 19, "weight must be greater than 0");
+    CHECK_ERR(&e, 20, "needs address and port, or base_url");
+    CHECK_ERR(&e, 24, "preferred endpoint 'nowhere' is not in vllm_endpoints");
+    CHECK_ERR(&e, 25, "reasoning_family 'qwen9' is not defined");
+    CHECK_ERR(&e, 26, "model 'lonely' has no endpoints");
+    CHECK_ERR(&e, 29, "model_scores[0] names model 'ghost', which is not in model_config");
+    CHECK_ERR(&e, 30, "score must be greater than 0");
+    CHECK_ERR(&e, 31, "missing 'use_reasoning'");
+    CHECK_ERR(&e, 33, "category 'empty' needs at least one model_scores entry");
+    CHECK_ERR(&e, 35, "jailbreak_threshold must be between 0 and 1");
+    CHECK_ERR(&e, 36, "category name 'Empty' is used twice");
+    CHECK_ERR(&e, 38, "default_model 'nope' is not in model_config");
+    CHECK_ERR(&e, 40, "category 'missing' is not in categories");
+    CHECK_ERR(&e, 41, "operator: unknown value 'XOR'");
+    CHECK_ERR(&e, 45, "duplicate key 'prompt_guard.threshold' (first defined at line 44)");
+    CHECK(e.n_errors >= 21, "all errors reported, got %zu", e.n_errors);
+    /* Printed as FILE:LINE: message, sorted by line. */
+    char *out = NULL;
+    size_t outlen = 0;
+    FILE *mf = open_memstream(&out, &outlen);
+    config_errors_print(&e, mf);
+    fclose(mf);
+    CHECK(out && !strncmp(out, "tests/data/config/many_errors.yaml:4: unknown key 'prot'", 55),
+          "first printed line: %.80s", out ? out : "");
+    CHECK(out && strstr(out, "tests/data/config/many_errors.yaml:45: duplicate key"),
+          "printed format");
+    free(out);
+    config_errors_free(&e);
+    config_release(c);
+}
+
+static void endpoints_forms(void)
+{
+    sr_config *c = load_good("vllm_endpoints:\n"
+                             "  - {name: a, address: llm.internal, port: 9000, weight: 3}\n"
+                             "  - {name: b, address: '::1', port: 8000}\n"
+                             "  - {name: c, base_url: 'https://api.example.com/v1/', api_key_env: "
+                             "SEMROUTER_TEST_UNSET_KEY_X}\n"
+                             "  - {name: d, base_url: 'http://10.1.2.3:8080'}\n"
+                             "  - {name: e, base_url: 'http://[fe80::1]:81/openai/v1'}\n"
+                             "model_config:\n"
+                             "  m: {preferred_endpoints: [a, b, c, d, e], upstream_model: "
+                             "org/model-7b}\n");
+    if (!c) return;
+    CHECK_STR(c->endpoints[0].api_base, "http://llm.internal:9000/v1");
+    CHECK_EQ_INT(c->endpoints[0].weight, 3);
+    CHECK_STR(c->endpoints[1].api_base, "http://[::1]:8000/v1");
+    CHECK_STR(c->endpoints[1].host, "::1");
+    CHECK_STR(c->endpoints[2].api_base, "https://api.example.com:443/v1");
+    CHECK(c->endpoints[2].tls, "https => tls");
+    CHECK_EQ_INT(c->endpoints[2].host_port, 443);
+    CHECK_STR(c->endpoints[2].host, "api.example.com");
+    CHECK(c->endpoints[2].api_key == NULL, "unset env => no key");
+    CHECK_STR(c->endpoints[3].api_base, "http://10.1.2.3:8080/v1");
+    CHECK_STR(c->endpoints[4].api_base, "http://[fe80::1]:81/openai/v1");
+    CHECK_EQ_INT(c->models[0].n_endpoints, 5);
+    CHECK_STR(c->models[0].upstream_model, "org/model-7b");
+    config_release(c);
+
+    /* The unset api_key_env is a warning, not an error. */
+    config_errors e;
+    config_errors_init(&e);
+    setenv("SEMROUTER_TEST_KEY_Y", "sk-test-123", 1);
+    c = config_load_string("vllm_endpoints:\n"
+                           "  - {name: c, base_url: 'https://x.example/v1', api_key_env: "
+                           "SEMROUTER_TEST_KEY_Y}\n"
+                           "  - {name: d, base_url: 'https://y.example/v1', api_key_env: "
+                           "SEMROUTER_TEST_UNSET_KEY_X}\n"
+                           "model_config:\n  m: {preferred_endpoints: [c, d]}\n",
+                           "t.yaml", &e);
+    CHECK(c != NULL, "loads with a warning");
+    CHECK_EQ_INT(e.n_warnings, 1);
+    CHECK_EQ_INT(e.n_errors, 0);
+    if (c) CHECK_STR(c->endpoints[0].api_key, "sk-test-123");
+    config_release(c);
+    config_errors_free(&e);
+
+    e = load_bad("vllm_endpoints:\n"                                  /* 1 */
+                 "  - {name: a, address: 10.0.0.1}\n"                 /* 2 */
+                 "  - {name: b, base_url: 'ftp://x/v1'}\n"            /* 3 */
+                 "  - {name: c, address: 'bad host!', port: 1}\n"     /* 4 */
+                 "  - {name: d, base_url: 'http://u:p@x/v1'}\n"       /* 5 */
+                 "  - {name: e, base_url: 'http://x:99999'}\n"        /* 6 */
+                 "  - {address: 10.0.0.2, port: 70000}\n"             /* 7 */
+                 "  - {name: g, base_url: 'http://x/v1', port: 80}\n" /* 8 */
+                 "model_config:\n  m: {preferred_endpoints: [a]}\n");
+    CHECK_ERR(&e, 2, "missing 'port'");
+    CHECK_ERR(&e, 3, "must start with http:// or https://");
+    CHECK_ERR(&e, 4, "is not an IP address or host name");
+    CHECK_ERR(&e, 5, "must not contain credentials");
+    CHECK_ERR(&e, 6, "has an invalid port");
+    CHECK_ERR(&e, 7, "port must be between 1 and 65535");
+    CHECK_ERR(&e, 7, "missing 'name'");
+    CHECK_ERR(&e, 8, "port goes inside base_url");
+    config_errors_free(&e);
+}
+
+static void references_checked(void)
+{
+    config_errors e = load_bad(MINIMAL "  MoM: {preferred_endpoints: [e1]}\n" /* 5 */
+                                       "  m1: {preferred_endpoints: [e1]}\n"  /* 6 */
+                                       "reasoning_families:\n"                /* 7 */
+                                       "  q: {type: chat_template_kwargs}\n"  /* 8 */
+                                       "  r: {type: magic, parameter: x}\n"   /* 9 */
+                                       "default_reasoning_effort: extreme\n"  /* 10 */
+                                       "categories:\n"                        /* 11 */
+                                       "  - name: c\n"                        /* 12 */
+                                       "    model_scores:\n"                  /* 13 */
+                                       "      - {model: m1, score: 0.5, use_reasoning: yes,"
+                                       " reasoning_effort: max}\n"                 /* 14 */
+                                       "      - {score: 0.5, use_reasoning: no}\n" /* 15 */
+                                       "  - model_scores: [{model: m1, score: 1, use_reasoning: "
+                                       "true}]\n"                            /* 16 */
+                                       "    system_prompt_mode: prepend\n"); /* 17 */
+    CHECK_ERR(&e, 5, "model name 'MoM' is reserved for automatic routing");
+    CHECK_ERR(&e, 6, "model 'm1' is defined twice (first at line 4)");
+    CHECK_ERR(&e, 8, "missing 'parameter'");
+    CHECK_ERR(&e, 9, "type: unknown value 'magic'");
+    CHECK_ERR(&e, 10, "default_reasoning_effort must be low, medium or high, got 'extreme'");
+    CHECK_ERR(&e, 14, "reasoning_effort must be low, medium or high, got 'max'");
+    CHECK_ERR(&e, 15, "missing 'model'");
+    CHECK_ERR(&e, 16, "categories[1]: missing 'name'");
+    CHECK_ERR(&e, 17, "system_prompt_mode: unknown value 'prepend'");
+    config_errors_free(&e);
+
+    e = load_bad("vllm_endpoints: []\nmodel_config: {}\n");
+    CHECK_ERR(&e, 2, "model_config defines no models");
+    config_errors_free(&e);
+    e = load_bad("");
+    CHECK_ERR(&e, 0, "model_config defines no models");
+    config_errors_free(&e);
+}
+
+static void legacy_endpoint_models(void)
+{
+    /* Older classic files listed models on the endpoint instead of preferred_endpoints. */
+    sr_config *c = load_good("vllm_endpoints:\n"
+                             "  - {name: a, address: 10.0.0.1, port: 8000, models: [m, n]}\n"
+                             "  - {name: b, address: 10.0.0.2, port: 8000, models: [m]}\n"
+                             "model_config:\n"
+                             "  m: {param_count: 7000000000, batch_size: 512, context_size: 8192}\n"
+                             "  n:\n");
+    if (!c) return;
+    CHECK_EQ_INT(c->models[0].n_endpoints, 2);
+    CHECK_EQ_INT(c->models[1].n_endpoints, 1);
+    CHECK_EQ_INT(c->models[1].endpoint_index[0], 0);
+    config_release(c);
+}
+
+static void category_overrides_and_keywords(void)
+{
+    sr_config *c = load_good(MINIMAL "semantic_cache: {enabled: true, similarity_threshold: 0.85}\n"
+                                     "prompt_guard: {enabled: false, threshold: 0.6}\n"
+                                     "keyword_rules:\n"
+                                     "  - category: urgent\n"
+                                     "    operator: and\n"
+                                     "    keywords: [asap, now]\n"
+                                     "    case_sensitive: true\n"
+                                     "categories:\n"
+                                     "  - name: plain\n"
+                                     "    model_scores: [{model: m1, score: 1, use_reasoning: "
+                                     "false}]\n"
+                                     "  - name: urgent\n"
+                                     "    system_prompt: Be quick.\n"
+                                     "    system_prompt_enabled: false\n"
+                                     "    system_prompt_mode: insert\n"
+                                     "    semantic_cache_enabled: false\n"
+                                     "    jailbreak_enabled: true\n"
+                                     "    jailbreak_threshold: 0.9\n"
+                                     "    examples: [do it now, hurry please]\n"
+                                     "    model_scores:\n"
+                                     "      - {model: m1, score: 0.3, use_reasoning: true, "
+                                     "reasoning_effort: low, reasoning_description: quick}\n");
+    if (!c) return;
+    sr_category *plain = &c->categories[0], *urgent = &c->categories[1];
+    CHECK(plain->semantic_cache_enabled && !plain->semantic_cache_enabled_set, "inherit on");
+    CHECK_NEAR(plain->semantic_cache_similarity_threshold, 0.85, 1e-9);
+    CHECK(!plain->jailbreak_enabled, "inherit guard off");
+    CHECK_NEAR(plain->jailbreak_threshold, 0.6, 1e-9);
+    CHECK(!plain->system_prompt_enabled, "no prompt => disabled");
+    CHECK(!urgent->semantic_cache_enabled && urgent->semantic_cache_enabled_set, "override off");
+    CHECK(urgent->jailbreak_enabled && urgent->jailbreak_enabled_set, "override on");
+    CHECK_NEAR(urgent->jailbreak_threshold, 0.9, 1e-9);
+    CHECK(!urgent->system_prompt_enabled, "explicitly disabled");
+    CHECK_EQ_INT(urgent->system_prompt_mode, SR_PROMPT_INSERT);
+    CHECK_EQ_INT(urgent->examples.count, 2);
+    CHECK_STR(urgent->examples.items[1], "hurry please");
+    CHECK_STR(urgent->model_scores[0].reasoning_effort, "low");
+    CHECK_EQ_INT(c->n_keyword_rules, 1);
+    CHECK_EQ_INT(c->keyword_rules[0].op, SR_KEYWORD_AND);
+    CHECK_EQ_INT(c->keyword_rules[0].category_index, 1);
+    CHECK_EQ_INT(c->keyword_rules[0].keywords.count, 2);
+    CHECK(c->keyword_rules[0].case_sensitive, "case_sensitive");
+    config_release(c);
+}
+
+static void milvus_backend(void)
+{
+    sr_config *c = load_good(MINIMAL "semantic_cache:\n"
+                                     "  enabled: true\n"
+                                     "  backend_type: hybrid\n"
+                                     "  max_memory_entries: 5000\n"
+                                     "  backend_config_path: config/cache/milvus.yaml\n");
+    if (c) {
+        sr_milvus_config *m = c->semantic_cache.milvus;
+        CHECK(m != NULL, "milvus parsed");
+        if (m) {
+            CHECK_STR(m->connection.host, "localhost");
+            CHECK_EQ_INT(m->connection.port, 19530);
+            CHECK_STR(m->connection.database, "default");
+            CHECK_EQ_INT(m->connection.timeout, 30);
+            CHECK(!m->connection.auth.enabled && !m->connection.tls.enabled, "auth/tls off");
+            CHECK_STR(m->collection.name, "semantic_cache");
+            CHECK_STR(m->collection.vector_field.name, "embedding");
+            CHECK_STR(m->collection.vector_field.metric_type, "IP");
+            CHECK_STR(m->collection.index.type, "HNSW");
+            CHECK_EQ_INT(m->collection.index.m, 16);
+            CHECK_EQ_INT(m->collection.index.ef_construction, 64);
+            CHECK_EQ_INT(m->search.ef, 64);
+            CHECK_EQ_INT(m->search.topk, 10);
+            CHECK_STR(m->search.consistency_level, "Session");
+            CHECK(m->development.auto_create_collection, "auto create");
+            CHECK(!m->development.drop_collection_on_startup, "no drop");
+        }
+        CHECK_EQ_INT(c->semantic_cache.max_memory_entries, 5000);
+        config_release(c);
+    }
+    config_errors e = load_bad(MINIMAL "semantic_cache:\n"          /* 5 */
+                                       "  enabled: true\n"          /* 6 */
+                                       "  backend_type: milvus\n"); /* 7 */
+    CHECK_ERR(&e, 7, "backend_type milvus needs backend_config_path");
+    config_errors_free(&e);
+    e = load_bad(MINIMAL "semantic_cache:\n"
+                         "  enabled: true\n"
+                         "  backend_type: milvus\n"
+                         "  backend_config_path: /nonexistent/milvus.yaml\n"); /* 8 */
+    CHECK_ERR(&e, 8, "backend_config_path '/nonexistent/milvus.yaml' does not exist");
+    config_errors_free(&e);
+    /* Problems inside the Milvus file are reported with its own name and lines. */
+    e = load_bad(MINIMAL "semantic_cache:\n"
+                         "  enabled: true\n"
+                         "  backend_type: milvus\n"
+                         "  backend_config_path: tests/data/config/milvus_bad.yaml\n");
+    CHECK_ERR(&e, 3, "connection.port: expected an integer, got 'many'");
+    CHECK_ERR(&e, 4, "unknown key 'databse' in connection; did you mean 'database'?");
+    CHECK_ERR(&e, 9, "metric_type must be IP, COSINE or L2, got 'DOT'");
+    CHECK_ERR(&e, 13, "consistency_level must be Strong, Session, Bounded or Eventually");
+    CHECK(e.count > 0 && !strcmp(e.items[0].file, "tests/data/config/milvus_bad.yaml"),
+          "errors name the milvus file");
+    config_errors_free(&e);
+    /* A disabled milvus cache without a file is fine (classic validates only enabled). */
+    c = load_good(MINIMAL "semantic_cache: {enabled: false, backend_type: milvus}\n");
+    config_release(c);
+}
+
+static void auth_keys(void)
+{
+    setenv("SEMROUTER_TEST_AUTH_A", "key-aaa", 1);
+    unsetenv("SEMROUTER_TEST_AUTH_UNSET");
+    sr_config *c = load_good(MINIMAL "auth:\n"
+                                     "  enabled: true\n"
+                                     "  keys:\n"
+                                     "    - {key_env: SEMROUTER_TEST_AUTH_A, tenant: team-a}\n"
+                                     "    - {key: inline-bbb}\n");
+    if (c) {
+        CHECK_EQ_INT(c->auth.n_keys, 2);
+        CHECK_STR(c->auth.keys[0].key, "key-aaa");
+        CHECK_STR(c->auth.keys[0].tenant, "team-a");
+        CHECK_STR(c->auth.keys[1].key, "inline-bbb");
+        CHECK_STR(c->auth.keys[1].tenant, "key-1");
+        config_release(c);
+    }
+    config_errors e = load_bad(MINIMAL "auth:\n"                                          /* 5 */
+                                       "  enabled: true\n"                                /* 6 */
+                                       "  keys:\n"                                        /* 7 */
+                                       "    - {key_env: SEMROUTER_TEST_AUTH_UNSET}\n"     /* 8 */
+                                       "    - {key: a, key_env: SEMROUTER_TEST_AUTH_A}\n" /* 9 */
+                                       "    - {key: dup}\n"                               /* 10 */
+                                       "    - {key: dup}\n");                             /* 11 */
+    CHECK_ERR(&e, 8, "environment variable SEMROUTER_TEST_AUTH_UNSET is not set");
+    CHECK_ERR(&e, 9, "needs exactly one of key or key_env");
+    CHECK_ERR(&e, 11, "repeats the key of auth.keys[2]");
+    config_errors_free(&e);
+    e = load_bad(MINIMAL "auth: {enabled: true}\n");
+    CHECK_ERR(&e, 5, "auth is enabled but has no keys");
+    config_errors_free(&e);
+}
+
+static void anchors_and_merge_keys(void)
+{
+    sr_config *c = load_good("vllm_endpoints:\n"
+                             "  - &ep {name: a, address: 10.0.0.1, port: 8000, weight: 2}\n"
+                             "  - <<: *ep\n"
+                             "    name: b\n"
+                             "model_config:\n"
+                             "  m: {preferred_endpoints: [a, b]}\n");
+    if (!c) return;
+    CHECK_STR(c->endpoints[1].name, "b");
+    CHECK_EQ_INT(c->endpoints[1].weight, 2);
+    CHECK_STR(c->endpoints[1].api_base, "http://10.0.0.1:8000/v1");
+    config_release(c);
+}
+
+static void other_sections(void)
+{
+    sr_config *c =
+        load_good(MINIMAL "embedding_model: {type: remote, url: 'http://127.0.0.1:9/v1', "
+                          "model: text-embedding-3-small, dim: 1536}\n"
+                          "semantic_cache: {vector_storage: int8, scope: global, "
+                          "eviction_policy: '', persist_path: /tmp/x}\n"
+                          "pii: {action: redact}\n"
+                          "prompt_guard: {block_status: 403}\n"
+                          "classifier: {category_model: {head_path: h.bin, "
+                          "threshold: 0.5}}\n"
+                          "api: {batch_classification: {max_batch_size: 50}}\n"
+                          "server: {port: 9000, metrics_port: 0, workers: 4}\n");
+    if (!c) return;
+    CHECK_EQ_INT(c->embedding_model.type, SR_EMBED_REMOTE);
+    CHECK_EQ_INT(c->embedding_model.dim, 1536);
+    CHECK_EQ_INT(c->semantic_cache.vector_storage, SR_VECTORS_INT8);
+    CHECK_EQ_INT(c->semantic_cache.scope, SR_CACHE_SCOPE_GLOBAL);
+    CHECK_EQ_INT(c->semantic_cache.eviction_policy, SR_EVICT_FIFO);
+    CHECK_EQ_INT(c->pii.action, SR_PII_ACTION_REDACT);
+    CHECK_EQ_INT(c->prompt_guard.block_status, 403);
+    CHECK_STR(c->classifier.category_model.head_path, "h.bin");
+    CHECK_EQ_INT(c->batch_classification.max_batch_size, 50);
+    CHECK_EQ_INT(c->batch_classification.max_concurrency, 8);
+    CHECK_EQ_INT(c->server.metrics_port, 0);
+    config_release(c);
+
+    config_errors e = load_bad(MINIMAL "embedding_model: {type: remote}\n"          /* 5 */
+                                       "tools: {enabled: true}\n"                   /* 6 */
+                                       "prompt_guard: {block_status: 302}\n"        /* 7 */
+                                       "server: {port: 9000, metrics_port: 9000}\n" /* 8 */
+                                       "semantic_cache: {hnsw_m: 1}\n");            /* 9 */
+    CHECK_ERR(&e, 5, "type remote needs url");
+    CHECK_ERR(&e, 6, "tools is enabled but tools_db_path is not set");
+    CHECK_ERR(&e, 7, "block_status must be 200 (classic) or a 4xx code");
+    CHECK_ERR(&e, 8, "metrics_port 9000 is the same as server.port");
+    CHECK_ERR(&e, 9, "hnsw_m must be between 2 and 256");
+    config_errors_free(&e);
+}
+
+static void refcount_and_missing_file(void)
+{
+    sr_config *c = load_good(MINIMAL);
+    if (!c) return;
+    CHECK(config_retain(c) == c, "retain returns the object");
+    config_release(c);
+    CHECK_STR(c->models[0].name, "m1"); /* still alive: one reference left */
+    config_release(c);
+    config_release(NULL);
+
+    config_errors e;
+    config_errors_init(&e);
+    CHECK(config_load("tests/data/config/does-not-exist.yaml", &e) == NULL, "missing file");
+    CHECK_ERR(&e, 0, "cannot read the config file");
+    config_errors_free(&e);
+    CHECK(config_load_string("model_config: [", "x", NULL) == NULL, "NULL errs is allowed");
+}
+
+static void check_config_command(void)
+{
+    char *ok[] = {"check-config", "-c", "config/config.yaml", NULL};
+    CHECK_EQ_INT(config_cli_main(3, ok), 0);
+    char *bad[] = {"check-config", "-c", "tests/data/config/many_errors.yaml", NULL};
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w");
+    int rc = config_cli_main(3, bad);
+    fclose(stderr);
+    stderr = saved;
+    CHECK_EQ_INT(rc, 1);
+    char *none[] = {"check-config", NULL};
+    stderr = fopen("/dev/null", "w");
+    rc = config_cli_main(1, none);
+    fclose(stderr);
+    stderr = saved;
+    CHECK_EQ_INT(rc, 2);
+}
+
+int main(void)
+{
+    RUN(classic_config_loads);
+    RUN(default_config_loads);
+    RUN(defaults_when_absent);
+    RUN(wrong_types_reported);
+    RUN(unknown_keys_suggest);
+    RUN(classic_ignored_keys_accepted);
+    RUN(syntax_error_has_line);
+    RUN(many_errors_all_reported);
+    RUN(endpoints_forms);
+    RUN(references_checked);
+    RUN(legacy_endpoint_models);
+    RUN(category_overrides_and_keywords);
+    RUN(milvus_backend);
+    RUN(auth_keys);
+    RUN(anchors_and_merge_keys);
+    RUN(other_sections);
+    RUN(refcount_and_missing_file);
+    RUN(check_config_command);
+    TEST_MAIN_END();
+}

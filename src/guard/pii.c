@@ -1,0 +1,1086 @@
+/* pii.c - PII recognizers (see pii.h).
+ *
+ * Every recognizer is a scanner that proposes candidates with a type, a span
+ * and a confidence; pii_detect then resolves overlaps by specificity (a PEM
+ * block beats the base64 inside it, an IBAN beats the digits inside it, a card
+ * beats a phone) and returns the survivors in text order. Scanners check the
+ * byte before and after a candidate so that a value is never cut out of a
+ * longer token ("v1.2.3.4", "ISBN 978-0-306-40615-7", "1Z999AA10123456784").
+ * Context words (a few bytes before a candidate) only decide the ambiguous
+ * shapes: nine bare digits are an SSN after "SSN", ten bare digits a phone
+ * after "call me at", and a NANP-shaped number after "order #" is not a phone. */
+#include "guard/pii.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_CANDIDATES 512
+
+typedef struct collector {
+    pii_entity c[MAX_CANDIDATES];
+    int n;
+} collector;
+
+static void add(collector *col, int type, size_t start, size_t end, float conf)
+{
+    if (col->n >= MAX_CANDIDATES || end <= start) return;
+    col->c[col->n++] = (pii_entity){type, start, end, conf > 1.0f ? 1.0f : conf};
+}
+
+static int is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+static int is_alpha(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+static int is_alnum(int c)
+{
+    return is_digit(c) || is_alpha(c);
+}
+static int is_hex(int c)
+{
+    return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+static int lower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+#define AT(i) ((i) < len ? (unsigned char)text[i] : 0)
+
+/* The byte before `start` ends a token: not a letter/digit/underscore, and not
+ * a number separator glued to a digit ("1.2", "12-34", "3/4", "10:30"). */
+static int start_ok(const char *text, size_t len, size_t start)
+{
+    if (start == 0) return 1;
+    int p = (unsigned char)text[start - 1];
+    if (is_alnum(p) || p == '_') return 0;
+    if ((p == '.' || p == '-' || p == '/' || p == ':' || p == ',') && start >= 2 &&
+        is_alnum((unsigned char)text[start - 2]))
+        return 0;
+    (void)len;
+    return 1;
+}
+
+/* The byte at `end` starts no continuation of the token. */
+static int end_ok(const char *text, size_t len, size_t end)
+{
+    int c = AT(end);
+    if (is_alnum(c) || c == '_') return 0;
+    if ((c == '.' || c == '-' || c == '/' || c == ':' || c == ',') && is_alnum(AT(end + 1)))
+        return 0;
+    return 1;
+}
+
+/* Case-insensitive: does one of words occur as a whole word in the `window`
+ * bytes before `at`? */
+static int context_before(const char *text, size_t at, size_t window, const char *const *words)
+{
+    size_t from = at > window ? at - window : 0;
+    for (const char *const *w = words; *w; w++) {
+        size_t wl = strlen(*w);
+        for (size_t i = from; i + wl <= at; i++) {
+            if (strncasecmp(text + i, *w, wl) != 0) continue;
+            if (i > 0 && is_alpha((unsigned char)text[i - 1])) continue;
+            if (i + wl < at && is_alpha((unsigned char)text[i + wl]) &&
+                is_alpha((unsigned char)(*w)[wl - 1]))
+                continue;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *const NUMBER_NEGATIVE_CONTEXT[] = {
+    "order",  "invoice",     "tracking",     "isbn",   "ref",  "reference", "serial",
+    "sku",    "transaction", "confirmation", "ticket", "case", "booking",   "reservation",
+    "part",   "model",       "version",      "build",  "po",   "receipt",   "shipment",
+    "parcel", "issue",       "pr",           "id",     "no.",  "nr",        NULL};
+
+/* ---------------------------------------------------------------- PEM keys */
+
+static void scan_private_keys(const char *text, size_t len, collector *col)
+{
+    const char *p = text, *end = text + len;
+    while ((p = memmem(p, (size_t)(end - p), "-----BEGIN ", 11)) != NULL) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol) eol = end;
+        const char *pk = memmem(p, (size_t)(eol - p), "PRIVATE KEY", 11);
+        if (!pk) {
+            p += 11;
+            continue;
+        }
+        const char *stop = end;
+        const char *e = memmem(pk, (size_t)(end - pk), "-----END ", 9);
+        if (e) {
+            const char *close = memmem(e + 9, (size_t)(end - e - 9), "-----", 5);
+            stop = close ? close + 5 : end;
+        }
+        add(col, PII_PRIVATE_KEY, (size_t)(p - text), (size_t)(stop - text), 1.0f);
+        p = stop;
+    }
+}
+
+/* ------------------------------------------------------- API keys, tokens */
+
+static int is_tok(int c)
+{
+    return is_alnum(c) || c == '_' || c == '-';
+}
+
+/* Length of the run of token characters at i. */
+static size_t tok_run(const char *text, size_t len, size_t i, int allow_dash)
+{
+    size_t j = i;
+    while (j < len && (is_alnum(AT(j)) || AT(j) == '_' || (allow_dash && AT(j) == '-')))
+        j++;
+    return j - i;
+}
+
+static int classes(const char *s, size_t n)
+{
+    int lo = 0, up = 0, dg = 0, sy = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c >= 'a' && c <= 'z')
+            lo = 1;
+        else if (c >= 'A' && c <= 'Z')
+            up = 1;
+        else if (is_digit(c))
+            dg = 1;
+        else
+            sy = 1;
+    }
+    return lo + up + dg + sy;
+}
+
+static int has_prefix(const char *text, size_t len, size_t i, const char *pre)
+{
+    size_t n = strlen(pre);
+    return i + n <= len && memcmp(text + i, pre, n) == 0;
+}
+
+static void scan_tokens(const char *text, size_t len, collector *col)
+{
+    static const char *const aws[] = {"AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA",
+                                      "AROA", "AIPA", "ANPA", "ANVA", NULL};
+    for (size_t i = 0; i < len; i++) {
+        int c = AT(i);
+        if (!is_alnum(c)) continue;
+        if (i > 0 && is_tok((unsigned char)text[i - 1])) continue;
+        size_t run = tok_run(text, len, i, 1);
+        size_t hit = 0;
+        float conf = 0.9f;
+        if (c == 'A') {
+            for (const char *const *p = aws; *p; p++)
+                if (has_prefix(text, len, i, *p) && run == 20) {
+                    int ok = 1;
+                    for (size_t k = i + 4; k < i + 20; k++)
+                        if (!(is_digit(AT(k)) || (AT(k) >= 'A' && AT(k) <= 'Z'))) ok = 0;
+                    if (ok) hit = 20, conf = 0.95f;
+                }
+            if (!hit && has_prefix(text, len, i, "AIza") && run >= 39) hit = run, conf = 0.9f;
+        }
+        if (!hit && c == 'g') {
+            if ((has_prefix(text, len, i, "ghp_") || has_prefix(text, len, i, "gho_") ||
+                 has_prefix(text, len, i, "ghu_") || has_prefix(text, len, i, "ghs_") ||
+                 has_prefix(text, len, i, "ghr_")) &&
+                run >= 40)
+                hit = run, conf = 0.95f;
+            else if (has_prefix(text, len, i, "github_pat_") && run >= 40)
+                hit = run, conf = 0.95f;
+            else if (has_prefix(text, len, i, "glpat-") && run >= 26)
+                hit = run, conf = 0.95f;
+        }
+        if (!hit && c == 's' && has_prefix(text, len, i, "sk-") && run >= 23 &&
+            classes(text + i + 3, run - 3) >= 2) {
+            int digits = 0;
+            for (size_t k = i + 3; k < i + run; k++)
+                digits += is_digit(AT(k));
+            if (digits >= 2) hit = run, conf = 0.9f;
+        }
+        if (!hit && (c == 's' || c == 'r') &&
+            (has_prefix(text, len, i, "sk_live_") || has_prefix(text, len, i, "sk_test_") ||
+             has_prefix(text, len, i, "rk_live_") || has_prefix(text, len, i, "rk_test_")) &&
+            run >= 24)
+            hit = run, conf = 0.95f;
+        if (!hit && c == 'x' && run >= 15 && has_prefix(text, len, i, "xox") &&
+            strchr("abposr", AT(i + 3)) && AT(i + 3) && AT(i + 4) == '-')
+            hit = run, conf = 0.95f;
+        if (!hit && c == 'h' && has_prefix(text, len, i, "hf_") && run >= 33 &&
+            classes(text + i + 3, run - 3) >= 2)
+            hit = run, conf = 0.9f;
+        if (!hit && c == 'n' && has_prefix(text, len, i, "npm_") && run >= 40)
+            hit = run, conf = 0.9f;
+        if (!hit && c == 'e' && has_prefix(text, len, i, "eyJ") && run >= 10 &&
+            AT(i + run) == '.') {
+            /* JWT: header.payload.signature, base64url parts */
+            size_t p2 = i + run + 1, r2 = tok_run(text, len, p2, 1);
+            if (r2 >= 10 && AT(p2 + r2) == '.') {
+                size_t p3 = p2 + r2 + 1, r3 = tok_run(text, len, p3, 1);
+                if (r3 >= 16) hit = p3 + r3 - i, conf = 0.9f;
+            }
+        }
+        if (hit) {
+            if (i + hit < len && is_tok(AT(i + hit)) && hit == 20 && c == 'A') continue;
+            add(col, PII_API_KEY, i, i + hit, conf);
+            i += hit - 1;
+        } else {
+            i += run ? run - 1 : 0;
+        }
+    }
+}
+
+/* key = value secrets: "password: hunter2!x", "API_KEY=...", "Authorization: Bearer ...".
+ * The span is the value. Placeholders ("<your key>", "****", "${TOKEN}") are skipped. */
+static void scan_assignments(const char *text, size_t len, collector *col)
+{
+    static const struct {
+        const char *word;
+        size_t min_len;
+    } keys[] = {{"password", 6}, {"passwd", 6},      {"pwd", 6},          {"passphrase", 8},
+                {"secret", 12},  {"api_key", 12},    {"apikey", 12},      {"api-key", 12},
+                {"token", 16},   {"access_key", 12}, {"private_key", 16}, {"client_secret", 12},
+                {"bearer", 16},  {NULL, 0}};
+    static const char *const not_secret[] = {
+        "count",  "limit",  "max",   "min",  "len",   "size", "type",    "url",
+        "uri",    "file",   "path",  "name", "expir", "ttl",  "timeout", "usage",
+        "budget", "policy", "field", "hint", "reset", NULL};
+    for (size_t i = 0; i < len; i++) {
+        int c = lower(AT(i));
+        if (c != 'p' && c != 's' && c != 'a' && c != 't' && c != 'b' && c != 'c') continue;
+        if (i > 0 && is_alpha((unsigned char)text[i - 1])) continue;
+        for (int k = 0; keys[k].word; k++) {
+            size_t wl = strlen(keys[k].word);
+            if (i + wl > len || strncasecmp(text + i, keys[k].word, wl) != 0) continue;
+            /* identifier tail: "_access_key", "_TOKEN", ... */
+            size_t j = i + wl;
+            while (j < len && (is_alnum(AT(j)) || AT(j) == '_' || AT(j) == '-'))
+                j++;
+            /* the identifier as a whole must not name a limit or a path */
+            size_t id0 = i;
+            while (id0 > 0 && (is_alnum((unsigned char)text[id0 - 1]) || text[id0 - 1] == '_'))
+                id0--;
+            int skip = 0;
+            for (const char *const *n = not_secret; *n && !skip; n++) {
+                size_t nl = strlen(*n);
+                for (size_t q = id0; q + nl <= j; q++)
+                    if (strncasecmp(text + q, *n, nl) == 0) skip = 1;
+            }
+            if (skip) break;
+            int bearer = !strcmp(keys[k].word, "bearer");
+            if (bearer) {
+                if (AT(j) != ' ') break;
+                j++;
+            } else {
+                if (AT(j) == '"' || AT(j) == '\'') j++;
+                while (AT(j) == ' ' || AT(j) == '\t')
+                    j++;
+                if (AT(j) == ':' && AT(j + 1) == '=')
+                    j += 2;
+                else if (AT(j) == '=' && AT(j + 1) == '>')
+                    j += 2;
+                else if (AT(j) == ':' || AT(j) == '=')
+                    j++;
+                else
+                    break;
+                while (AT(j) == ' ' || AT(j) == '\t')
+                    j++;
+            }
+            if (AT(j) == '"' || AT(j) == '\'') j++;
+            size_t v0 = j;
+            while (j < len && AT(j) > ' ' && AT(j) != '"' && AT(j) != '\'' && AT(j) != '`')
+                j++;
+            size_t v1 = j;
+            while (v1 > v0 && strchr(".,;)]}", text[v1 - 1]))
+                v1--;
+            size_t vl = v1 - v0;
+            if (vl < keys[k].min_len || vl > 512) break;
+            const char *v = text + v0;
+            if (v[0] == '<' || v[0] == '$' || v[0] == '{' || v[0] == '%' || v[0] == '[') break;
+            int same = 1;
+            for (size_t q = 1; q < vl; q++)
+                same &= v[q] == v[0];
+            if (same) break;
+            if (!strncasecmp(v, "your", 4) || !strncasecmp(v, "xxx", 3) ||
+                !strncasecmp(v, "example", 7) || !strncasecmp(v, "redacted", 8) ||
+                !strncasecmp(v, "placeholder", 11) || !strncasecmp(v, "changeme", 8))
+                break;
+            if (classes(v, vl) < 2) break;
+            add(col, PII_API_KEY, v0, v1, bearer ? 0.8f : 0.7f);
+            i = v1;
+            break;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ email */
+
+static int is_local(int c)
+{
+    return is_alnum(c) || (c && strchr("._%+-'", c));
+}
+
+static void scan_email(const char *text, size_t len, collector *col)
+{
+    const char *p = text, *end = text + len;
+    while ((p = memchr(p, '@', (size_t)(end - p))) != NULL) {
+        size_t at = (size_t)(p - text);
+        p++;
+        size_t s = at;
+        while (s > 0 && is_local((unsigned char)text[s - 1]) && at - s < 64)
+            s--;
+        while (s < at && (text[s] == '.' || text[s] == '\'' || text[s] == '-'))
+            s++;
+        if (s == at || text[at - 1] == '.') continue;
+        if (s > 0 && ((unsigned char)text[s - 1] >= 0x80 || is_local((unsigned char)text[s - 1])))
+            continue;
+        size_t e = at + 1, last_dot = 0, label = 0;
+        int ok = 1;
+        while (e < len && (is_alnum(AT(e)) || AT(e) == '-' || AT(e) == '.')) {
+            if (AT(e) == '.') {
+                if (label == 0 || text[e - 1] == '-') break;
+                if (!(is_alnum(AT(e + 1)))) break;
+                last_dot = e;
+                label = 0;
+            } else {
+                if (label == 0 && AT(e) == '-') ok = 0;
+                label++;
+            }
+            e++;
+        }
+        while (e > at + 1 && text[e - 1] == '-')
+            e--;
+        if (!ok || !last_dot || e - last_dot - 1 < 2) continue;
+        int tld_alpha = 1;
+        for (size_t q = last_dot + 1; q < e; q++)
+            tld_alpha &= is_alpha(AT(q));
+        if (!tld_alpha || e - last_dot - 1 > 24) continue;
+        if (e < len && ((unsigned char)text[e] >= 0x80 || text[e] == '@')) continue;
+        add(col, PII_EMAIL_ADDRESS, s, e, 0.95f);
+        p = text + e;
+    }
+}
+
+/* ----------------------------------------------------- digit group reader */
+
+#define MAX_GROUPS 10
+
+typedef struct digit_groups {
+    int n;       /* groups read */
+    int ndigits; /* digits in all groups */
+    int size[MAX_GROUPS];
+    char sep[MAX_GROUPS]; /* separator before group k (0 for the first) */
+    size_t end;           /* byte after the last digit */
+    char digits[24];
+} digit_groups;
+
+/* Reads digit groups at i separated by exactly one byte of `seps`. Stops at
+ * MAX_GROUPS groups or more than 23 digits (then ndigits says so). */
+static void read_groups(const char *text, size_t len, size_t i, const char *seps, digit_groups *g)
+{
+    memset(g, 0, sizeof *g);
+    size_t j = i;
+    while (g->n < MAX_GROUPS) {
+        size_t s = j;
+        while (j < len && is_digit(AT(j))) {
+            if (g->ndigits < 23) g->digits[g->ndigits] = (char)AT(j);
+            g->ndigits++;
+            j++;
+        }
+        g->size[g->n++] = (int)(j - s);
+        g->end = j;
+        if (j + 1 < len && AT(j) && strchr(seps, AT(j)) && is_digit(AT(j + 1))) {
+            g->sep[g->n] = (char)AT(j);
+            j++;
+        } else {
+            break;
+        }
+    }
+    g->digits[g->ndigits < 23 ? g->ndigits : 23] = 0;
+}
+
+static int same_sep(const digit_groups *g)
+{
+    for (int k = 2; k < g->n; k++)
+        if (g->sep[k] != g->sep[1]) return 0;
+    return 1;
+}
+
+/* ------------------------------------------------------------ credit card */
+
+static int luhn_ok(const char *d, int n)
+{
+    int sum = 0;
+    for (int k = 0; k < n; k++) {
+        int v = d[n - 1 - k] - '0';
+        if (k & 1) {
+            v *= 2;
+            if (v > 9) v -= 9;
+        }
+        sum += v;
+    }
+    return sum % 10 == 0;
+}
+
+static int prefix_num(const char *d, int k)
+{
+    int v = 0;
+    for (int i = 0; i < k; i++)
+        v = v * 10 + (d[i] - '0');
+    return v;
+}
+
+/* Issuer (IIN) prefix consistent with the length. */
+static int iin_ok(const char *d, int n)
+{
+    int p1 = d[0] - '0', p2 = prefix_num(d, 2), p3 = prefix_num(d, 3), p4 = prefix_num(d, 4);
+    if (p1 == 4) return n == 13 || n == 16 || n == 19;                        /* Visa */
+    if (p2 == 34 || p2 == 37) return n == 15;                                 /* Amex */
+    if ((p2 >= 51 && p2 <= 55) || (p4 >= 2221 && p4 <= 2720)) return n == 16; /* Mastercard */
+    if (p4 >= 2200 && p4 <= 2204) return n >= 16;                             /* Mir */
+    if (p4 >= 3528 && p4 <= 3589) return n >= 16;                             /* JCB */
+    if ((p3 >= 300 && p3 <= 305) || p3 == 309 || p2 == 36 || p2 == 38 || p2 == 39)
+        return n >= 14;                                                     /* Diners */
+    if (p4 == 6011 || (p3 >= 644 && p3 <= 649) || p2 == 65) return n >= 16; /* Discover */
+    if (p2 == 62 || p2 == 81) return n >= 16;                               /* UnionPay */
+    if (p2 == 50 || (p2 >= 56 && p2 <= 69)) return n >= 13;                 /* Maestro */
+    return 0;
+}
+
+static void scan_cards(const char *text, size_t len, collector *col)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (!is_digit(AT(i)) || (i > 0 && is_digit((unsigned char)text[i - 1]))) continue;
+        digit_groups g;
+        read_groups(text, len, i, " -", &g);
+        size_t next = g.end;
+        if (g.ndigits < 13 || g.ndigits > 19 || !start_ok(text, len, i) ||
+            !end_ok(text, len, g.end))
+            goto skip;
+        if (i > 0 && strchr("$€£#", text[i - 1])) goto skip;
+        if (g.n > 1) {
+            if (!same_sep(&g) || g.size[0] != 4) goto skip;
+            for (int k = 1; k < g.n; k++)
+                if (g.size[k] < (k == g.n - 1 ? 1 : 3) || g.size[k] > 6) goto skip;
+        } else if (context_before(text, i, 40, NUMBER_NEGATIVE_CONTEXT)) {
+            goto skip;
+        }
+        if (!luhn_ok(g.digits, g.ndigits) || !iin_ok(g.digits, g.ndigits)) goto skip;
+        int same = 1;
+        for (int k = 1; k < g.ndigits; k++)
+            same &= g.digits[k] == g.digits[0];
+        if (same) goto skip;
+        add(col, PII_CREDIT_CARD, i, g.end, g.n > 1 ? 0.9f : 0.8f);
+    skip:
+        /* continue after this run of digits (groups are re-read from their own starts
+         * only when the start boundary allows it, which it does not inside a number) */
+        while (i + 1 < next && is_digit(AT(i + 1)))
+            i++;
+    }
+}
+
+/* -------------------------------------------------------------------- SSN */
+
+static const char *const SSN_CONTEXT[] = {
+    "ssn", "social security", "ss#", "ss #", "soc sec", "taxpayer", "tin", "itin", NULL};
+
+static int ssn_valid(const char *d)
+{
+    int area = prefix_num(d, 3), group = prefix_num(d + 3, 2), serial = prefix_num(d + 5, 4);
+    if (area == 0 || area == 666 || area >= 900 || group == 0 || serial == 0) return 0;
+    if (!memcmp(d, "078051120", 9) || !memcmp(d, "219099999", 9)) return 0;
+    int same = 1;
+    for (int k = 1; k < 9; k++)
+        same &= d[k] == d[0];
+    return !same;
+}
+
+static void scan_ssn(const char *text, size_t len, collector *col)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (!is_digit(AT(i)) || (i > 0 && is_digit((unsigned char)text[i - 1]))) continue;
+        digit_groups g;
+        read_groups(text, len, i, " -", &g);
+        if (g.ndigits != 9 || !start_ok(text, len, i) || !end_ok(text, len, g.end)) continue;
+        int ctx = context_before(text, i, 40, SSN_CONTEXT);
+        float conf;
+        if (g.n == 3 && g.size[0] == 3 && g.size[1] == 2 && g.size[2] == 4 && same_sep(&g)) {
+            if (g.sep[1] == ' ' && !ctx) continue;
+            if (g.sep[1] == '-' && !ctx && context_before(text, i, 30, NUMBER_NEGATIVE_CONTEXT))
+                continue;
+            conf = ctx ? 0.95f : (g.sep[1] == '-' ? 0.85f : 0.6f);
+        } else if (g.n == 1 && ctx) {
+            conf = 0.7f;
+        } else {
+            continue;
+        }
+        if (!ssn_valid(g.digits)) continue;
+        add(col, PII_US_SSN, i, g.end, conf);
+    }
+}
+
+/* ------------------------------------------------------------------- IBAN */
+
+static int iban_length(const char *cc)
+{
+    static const char table[] =
+        "AD24AE23AL28AT20AZ28BA20BE16BG22BH22BI27BR29BY28CH21CR22CY28CZ24DE22DJ27DK18DO28EE20"
+        "EG29ES24FI18FK18FO18FR27GB22GE22GI23GL18GR27GT28HR21HU28IE22IL23IQ23IS26IT27JO30KW30"
+        "KZ20LB28LC32LI21LT20LU20LV21LY25MC27MD24ME22MK19MN20MR27MT31MU30NI28NL18NO15OM23PK24"
+        "PL28PS29PT25QA29RO24RS22RU33SA24SC31SD18SE24SI19SK24SM27SO23ST25SV28TL23TN24TR26UA29"
+        "VA22VG24XK20YE30";
+    for (const char *p = table; *p; p += 4)
+        if (p[0] == cc[0] && p[1] == cc[1]) return (p[2] - '0') * 10 + (p[3] - '0');
+    return 0;
+}
+
+static void scan_iban(const char *text, size_t len, collector *col)
+{
+    for (size_t i = 0; i + 15 <= len; i++) {
+        int a = AT(i), b = AT(i + 1);
+        if (!(a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z') || !is_digit(AT(i + 2)) ||
+            !is_digit(AT(i + 3)))
+            continue;
+        if (i > 0 && (is_alnum((unsigned char)text[i - 1]) || text[i - 1] == '_')) continue;
+        char cc[2] = {(char)a, (char)b};
+        int want = iban_length(cc);
+        if (!want) continue;
+        char v[40];
+        int n = 0;
+        size_t j = i;
+        while (j < len && n < want) {
+            int c = AT(j);
+            if (is_alnum(c)) {
+                v[n++] = (char)(c >= 'a' && c <= 'z' ? c - 32 : c);
+                j++;
+            } else if ((c == ' ' || c == '-') && n > 0 && n % 4 == 0 && is_alnum(AT(j + 1))) {
+                j++;
+            } else {
+                break;
+            }
+        }
+        if (n != want || (j < len && (is_alnum(AT(j)) || AT(j) == '_'))) continue;
+        /* mod 97 of BBAN + country + check digits, letters as 10..35 */
+        int rem = 0;
+        for (int k = 0; k < n; k++) {
+            int c = v[(k + 4) % n];
+            if (is_digit(c))
+                rem = (rem * 10 + (c - '0')) % 97;
+            else
+                rem = (rem * 100 + (c - 'A' + 10)) % 97;
+        }
+        if (rem != 1) continue;
+        add(col, PII_IBAN_CODE, i, j, 0.95f);
+        i = j;
+    }
+}
+
+/* ---------------------------------------------------------------- IP, MAC */
+
+static const char *const VERSION_CONTEXT[] = {
+    "version", "ver", "release", "build", "v",       "section",   "chapter", "clause",   "step",
+    "figure",  "fig", "table",   "rule",  "article", "paragraph", "item",    "\xc2\xa7", NULL};
+
+/* Parses dotted IPv4 at i; returns its end or 0. */
+static size_t parse_ipv4(const char *text, size_t len, size_t i)
+{
+    size_t j = i;
+    for (int k = 0; k < 4; k++) {
+        size_t s = j;
+        int v = 0;
+        while (j < len && is_digit(AT(j)) && j - s < 4) {
+            v = v * 10 + (AT(j) - '0');
+            j++;
+        }
+        size_t n = j - s;
+        if (n == 0 || n > 3 || v > 255 || (n > 1 && AT(s) == '0')) return 0;
+        if (k < 3) {
+            if (AT(j) != '.') return 0;
+            j++;
+        }
+    }
+    return j;
+}
+
+static void scan_ipv4(const char *text, size_t len, collector *col)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (!is_digit(AT(i)) || (i > 0 && is_digit((unsigned char)text[i - 1]))) continue;
+        if (!start_ok(text, len, i)) continue;
+        size_t e = parse_ipv4(text, len, i);
+        if (!e) continue;
+        if (AT(e) == '/' && is_digit(AT(e + 1))) { /* CIDR suffix */
+            size_t j = e + 1;
+            int v = 0;
+            while (is_digit(AT(j)) && j - e <= 2) {
+                v = v * 10 + (AT(j) - '0');
+                j++;
+            }
+            if (v <= 32 && !is_digit(AT(j))) e = j;
+        }
+        size_t tail = e; /* ":port" after the address is not part of it but allowed */
+        if (AT(e) == ':' && is_digit(AT(e + 1))) {
+            tail = e + 1;
+            while (is_digit(AT(tail)) && tail - e <= 5)
+                tail++;
+        }
+        int in_url = i >= 3 && !memcmp(text + i - 3, "://", 3) && AT(tail) == '/';
+        if ((!in_url && !end_ok(text, len, tail)) || (AT(e) == '.' && is_digit(AT(e + 1))))
+            continue;
+        if (context_before(text, i, 12, VERSION_CONTEXT)) continue;
+        add(col, PII_IP_ADDRESS, i, e, 0.9f);
+        i = e;
+    }
+}
+
+static void scan_ipv6(const char *text, size_t len, collector *col)
+{
+    for (size_t i = 0; i < len; i++) {
+        int c = AT(i);
+        if (!(is_hex(c) || (c == ':' && AT(i + 1) == ':'))) continue;
+        if (i > 0) {
+            int p = (unsigned char)text[i - 1];
+            if (is_alnum(p) || p == ':' || p == '_' || p == '.' || p == '-') continue;
+        }
+        size_t j = i;
+        int groups = 0, dbl = 0, longest = 0, digit = 0, colons = 0;
+        if (c == ':') {
+            dbl = 1;
+            j += 2;
+            colons += 2;
+        }
+        for (;;) {
+            size_t s = j;
+            while (j < len && is_hex(AT(j)) && j - s < 5) {
+                digit |= is_digit(AT(j));
+                j++;
+            }
+            size_t n = j - s;
+            if (n == 0) break;
+            if (AT(j) == '.' && groups <= 6) { /* embedded IPv4 tail */
+                size_t e = parse_ipv4(text, len, s);
+                if (e) {
+                    j = e;
+                    groups += 2;
+                    longest = 4;
+                } else
+                    j = s, groups = 99;
+                break;
+            }
+            if (n > 4) {
+                groups = 99;
+                break;
+            }
+            groups++;
+            if ((int)n > longest) longest = (int)n;
+            if (AT(j) == ':' && AT(j + 1) == ':') {
+                if (dbl) break;
+                dbl = 1;
+                j += 2;
+                colons += 2;
+            } else if (AT(j) == ':' && is_hex(AT(j + 1))) {
+                j++;
+                colons++;
+            } else {
+                break;
+            }
+        }
+        if (groups == 99) goto next;
+        int valid = dbl ? groups <= 7 : groups == 8;
+        if (!valid || colons < 2 || !digit) goto next;
+        if (dbl && groups < 2 && !(groups == 1 && longest >= 1 && j - i == 3))
+            goto next; /* "::1" */
+        if (dbl && groups >= 1 && longest < 2 && j - i != 3) goto next;
+        if (is_alnum(AT(j)) || AT(j) == '_' || (AT(j) == ':' && is_hex(AT(j + 1)))) goto next;
+        if (AT(j) == '.' && is_alnum(AT(j + 1))) goto next;
+        add(col, PII_IP_ADDRESS, i, j, 0.85f);
+        i = j;
+        continue;
+    next:
+        while (i + 1 < len && (is_hex(AT(i + 1)) || AT(i + 1) == ':'))
+            i++;
+    }
+}
+
+static void scan_mac(const char *text, size_t len, collector *col)
+{
+    for (size_t i = 0; i + 14 <= len; i++) {
+        if (!is_hex(AT(i)) ||
+            (i > 0 && (is_alnum((unsigned char)text[i - 1]) || strchr(":-._", text[i - 1]))))
+            continue;
+        size_t e = 0;
+        int sep = AT(i + 2);
+        if ((sep == ':' || sep == '-') && i + 17 <= len) {
+            int ok = 1;
+            for (int k = 0; k < 6 && ok; k++) {
+                size_t p = i + (size_t)k * 3;
+                ok = is_hex(AT(p)) && is_hex(AT(p + 1)) && (k == 5 || AT(p + 2) == sep);
+            }
+            if (ok) e = i + 17;
+        } else if (AT(i + 4) == '.') {
+            int ok = 1;
+            for (int k = 0; k < 3 && ok; k++) {
+                size_t p = i + (size_t)k * 5;
+                ok = is_hex(AT(p)) && is_hex(AT(p + 1)) && is_hex(AT(p + 2)) && is_hex(AT(p + 3)) &&
+                     (k == 2 || AT(p + 4) == '.');
+            }
+            if (ok) e = i + 14;
+        }
+        if (!e || is_alnum(AT(e)) ||
+            ((AT(e) == ':' || AT(e) == '-' || AT(e) == '.') && is_hex(AT(e + 1))))
+            continue;
+        add(col, PII_MAC_ADDRESS, i, e, 0.9f);
+        i = e;
+    }
+}
+
+/* ------------------------------------------------------------------ phone */
+
+static const char *const PHONE_CONTEXT[] = {"phone",
+                                            "call",
+                                            "tel",
+                                            "telephone",
+                                            "mobile",
+                                            "cell",
+                                            "contact",
+                                            "text me",
+                                            "whatsapp",
+                                            "fax",
+                                            "reach me",
+                                            "ring",
+                                            "dial",
+                                            "sms",
+                                            "number",
+                                            "hotline",
+                                            "landline",
+                                            "n\xc3\xbamero",
+                                            "numero",
+                                            "tel\xc3\xa9"
+                                            "fono",
+                                            "telefono",
+                                            "telefon",
+                                            "t\xc3\xa9l",
+                                            "portable",
+                                            "handy",
+                                            "nummer",
+                                            "m\xc3\xb3vil",
+                                            "movil",
+                                            "cellulare",
+                                            NULL};
+
+typedef struct phone_parse {
+    int plus; /* '+' or "00" international prefix */
+    int n, ndigits;
+    int size[MAX_GROUPS];
+    int paren[MAX_GROUPS]; /* group was written in parentheses */
+    char sep[MAX_GROUPS];  /* main separator before the group: ' ', '-', '.', '(' or 0 */
+    int first_digit[MAX_GROUPS];
+    size_t end;
+} phone_parse;
+
+/* Reads a phone-shaped run at i: [+] groups of digits, separated by one of
+ * space, '-', '.' (optionally padded by a space), or parentheses. */
+static int read_phone(const char *text, size_t len, size_t i, phone_parse *p)
+{
+    memset(p, 0, sizeof *p);
+    size_t j = i;
+    if (AT(j) == '+') {
+        p->plus = 1;
+        j++;
+        if (!is_digit(AT(j))) return 0;
+    }
+    char sep = 0;
+    while (p->n < MAX_GROUPS) {
+        int paren = 0;
+        if (AT(j) == '(') {
+            paren = 1;
+            j++;
+            if (!is_digit(AT(j))) return p->n > 0;
+        }
+        size_t s = j;
+        while (j < len && is_digit(AT(j)))
+            j++;
+        if (j == s) return 0;
+        size_t digits = j - s;
+        if (paren) {
+            if (AT(j) != ')') return 0;
+            j++;
+        }
+        p->size[p->n] = (int)digits;
+        p->paren[p->n] = paren;
+        p->sep[p->n] = sep;
+        p->first_digit[p->n] = AT(s) - '0';
+        p->ndigits += (int)digits;
+        p->n++;
+        p->end = j;
+        /* separator */
+        size_t k = j;
+        sep = 0;
+        if (AT(k) == ' ') {
+            sep = ' ';
+            k++;
+        }
+        if (AT(k) == '-' || AT(k) == '.') {
+            sep = (char)AT(k);
+            k++;
+            if (AT(k) == ' ') k++;
+        }
+        if (AT(k) == '(') {
+            if (!sep) sep = '(';
+        } else if (!is_digit(AT(k))) {
+            break;
+        }
+        if (!sep && !paren) break; /* digits right after digits cannot happen; "(0)20" can */
+        if (!sep) sep = ')';
+        j = k;
+    }
+    return p->n > 0;
+}
+
+static int prev_nonspace(const char *text, size_t i)
+{
+    while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t'))
+        i--;
+    return i > 0 ? (unsigned char)text[i - 1] : 0;
+}
+
+static int math_neighbour(const char *text, size_t len, size_t start, size_t end)
+{
+    size_t i = start;
+    while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t'))
+        i--;
+    if (i > 0) {
+        int c = (unsigned char)text[i - 1];
+        if (c && strchr("=*/^<>x", c) &&
+            !(c == 'x' && i >= 2 && is_alpha((unsigned char)text[i - 2])))
+            return 1;
+        if ((c == '+' || c == '-') && i >= 2) {
+            size_t q = i - 1;
+            while (q > 0 && text[q - 1] == ' ')
+                q--;
+            if (q > 0 && (is_digit((unsigned char)text[q - 1]) || text[q - 1] == ')')) return 1;
+        }
+    }
+    size_t j = end;
+    while (j < len && (AT(j) == ' ' || AT(j) == '\t'))
+        j++;
+    int c = AT(j);
+    if (c && strchr("=*/^<>", c)) return 1;
+    if ((c == '+' || c == '-' || c == 'x') &&
+        (is_digit(AT(j + 1)) || (AT(j + 1) == ' ' && is_digit(AT(j + 2)))))
+        return 1;
+    return 0;
+}
+
+static void scan_phone(const char *text, size_t len, collector *col)
+{
+    for (size_t i = 0; i < len; i++) {
+        int c = AT(i);
+        if (!(is_digit(c) || c == '+' || c == '(')) continue;
+        if (c == '(' && !is_digit(AT(i + 1))) continue;
+        if (c == '+' && !is_digit(AT(i + 1))) continue;
+        if (is_digit(c) && i > 0 && is_digit((unsigned char)text[i - 1])) continue;
+        if (!start_ok(text, len, i)) continue;
+        if (c == '+' && i > 0 &&
+            (text[i - 1] == '+' || is_digit(prev_nonspace(text, i)) ||
+             prev_nonspace(text, i) == ')' || prev_nonspace(text, i) == '='))
+            continue;
+        phone_parse p;
+        if (!read_phone(text, len, i, &p)) continue;
+        size_t e = p.end;
+        if (p.ndigits > 17 || !end_ok(text, len, e)) goto skip_all;
+        /* a run of digit groups ("9400 1000 0000 ...") is one number, not a phone inside it */
+        if (i >= 2 && text[i - 1] == ' ' && is_digit((unsigned char)text[i - 2])) goto skip_all;
+        if (i > 0 && strchr("$€£#", text[i - 1])) goto next;
+        if (math_neighbour(text, len, i, e)) goto next;
+        int d = p.ndigits;
+        /* "00" + country code is the international prefix outside North America */
+        int intl = p.plus || (p.size[0] >= 3 && p.size[0] <= 5 && !p.paren[0] && AT(i) == '0' &&
+                              AT(i + 1) == '0' && AT(i + 2) != '0');
+        int all_same = 1;
+        for (size_t q = i, first = 0; q < e; q++)
+            if (is_digit(AT(q))) {
+                if (!first)
+                    first = AT(q);
+                else if ((size_t)AT(q) != first)
+                    all_same = 0;
+            }
+        if (all_same) goto next;
+        if (intl && !p.plus) d -= 2;
+        int ctx = context_before(text, i, 40, PHONE_CONTEXT);
+        int neg = context_before(text, i, 30, NUMBER_NEGATIVE_CONTEXT);
+        int min_group = 99;
+        for (int k = 1; k < p.n; k++)
+            if (p.size[k] < min_group) min_group = p.size[k];
+        int one_digit_groups = 0;
+        for (int k = 1; k < p.n; k++)
+            one_digit_groups += p.size[k] == 1 && !p.paren[k];
+        float conf = 0;
+        int ssn_shape = p.n == 3 && p.size[0] == 3 && p.size[1] == 2 && p.size[2] == 4;
+        if (ssn_shape) goto next;
+        if (intl) {
+            if (!p.plus && neg) goto next;
+            if (d >= 8 && d <= 15 && (p.n == 1 || p.size[0] - (p.plus ? 0 : 2) <= 4) &&
+                one_digit_groups <= 1)
+                conf = 0.85f;
+        } else if (p.n == 3 && p.size[0] == 3 && p.size[1] == 3 && p.size[2] == 4 &&
+                   p.sep[1] != '/' && (p.paren[0] || p.sep[2] == p.sep[1] || p.sep[1] == ' ')) {
+            conf = p.paren[0] ? 0.85f : (p.sep[1] == '.' ? 0.65f : 0.75f); /* NANP */
+            if (neg && !ctx) conf = 0;
+        } else if (p.n == 4 && p.size[0] == 1 && p.first_digit[0] == 1 && p.size[1] == 3 &&
+                   p.size[2] == 3 && p.size[3] == 4) {
+            conf = 0.8f; /* 1-800-555-0199 */
+            if (neg && !ctx) conf = 0;
+        } else if (p.n >= 2 && p.first_digit[0] == 0 && p.size[0] >= 2 && p.size[0] <= 5 &&
+                   d >= 9 && d <= 11 && min_group >= 2 && !neg) {
+            conf = ctx ? 0.75f : 0.6f; /* national format with trunk prefix 0 */
+        } else if (p.n == 1 && !p.paren[0] && ctx && !neg &&
+                   (d == 10 || (d == 11 && p.first_digit[0] == 1))) {
+            conf = 0.65f; /* bare digits after "call me at" */
+        } else if (p.n >= 2 && ctx && !neg && d >= 7 && d <= 12 && min_group >= 2 &&
+                   !(p.n == 3 && (p.size[0] == 4 || p.size[2] == 4) && d == 8)) {
+            conf = 0.55f; /* other grouped local numbers, only with phone context */
+        }
+        if (conf > 0) {
+            if (ctx && conf < 0.9f) conf += 0.1f;
+            add(col, PII_PHONE_NUMBER, i, e, conf);
+            i = e - 1;
+            continue;
+        }
+    next:
+        while (i + 1 < len && is_digit(AT(i + 1)))
+            i++;
+        continue;
+    skip_all:
+        if (e > i + 1) i = e - 1;
+    }
+}
+
+/* ------------------------------------------------------------- resolution */
+
+static int specificity(int type)
+{
+    switch (type) {
+    case PII_PRIVATE_KEY:
+        return 9;
+    case PII_API_KEY:
+        return 8;
+    case PII_EMAIL_ADDRESS:
+        return 7;
+    case PII_IBAN_CODE:
+        return 6;
+    case PII_CREDIT_CARD:
+        return 5;
+    case PII_US_SSN:
+        return 4;
+    case PII_MAC_ADDRESS:
+        return 3;
+    case PII_IP_ADDRESS:
+        return 3;
+    default:
+        return 1;
+    }
+}
+
+static int better(const pii_entity *a, const pii_entity *b)
+{
+    int sa = specificity(a->type), sb = specificity(b->type);
+    if (sa != sb) return sa > sb;
+    if (a->end - a->start != b->end - b->start) return a->end - a->start > b->end - b->start;
+    return a->start < b->start;
+}
+
+int pii_detect(const char *text, size_t len, pii_entity *out, int max)
+{
+    if (!text || !out || max <= 0) return 0;
+    collector col;
+    col.n = 0;
+    scan_private_keys(text, len, &col);
+    scan_tokens(text, len, &col);
+    scan_assignments(text, len, &col);
+    scan_email(text, len, &col);
+    scan_iban(text, len, &col);
+    scan_cards(text, len, &col);
+    scan_ssn(text, len, &col);
+    scan_mac(text, len, &col);
+    scan_ipv4(text, len, &col);
+    scan_ipv6(text, len, &col);
+    scan_phone(text, len, &col);
+
+    /* Greedy: best candidate first, keep it unless it overlaps a kept one. */
+    unsigned char kept[MAX_CANDIDATES] = {0}, done[MAX_CANDIDATES] = {0};
+    for (int round = 0; round < col.n; round++) {
+        int best = -1;
+        for (int k = 0; k < col.n; k++)
+            if (!done[k] && (best < 0 || better(&col.c[k], &col.c[best]))) best = k;
+        if (best < 0) break;
+        done[best] = 1;
+        int overlap = 0;
+        for (int k = 0; k < col.n && !overlap; k++)
+            if (kept[k] && col.c[k].start < col.c[best].end && col.c[best].start < col.c[k].end)
+                overlap = 1;
+        if (!overlap) kept[best] = 1;
+    }
+    int n = 0;
+    for (;;) { /* emit in text order */
+        int first = -1;
+        for (int k = 0; k < col.n; k++)
+            if (kept[k] && (first < 0 || col.c[k].start < col.c[first].start)) first = k;
+        if (first < 0 || n >= max) break;
+        out[n++] = col.c[first];
+        kept[first] = 0;
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------ names, redact */
+
+static const char *const TYPE_NAMES[PII_TYPE_COUNT] = {
+    "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN",     "IBAN_CODE",
+    "IP_ADDRESS",    "MAC_ADDRESS",  "API_KEY",     "PRIVATE_KEY"};
+
+const char *pii_type_name(int type)
+{
+    return type >= 0 && type < PII_TYPE_COUNT ? TYPE_NAMES[type] : "UNKNOWN";
+}
+
+int pii_type_from_name(const char *name)
+{
+    if (!name) return -1;
+    for (int t = 0; t < PII_TYPE_COUNT; t++)
+        if (!strcasecmp(name, TYPE_NAMES[t])) return t;
+    static const struct {
+        const char *alias;
+        int type;
+    } aliases[] = {{"EMAIL", PII_EMAIL_ADDRESS},
+                   {"PHONE", PII_PHONE_NUMBER},
+                   {"SSN", PII_US_SSN},
+                   {"IBAN", PII_IBAN_CODE},
+                   {"IP", PII_IP_ADDRESS},
+                   {"MAC", PII_MAC_ADDRESS},
+                   {"SECRET", PII_API_KEY},
+                   {"CREDIT_CARD_NUMBER", PII_CREDIT_CARD},
+                   {"PRIVATE_KEY_BLOCK", PII_PRIVATE_KEY}};
+    for (size_t k = 0; k < sizeof aliases / sizeof aliases[0]; k++)
+        if (!strcasecmp(name, aliases[k].alias)) return aliases[k].type;
+    return -1;
+}
+
+void pii_redact(const char *text, size_t len, const pii_entity *entities, int n, buf *out)
+{
+    size_t pos = 0;
+    for (int k = 0; k < n; k++) {
+        const pii_entity *e = &entities[k];
+        if (e->start < pos || e->end > len || e->end <= e->start) continue;
+        buf_append(out, text + pos, e->start - pos);
+        buf_putc(out, '[');
+        buf_puts(out, pii_type_name(e->type));
+        buf_putc(out, ']');
+        pos = e->end;
+    }
+    if (pos < len) buf_append(out, text + pos, len - pos);
+}

@@ -1,0 +1,49 @@
+/* pii.h - PII and secret recognizers: hand-written scanners with validation.
+ *
+ * Each recognizer finds candidates by shape and keeps only those that pass the
+ * checks a real value passes (Luhn + issuer prefix for cards, mod-97 + country
+ * length for IBANs, the SSA's excluded ranges for SSNs, octet ranges for IPv4,
+ * ...), so dates, times, version strings, prices and order numbers stay out.
+ * Type names are Presidio's where Presidio has one. No regex engine: the
+ * scanners are single passes over the bytes; nothing is allocated. */
+#ifndef SEMROUTER_PII_H
+#define SEMROUTER_PII_H
+#include <stddef.h>
+
+#include "core/buf.h"
+
+typedef enum {
+    PII_EMAIL_ADDRESS = 0,
+    PII_PHONE_NUMBER,
+    PII_CREDIT_CARD,
+    PII_US_SSN,
+    PII_IBAN_CODE,
+    PII_IP_ADDRESS,
+    PII_MAC_ADDRESS,
+    PII_API_KEY, /* cloud/API keys and tokens: AWS, GitHub, sk-..., Slack, JWT, key=value secrets */
+    PII_PRIVATE_KEY, /* PEM private-key blocks */
+    PII_TYPE_COUNT
+} pii_type;
+
+typedef struct pii_entity {
+    int type;          /* pii_type */
+    size_t start, end; /* byte offsets, text[start..end) */
+    float confidence;  /* 0..1: how sure the recognizer is (shape + validation + context) */
+} pii_entity;
+
+/* Finds PII in text[0..len). Writes at most max entities to out, sorted by
+ * start, never overlapping (on overlap the more specific recognizer wins).
+ * Returns the number written. Any bytes are accepted (invalid UTF-8 too). */
+int pii_detect(const char *text, size_t len, pii_entity *out, int max);
+
+/* "EMAIL_ADDRESS", ... for a pii_type; "UNKNOWN" for anything else. */
+const char *pii_type_name(int type);
+/* Case-insensitive name -> pii_type; also accepts a few aliases (EMAIL, PHONE,
+ * SSN, IBAN, IP, MAC, SECRET, CREDIT_CARD_NUMBER). -1 when unknown. */
+int pii_type_from_name(const char *name);
+
+/* Appends text with every entity span replaced by "[TYPE_NAME]". entities must
+ * be sorted and non-overlapping (as pii_detect returns them); spans that
+ * overlap an earlier one or fall outside the text are ignored. */
+void pii_redact(const char *text, size_t len, const pii_entity *entities, int n, buf *out);
+#endif

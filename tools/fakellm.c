@@ -438,8 +438,11 @@ static void pending_step(pending *p)
         pending_cut(p);
         return;
     }
+    /* every event that is due goes out in one HTTP chunk: SSE readers split on blank lines, not
+     * on chunk boundaries, and a zero-delay stream then costs one write */
     for (;;) {
         if (p->next == p->n_ev) {
+            if (evbuffer_get_length(chunk)) evhttp_send_reply_chunk(p->req, chunk);
             evbuffer_free(chunk);
             evhttp_connection_set_closecb(p->conn, NULL, NULL);
             evhttp_send_reply_end(p->req);
@@ -455,8 +458,8 @@ static void pending_step(pending *p)
             evbuffer_free(chunk);
             return;
         }
-        evhttp_send_reply_chunk(p->req, chunk);
         if (p->next < p->n_ev && p->ev[p->next].delay_ms > 0) {
+            evhttp_send_reply_chunk(p->req, chunk);
             evbuffer_free(chunk);
             pending_schedule(p, p->ev[p->next].delay_ms);
             return;
@@ -877,31 +880,39 @@ static void chunk_head(const chat_plan *pl, buf *b)
     buf_json_str(b, pl->model, strlen(pl->model));
 }
 
-/* Appends one delta chunk event: delta_json is the delta object, finish NULL or a reason. */
-static void chunk_event(const chat_plan *pl, buf *b, const char *delta_json, size_t dlen,
+/* Appends one delta chunk event: head from chunk_head(), delta_json the delta object, finish
+ * NULL or a reason. */
+static void chunk_event(const buf *head, buf *b, const char *delta_json, size_t dlen,
                         const char *finish)
 {
-    chunk_head(pl, b);
+    buf_append(b, head->data, head->len);
     buf_puts(b, ",\"choices\":[{\"index\":0,\"delta\":");
     buf_append(b, delta_json, dlen);
     buf_puts(b, ",\"logprobs\":null,\"finish_reason\":");
-    if (finish)
-        buf_printf(b, "\"%s\"", finish);
-    else
+    if (finish) {
+        buf_putc(b, '"');
+        buf_puts(b, finish);
+        buf_putc(b, '"');
+    } else {
         buf_puts(b, "null");
+    }
     buf_puts(b, "}]}\n\n");
 }
 
 /* Builds every SSE event of a streamed answer into p, with the pause before each. */
 static int build_stream(pending *p, const chat_plan *pl, const fakellm_faults *f, buf *tmp)
 {
-    buf d;
+    buf d, head;
     buf_init(&d);
+    buf_init(&head);
+    chunk_head(pl, &head); /* the same for every chunk: formatted once */
+    int n_events = 4 + pl->n_reasoning + (pl->tool ? 4 : pl->n_content);
+    buf_reserve(&p->data, (size_t)n_events * (head.len + 120));
     int tok = 0; /* token events so far: the first waits ttft_ms, the others token_ms */
 #define EMIT(delay, is_token)                                                                      \
     do {                                                                                           \
         size_t off_ = p->data.len;                                                                 \
-        chunk_event(pl, &p->data, d.data, d.len, NULL);                                            \
+        chunk_event(&head, &p->data, d.data, d.len, NULL);                                         \
         if (pending_add_event(p, off_, (delay), (is_token))) goto oom;                             \
     } while (0)
 #define TOKEN_DELAY() (tok++ == 0 ? f->ttft_ms : f->token_ms)
@@ -948,11 +959,11 @@ static int build_stream(pending *p, const chat_plan *pl, const fakellm_faults *f
         }
     }
     size_t off = p->data.len;
-    chunk_event(pl, &p->data, "{}", 2, pl->finish);
+    chunk_event(&head, &p->data, "{}", 2, pl->finish);
     if (pending_add_event(p, off, 0, 0)) goto oom;
     if (pl->include_usage) {
         off = p->data.len;
-        chunk_head(pl, &p->data);
+        buf_append(&p->data, head.data, head.len);
         buf_puts(&p->data, ",\"choices\":[],\"usage\":");
         write_usage(pl, &p->data);
         buf_puts(&p->data, "}\n\n");
@@ -962,9 +973,11 @@ static int build_stream(pending *p, const chat_plan *pl, const fakellm_faults *f
     buf_puts(&p->data, "data: [DONE]\n\n");
     if (pending_add_event(p, off, 0, 0)) goto oom;
     buf_free(&d);
+    buf_free(&head);
     return p->data.oom ? -1 : 0;
 oom:
     buf_free(&d);
+    buf_free(&head);
     return -1;
 #undef EMIT
 #undef TOKEN_DELAY

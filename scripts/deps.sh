@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 build_pkgs=(gcc make pkg-config libevent-dev libcurl4-openssl-dev libcjson-dev libyaml-dev
             libssl-dev liblmdb-dev libutf8proc-dev libopenblas-dev)
 test_pkgs=(curl valgrind clang libclang-rt-14-dev python3 python3-numpy wrk nginx-light
-           hyperfine g++ libhnswlib-dev prometheus-cpp-dev python3-yaml)
+           hyperfine g++ libhnswlib-dev prometheus-cpp-dev python3-yaml
+           python3-prometheus-client)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")

@@ -576,8 +576,53 @@ static void sr_metrics_families(void)
     sr_metrics_free(m);
 }
 
+/* With METRICS_DUMP=FILE, writes a sample exposition for an independent parser
+ * (tests/e2e/test_metrics_exposition.sh reads it with prometheus_client). */
+static double dump_entries_fn(void *ctx)
+{
+    (void)ctx;
+    return 1234;
+}
+
+static void dump_sample(const char *path)
+{
+    sr_metrics *m = sr_metrics_new();
+    if (!m) return;
+    metrics_inc(m->model_requests, METRICS_LABELS("qwen3"));
+    metrics_add(m->model_requests, METRICS_LABELS("llama-3.1-8b"), 41);
+    metrics_inc(m->request_errors, METRICS_LABELS("qwen3", "upstream_5xx"));
+    metrics_inc(m->request_errors, METRICS_LABELS("we\\ird \"model\"\nname", "timeout"));
+    metrics_inc(m->category_classifications, METRICS_LABELS("computer science"));
+    metrics_inc(m->pii_violations, METRICS_LABELS("caf\xc3\xa9-model", "EMAIL_ADDRESS"));
+    for (int i = 0; i < 100; i++) {
+        metrics_observe(m->model_ttft, METRICS_LABELS("qwen3"), 0.00005 * (i + 1) * (i + 1));
+        metrics_observe(m->routing_latency, NULL, 0.0001 * i);
+    }
+    metrics_observe(m->model_tpot, METRICS_LABELS("qwen3"), 1e-9);
+    metrics_observe(m->classifier_latency, METRICS_LABELS("category"), 1e20);
+    metrics_gauge_fn(m->cache_entries, METRICS_LABELS("memory"), dump_entries_fn, NULL);
+    metrics_set(m->endpoint_healthy, METRICS_LABELS("endpoint1"), 1);
+    metrics_set(m->endpoint_healthy, METRICS_LABELS("endpoint2"), 0);
+    metrics_add(m->inflight_requests, NULL, -2.5);
+    sr_metrics_usage(m, "qwen3", 1000, 250, 0.000375, "USD");
+    buf out;
+    buf_init(&out);
+    sr_metrics_render(m, &out);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        fwrite(out.data, 1, out.len, f);
+        fclose(f);
+    }
+    buf_free(&out);
+    sr_metrics_free(m);
+}
+
 int main(void)
 {
+    if (getenv("METRICS_DUMP")) {
+        dump_sample(getenv("METRICS_DUMP"));
+        return 0;
+    }
     RUN(exposition_exact);
     RUN(unlabeled_histogram_and_empty_family);
     RUN(checker_rejects_bad_text);

@@ -19,6 +19,9 @@ typedef struct metrics_registry metrics_registry;
 typedef struct metric_family metric_family;
 typedef struct metric_child metric_child;
 
+/* Content-Type of metrics_render's output (text exposition format 0.0.4). */
+#define METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
 /* Label values as an array literal: METRICS_LABELS("gpt-4", "timeout"). */
 #define METRICS_LABELS(...) ((const char *const[]){__VA_ARGS__})
 

@@ -236,6 +236,29 @@ admin reset -X POST >/dev/null
 chat -d "$REQ" >"$TMP/after"
 check healthy_after_disconnects 'd["choices"][0]["message"]["content"].startswith("[m-small]")' "$TMP/after"
 
+# ---- the answers against OpenAI's published schemas (tests/tools/openapi_check.py)
+SPEC=${SEMROUTER_SHARED:-../shared}/openai/openapi.yaml
+spec_cases=(chat:CreateChatCompletionResponse:c1 chat_length:CreateChatCompletionResponse:c5
+    tool_call:CreateChatCompletionResponse:t1 reasoning:CreateChatCompletionResponse:r1
+    stream:CreateChatCompletionStreamResponse:s1 stream_tool_call:CreateChatCompletionStreamResponse:t2
+    stream_reasoning:CreateChatCompletionStreamResponse:r2 embeddings:CreateEmbeddingResponse:emb
+    models:ListModelsResponse:models error:ErrorResponse:fe1)
+for c in "${spec_cases[@]}"; do
+    IFS=: read -r name schema file <<<"$c"
+    if [ ! -f "$SPEC" ] || [ ! -f tests/tools/openapi_check.py ]; then
+        echo "SKIP spec_$name: the OpenAPI spec or tests/tools/openapi_check.py is absent"
+        continue
+    fi
+    flags=()
+    [[ $schema == *Stream* ]] && flags=(--sse --require-done)
+    why=$("$PY" tests/tools/openapi_check.py "${flags[@]}" "$SPEC" "$schema" "$TMP/$file" 2>&1)
+    case $? in
+    0) echo "PASS spec_$name" ;;
+    2) echo "SKIP spec_$name: validator unavailable: ${why:0:200}" ;;
+    *) echo "FAIL spec_$name: $(echo "$why" | head -3 | tr '\n' ' ')" ;;
+    esac
+done
+
 # ---- command line: --help, bad flags, threads, fault flags
 "$FAKELLM_BIN" --help >"$TMP/help"
 check help_lists_flags 'all(f in t for f in ["--port","--ttft-ms","--token-ms","--fail-status","--fail-first","--disconnect-after","--delay-ms","--threads","/admin/faults"])' "$TMP/help"

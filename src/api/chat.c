@@ -1,0 +1,539 @@
+/* chat.c - POST /v1/chat/completions: validate, choose the model and endpoint,
+ * proxy to the model server (whole or streamed), fail over, account.
+ *
+ * A request becomes a chat_call that lives until both the client side is
+ * answered and the upstream transfer is over. Failover is allowed only while
+ * nothing has been sent to the client: an upstream that refuses, times out
+ * before answering, or answers 5xx is marked failed in the balancer and the
+ * next endpoint of the model is tried. Once a stream has started, a cut
+ * upstream ends the client's stream with an SSE error event and [DONE].
+ *
+ * Streams are forwarded chunk by chunk as they arrive. Back-pressure: when the
+ * client reads slower than the model writes and more than STREAM_HIGH_WATER
+ * bytes are queued, the upstream transfer is paused until the queue drains. */
+#include "api/api_error.h"
+#include "api/gateway.h"
+#include "cache/assemble.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define STREAM_HIGH_WATER (1u << 20)
+#define MAX_UPSTREAM_BODY (64u << 20)
+#define MAX_CANDIDATES 64
+
+typedef struct chat_call {
+    http_request *req;
+    gateway *gw;
+    gateway_worker *wk;
+    sr_config *cfg;
+    cJSON *json;
+    char *upstream_body; /* NULL = forward the client's bytes */
+    size_t upstream_len;
+    const sr_model *model;
+    char requested_model[256];
+    int stream;
+    char request_id[80];
+    /* endpoint attempts */
+    balancer_candidate cands[MAX_CANDIDATES];
+    int n_cands;
+    unsigned char tried[MAX_CANDIDATES];
+    int current; /* index into cands of the running attempt */
+    int attempts;
+    char last_error[256];
+    int last_timed_out;
+    upstream_call *up;
+    /* response */
+    int upstream_status;
+    char content_type[128];
+    int retry_this; /* the running attempt failed before anything was sent */
+    int stream_started;
+    int paused;
+    buf body; /* non-stream: the upstream body */
+    cache_assembler *assembler; /* stream: rebuilds the completion (usage, clean end) */
+    uint64_t t_start, t_first_byte;
+    long prompt_tokens, completion_tokens;
+    const char *error_reason; /* llm_request_errors_total reason, NULL when none */
+} chat_call;
+
+static void attempt_start(chat_call *c);
+
+static void call_free(chat_call *c)
+{
+    cJSON_Delete(c->json);
+    free(c->upstream_body);
+    buf_free(&c->body);
+    cache_assembler_free(c->assembler);
+    config_release(c->cfg);
+    free(c);
+}
+
+/* --------------------------------------------------------------- accounting */
+
+static void usage_from_json(chat_call *c, const cJSON *completion)
+{
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(completion, "usage");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens");
+    if (cJSON_IsNumber(p)) c->prompt_tokens = (long)p->valuedouble;
+    if (cJSON_IsNumber(k)) c->completion_tokens = (long)k->valuedouble;
+}
+
+static void finish_accounting(chat_call *c, int status)
+{
+    sr_metrics *m = c->gw->metrics;
+    const char *model = c->model ? c->model->name : "unknown";
+    double now_s = (double)util_now_ns() / 1e9;
+    double total = now_s - (double)c->t_start / 1e9;
+    if (status >= 200 && status < 300) {
+        metrics_observe(m->model_completion_latency, METRICS_LABELS(model), total);
+        if (c->t_first_byte)
+            metrics_observe(m->model_ttft, METRICS_LABELS(model),
+                            (double)(c->t_first_byte - c->t_start) / 1e9);
+        if (c->completion_tokens > 1 && c->t_first_byte)
+            metrics_observe(m->model_tpot, METRICS_LABELS(model),
+                            (now_s - (double)c->t_first_byte / 1e9) / (double)(c->completion_tokens - 1));
+        double cost = 0;
+        const char *currency = NULL;
+        if (c->model && c->model->pricing.set) {
+            cost = ((double)c->prompt_tokens * c->model->pricing.prompt_per_1m +
+                    (double)c->completion_tokens * c->model->pricing.completion_per_1m) / 1e6;
+            currency = c->model->pricing.currency;
+        }
+        if (c->prompt_tokens || c->completion_tokens)
+            sr_metrics_usage(m, model, c->prompt_tokens, c->completion_tokens, cost, currency);
+    }
+    if (c->error_reason)
+        metrics_inc(m->request_errors, METRICS_LABELS(model, c->error_reason));
+    char st[8];
+    snprintf(st, sizeof st, "%d", status);
+    metrics_inc(m->http_requests, METRICS_LABELS("/v1/chat/completions", st));
+
+    if (!c->cfg->server.log_requests) return;
+    buf l;
+    buf_init(&l);
+    buf_puts(&l, "{\"type\":\"request\",\"request_id\":");
+    buf_json_str(&l, c->request_id, strlen(c->request_id));
+    buf_puts(&l, ",\"path\":\"/v1/chat/completions\",\"requested_model\":");
+    if (c->requested_model[0]) buf_json_str(&l, c->requested_model, strlen(c->requested_model));
+    else buf_puts(&l, "null");
+    buf_puts(&l, ",\"model\":");
+    buf_json_str(&l, model, strlen(model));
+    buf_puts(&l, ",\"endpoint\":");
+    if (c->n_cands && c->attempts) buf_json_str(&l, c->cands[c->current].name, strlen(c->cands[c->current].name));
+    else buf_puts(&l, "null");
+    buf_printf(&l, ",\"stream\":%s,\"status\":%d,\"response_path\":\"upstream\",\"attempts\":%d",
+               c->stream ? "true" : "false", status, c->attempts);
+    buf_printf(&l, ",\"latency_ms\":%.3f", total * 1e3);
+    if (c->t_first_byte) buf_printf(&l, ",\"ttft_ms\":%.3f", (double)(c->t_first_byte - c->t_start) / 1e6);
+    buf_printf(&l, ",\"prompt_tokens\":%ld,\"completion_tokens\":%ld", c->prompt_tokens, c->completion_tokens);
+    if (c->error_reason) {
+        buf_puts(&l, ",\"error\":");
+        buf_json_str(&l, c->error_reason, strlen(c->error_reason));
+    }
+    buf_putc(&l, '}');
+    log_json_line(l.data, l.len);
+    buf_free(&l);
+}
+
+/* Answers with an error (before any byte went out) and ends the call. */
+static void fail_request(chat_call *c, int status, const char *message, const char *param,
+                         const char *code, const char *reason)
+{
+    c->error_reason = reason;
+    http_respond_error(c->req, status, message, param, code);
+    finish_accounting(c, status);
+    call_free(c);
+}
+
+/* ------------------------------------------------------------- upstream I/O */
+
+static void add_common_headers(chat_call *c)
+{
+    if (c->model) http_add_header(c->req, "x-vsr-selected-model", c->model->name);
+    http_add_header(c->req, "x-vsr-response-path", "upstream");
+    if (c->cfg->semantic_cache.enabled) http_add_header(c->req, "x-vsr-cache-hit", "false");
+}
+
+static void on_drain(http_request *req, void *arg)
+{
+    (void)req;
+    chat_call *c = arg;
+    if (c->paused && c->up) {
+        c->paused = 0;
+        upstream_pause(c->up, 0);
+    }
+}
+
+static int on_head(void *arg, int status, const char *content_type)
+{
+    chat_call *c = arg;
+    c->upstream_status = status;
+    snprintf(c->content_type, sizeof c->content_type, "%s", content_type ? content_type : "");
+    if (status >= 500 || status == 429) {
+        /* nothing sent yet: let on_done fail over */
+        c->retry_this = 1;
+        snprintf(c->last_error, sizeof c->last_error, "the model server answered HTTP %d", status);
+        return 1;
+    }
+    if (c->stream && status >= 200 && status < 300 && strcasestr(c->content_type, "text/event-stream")) {
+        add_common_headers(c);
+        http_add_header(c->req, "Cache-Control", "no-cache");
+        http_add_header(c->req, "X-Accel-Buffering", "no");
+        http_stream_start(c->req, 200, "text/event-stream");
+        c->stream_started = 1;
+        c->assembler = cache_assembler_new(0);
+        http_request_on_drain(c->req, on_drain, c);
+    }
+    return 0;
+}
+
+static int on_data(void *arg, const char *data, size_t len)
+{
+    chat_call *c = arg;
+    if (!c->t_first_byte) c->t_first_byte = util_now_ns();
+    if (c->stream_started) {
+        if (c->assembler) cache_assembler_feed(c->assembler, data, len);
+        if (http_stream_write(c->req, data, len)) return 1; /* client gone */
+        if (!c->paused && http_stream_pending(c->req) > STREAM_HIGH_WATER) {
+            c->paused = 1;
+            upstream_pause(c->up, 1);
+        }
+        return 0;
+    }
+    if (c->body.len + len > MAX_UPSTREAM_BODY) {
+        snprintf(c->last_error, sizeof c->last_error, "the model server's answer exceeds %u bytes",
+                 MAX_UPSTREAM_BODY);
+        return 1;
+    }
+    buf_append(&c->body, data, len);
+    return 0;
+}
+
+static void stream_error_end(chat_call *c, const char *message)
+{
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, "data: ");
+    api_error_json(&b, message, "upstream_error", NULL, "upstream_stream_interrupted");
+    buf_puts(&b, "\n\ndata: [DONE]\n\n");
+    http_stream_write(c->req, b.data, b.len);
+    buf_free(&b);
+    http_stream_end(c->req);
+}
+
+static void on_done(void *arg, int ok, int status, int timed_out, int connect_failed, const char *err)
+{
+    chat_call *c = arg;
+    c->up = NULL;
+    (void)connect_failed;
+    if (status) c->upstream_status = status;
+    int failed = !ok || c->retry_this || c->upstream_status >= 500;
+    balancer_end(c->gw->balancer, &c->cands[c->current], !failed);
+    metrics_inc(c->gw->metrics->upstream_requests,
+                METRICS_LABELS(c->cands[c->current].name, failed ? (timed_out ? "timeout" : "error") : "ok"));
+    if (http_request_client_gone(c->req)) {
+        /* client left during the transfer (the close callback normally gets here first) */
+        c->error_reason = "cancellation";
+        http_respond(c->req, 499, NULL, NULL, 0);
+        finish_accounting(c, 499);
+        call_free(c);
+        return;
+    }
+    if (c->stream_started) {
+        int clean = ok && c->assembler && cache_assembler_done(c->assembler);
+        if (clean) {
+            buf completion;
+            buf_init(&completion);
+            if (cache_assembler_finish(c->assembler, &completion) == 1) {
+                cJSON *j = cJSON_ParseWithLength(completion.data, completion.len);
+                if (j) usage_from_json(c, j);
+                cJSON_Delete(j);
+            }
+            buf_free(&completion);
+            http_stream_end(c->req);
+            finish_accounting(c, 200);
+        } else {
+            c->error_reason = timed_out ? "timeout" : "upstream_stream_interrupted";
+            char msg[384];
+            snprintf(msg, sizeof msg, "The model server's stream was interrupted: %s",
+                     err ? err : "it ended without [DONE]");
+            stream_error_end(c, msg);
+            finish_accounting(c, 200);
+        }
+        call_free(c);
+        return;
+    }
+    if (failed) {
+        if (!c->retry_this) {
+            snprintf(c->last_error, sizeof c->last_error, "%s", err ? err : "transfer failed");
+            c->last_timed_out = timed_out;
+        }
+        c->retry_this = 0;
+        c->tried[c->current] = 1;
+        buf_reset(&c->body);
+        attempt_start(c); /* next endpoint, or the final error */
+        return;
+    }
+    /* a whole answer (2xx, or a 4xx the client should see as is) */
+    add_common_headers(c);
+    const char *ctype = c->content_type[0] ? c->content_type : "application/json";
+    if (c->upstream_status >= 200 && c->upstream_status < 300) {
+        cJSON *j = cJSON_ParseWithLength(c->body.data ? c->body.data : "", c->body.len);
+        if (j) usage_from_json(c, j);
+        cJSON_Delete(j);
+    } else {
+        c->error_reason = "upstream_4xx";
+    }
+    http_respond(c->req, c->upstream_status, ctype, c->body.data ? c->body.data : "", c->body.len);
+    finish_accounting(c, c->upstream_status);
+    call_free(c);
+}
+
+static void on_client_close(http_request *req, void *arg)
+{
+    (void)req;
+    chat_call *c = arg;
+    if (!c->up) return;
+    upstream_cancel(c->up);
+    c->up = NULL;
+    balancer_candidate *cand = &c->cands[c->current];
+    /* a client leaving says nothing about the endpoint's health */
+    balancer_end(c->gw->balancer, cand, 1);
+    c->error_reason = "cancellation";
+    if (c->stream_started) http_stream_end(c->req);
+    else http_respond(c->req, 499, NULL, NULL, 0);
+    finish_accounting(c, 499);
+    call_free(c);
+}
+
+static void attempt_start(chat_call *c)
+{
+    for (;;) {
+        int i = balancer_pick(c->gw->balancer, c->cands, c->n_cands, c->tried);
+        if (i < 0) break;
+        const sr_endpoint *ep = &c->cfg->endpoints[c->model->endpoint_index[i]];
+        c->current = i;
+        c->attempts++;
+        c->retry_this = 0;
+        c->upstream_status = 0;
+        char url[1024];
+        snprintf(url, sizeof url, "%s/chat/completions", ep->api_base);
+        char auth[1024] = "", rid[128];
+        const char *headers[6];
+        int nh = 0;
+        headers[nh++] = "Content-Type: application/json";
+        snprintf(rid, sizeof rid, "x-request-id: %s", c->request_id);
+        headers[nh++] = rid;
+        if (ep->api_key) {
+            snprintf(auth, sizeof auth, "Authorization: Bearer %s", ep->api_key);
+            headers[nh++] = auth;
+        } else if (!c->cfg->auth.enabled && http_request_header(c->req, "authorization")) {
+            /* no key of ours and no gateway auth: the client's key is meant for the server */
+            snprintf(auth, sizeof auth, "Authorization: %s", http_request_header(c->req, "authorization"));
+            headers[nh++] = auth;
+        }
+        if (c->stream) headers[nh++] = "Accept: text/event-stream";
+        headers[nh] = NULL;
+        size_t blen;
+        const char *body = c->upstream_body ? c->upstream_body : http_request_body(c->req, &blen);
+        if (c->upstream_body) blen = c->upstream_len;
+        upstream_request ur = {
+            .url = url,
+            .body = body,
+            .body_len = blen,
+            .headers = headers,
+            .connect_timeout_ms = c->cfg->server.connect_timeout_ms,
+            .total_timeout_ms = (long)c->cfg->server.request_timeout_seconds * 1000,
+            .first_byte_timeout_ms = (long)c->cfg->server.first_byte_timeout_seconds * 1000,
+        };
+        static const upstream_callbacks cbs = {on_head, on_data, on_done};
+        balancer_begin(c->gw->balancer, c->cands[i].name);
+        c->up = upstream_start(c->wk->upstream, &ur, &cbs, c);
+        if (c->up) return;
+        balancer_end(c->gw->balancer, &c->cands[i], 0);
+        c->tried[i] = 1;
+        snprintf(c->last_error, sizeof c->last_error, "could not start the upstream request");
+    }
+    /* every endpoint failed */
+    char msg[512];
+    int status = c->last_timed_out ? 504 : 502;
+    snprintf(msg, sizeof msg, "The model server for '%s' %s after %d attempt%s: %s", c->model->name,
+             c->last_timed_out ? "timed out" : "failed", c->attempts, c->attempts == 1 ? "" : "s",
+             c->last_error[0] ? c->last_error : "no endpoint available");
+    fail_request(c, status, msg, NULL, c->last_timed_out ? "upstream_timeout" : "upstream_error",
+                 c->last_timed_out ? "timeout" : "upstream_5xx");
+}
+
+/* ---------------------------------------------------------- request checks */
+
+static const char *check_messages(const cJSON *messages, char *msg, size_t msglen)
+{
+    static const char *roles[] = {"system", "developer", "user", "assistant", "tool", "function"};
+    if (!cJSON_IsArray(messages)) {
+        snprintf(msg, msglen, "'messages' must be an array of message objects.");
+        return "messages";
+    }
+    if (cJSON_GetArraySize(messages) == 0) {
+        snprintf(msg, msglen, "'messages' must contain at least one message.");
+        return "messages";
+    }
+    int i = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, messages)
+    {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        if (!cJSON_IsObject(m)) {
+            snprintf(msg, msglen, "messages[%d] must be an object.", i);
+            return "messages";
+        }
+        if (!cJSON_IsString(role)) {
+            snprintf(msg, msglen, "messages[%d].role is required and must be a string.", i);
+            return "messages";
+        }
+        int known = 0;
+        for (size_t r = 0; r < sizeof roles / sizeof *roles; r++)
+            if (!strcmp(role->valuestring, roles[r])) known = 1;
+        if (!known) {
+            snprintf(msg, msglen,
+                     "messages[%d].role '%.64s' is not one of system, developer, user, assistant, tool.", i,
+                     role->valuestring);
+            return "messages";
+        }
+        const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        if (content && !cJSON_IsString(content) && !cJSON_IsArray(content) && !cJSON_IsNull(content)) {
+            snprintf(msg, msglen, "messages[%d].content must be a string or an array of content parts.", i);
+            return "messages";
+        }
+        i++;
+    }
+    return NULL;
+}
+
+void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
+{
+    chat_call *c = calloc(1, sizeof *c);
+    if (!c) {
+        http_respond_error(req, 500, "Out of memory.", NULL, NULL);
+        return;
+    }
+    c->req = req;
+    c->gw = gw;
+    c->wk = wk;
+    c->cfg = gateway_config(gw);
+    c->t_start = http_request_start_ns(req);
+    buf_init(&c->body);
+    const char *rid = http_request_header(req, "x-request-id");
+    if (rid && *rid && strlen(rid) < sizeof c->request_id && util_utf8_valid(rid, strlen(rid))) {
+        snprintf(c->request_id, sizeof c->request_id, "%s", rid);
+    } else {
+        char hex[33];
+        util_random_hex(hex);
+        snprintf(c->request_id, sizeof c->request_id, "req-%s", hex);
+    }
+    http_add_header(req, "x-request-id", c->request_id);
+    if (!wk || !wk->upstream) {
+        fail_request(c, 500, "The worker has no upstream client.", NULL, NULL, "serialization_error");
+        return;
+    }
+
+    const char *ctype = http_request_header(req, "content-type");
+    if (ctype && !strcasestr(ctype, "json")) {
+        fail_request(c, 415, "Content-Type must be application/json.", NULL, "unsupported_media_type",
+                     "parse_error");
+        return;
+    }
+    size_t len;
+    const char *body = http_request_body(req, &len);
+    if (len == 0) {
+        fail_request(c, 400, "The request body is empty; expected a JSON object.", NULL, "invalid_json",
+                     "parse_error");
+        return;
+    }
+    if (!util_utf8_valid(body, len)) {
+        fail_request(c, 400, "The request body is not valid UTF-8.", NULL, "invalid_encoding", "parse_error");
+        return;
+    }
+    c->json = cJSON_ParseWithLength(body, len);
+    if (!c->json) {
+        fail_request(c, 400,
+                     "We could not parse the JSON body of your request. The OpenAI API expects a JSON "
+                     "payload.",
+                     NULL, "invalid_json", "parse_error");
+        return;
+    }
+    if (!cJSON_IsObject(c->json)) {
+        fail_request(c, 400, "The request body must be a JSON object.", NULL, "invalid_json", "parse_error");
+        return;
+    }
+    const cJSON *model = cJSON_GetObjectItemCaseSensitive(c->json, "model");
+    if (!model) {
+        fail_request(c, 400, "you must provide a model parameter", "model", "missing_required_parameter",
+                     "parse_error");
+        return;
+    }
+    if (!cJSON_IsString(model)) {
+        fail_request(c, 400, "'model' must be a string.", "model", "invalid_type", "parse_error");
+        return;
+    }
+    char msg[512];
+    const char *bad = check_messages(cJSON_GetObjectItemCaseSensitive(c->json, "messages"), msg, sizeof msg);
+    if (bad) {
+        fail_request(c, 400, msg, bad, "invalid_value", "parse_error");
+        return;
+    }
+    const cJSON *stream = cJSON_GetObjectItemCaseSensitive(c->json, "stream");
+    if (stream && !cJSON_IsBool(stream) && !cJSON_IsNull(stream)) {
+        fail_request(c, 400, "'stream' must be a boolean.", "stream", "invalid_type", "parse_error");
+        return;
+    }
+    c->stream = cJSON_IsTrue(stream);
+    snprintf(c->requested_model, sizeof c->requested_model, "%s", model->valuestring);
+
+    int mi;
+    if (config_is_auto_model(c->cfg, model->valuestring)) mi = c->cfg->default_model_index;
+    else mi = config_find_model(c->cfg, model->valuestring);
+    if (mi < 0) {
+        buf names;
+        buf_init(&names);
+        buf_puts(&names, c->cfg->auto_model_name);
+        for (size_t i = 0; i < c->cfg->n_models; i++) buf_printf(&names, ", %s", c->cfg->models[i].name);
+        char m2[1024];
+        snprintf(m2, sizeof m2, "The model '%.200s' does not exist. Available models: %.700s.",
+                 model->valuestring, names.data);
+        buf_free(&names);
+        fail_request(c, 404, m2, "model", "model_not_found", "model_not_found");
+        return;
+    }
+    c->model = &c->cfg->models[mi];
+    if (strcmp(c->model->upstream_model, model->valuestring)) {
+        cJSON_ReplaceItemInObjectCaseSensitive(c->json, "model", cJSON_CreateString(c->model->upstream_model));
+        c->upstream_body = cJSON_PrintUnformatted(c->json);
+        if (!c->upstream_body) {
+            fail_request(c, 500, "Out of memory.", NULL, NULL, "serialization_error");
+            return;
+        }
+        c->upstream_len = strlen(c->upstream_body);
+    }
+    if (config_is_auto_model(c->cfg, c->requested_model))
+        metrics_inc(gw->metrics->routing_reason_codes, METRICS_LABELS("default_model", c->model->name));
+    else metrics_inc(gw->metrics->routing_reason_codes, METRICS_LABELS("model_specified", c->model->name));
+    metrics_inc(gw->metrics->model_requests, METRICS_LABELS(c->model->name));
+
+    c->n_cands = (int)(c->model->n_endpoints < MAX_CANDIDATES ? c->model->n_endpoints : MAX_CANDIDATES);
+    for (int i = 0; i < c->n_cands; i++) {
+        const sr_endpoint *ep = &c->cfg->endpoints[c->model->endpoint_index[i]];
+        c->cands[i].name = ep->name;
+        c->cands[i].weight = ep->weight;
+        c->cands[i].max_fails = ep->max_fails;
+        c->cands[i].eject_seconds = ep->eject_seconds;
+    }
+    http_request_on_close(req, on_client_close, c);
+    attempt_start(c);
+}

@@ -1,0 +1,331 @@
+/* gateway.c - process-wide router state, HTTP routes, and `semrouter serve`.
+ *
+ * Signals are taken by the main thread with sigwait() while the worker loops
+ * run: SIGHUP reloads the configuration (a bad file is reported and the
+ * running configuration stays), SIGINT/SIGTERM stop gracefully. */
+#include "api/gateway.h"
+#include "api/api_error.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+sr_config *gateway_config(gateway *gw)
+{
+    pthread_mutex_lock(&gw->config_lock);
+    sr_config *c = config_retain(gw->config);
+    pthread_mutex_unlock(&gw->config_lock);
+    return c;
+}
+
+int gateway_reload(gateway *gw)
+{
+    config_errors errs;
+    config_errors_init(&errs);
+    sr_config *next = config_load(gw->config_path, &errs);
+    if (!next) {
+        log_error("config reload rejected; the running configuration stays:");
+        config_errors_print(&errs, stderr);
+        config_errors_free(&errs);
+        metrics_inc(gw->metrics->config_reloads, METRICS_LABELS("rejected"));
+        return -1;
+    }
+    config_errors_free(&errs);
+    pthread_mutex_lock(&gw->config_lock);
+    sr_config *old = gw->config;
+    gw->config = next;
+    pthread_mutex_unlock(&gw->config_lock);
+    config_release(old); /* freed when the last in-flight request lets go */
+    metrics_inc(gw->metrics->config_reloads, METRICS_LABELS("ok"));
+    log_info("configuration reloaded from %s", gw->config_path);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ routes */
+
+static void respond_json(http_request *req, int status, buf *b)
+{
+    if (b->oom) {
+        http_respond_error(req, 500, "Out of memory while writing the response.", NULL, NULL);
+        return;
+    }
+    http_respond(req, status, "application/json", b->data, b->len);
+}
+
+static void handle_models(http_request *req, gateway *gw)
+{
+    sr_config *cfg = gateway_config(gw);
+    buf b;
+    buf_init(&b);
+    long long now = (long long)util_unix_time();
+    buf_puts(&b, "{\"object\":\"list\",\"data\":[");
+    buf_puts(&b, "{\"id\":");
+    buf_json_str(&b, cfg->auto_model_name, strlen(cfg->auto_model_name));
+    buf_printf(&b,
+               ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"vllm-semantic-router\","
+               "\"description\":\"Intelligent Router for Mixture-of-Models\"}",
+               now);
+    if (cfg->include_config_models_in_list)
+        for (size_t i = 0; i < cfg->n_models; i++) {
+            buf_puts(&b, ",{\"id\":");
+            buf_json_str(&b, cfg->models[i].name, strlen(cfg->models[i].name));
+            buf_printf(&b, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"semrouter\"}", now);
+        }
+    buf_puts(&b, "]}");
+    respond_json(req, 200, &b);
+    buf_free(&b);
+    config_release(cfg);
+}
+
+static void handle_ready(http_request *req, gateway *gw)
+{
+    sr_config *cfg = gateway_config(gw);
+    buf b;
+    buf_init(&b);
+    int healthy = 0;
+    buf_puts(&b, "{\"status\":");
+    size_t status_at = b.len;
+    buf_puts(&b, "\"ready\",\"endpoints\":[");
+    for (size_t i = 0; i < cfg->n_endpoints; i++) {
+        int h = balancer_healthy(gw->balancer, cfg->endpoints[i].name);
+        healthy += h;
+        buf_printf(&b, "%s{\"name\":", i ? "," : "");
+        buf_json_str(&b, cfg->endpoints[i].name, strlen(cfg->endpoints[i].name));
+        buf_printf(&b, ",\"healthy\":%s}", h ? "true" : "false");
+    }
+    buf_puts(&b, "]}");
+    int ok = healthy > 0;
+    if (!ok) {
+        /* same length as "ready" would not fit; rebuild the prefix */
+        buf nb;
+        buf_init(&nb);
+        buf_puts(&nb, "{\"status\":\"not_ready\"");
+        buf_append(&nb, b.data + status_at + 7, b.len - status_at - 7);
+        buf_free(&b);
+        b = nb;
+    }
+    respond_json(req, ok ? 200 : 503, &b);
+    buf_free(&b);
+    config_release(cfg);
+}
+
+static void handle_metrics(http_request *req, gateway *gw)
+{
+    buf b;
+    buf_init(&b);
+    sr_config *cfg = gateway_config(gw);
+    for (size_t i = 0; i < cfg->n_endpoints; i++)
+        metrics_set(gw->metrics->endpoint_healthy, METRICS_LABELS(cfg->endpoints[i].name),
+                    balancer_healthy(gw->balancer, cfg->endpoints[i].name));
+    config_release(cfg);
+    metrics_set(gw->metrics->inflight_requests, NULL, (double)http_server_inflight(gw->server));
+    sr_metrics_render(gw->metrics, &b);
+    http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
+    buf_free(&b);
+}
+
+static void count_http(gateway *gw, const char *path, int status)
+{
+    char st[8];
+    snprintf(st, sizeof st, "%d", status);
+    metrics_inc(gw->metrics->http_requests, METRICS_LABELS(path, st));
+}
+
+static void api_handler(http_request *req, void *arg)
+{
+    gateway *gw = arg;
+    gateway_worker *wk = http_request_worker_data(req);
+    const char *path = http_request_path(req);
+    const char *method = http_request_method(req);
+    int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    int is_post = !strcmp(method, "POST");
+    if (!strcmp(path, "/v1/chat/completions")) {
+        if (!is_post) goto method;
+        chat_handle(req, gw, wk);
+        return;
+    }
+    if (!strcmp(path, "/v1/models")) {
+        if (!is_get) goto method;
+        handle_models(req, gw);
+    } else if (!strcmp(path, "/health")) {
+        if (!is_get) goto method;
+        http_respond(req, 200, "application/json", "{\"status\":\"healthy\"}", 20);
+    } else if (!strcmp(path, "/ready")) {
+        if (!is_get) goto method;
+        handle_ready(req, gw);
+    } else if (!strcmp(path, "/metrics")) {
+        if (!is_get) goto method;
+        handle_metrics(req, gw);
+    } else {
+        char msg[512];
+        snprintf(msg, sizeof msg, "Unknown request URL: %s %.300s. Please check the URL.", method, path);
+        http_respond_error(req, 404, msg, NULL, "unknown_url");
+    }
+    count_http(gw, path[0] == '/' && strlen(path) < 64 ? path : "other", http_request_status(req));
+    return;
+method:
+    http_add_header(req, "Allow", is_post ? "GET" : "POST");
+    http_respond_error(req, 405, "Method not allowed for this URL.", NULL, "method_not_allowed");
+}
+
+static void metrics_listener_handler(http_request *req, void *arg)
+{
+    gateway *gw = arg;
+    const char *path = http_request_path(req);
+    if (!strcmp(path, "/metrics")) handle_metrics(req, gw);
+    else if (!strcmp(path, "/health"))
+        http_respond(req, 200, "application/json", "{\"status\":\"healthy\"}", 20);
+    else http_respond_error(req, 404, "Only /metrics and /health are served on this port.", NULL, "unknown_url");
+}
+
+static void *worker_init(struct event_base *base, int index, void *arg)
+{
+    gateway_worker *wk = calloc(1, sizeof *wk);
+    if (!wk) return NULL;
+    wk->gw = arg;
+    wk->index = index;
+    wk->upstream = upstream_client_new(base);
+    return wk;
+}
+
+static void worker_free(void *data, void *arg)
+{
+    (void)arg;
+    gateway_worker *wk = data;
+    if (!wk) return;
+    upstream_client_free(wk->upstream);
+    free(wk);
+}
+
+/* ------------------------------------------------------------------- serve */
+
+static void *server_thread(void *arg)
+{
+    http_server_run(arg);
+    return NULL;
+}
+
+static void serve_usage(FILE *out)
+{
+    fprintf(out, "usage: semrouter serve -c FILE [--port N] [--metrics-port N] [--workers N]\n\n"
+                 "Runs the router with the configuration in FILE (YAML). The ports override\n"
+                 "server.port / server.metrics_port (0 picks a free port; the chosen ports are\n"
+                 "printed as 'semrouter listening on HOST:PORT (metrics PORT)').\n"
+                 "SIGHUP reloads FILE; an invalid file is rejected and the running one stays.\n");
+}
+
+int gateway_serve_main(int argc, char **argv)
+{
+    const char *path = NULL;
+    int port = -1, metrics_port = -1, workers = -1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            serve_usage(stdout);
+            return 0;
+        } else if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+            path = argv[++i];
+        } else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
+            port = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--metrics-port") && i + 1 < argc) {
+            metrics_port = atoi(argv[++i]);
+        } else if (!strcmp(argv[i], "--workers") && i + 1 < argc) {
+            workers = atoi(argv[++i]);
+        } else {
+            fprintf(stderr, "semrouter serve: unknown argument '%s'\n", argv[i]);
+            serve_usage(stderr);
+            return 2;
+        }
+    }
+    if (!path) {
+        serve_usage(stderr);
+        return 2;
+    }
+    /* block the signals in every thread; the main thread waits for them */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    gateway gw = {0};
+    pthread_mutex_init(&gw.config_lock, NULL);
+    gw.config_path = (char *)path;
+    config_errors errs;
+    config_errors_init(&errs);
+    gw.config = config_load(path, &errs);
+    if (!gw.config) {
+        fprintf(stderr, "semrouter: refusing to start, %s is not valid:\n", path);
+        config_errors_print(&errs, stderr);
+        config_errors_free(&errs);
+        return 1;
+    }
+    if (errs.n_warnings) config_errors_print(&errs, stderr);
+    config_errors_free(&errs);
+    sr_config *cfg = gw.config;
+    gw.balancer = balancer_new();
+    gw.metrics = sr_metrics_new();
+    if (!gw.balancer || !gw.metrics) {
+        fprintf(stderr, "semrouter: out of memory at start\n");
+        return 1;
+    }
+
+    http_server_options o = {0};
+    o.listeners[0].host = cfg->server.listen;
+    o.listeners[0].port = port >= 0 ? port : cfg->server.port;
+    o.listeners[1].host = cfg->server.listen;
+    o.listeners[1].port = metrics_port >= 0 ? metrics_port : cfg->server.metrics_port;
+    if (metrics_port < 0 && cfg->server.metrics_port == 0) o.listeners[1].port = -1;
+    o.n_listeners = 2;
+    o.workers = workers >= 0 ? workers : cfg->server.workers;
+    o.max_body_bytes = cfg->server.max_body_bytes;
+    o.max_header_bytes = cfg->server.max_header_bytes;
+    o.idle_timeout_seconds = cfg->server.idle_timeout_seconds;
+    o.handlers[0] = api_handler;
+    o.handlers[1] = metrics_listener_handler;
+    o.handler_arg = &gw;
+    o.worker_init = worker_init;
+    o.worker_free = worker_free;
+    char err[512];
+    gw.server = http_server_new(&o, err, sizeof err);
+    if (!gw.server) {
+        fprintf(stderr, "semrouter: %s\n", err);
+        return 1;
+    }
+    printf("semrouter listening on %s:%d (metrics %d)\n", cfg->server.listen,
+           http_server_port(gw.server, 0), o.listeners[1].port < 0 ? -1 : http_server_port(gw.server, 1));
+    fflush(stdout);
+    log_info("semrouter started: %zu models, %zu endpoints, config %s", cfg->n_models,
+             cfg->n_endpoints, path);
+
+    pthread_t loop_thread;
+    if (pthread_create(&loop_thread, NULL, server_thread, gw.server)) {
+        fprintf(stderr, "semrouter: cannot start the server thread\n");
+        return 1;
+    }
+    for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig)) continue;
+        if (sig == SIGHUP) {
+            gateway_reload(&gw);
+            continue;
+        }
+        log_info("signal %d: stopping (in-flight requests get 10 s)", sig);
+        http_server_stop(gw.server, 10);
+        break;
+    }
+    pthread_join(loop_thread, NULL);
+    http_server_free(gw.server);
+    balancer_free(gw.balancer);
+    sr_metrics_free(gw.metrics);
+    config_release(gw.config);
+    pthread_mutex_destroy(&gw.config_lock);
+    return 0;
+}

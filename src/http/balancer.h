@@ -1,0 +1,38 @@
+/* balancer.h - choosing a model server endpoint: weights, load, passive health.
+ *
+ * The choice is "power of two choices" over a weighted draw: two candidates are
+ * drawn with probability proportional to their weights, and the one with fewer
+ * outstanding requests per unit of weight wins. Weights therefore really split
+ * the traffic (a 3:1 weight gets ~3:1 of the requests when servers keep up),
+ * and a slow server that piles up requests gets fewer new ones.
+ *
+ * Passive health: max_fails consecutive failures (refused, timeout, 5xx) eject
+ * an endpoint for eject_seconds; after that it gets traffic again and one
+ * success clears it. When every candidate is ejected, the least recently
+ * ejected one is tried anyway: failing fast helps nobody more than trying.
+ *
+ * State is keyed by endpoint name and outlives config reloads. Thread-safe. */
+#ifndef SEMROUTER_HTTP_BALANCER_H
+#define SEMROUTER_HTTP_BALANCER_H
+
+typedef struct balancer balancer;
+
+typedef struct balancer_candidate {
+    const char *name;
+    double weight;
+    int max_fails;       /* 0 = default 3 */
+    double eject_seconds; /* 0 = default 10 */
+} balancer_candidate;
+
+balancer *balancer_new(void);
+void balancer_free(balancer *b);
+/* Returns the chosen index into cands, skipping those with skip[i] != 0
+ * (already tried for this request); -1 when none is left. */
+int balancer_pick(balancer *b, const balancer_candidate *cands, int n, const unsigned char *skip);
+/* Bracket every upstream attempt with begin/end. */
+void balancer_begin(balancer *b, const char *name);
+void balancer_end(balancer *b, const balancer_candidate *c, int success);
+/* 1 unless currently ejected. */
+int balancer_healthy(balancer *b, const char *name);
+long balancer_outstanding(balancer *b, const char *name);
+#endif

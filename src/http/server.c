@@ -1,0 +1,872 @@
+/* server.c - HTTP/1.1 server on libevent bufferevents (see server.h).
+ *
+ * Why not evhttp: it answers limit violations (413, 431) with HTML bodies of
+ * its own, and it stops reading a connection while a request is handled, so a
+ * client that disconnects while we wait on a slow model goes unnoticed until
+ * the answer is written. An OpenAI gateway must answer every error with an
+ * OpenAI error object and must cancel the upstream call when the client goes.
+ * The protocol subset a gateway needs is small: request line, headers,
+ * Content-Length or chunked bodies, Expect: 100-continue, keep-alive with
+ * pipelined requests answered in order, chunked streaming responses.
+ *
+ * Per connection, one request is parsed, then handled; bytes of a pipelined
+ * next request wait in the input buffer until the current one is finished.
+ * Reading stays enabled while handling so EOF is seen at once. */
+#include "http/server.h"
+#include "api/api_error.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_HEADERS 128
+#define STREAM_LOW_WATERMARK (64 * 1024)
+
+typedef struct http_worker http_worker;
+typedef struct http_conn http_conn;
+
+struct http_server {
+    http_server_options opt;
+    int n_workers;
+    http_worker *workers;
+    int ports[2];
+    atomic_long inflight;
+    atomic_int stopping;
+    int grace_seconds;
+};
+
+struct http_worker {
+    http_server *srv;
+    int index;
+    pthread_t thread;
+    struct event_base *base;
+    struct evconnlistener *listeners[2];
+    struct event *stop_timer;
+    double stop_deadline;
+    http_conn *conns; /* all open connections, for shutdown */
+    void *data;
+};
+
+enum conn_state { READ_HEAD, READ_BODY, READ_CHUNK_SIZE, READ_CHUNK_DATA, READ_TRAILER, HANDLING };
+
+struct http_conn {
+    http_worker *w;
+    struct bufferevent *bev;
+    int listener_index;
+    char peer[64];
+    http_request *req;
+    enum conn_state state;
+    size_t head_bytes;
+    size_t remaining; /* body or chunk bytes still expected */
+    int closing;      /* close once output is flushed */
+    http_conn *prev, *next;
+};
+
+typedef struct header {
+    char *name, *value;
+} header;
+
+struct http_request {
+    http_conn *conn; /* NULL once the client is gone */
+    http_worker *w;
+    char method[16];
+    char *path, *query;
+    int minor_version;
+    header headers[MAX_HEADERS];
+    int n_headers;
+    buf body;
+    int keepalive;
+    int have_request_line;
+    uint64_t start_ns;
+    char peer[64];
+    /* response */
+    buf extra_headers;
+    int status;
+    int started, streaming, chunked_out, finished;
+    void (*close_cb)(http_request *, void *);
+    void *close_arg;
+    void (*drain_cb)(http_request *, void *);
+    void *drain_arg;
+};
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Status";
+    }
+}
+
+/* ---------------------------------------------------------------- requests */
+
+static http_request *request_new(http_conn *c)
+{
+    http_request *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->conn = c;
+    r->w = c->w;
+    r->start_ns = util_now_ns();
+    snprintf(r->peer, sizeof r->peer, "%s", c->peer);
+    buf_init(&r->body);
+    buf_init(&r->extra_headers);
+    return r;
+}
+
+static void request_free(http_request *r)
+{
+    if (!r) return;
+    for (int i = 0; i < r->n_headers; i++) {
+        free(r->headers[i].name);
+        free(r->headers[i].value);
+    }
+    free(r->path);
+    buf_free(&r->body);
+    buf_free(&r->extra_headers);
+    free(r);
+}
+
+const char *http_request_method(const http_request *r) { return r->method; }
+const char *http_request_path(const http_request *r) { return r->path ? r->path : "/"; }
+const char *http_request_query(const http_request *r) { return r->query ? r->query : ""; }
+struct event_base *http_request_base(const http_request *r) { return r->w->base; }
+void *http_request_worker_data(const http_request *r) { return r->w->data; }
+int http_request_worker_index(const http_request *r) { return r->w->index; }
+const char *http_request_peer(const http_request *r) { return r->peer; }
+uint64_t http_request_start_ns(const http_request *r) { return r->start_ns; }
+int http_request_client_gone(const http_request *r) { return r->conn == NULL; }
+int http_request_status(const http_request *r) { return r->status; }
+
+const char *http_request_header(const http_request *r, const char *name)
+{
+    for (int i = 0; i < r->n_headers; i++)
+        if (!strcasecmp(r->headers[i].name, name)) return r->headers[i].value;
+    return NULL;
+}
+
+int http_request_header_at(const http_request *r, int i, const char **name, const char **value)
+{
+    if (i < 0 || i >= r->n_headers) return 0;
+    *name = r->headers[i].name;
+    *value = r->headers[i].value;
+    return 1;
+}
+
+const char *http_request_body(const http_request *r, size_t *len)
+{
+    if (len) *len = r->body.len;
+    return r->body.data ? r->body.data : "";
+}
+
+void http_request_on_close(http_request *r, void (*cb)(http_request *, void *), void *arg)
+{
+    r->close_cb = cb;
+    r->close_arg = arg;
+}
+
+void http_request_on_drain(http_request *r, void (*cb)(http_request *, void *), void *arg)
+{
+    r->drain_cb = cb;
+    r->drain_arg = arg;
+}
+
+/* ------------------------------------------------------------- connections */
+
+static void conn_parse(http_conn *c);
+
+static void conn_free(http_conn *c)
+{
+    http_worker *w = c->w;
+    if (c->prev) c->prev->next = c->next;
+    else w->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    if (c->req) {
+        if (c->state == HANDLING) {
+            /* the handler still owns the request: detach and tell it */
+            http_request *r = c->req;
+            r->conn = NULL;
+            if (r->close_cb) r->close_cb(r, r->close_arg);
+        } else {
+            request_free(c->req);
+        }
+        c->req = NULL;
+    }
+    bufferevent_free(c->bev);
+    free(c);
+}
+
+static void conn_set_idle_timeouts(http_conn *c)
+{
+    struct timeval tv = {c->w->srv->opt.idle_timeout_seconds, 0};
+    bufferevent_set_timeouts(c->bev, &tv, &tv);
+}
+
+/* The request is done (answered or dropped): account, then either close the
+ * connection or move on to a pipelined next request. */
+static void request_finish(http_request *r)
+{
+    http_conn *c = r->conn;
+    atomic_fetch_sub(&r->w->srv->inflight, 1);
+    r->finished = 1;
+    if (!c) {
+        request_free(r);
+        return;
+    }
+    int keep = r->keepalive && !atomic_load(&c->w->srv->stopping);
+    c->req = NULL;
+    c->state = READ_HEAD;
+    c->head_bytes = 0;
+    request_free(r);
+    if (!keep) {
+        c->closing = 1;
+        bufferevent_disable(c->bev, EV_READ);
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) conn_free(c);
+        return;
+    }
+    conn_set_idle_timeouts(c);
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+        bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Answers a protocol-level error (before the handler ran) and closes. */
+static void conn_fail(http_conn *c, int status, const char *message, const char *code)
+{
+    buf body;
+    buf_init(&body);
+    api_error_json(&body, message, api_error_type_for_status(status), NULL, code);
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                        "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                        status, reason_phrase(status), body.len);
+    evbuffer_add(out, body.data, body.len);
+    buf_free(&body);
+    if (c->req) {
+        request_free(c->req);
+        c->req = NULL;
+    }
+    c->closing = 1;
+    bufferevent_disable(c->bev, EV_READ);
+}
+
+static int is_token_char(unsigned char ch)
+{
+    return ch > 32 && ch < 127 && !strchr("()<>@,;:\\\"/[]?={}", ch);
+}
+
+/* Parses "METHOD target HTTP/1.x". Returns 0 or an HTTP status. */
+static int parse_request_line(http_request *r, char *line)
+{
+    char *sp1 = strchr(line, ' ');
+    if (!sp1) return 400;
+    char *sp2 = strchr(sp1 + 1, ' ');
+    if (!sp2) return 400;
+    size_t mlen = (size_t)(sp1 - line);
+    if (mlen == 0 || mlen >= sizeof r->method) return 400;
+    for (size_t i = 0; i < mlen; i++)
+        if (!is_token_char((unsigned char)line[i])) return 400;
+    memcpy(r->method, line, mlen);
+    r->method[mlen] = 0;
+    const char *ver = sp2 + 1;
+    if (!strcmp(ver, "HTTP/1.1")) r->minor_version = 1;
+    else if (!strcmp(ver, "HTTP/1.0")) r->minor_version = 0;
+    else return strncmp(ver, "HTTP/", 5) ? 400 : 505;
+    *sp2 = 0;
+    const char *target = sp1 + 1;
+    if (target[0] != '/' && strcmp(r->method, "OPTIONS")) {
+        /* absolute-form: keep only the path */
+        const char *p = strstr(target, "://");
+        if (!p) return 400;
+        p = strchr(p + 3, '/');
+        target = p ? p : "/";
+    }
+    for (const char *p = target; *p; p++)
+        if ((unsigned char)*p <= 32 || (unsigned char)*p == 127) return 400;
+    r->path = strdup(target);
+    if (!r->path) return 500;
+    char *q = strchr(r->path, '?');
+    if (q) {
+        *q = 0;
+        r->query = q + 1;
+    }
+    r->keepalive = r->minor_version == 1;
+    r->have_request_line = 1;
+    return 0;
+}
+
+static int parse_header_line(http_request *r, char *line)
+{
+    if (line[0] == ' ' || line[0] == '\t') return 400; /* obsolete line folding */
+    char *colon = strchr(line, ':');
+    if (!colon || colon == line) return 400;
+    for (char *p = line; p < colon; p++) {
+        if (!is_token_char((unsigned char)*p)) return 400;
+        *p = (char)tolower((unsigned char)*p);
+    }
+    *colon = 0;
+    char *v = colon + 1;
+    while (*v == ' ' || *v == '\t') v++;
+    size_t vl = strlen(v);
+    while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) v[--vl] = 0;
+    for (size_t i = 0; i < vl; i++)
+        if ((unsigned char)v[i] < 32 && v[i] != '\t') return 400;
+    if (r->n_headers >= MAX_HEADERS) return 431;
+    header *h = &r->headers[r->n_headers];
+    h->name = strdup(line);
+    h->value = strdup(v);
+    if (!h->name || !h->value) {
+        free(h->name);
+        free(h->value);
+        return 500;
+    }
+    r->n_headers++;
+    return 0;
+}
+
+static void conn_dispatch(http_conn *c)
+{
+    http_request *r = c->req;
+    http_server *s = c->w->srv;
+    c->state = HANDLING;
+    atomic_fetch_add(&s->inflight, 1);
+    /* no read timeout while the handler works (a model may think for
+     * minutes); reading stays on so a disconnect is noticed at once */
+    struct timeval wtv = {s->opt.idle_timeout_seconds, 0};
+    bufferevent_set_timeouts(c->bev, NULL, &wtv);
+    s->opt.handlers[c->listener_index](r, s->opt.handler_arg);
+}
+
+/* Header block complete: decide how the body is framed. */
+static int headers_done(http_conn *c)
+{
+    http_request *r = c->req;
+    http_server *s = c->w->srv;
+    const char *conn_h = http_request_header(r, "connection");
+    if (conn_h) {
+        if (strcasestr(conn_h, "close")) r->keepalive = 0;
+        else if (strcasestr(conn_h, "keep-alive")) r->keepalive = 1;
+    }
+    const char *te = http_request_header(r, "transfer-encoding");
+    const char *cl = NULL;
+    int n_cl = 0;
+    for (int i = 0; i < r->n_headers; i++)
+        if (!strcmp(r->headers[i].name, "content-length")) {
+            if (cl && strcmp(cl, r->headers[i].value)) return 400;
+            cl = r->headers[i].value;
+            n_cl++;
+        }
+    if (te && cl) return 400; /* request smuggling guard */
+    const char *expect = http_request_header(r, "expect");
+    if (te) {
+        if (strcasecmp(te, "chunked")) return 501;
+        c->state = READ_CHUNK_SIZE;
+    } else if (cl) {
+        if (!*cl) return 400;
+        unsigned long long n = 0;
+        for (const char *p = cl; *p; p++) {
+            if (!isdigit((unsigned char)*p) || n > (1ull << 50)) return 400;
+            n = n * 10 + (unsigned)(*p - '0');
+        }
+        if (n > s->opt.max_body_bytes) return 413;
+        c->remaining = (size_t)n;
+        if (buf_reserve(&r->body, c->remaining)) return 500;
+        c->state = READ_BODY;
+    } else {
+        c->remaining = 0;
+        c->state = READ_BODY;
+    }
+    if (expect && !strcasecmp(expect, "100-continue") && r->minor_version == 1 &&
+        (c->state != READ_BODY || c->remaining > 0))
+        evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+    return 0;
+}
+
+static const char *status_message(int status)
+{
+    switch (status) {
+    case 413: return "Request body is larger than the server's limit (server.max_body_bytes).";
+    case 431: return "Request line and headers are larger than the server's limit.";
+    case 501: return "Only the chunked transfer encoding is supported.";
+    case 505: return "HTTP version not supported; use HTTP/1.1.";
+    case 500: return "Out of memory while reading the request.";
+    default: return "Malformed HTTP request.";
+    }
+}
+
+/* Runs the parser over what is buffered; dispatches a complete request. */
+static void conn_parse(http_conn *c)
+{
+    http_server *s = c->w->srv;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+    for (;;) {
+        if (c->closing || c->state == HANDLING) return;
+        if (!c->req) {
+            if (evbuffer_get_length(in) == 0) return;
+            c->req = request_new(c);
+            if (!c->req) {
+                conn_fail(c, 500, status_message(500), NULL);
+                return;
+            }
+            c->state = READ_HEAD;
+            c->head_bytes = 0;
+        }
+        http_request *r = c->req;
+        int st = 0;
+        switch (c->state) {
+        case READ_HEAD: {
+            size_t n;
+            char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+            if (!line) {
+                if (c->head_bytes + evbuffer_get_length(in) > s->opt.max_header_bytes)
+                    st = 431;
+                else return;
+                break;
+            }
+            c->head_bytes += n + 2;
+            if (c->head_bytes > s->opt.max_header_bytes) st = 431;
+            else if (!r->have_request_line) {
+                if (n > 0) st = parse_request_line(r, line);
+            } else if (n == 0) {
+                st = headers_done(c);
+            } else {
+                st = parse_header_line(r, line);
+            }
+            free(line);
+            break;
+        }
+        case READ_BODY: {
+            size_t avail = evbuffer_get_length(in);
+            size_t take = avail < c->remaining ? avail : c->remaining;
+            if (take) {
+                if (buf_reserve(&r->body, take)) {
+                    st = 500;
+                    break;
+                }
+                evbuffer_remove(in, r->body.data + r->body.len, take);
+                r->body.len += take;
+                r->body.data[r->body.len] = 0;
+                c->remaining -= take;
+            }
+            if (c->remaining) return;
+            conn_dispatch(c);
+            return;
+        }
+        case READ_CHUNK_SIZE: {
+            size_t n;
+            char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+            if (!line) {
+                if (evbuffer_get_length(in) > 1024) st = 400;
+                else return;
+                break;
+            }
+            char *end;
+            errno = 0;
+            unsigned long long sz = strtoull(line, &end, 16);
+            if (end == line || errno || (*end && *end != ';')) st = 400;
+            else if (r->body.len + sz > s->opt.max_body_bytes) st = 413;
+            else if (sz == 0) c->state = READ_TRAILER;
+            else {
+                c->remaining = (size_t)sz;
+                c->state = READ_CHUNK_DATA;
+            }
+            free(line);
+            break;
+        }
+        case READ_CHUNK_DATA: {
+            size_t avail = evbuffer_get_length(in);
+            if (c->remaining > 0) {
+                size_t take = avail < c->remaining ? avail : c->remaining;
+                if (!take) return;
+                if (buf_reserve(&r->body, take)) {
+                    st = 500;
+                    break;
+                }
+                evbuffer_remove(in, r->body.data + r->body.len, take);
+                r->body.len += take;
+                r->body.data[r->body.len] = 0;
+                c->remaining -= take;
+                break;
+            }
+            size_t n;
+            char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+            if (!line) {
+                if (avail > 2) st = 400;
+                else return;
+                break;
+            }
+            if (n != 0) st = 400;
+            free(line);
+            c->state = READ_CHUNK_SIZE;
+            break;
+        }
+        case READ_TRAILER: {
+            size_t n;
+            char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
+            if (!line) {
+                if (evbuffer_get_length(in) > s->opt.max_header_bytes) st = 431;
+                else return;
+                break;
+            }
+            free(line);
+            if (n == 0) {
+                conn_dispatch(c);
+                return;
+            }
+            break;
+        }
+        case HANDLING: return;
+        }
+        if (st) {
+            conn_fail(c, st, status_message(st), st == 413 ? "request_too_large" : NULL);
+            return;
+        }
+    }
+}
+
+static void conn_read_cb(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    conn_parse(arg);
+}
+
+static void conn_write_cb(struct bufferevent *bev, void *arg)
+{
+    http_conn *c = arg;
+    size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
+    if (c->closing && pending == 0) {
+        conn_free(c);
+        return;
+    }
+    if (c->req && c->state == HANDLING && c->req->drain_cb && pending < STREAM_LOW_WATERMARK)
+        c->req->drain_cb(c->req, c->req->drain_arg);
+}
+
+static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    http_conn *c = arg;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) conn_free(c);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    (void)salen;
+    http_worker *w = arg;
+    int listener_index = l == w->listeners[1] ? 1 : 0;
+    http_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        close(fd);
+        return;
+    }
+    c->bev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!c->bev) {
+        free(c);
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->w = w;
+    c->listener_index = listener_index;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->peer, sizeof c->peer);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, c->peer, sizeof c->peer);
+    c->next = w->conns;
+    if (w->conns) w->conns->prev = c;
+    w->conns = c;
+    bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
+    /* cap buffered input: a pipelining client cannot make us hold more than a body */
+    bufferevent_setwatermark(c->bev, EV_READ, 0, w->srv->opt.max_body_bytes + 65536);
+    conn_set_idle_timeouts(c);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+/* ---------------------------------------------------------------- responses */
+
+void http_add_header(http_request *r, const char *name, const char *value)
+{
+    if (r->started) return;
+    /* refuse header injection through values */
+    for (const char *p = value; *p; p++)
+        if (*p == '\r' || *p == '\n') return;
+    buf_printf(&r->extra_headers, "%s: %s\r\n", name, value);
+}
+
+static void write_head(http_request *r, int status, const char *content_type, long long length)
+{
+    struct evbuffer *out = bufferevent_get_output(r->conn->bev);
+    r->status = status;
+    r->started = 1;
+    if (atomic_load(&r->w->srv->stopping)) r->keepalive = 0;
+    evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n", r->minor_version, status,
+                        reason_phrase(status));
+    if (content_type) evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
+    if (length >= 0) evbuffer_add_printf(out, "Content-Length: %lld\r\n", length);
+    else if (r->chunked_out) evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+    evbuffer_add_printf(out, "Connection: %s\r\n", r->keepalive ? "keep-alive" : "close");
+    if (r->extra_headers.len) evbuffer_add(out, r->extra_headers.data, r->extra_headers.len);
+    evbuffer_add(out, "\r\n", 2);
+}
+
+void http_respond(http_request *r, int status, const char *content_type, const char *body,
+                  size_t len)
+{
+    if (r->finished) return;
+    r->status = status;
+    if (r->conn) {
+        write_head(r, status, content_type, (long long)len);
+        if (len && strcmp(r->method, "HEAD"))
+            evbuffer_add(bufferevent_get_output(r->conn->bev), body, len);
+    }
+    request_finish(r);
+}
+
+void http_respond_error(http_request *r, int status, const char *message, const char *param,
+                        const char *code)
+{
+    buf b;
+    buf_init(&b);
+    api_error_json(&b, message, api_error_type_for_status(status), param, code);
+    http_respond(r, status, "application/json", b.data, b.len);
+    buf_free(&b);
+}
+
+void http_stream_start(http_request *r, int status, const char *content_type)
+{
+    if (r->started || r->finished) return;
+    r->streaming = 1;
+    r->status = status;
+    if (!r->conn) {
+        r->started = 1;
+        return;
+    }
+    if (r->minor_version >= 1) r->chunked_out = 1;
+    else r->keepalive = 0; /* HTTP/1.0: the close delimits the body */
+    write_head(r, status, content_type, -1);
+}
+
+int http_stream_write(http_request *r, const void *data, size_t len)
+{
+    if (!r->conn || r->finished) return -1;
+    if (!len) return 0;
+    struct evbuffer *out = bufferevent_get_output(r->conn->bev);
+    if (r->chunked_out) evbuffer_add_printf(out, "%zx\r\n", len);
+    evbuffer_add(out, data, len);
+    if (r->chunked_out) evbuffer_add(out, "\r\n", 2);
+    return 0;
+}
+
+size_t http_stream_pending(const http_request *r)
+{
+    if (!r->conn) return 0;
+    return evbuffer_get_length(bufferevent_get_output(r->conn->bev));
+}
+
+void http_stream_end(http_request *r)
+{
+    if (r->finished) return;
+    if (r->conn && r->chunked_out) evbuffer_add(bufferevent_get_output(r->conn->bev), "0\r\n\r\n", 5);
+    request_finish(r);
+}
+
+/* ------------------------------------------------------------------ server */
+
+static struct evconnlistener *listen_on(http_worker *w, const http_listen *l, int port,
+                                        int reuseport, char *err, size_t errlen)
+{
+    struct addrinfo hints = {0}, *ai = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    int rc = getaddrinfo(l->host && *l->host ? l->host : NULL, portstr, &hints, &ai);
+    if (rc) {
+        snprintf(err, errlen, "cannot resolve listen address '%s': %s", l->host, gai_strerror(rc));
+        return NULL;
+    }
+    unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC;
+    if (reuseport) flags |= LEV_OPT_REUSEABLE_PORT;
+    struct evconnlistener *lst =
+        evconnlistener_new_bind(w->base, accept_cb, w, flags, 1024, ai->ai_addr, (int)ai->ai_addrlen);
+    if (!lst)
+        snprintf(err, errlen, "cannot listen on %s:%d: %s", l->host ? l->host : "*", port,
+                 strerror(errno));
+    freeaddrinfo(ai);
+    return lst;
+}
+
+static int bound_port(struct evconnlistener *l)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(evconnlistener_get_fd(l), (struct sockaddr *)&ss, &len)) return -1;
+    if (ss.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    if (ss.ss_family == AF_INET6) return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return -1;
+}
+
+static void evthread_init_once(void) { evthread_use_pthreads(); }
+
+http_server *http_server_new(const http_server_options *o, char *err, size_t errlen)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, evthread_init_once);
+    http_server *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->opt = *o;
+    if (!s->opt.max_body_bytes) s->opt.max_body_bytes = 10u << 20;
+    if (!s->opt.max_header_bytes) s->opt.max_header_bytes = 64u << 10;
+    if (s->opt.idle_timeout_seconds <= 0) s->opt.idle_timeout_seconds = 60;
+    s->n_workers = o->workers > 0 ? o->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (s->n_workers < 1) s->n_workers = 1;
+    s->workers = calloc((size_t)s->n_workers, sizeof *s->workers);
+    if (!s->workers) goto err;
+    for (int i = 0; i < s->n_workers; i++) {
+        http_worker *w = &s->workers[i];
+        w->srv = s;
+        w->index = i;
+        w->base = event_base_new();
+        if (!w->base) {
+            snprintf(err, errlen, "cannot create an event loop");
+            goto err;
+        }
+    }
+    for (int li = 0; li < o->n_listeners; li++) {
+        if (o->listeners[li].port < 0) continue;
+        int port = o->listeners[li].port;
+        /* the API listener is shared by all workers; metrics only by worker 0 */
+        int nw = li == 0 ? s->n_workers : 1;
+        for (int i = 0; i < nw; i++) {
+            http_worker *w = &s->workers[i];
+            w->listeners[li] = listen_on(w, &o->listeners[li], port, li == 0, err, errlen);
+            if (!w->listeners[li]) goto err;
+            if (port == 0) port = bound_port(w->listeners[li]);
+        }
+        s->ports[li] = port;
+    }
+    return s;
+err:
+    http_server_free(s);
+    return NULL;
+}
+
+int http_server_port(const http_server *s, int listener_index) { return s->ports[listener_index]; }
+long http_server_inflight(const http_server *s) { return atomic_load(&s->inflight); }
+
+static void *worker_main(void *arg)
+{
+    http_worker *w = arg;
+    http_server *s = w->srv;
+    if (s->opt.worker_init) w->data = s->opt.worker_init(w->base, w->index, s->opt.handler_arg);
+    event_base_dispatch(w->base);
+    /* drop idle keep-alive connections before the loop's data goes */
+    while (w->conns) conn_free(w->conns);
+    if (s->opt.worker_free) s->opt.worker_free(w->data, s->opt.handler_arg);
+    w->data = NULL;
+    return NULL;
+}
+
+int http_server_run(http_server *s)
+{
+    for (int i = 1; i < s->n_workers; i++)
+        if (pthread_create(&s->workers[i].thread, NULL, worker_main, &s->workers[i])) {
+            log_error("cannot start worker thread %d", i);
+            return -1;
+        }
+    worker_main(&s->workers[0]);
+    for (int i = 1; i < s->n_workers; i++) pthread_join(s->workers[i].thread, NULL);
+    return 0;
+}
+
+static void stop_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    http_worker *w = arg;
+    for (int li = 0; li < 2; li++)
+        if (w->listeners[li]) {
+            evconnlistener_free(w->listeners[li]);
+            w->listeners[li] = NULL;
+        }
+    int busy = 0;
+    for (http_conn *c = w->conns; c; c = c->next)
+        if (c->state == HANDLING) busy = 1;
+    if (!busy || util_now_sec() >= w->stop_deadline) {
+        event_base_loopbreak(w->base);
+        return;
+    }
+    struct timeval tv = {0, 50000};
+    event_add(w->stop_timer, &tv);
+}
+
+void http_server_stop(http_server *s, int grace_seconds)
+{
+    if (atomic_exchange(&s->stopping, 1)) return;
+    for (int i = 0; i < s->n_workers; i++) {
+        http_worker *w = &s->workers[i];
+        w->stop_deadline = util_now_sec() + grace_seconds;
+        w->stop_timer = evtimer_new(w->base, stop_check_cb, w);
+        struct timeval tv = {0, 0};
+        if (w->stop_timer) evtimer_add(w->stop_timer, &tv);
+        else event_base_loopbreak(w->base);
+    }
+}
+
+void http_server_free(http_server *s)
+{
+    if (!s) return;
+    for (int i = 0; s->workers && i < s->n_workers; i++) {
+        http_worker *w = &s->workers[i];
+        for (int li = 0; li < 2; li++)
+            if (w->listeners[li]) evconnlistener_free(w->listeners[li]);
+        while (w->conns) conn_free(w->conns);
+        if (w->stop_timer) event_free(w->stop_timer);
+        if (w->base) event_base_free(w->base);
+    }
+    free(s->workers);
+    free(s);
+}

@@ -1,0 +1,46 @@
+/* upstream.h - asynchronous HTTP client for model servers.
+ *
+ * libcurl's multi interface driven by a worker's libevent loop: no thread per
+ * request, connections to each model server kept alive and reused. Every
+ * callback runs on the loop that started the transfer. */
+#ifndef SEMROUTER_HTTP_UPSTREAM_H
+#define SEMROUTER_HTTP_UPSTREAM_H
+#include <stddef.h>
+
+struct event_base;
+typedef struct upstream_client upstream_client;
+typedef struct upstream_call upstream_call;
+
+typedef struct upstream_callbacks {
+    /* Response head received (status known). Return nonzero to abort. */
+    int (*on_head)(void *arg, int status, const char *content_type);
+    /* A piece of the body. Return nonzero to abort the transfer. */
+    int (*on_data)(void *arg, const char *data, size_t len);
+    /* Transfer over (always called exactly once, unless cancelled). ok = the
+     * whole body arrived; otherwise err is a sentence and timed_out tells a
+     * timeout apart; connect_failed = nothing reached the server. */
+    void (*on_done)(void *arg, int ok, int status, int timed_out, int connect_failed,
+                    const char *err);
+} upstream_callbacks;
+
+typedef struct upstream_request {
+    const char *url;
+    const char *body;
+    size_t body_len;
+    const char *const *headers; /* "Name: value" lines, NULL-terminated */
+    long connect_timeout_ms;
+    long total_timeout_ms;      /* 0 = none */
+    long first_byte_timeout_ms; /* no response head within this: timeout (0 = none) */
+} upstream_request;
+
+upstream_client *upstream_client_new(struct event_base *base);
+void upstream_client_free(upstream_client *c); /* cancels what is still running */
+
+/* Starts a transfer; body and headers are copied. NULL on failure. */
+upstream_call *upstream_start(upstream_client *c, const upstream_request *req,
+                              const upstream_callbacks *cb, void *arg);
+/* Stops a transfer; no callback fires afterwards. */
+void upstream_cancel(upstream_call *call);
+/* Back-pressure: stop/resume reading the response. */
+void upstream_pause(upstream_call *call, int paused);
+#endif

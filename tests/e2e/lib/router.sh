@@ -1,0 +1,77 @@
+# tests/e2e/lib/router.sh - start/stop the router and report test cases (source this file).
+#
+#   . tests/e2e/lib/router.sh
+#   router_start CONFIG.yaml        # sets ROUTER_PID, ROUTER_PORT, ROUTER_URL, ROUTER_LOG
+#   check "name" test EXPR          # prints PASS name / FAIL name
+#   router_stop
+#
+# The router is started with --port 0 (a free port) and no metrics listener unless the
+# config sets one. ROUTER_WRAP runs it under a tool (valgrind).
+ROUTER_BIN=${ROUTER_BIN:-${BUILD:-build}/semrouter}
+E2E_TMP=$(mktemp -d)
+ROUTER_PIDS=()
+
+e2e_cleanup() {
+    local p
+    for p in "${ROUTER_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${ROUTER_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    declare -F fakellm_stop_all >/dev/null && fakellm_stop_all
+    rm -rf "$E2E_TMP"
+}
+trap e2e_cleanup EXIT
+
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: ${2:-}"; }
+# check NAME COMMAND...: PASS when the command succeeds.
+check() {
+    local name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name" "$*"; fi
+}
+
+# router_start CONFIG [extra serve args]: 1 (with the log) when it does not come up.
+router_start() {
+    ROUTER_LOG="$E2E_TMP/router.$RANDOM.log"
+    ${ROUTER_WRAP:-} "$ROUTER_BIN" serve -c "$1" --port 0 "${@:2}" >"$ROUTER_LOG" 2>&1 &
+    ROUTER_PID=$!
+    ROUTER_PIDS+=("$ROUTER_PID")
+    local i
+    ROUTER_PORT=
+    for i in $(seq 1 1500); do
+        ROUTER_PORT=$(sed -n 's/^semrouter listening on .*:\([0-9][0-9]*\) (metrics.*$/\1/p' "$ROUTER_LOG")
+        [ -n "$ROUTER_PORT" ] && break
+        if ! kill -0 "$ROUTER_PID" 2>/dev/null; then
+            echo "router did not start:"; cat "$ROUTER_LOG"; return 1
+        fi
+        sleep 0.02
+    done
+    [ -n "$ROUTER_PORT" ] || { echo "router did not print its port"; cat "$ROUTER_LOG"; return 1; }
+    ROUTER_URL="http://127.0.0.1:$ROUTER_PORT"
+}
+
+router_stop() {
+    [ -n "${ROUTER_PID:-}" ] || return 0
+    kill "$ROUTER_PID" 2>/dev/null
+    wait "$ROUTER_PID" 2>/dev/null
+    ROUTER_PID=
+}
+
+# jget FILE PYEXPR: evaluates a Python expression on the parsed JSON `j`; prints the result.
+jget() { python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null; }
+
+# chat BODY [curl args]: POST /v1/chat/completions; body in $E2E_TMP/out, headers in
+# $E2E_TMP/hdr, status printed.
+chat() {
+    curl -s -o "$E2E_TMP/out" -D "$E2E_TMP/hdr" -w '%{http_code}' -H 'Content-Type: application/json' \
+        "${@:2}" "$ROUTER_URL/v1/chat/completions" --data-binary "$1"
+}
+# header NAME: value of a response header of the last chat call.
+header() { grep -i "^$1:" "$E2E_TMP/hdr" | head -1 | cut -d: -f2- | tr -d '\r' | sed 's/^ //'; }
+
+# Validate a JSON document against the OpenAI spec when the shared folder and the checker exist.
+OPENAPI_SPEC=${SEMROUTER_SHARED:-../shared}/openai/openapi.yaml
+openapi_ok() { # SCHEMA FILE [--sse]
+    [ -f "$OPENAPI_SPEC" ] && [ -f tests/tools/openapi_check.py ] || return 0
+    python3 tests/tools/openapi_check.py "${@:3}" "$OPENAPI_SPEC" "$1" "$2" >"$E2E_TMP/oa.txt" 2>&1 ||
+        { cat "$E2E_TMP/oa.txt" | head -5; return 1; }
+}

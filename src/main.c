@@ -1,5 +1,6 @@
 /* main.c - the semrouter command line: dispatches subcommands to their modules. */
 #include "config/config.h"
+#include "api/gateway.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "check-config")) return config_cli_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "serve")) return gateway_serve_main(argc - 1, argv + 1);
     fprintf(stderr, "semrouter: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

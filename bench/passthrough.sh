@@ -8,7 +8,8 @@
 #                                                 build/semrouter supports `serve`)
 # with the same body, connections and duration, in two modes: throughput (CONNS connections)
 # and latency (1 connection, so p50/p99 are service time, not queueing). Prints req/s and
-# latency p50/p99 per target (median over ROUNDS) and the ratios the targets are stated in:
+# latency p50/p99 per target (median over ROUNDS), the CPU time per request of fakellm and of the
+# proxy (robust to a busy machine), and the ratios the targets are stated in:
 #   router added p50 <= 100 us, added p99 <= 1 ms (vs direct), req/s >= 0.5 x nginx.
 #
 # Environment: DURATION (s, default 10), CONNS (default 32), ROUNDS (default 3), STREAM=1 (SSE
@@ -59,6 +60,7 @@ wait_http() {
 # ---- the backend
 "$BUILD/fakellm" --port 0 --quiet --model "$MODEL" >"$T/fakellm.out" 2>&1 &
 PIDS+=($!)
+FAKELLM_PID=$!
 for i in $(seq 1 200); do
     FPORT=$(sed -n 's/^fakellm listening on .*:\([0-9][0-9]*\)$/\1/p' "$T/fakellm.out")
     [ -n "$FPORT" ] && break
@@ -101,6 +103,7 @@ http {
 EOF
     "$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" >"$T/nginx/out" 2>&1 &
     PIDS+=($!)
+    NGINX_PID=$!
     URL[nginx]="http://127.0.0.1:$NPORT"
     wait_http "${URL[nginx]}/health" || die "nginx did not start: $(cat "$T/nginx/out" "$T/nginx/logs/error.log" 2>/dev/null)"
     TARGETS+=(nginx)
@@ -131,6 +134,7 @@ semantic_cache:
 EOF
     "$BUILD/semrouter" serve -c "$T/router.yaml" >"$T/router.out" 2>&1 &
     PIDS+=($!)
+    ROUTER_PID=$!
     URL[router]="http://127.0.0.1:$RPORT"
     if wait_http "${URL[router]}/health"; then
         TARGETS+=(router)
@@ -154,24 +158,50 @@ for t in "${TARGETS[@]}"; do
     [[ "$out" == *"[$MODEL]"* ]] || die "$t did not return fakellm's answer: ${out:0:300}"
 done
 
-# run TARGET CONNS -> "reqs p50_us p99_us" from wrk --latency
+# cpu_ticks PID...: user+system CPU ticks of the processes and their children threads/workers.
+# CPU time per request is the overhead measure that survives a busy machine: wall-clock
+# latencies swing with other load, the work done per request much less.
+cpu_ticks() {
+    local total=0 p
+    for p in "$@" $(for q in "$@"; do cat /proc/"$q"/task/*/children 2>/dev/null; done); do
+        [ -r /proc/"$p"/stat ] || continue
+        total=$((total + $(awk '{print $14 + $15}' /proc/"$p"/stat)))
+    done
+    echo $total
+}
+proxy_pid() {
+    case $1 in nginx) echo "$NGINX_PID" ;; router) echo "$ROUTER_PID" ;; *) echo "" ;; esac
+}
+
+# run TARGET CONNS -> "req/s p50_us p99_us backend_cpu_us/req proxy_cpu_us/req [errors]"
 run() {
-    local url="${URL[$1]}/v1/chat/completions" c=$2
+    local url="${URL[$1]}/v1/chat/completions" c=$2 pp b0 p0 b1 p1
+    pp=$(proxy_pid "$1")
     wrk -t1 -c"$c" -d1s -s "$T/chat.lua" "$url" >/dev/null 2>&1 # warm-up: connections, caches
-    wrk -t1 -c"$c" -d"${DURATION}s" --latency -s "$T/chat.lua" "$url" 2>&1 | $PY -c '
+    b0=$(cpu_ticks "$FAKELLM_PID")
+    p0=$([ -n "$pp" ] && cpu_ticks "$pp" || echo 0)
+    wrk -t1 -c"$c" -d"${DURATION}s" --latency -s "$T/chat.lua" "$url" >"$T/wrk.out" 2>&1
+    b1=$(cpu_ticks "$FAKELLM_PID")
+    p1=$([ -n "$pp" ] && cpu_ticks "$pp" || echo 0)
+    CPU="$((b1 - b0)) $((p1 - p0)) $(getconf CLK_TCK)" $PY -c '
 import re, sys
 t = sys.stdin.read()
 def us(v):
     m = re.match(r"([\d.]+)(us|ms|s)", v)
     return float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
+import os
+bt, pt, hz = (float(x) for x in os.environ["CPU"].split())
+n = re.search(r"(\d+) requests in", t)
+n = float(n.group(1)) if n else float("nan")
 rps = re.search(r"Requests/sec:\s+([\d.]+)", t)
 p50 = re.search(r"^\s+50%\s+(\S+)", t, re.M)
 p99 = re.search(r"^\s+99%\s+(\S+)", t, re.M)
 errs = re.search(r"Non-2xx or 3xx responses: (\d+)|Socket errors: (.*)", t)
 if not (rps and p50 and p99):
-    print("nan nan nan wrk-output-unparsed"); sys.exit()
-print("%.0f %.1f %.1f %s" % (float(rps.group(1)), us(p50.group(1)), us(p99.group(1)),
-      "errors:" + errs.group(0).replace(" ", "_") if errs else ""))'
+    print("nan nan nan nan nan wrk-output-unparsed"); sys.exit()
+print("%.0f %.1f %.1f %.2f %.2f %s" % (float(rps.group(1)), us(p50.group(1)), us(p99.group(1)),
+      bt / hz * 1e6 / n, pt / hz * 1e6 / n,
+      "errors:" + errs.group(0).replace(" ", "_") if errs else ""))' <"$T/wrk.out"
 }
 
 echo "passthrough: ${DURATION}s per run, $ROUNDS round(s), wrk 1 thread, stream=$STREAM," \
@@ -196,12 +226,13 @@ import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
     f = line.split()
-    rows.setdefault((f[0], f[1]), []).append(tuple(float(x) for x in f[2:5]))
-med = {k: tuple(statistics.median(r[i] for r in v) for i in range(3)) for k, v in rows.items()}
+    rows.setdefault((f[0], f[1]), []).append(tuple(float(x) for x in f[2:7]))
+med = {k: tuple(statistics.median(r[i] for r in v) for i in range(5)) for k, v in rows.items()}
 print()
-print("%-10s %-7s %12s %10s %10s" % ("mode", "target", "req/s", "p50", "p99"))
-for (mode, t), (rps, p50, p99) in sorted(med.items()):
-    print("%-10s %-7s %12.0f %8.0fus %8.0fus" % (mode, t, rps, p50, p99))
+print("%-10s %-7s %10s %9s %9s %17s %15s" % ("mode", "target", "req/s", "p50", "p99",
+                                            "fakellm cpu/req", "proxy cpu/req"))
+for (mode, t), (rps, p50, p99, bcpu, pcpu) in sorted(med.items()):
+    print("%-10s %-7s %10.0f %7.0fus %7.0fus %15.1fus %13.1fus" % (mode, t, rps, p50, p99, bcpu, pcpu))
 def get(mode, t):
     return med.get((mode, t))
 print()
@@ -214,5 +245,6 @@ for mode in ("throughput", "latency"):
         print("%-10s router: req/s %.2fx direct, added p50 %+.0fus (target <= 100), added p99 %+.0fus (target <= 1000)"
               % (mode, r[0] / d[0], r[1] - d[1], r[2] - d[2]))
     if n and r:
-        print("%-10s router: req/s %.2fx nginx (target >= 0.5)" % (mode, r[0] / n[0]))
+        print("%-10s router: req/s %.2fx nginx (target >= 0.5), CPU per request %.2fx nginx"
+              % (mode, r[0] / n[0], r[4] / n[4]))
 EOF

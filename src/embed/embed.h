@@ -14,12 +14,12 @@ typedef enum { EMBED_USE_LITE = 0, EMBED_MODEL2VEC, EMBED_REMOTE } embed_type;
 
 typedef struct embed_options {
     embed_type type;
-    const char *path;        /* model folder (use-lite, model2vec) */
-    const char *url;         /* remote: base URL, e.g. http://127.0.0.1:8000/v1 */
-    const char *remote_model;/* remote: "model" field sent */
-    const char *api_key_env; /* remote: env var holding a bearer key, or NULL */
-    int dim;                 /* remote: expected dimension (0 = learn from first answer) */
-    int timeout_ms;          /* remote: per-call timeout (0 = 10000) */
+    const char *path;         /* model folder (use-lite, model2vec) */
+    const char *url;          /* remote: base URL, e.g. http://127.0.0.1:8000/v1 */
+    const char *remote_model; /* remote: "model" field sent */
+    const char *api_key_env;  /* remote: env var holding a bearer key, or NULL */
+    int dim;                  /* remote: expected dimension (0 = learn from first answer) */
+    int timeout_ms;           /* remote: per-call timeout (0 = 10000) */
 } embed_options;
 
 typedef struct embed_model embed_model;
@@ -47,6 +47,6 @@ int embed_text(const embed_model *m, embed_state *s, const char *text, size_t le
                int *n_tokens, char *err, size_t errlen);
 
 /* Embeds n texts into out[n * dim] (row i = texts[i]). Same contract as embed_text. */
-int embed_batch(const embed_model *m, embed_state *s, const char *const *texts,
-                const size_t *lens, int n, float *out, char *err, size_t errlen);
+int embed_batch(const embed_model *m, embed_state *s, const char *const *texts, const size_t *lens,
+                int n, float *out, char *err, size_t errlen);
 #endif

@@ -1,0 +1,121 @@
+/* embed_bench.c - latency/throughput of the built-in USE-lite encoder.
+ *
+ * usage: embed_bench MODEL_DIR TEXTS_FILE [kernel...]
+ *   TEXTS_FILE: one text per line; line 1 is the single-text probe (16 tokens),
+ *   all lines (64) form the batch.
+ * Prints, per kernel: p50/p90 latency of the probe on one thread (after warm-up),
+ * and the wall time of embedding the batch on 2 threads (one embed_state each). */
+#include "core/util.h"
+#include "embed/embed.h"
+#include "embed/kernels.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TEXTS 256
+
+static embed_model *model;
+static char *texts[MAX_TEXTS];
+static size_t lens[MAX_TEXTS];
+static int n_texts;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef struct {
+    int from, to;
+    float *out;
+} job;
+
+static void *worker(void *arg)
+{
+    job *j = arg;
+    embed_state *s = embed_state_new(model);
+    char err[256];
+    for (int i = j->from; i < j->to; i++)
+        embed_text(model, s, texts[i], lens[i], j->out + (size_t)i * 512, NULL, err, sizeof err);
+    embed_state_free(s);
+    return NULL;
+}
+
+static double batch_ms(float *out)
+{
+    pthread_t th[2];
+    job jobs[2] = {{0, n_texts / 2, out}, {n_texts / 2, n_texts, out}};
+    double t0 = util_now_sec();
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, worker, &jobs[i]);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    return (util_now_sec() - t0) * 1e3;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: embed_bench MODEL_DIR TEXTS_FILE [kernel...]\n");
+        return 2;
+    }
+    char err[256];
+    embed_options o = {.type = EMBED_USE_LITE, .path = argv[1]};
+    double tl = util_now_sec();
+    model = embed_load(&o, err, sizeof err);
+    if (!model) {
+        fprintf(stderr, "embed_bench: %s\n", err);
+        return 1;
+    }
+    printf("load_ms %.1f\n", (util_now_sec() - tl) * 1e3);
+    FILE *f = fopen(argv[2], "r");
+    if (!f) {
+        perror(argv[2]);
+        return 1;
+    }
+    char line[4096];
+    while (n_texts < MAX_TEXTS && fgets(line, sizeof line, f)) {
+        size_t n = strcspn(line, "\n");
+        line[n] = 0;
+        texts[n_texts] = strdup(line);
+        lens[n_texts++] = n;
+    }
+    fclose(f);
+    embed_state *s = embed_state_new(model);
+    float v[512];
+    int ntok = 0;
+    embed_text(model, s, texts[0], lens[0], v, &ntok, err, sizeof err);
+    printf("probe_tokens %d\nbatch_texts %d\n", ntok, n_texts);
+    float *out = malloc((size_t)n_texts * 512 * sizeof(float));
+    const char *dflt[] = {kernel_name()};
+    int nk = argc > 3 ? argc - 3 : 1;
+    const char **kernels = argc > 3 ? (const char **)argv + 3 : dflt;
+    for (int k = 0; k < nk; k++) {
+        if (kernel_select(kernels[k])) {
+            printf("kernel %s unavailable\n", kernels[k]);
+            continue;
+        }
+        enum { RUNS = 400 };
+        static double lat[RUNS];
+        for (int i = 0; i < 50; i++) embed_text(model, s, texts[0], lens[0], v, NULL, err, 256);
+        for (int i = 0; i < RUNS; i++) {
+            uint64_t t0 = util_now_ns();
+            embed_text(model, s, texts[0], lens[0], v, NULL, err, sizeof err);
+            lat[i] = (double)(util_now_ns() - t0) / 1e6;
+        }
+        qsort(lat, RUNS, sizeof lat[0], cmp_double);
+        double best = 1e9;
+        for (int r = 0; r < 5; r++) {
+            double ms = batch_ms(out);
+            if (ms < best) best = ms;
+        }
+        printf("kernel %s single_p50_ms %.4f single_p90_ms %.4f batch%d_2threads_ms %.3f "
+               "batch_texts_per_s %.0f\n",
+               kernels[k], lat[RUNS / 2], lat[RUNS * 9 / 10], n_texts, best,
+               n_texts / best * 1e3);
+    }
+    free(out);
+    embed_state_free(s);
+    for (int i = 0; i < n_texts; i++) free(texts[i]);
+    embed_free(model);
+    return 0;
+}

@@ -1,0 +1,481 @@
+/* Tests for src/embed (USE-lite): tokenizer and encoder against the TF.js golden
+ * file, in-repo reference values, edge cases, and a loader fuzz. */
+#include "core/util.h"
+#include "embed/embed.h"
+#include "embed/kernels.h"
+#include "embed/use_lite.h"
+#include "test.h"
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char model_dir[1024];
+static embed_model *model;
+static embed_state *state;
+
+static int load_model(void)
+{
+    const char *root = getenv("SEMROUTER_ROOT");
+    snprintf(model_dir, sizeof model_dir, "%s/models/use-lite", root ? root : ".");
+    embed_options o = {.type = EMBED_USE_LITE, .path = model_dir};
+    char err[256];
+    model = embed_load(&o, err, sizeof err);
+    if (!model) {
+        printf("# cannot load %s: %s\n", model_dir, err);
+        return -1;
+    }
+    state = embed_state_new(model);
+    return 0;
+}
+
+static float dot(const float *a, const float *b, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return (float)s;
+}
+
+static int embed_str(const char *s, float *out, int *n)
+{
+    char err[256];
+    int r = embed_text(model, state, s, strlen(s), out, n, err, sizeof err);
+    if (r) printf("# embed_text: %s\n", err);
+    return r;
+}
+
+/* golden.json: token ids and TF.js embeddings for 18 texts. */
+static void golden_matches_tfjs(void)
+{
+    if (!model) SKIP("model not loaded (run scripts/fetch-model.sh)");
+    const char *sh = test_shared_dir();
+    if (!sh) SKIP("../shared is absent; golden.json unavailable");
+    char path[1024], err[256];
+    snprintf(path, sizeof path, "%s/models/use-lite/golden.json", sh);
+    size_t len;
+    char *text = util_read_file(path, &len, err, sizeof err);
+    CHECK(text != NULL, "%s", err);
+    if (!text) return;
+    cJSON *g = cJSON_Parse(text);
+    free(text);
+    const cJSON *texts = cJSON_GetObjectItem(g, "texts"),
+                *tok = cJSON_GetObjectItem(g, "token_ids"),
+                *emb = cJSON_GetObjectItem(g, "embeddings");
+    int n = cJSON_GetArraySize(texts);
+    CHECK(n >= 7, "golden.json has %d texts", n);
+    use_lite_state *us = use_lite_state_new(NULL);
+    /* every kernel implementation this CPU has must match */
+    static const char *const kernels[] = {"generic", "avx2", "avx512", "openblas"};
+    const char *dflt = kernel_name();
+    for (int kk = 0; kk < 4; kk++) {
+        if (kernel_select(kernels[kk])) continue;
+        double worst = 0;
+        for (int i = 0; i < n; i++) {
+            const char *s = cJSON_GetArrayItem(texts, i)->valuestring;
+            const cJSON *want = cJSON_GetArrayItem(tok, i);
+            int ids[USE_LITE_MAX_TOKENS];
+            int count = use_lite_tokenize(embed_test_use_lite(model), us, s, strlen(s), ids,
+                                          USE_LITE_MAX_TOKENS);
+            CHECK_EQ_INT(count, cJSON_GetArraySize(want));
+            for (int k = 0; k < count && k < USE_LITE_MAX_TOKENS; k++)
+                if (ids[k] != cJSON_GetArrayItem(want, k)->valueint) {
+                    CHECK(0, "text %d token %d: %d != %d", i, k, ids[k],
+                          cJSON_GetArrayItem(want, k)->valueint);
+                    break;
+                }
+            float v[512];
+            int nt;
+            CHECK(embed_str(s, v, &nt) == 0, "text %d", i);
+            const cJSON *we = cJSON_GetArrayItem(emb, i);
+            CHECK_EQ_INT(cJSON_GetArraySize(we), 512);
+            double maxd = 0;
+            for (int k = 0; k < 512; k++) {
+                double d = fabs(v[k] - cJSON_GetArrayItem(we, k)->valuedouble);
+                if (d > maxd) maxd = d;
+            }
+            CHECK(maxd <= 1e-5, "%s: text %d (%.30s): max-abs %g", kernels[kk], i, s, maxd);
+            if (maxd > worst) worst = maxd;
+        }
+        printf("# kernel %s: worst max-abs vs TF.js %.3g over %d texts\n", kernels[kk], worst, n);
+    }
+    kernel_select(dflt);
+    use_lite_state_free(us);
+    cJSON_Delete(g);
+}
+
+/* Values computed by the numpy reference (../shared/models/use-lite/reference.py)
+ * on this model, kept here so the repo's tests check numbers without ../shared. */
+static void matches_reference_values(void)
+{
+    if (!model) SKIP("model not loaded (run scripts/fetch-model.sh)");
+    static const struct {
+        const char *text;
+        int n_ids, ids[12];
+        float head[6], at100[3];
+    } ref[] = {
+        {"How do I reset my password?",
+         8,
+         {728, 64, 16, 137, 1383, 69, 5969, 54},
+         {-0.0484591f, -0.0545726f, 0.0402263f, -0.0539382f, 0.0543737f, -0.0544703f},
+         {0.0506421f, -0.0508856f, -0.0520862f}},
+        {"café naïve \xef\xac\x81 \xe2\x80\x94 \xe6\x97\xa5\xe6\x9c\xac",
+         10,
+         {976, 209, 1133, 1216, 0, 105, 1480, 405, 30, 0},
+         {-0.0260248f, -0.0163886f, -0.0375499f, 0.0210678f, -0.0586521f, -0.0520134f},
+         {-0.0607991f, -0.0559162f, -0.0094604f}},
+        {"   ",
+         4,
+         {30, 30, 30, 30},
+         {0.022254f, -0.0506083f, 0.0505262f, 0.0504327f, 0.0503544f, -0.0497723f},
+         {-0.0502545f, 0.0473552f, -0.0495613f}},
+        {"emoji \xf0\x9f\x98\x80\xf0\x9f\x98\x80 end",
+         6,
+         {299, 451, 2501, 30, 0, 324},
+         {0.0283437f, -0.0569887f, 0.0353098f, 0.0399236f, -0.0379616f, -0.0527909f},
+         {-0.0553338f, 0.0540912f, 0.0502971f}},
+    };
+    use_lite_state *us = use_lite_state_new(NULL);
+    for (size_t i = 0; i < sizeof ref / sizeof ref[0]; i++) {
+        int ids[USE_LITE_MAX_TOKENS];
+        int n = use_lite_tokenize(embed_test_use_lite(model), us, ref[i].text, strlen(ref[i].text),
+                                  ids, USE_LITE_MAX_TOKENS);
+        CHECK_EQ_INT(n, ref[i].n_ids);
+        for (int k = 0; k < n && k < ref[i].n_ids; k++)
+            CHECK_EQ_INT(ids[k], ref[i].ids[k]);
+        float v[512];
+        int nt = -1;
+        CHECK(embed_str(ref[i].text, v, &nt) == 0, "embed");
+        CHECK_EQ_INT(nt, ref[i].n_ids);
+        for (int k = 0; k < 6; k++)
+            CHECK_NEAR(v[k], ref[i].head[k], 1e-5);
+        for (int k = 0; k < 3; k++)
+            CHECK_NEAR(v[100 + k], ref[i].at100[k], 1e-5);
+    }
+    use_lite_state_free(us);
+    float a[512], b[512];
+    embed_str("How do I reset my password?", a, NULL);
+    embed_str("I forgot my password, how can I change it?", b, NULL);
+    CHECK_NEAR(dot(a, b, 512), 0.9162817, 1e-5);
+}
+
+static int finite_unit(const float *v)
+{
+    double ss = 0;
+    for (int i = 0; i < 512; i++) {
+        if (!isfinite(v[i])) return 0;
+        ss += (double)v[i] * v[i];
+    }
+    return fabs(ss - 1.0) < 1e-4;
+}
+
+static void edge_cases_have_defined_results(void)
+{
+    if (!model) SKIP("model not loaded");
+    float v[512], w[512];
+    int n = -1;
+    char err[256];
+    /* empty: no tokens; the vector of "nothing", the same every time */
+    CHECK(embed_text(model, state, "", 0, v, &n, err, sizeof err) == 0, "%s", err);
+    CHECK_EQ_INT(n, 0);
+    CHECK(finite_unit(v), "empty not a unit vector");
+    CHECK(embed_text(model, state, NULL, 0, w, &n, err, sizeof err) == 0, "%s", err);
+    CHECK(memcmp(v, w, sizeof v) == 0, "empty text not deterministic");
+    /* whitespace only: U+2581 pieces, a real embedding */
+    CHECK(embed_str(" \t\n ", v, &n) == 0, "ws");
+    CHECK(n > 0 && finite_unit(v), "whitespace n=%d", n);
+    /* invalid UTF-8 becomes U+FFFD (unknown id 0), never rejected */
+    const char bad[] = "ab\xff\xfe\xc3 caf\xc3\xa9 \xed\xa0\x80 \xf4\x90\x80\x80 end";
+    int ids[128];
+    use_lite_state *us = use_lite_state_new(NULL);
+    int nt = use_lite_tokenize(embed_test_use_lite(model), us, bad, sizeof bad - 1, ids, 128);
+    CHECK(nt > 0, "nt=%d", nt);
+    int unk = 0;
+    for (int i = 0; i < nt && i < 128; i++)
+        unk += ids[i] == 0;
+    CHECK(unk >= 1, "no unknown id for invalid bytes");
+    CHECK(embed_text(model, state, bad, sizeof bad - 1, v, &n, err, sizeof err) == 0, "%s", err);
+    CHECK(finite_unit(v), "invalid utf8");
+    /* the same as writing U+FFFD explicitly for a lone bad byte */
+    CHECK(embed_str("x\xff y", v, NULL) == 0 && embed_str("x\xef\xbf\xbd y", w, NULL) == 0, "fffd");
+    CHECK(dot(v, w, 512) > 0.99999f, "lone 0xff differs from U+FFFD");
+    /* emoji and CJK */
+    CHECK(embed_str("\xf0\x9f\x98\x80\xf0\x9f\x8e\x89\xf0\x9f\x91\x8d", v, &n) == 0, "emoji");
+    CHECK(n >= 1 && finite_unit(v), "emoji n=%d", n);
+    CHECK(embed_str("\xe4\xbd\xa0\xe5\xa5\xbd\xef\xbc\x8c\xe4\xb8\x96\xe7\x95\x8c", v, &n) == 0,
+          "cjk");
+    CHECK(n >= 1 && finite_unit(v), "cjk n=%d", n);
+    /* NUL bytes inside the text are characters like any other */
+    CHECK(embed_text(model, state, "a\0b", 3, v, &n, err, sizeof err) == 0 && finite_unit(v),
+          "nul");
+    /* 10 MB: bounded work, reported as longer than the window, first tokens exact */
+    size_t big = 10u << 20;
+    char *t = malloc(big);
+    for (size_t i = 0; i < big; i++)
+        t[i] = "hello world, this is long. "[i % 27];
+    n = 0;
+    CHECK(embed_text(model, state, t, big, v, &n, err, sizeof err) == 0, "%s", err);
+    CHECK(n > embed_max_tokens(model), "10 MB text reported %d tokens", n);
+    CHECK(finite_unit(v), "10MB");
+    /* truncation: the vector equals that of a text cut after its 128th token */
+    int full = use_lite_tokenize(embed_test_use_lite(model), us, t, 4000, ids, 128);
+    CHECK(full > 128, "full=%d", full);
+    CHECK(embed_text(model, state, t, 4000, w, NULL, err, sizeof err) == 0, "%s", err);
+    CHECK(dot(v, w, 512) > 0.99999f, "10 MB and 4000-byte prefixes differ");
+    memset(t, 0xff, 1 << 20); /* 1 MB of invalid bytes: one merged unknown run */
+    CHECK(embed_text(model, state, t, 1 << 20, v, &n, err, sizeof err) == 0 && finite_unit(v),
+          "1MB invalid");
+    free(t);
+    use_lite_state_free(us);
+}
+
+/* A paraphrase scores above a question of the same template that means
+ * something else. */
+static void paraphrase_beats_same_template(void)
+{
+    if (!model) SKIP("model not loaded");
+    static const char *const cases[][3] = {
+        {"How do I reset my password?", "I forgot my password, how can I change it?",
+         "How do I reset my router?"},
+        {"What is the capital of France?", "Which city is the capital of France?",
+         "What is the capital of Japan?"},
+        {"How can I lose weight fast?", "What is the quickest way to lose weight?",
+         "How can I gain weight fast?"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        float a[512], p[512], o[512];
+        embed_str(cases[i][0], a, NULL);
+        embed_str(cases[i][1], p, NULL);
+        embed_str(cases[i][2], o, NULL);
+        CHECK(dot(a, p, 512) > dot(a, o, 512), "case %zu: paraphrase %.4f <= other %.4f", i,
+              dot(a, p, 512), dot(a, o, 512));
+    }
+}
+
+static void batch_equals_single(void)
+{
+    if (!model) SKIP("model not loaded");
+    const char *texts[] = {"first text", "", "the third one, a bit longer than the others",
+                           "\xe6\x97\xa5\xe6\x9c\xac"};
+    size_t lens[4];
+    for (int i = 0; i < 4; i++)
+        lens[i] = strlen(texts[i]);
+    float out[4 * 512], v[512];
+    char err[256];
+    CHECK(embed_batch(model, state, texts, lens, 4, out, err, sizeof err) == 0, "%s", err);
+    for (int i = 0; i < 4; i++) {
+        embed_str(texts[i], v, NULL);
+        CHECK(memcmp(v, out + i * 512, sizeof v) == 0, "batch row %d differs", i);
+    }
+}
+
+typedef struct {
+    float v[8][512];
+} thread_out;
+static const char *const thread_texts[8] = {"alpha",
+                                            "How do I reset my password?",
+                                            "bravo charlie delta",
+                                            "x",
+                                            "What is the capital of France?",
+                                            "zulu",
+                                            "a somewhat longer sentence about routers",
+                                            "end"};
+
+static void *thread_run(void *arg)
+{
+    thread_out *o = arg;
+    embed_state *s = embed_state_new(model);
+    char err[256];
+    for (int r = 0; r < 20; r++)
+        for (int i = 0; i < 8; i++)
+            embed_text(model, s, thread_texts[i], strlen(thread_texts[i]), o->v[i], NULL, err,
+                       sizeof err);
+    embed_state_free(s);
+    return NULL;
+}
+
+static void threads_share_one_model(void)
+{
+    if (!model) SKIP("model not loaded");
+    static thread_out outs[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, thread_run, &outs[i]);
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < 8; i++) {
+        float v[512];
+        embed_str(thread_texts[i], v, NULL);
+        for (int t = 0; t < 3; t++)
+            CHECK(memcmp(v, outs[t].v[i], sizeof v) == 0, "thread %d text %d differs", t, i);
+    }
+}
+
+/* The tiled kernels against a plain triple loop, over awkward sizes. */
+static void kernels_match_naive_matmul(void)
+{
+    static const char *const names[] = {"generic", "avx2", "avx512"};
+    const char *dflt = kernel_name();
+    unsigned seed = 12345;
+    for (int kk = 0; kk < 3; kk++) {
+        if (kernel_select(names[kk])) continue;
+        static const int dims[][3] = {{1, 7, 32},   {5, 33, 64}, {8, 16, 96},  {13, 50, 32},
+                                      {17, 3, 128}, {9, 40, 20}, {128, 64, 64}};
+        for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+            int T = dims[d][0], K = dims[d][1], N = dims[d][2];
+            float *x = malloc(sizeof(float) * T * K), *w = malloc(sizeof(float) * K * N);
+            float *b = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * T * N);
+            for (int i = 0; i < T * K; i++)
+                x[i] = (float)((seed = seed * 1103515245 + 12345) % 2001) / 1000 - 1;
+            for (int i = 0; i < K * N; i++)
+                w[i] = (float)((seed = seed * 1103515245 + 12345) % 2001) / 1000 - 1;
+            for (int i = 0; i < N; i++)
+                b[i] = (float)i / 10;
+            kernel_matrix m;
+            CHECK(kernel_matrix_init(&m, w, K, N) == 0, "init");
+            for (int i = 0; i < T * N; i++)
+                y[i] = 1.0f;
+            kernel_matmul(y, x, &m, b, T, 1);
+            double maxd = 0;
+            for (int t = 0; t < T; t++)
+                for (int n = 0; n < N; n++) {
+                    double r = 1.0 + b[n];
+                    for (int k = 0; k < K; k++)
+                        r += (double)x[t * K + k] * w[k * N + n];
+                    double dd = fabs(r - y[t * N + n]);
+                    if (dd > maxd) maxd = dd;
+                }
+            CHECK(maxd < 1e-4, "%s T=%d K=%d N=%d: max diff %g", names[kk], T, K, N, maxd);
+            CHECK_NEAR(kernel_dot(x, x, T * K) / (T * K), 0, 1.0);
+            kernel_matrix_free(&m);
+            free(x), free(w), free(b), free(y);
+        }
+    }
+    kernel_select(dflt);
+}
+
+/* ---- loader fuzz: truncated and garbled model folders ---- */
+
+static char tmpdir[256];
+
+static int copy_file(const char *from, const char *to, long keep, long flip_at)
+{
+    size_t n;
+    char err[256];
+    char *d = util_read_file(from, &n, err, sizeof err);
+    if (!d) return -1;
+    if (keep >= 0 && (size_t)keep < n) n = (size_t)keep;
+    if (flip_at >= 0 && (size_t)flip_at < n) d[flip_at] ^= 0x5a;
+    FILE *f = fopen(to, "wb");
+    if (!f) {
+        free(d);
+        return -1;
+    }
+    fwrite(d, 1, n, f);
+    fclose(f);
+    free(d);
+    return 0;
+}
+
+/* Rebuilds tmpdir as a copy of the model (shards symlinked unless named). */
+static void stage(const char *alter, long keep, long flip_at)
+{
+    static const char *files[] = {"model.json",       "vocab.json",       "group1-shard1of7",
+                                  "group1-shard2of7", "group1-shard3of7", "group1-shard4of7",
+                                  "group1-shard5of7", "group1-shard6of7", "group1-shard7of7"};
+    char from[2048], to[2048];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(from, sizeof from, "%s/%s", model_dir, files[i]);
+        snprintf(to, sizeof to, "%s/%s", tmpdir, files[i]);
+        unlink(to);
+        if (alter && !strcmp(alter, files[i])) {
+            if (keep != -2) copy_file(from, to, keep, flip_at); /* -2: leave it missing */
+        } else if (!strncmp(files[i], "group", 5)) {
+            if (symlink(from, to)) perror("symlink");
+        } else {
+            copy_file(from, to, -1, -1);
+        }
+    }
+}
+
+static int try_load(char *err, size_t errlen)
+{
+    embed_options o = {.type = EMBED_USE_LITE, .path = tmpdir};
+    embed_model *m = embed_load(&o, err, errlen);
+    if (!m) return -1;
+    embed_free(m);
+    return 0;
+}
+
+static void loader_rejects_damaged_models(void)
+{
+    if (!model) SKIP("model not loaded");
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/semrouter-embed-fuzz-XXXXXX");
+    CHECK(mkdtemp(tmpdir) != NULL, "mkdtemp");
+    char err[256];
+    stage(NULL, -1, -1);
+    CHECK(try_load(err, sizeof err) == 0, "intact copy fails: %s", err);
+    stage("group1-shard7of7", 2737831, -1);
+    CHECK(try_load(err, sizeof err) == -1 && strstr(err, "bytes"), "short shard: %s", err);
+    stage("group1-shard3of7", 1000, -1);
+    CHECK(try_load(err, sizeof err) == -1, "truncated middle shard loaded");
+    stage("group1-shard2of7", -2, -1);
+    CHECK(try_load(err, sizeof err) == -1 && strstr(err, "shard2"), "missing shard: %s", err);
+    stage("model.json", 100000, -1);
+    CHECK(try_load(err, sizeof err) == -1 && strstr(err, "JSON"), "cut model.json: %s", err);
+    stage("vocab.json", 5000, -1);
+    CHECK(try_load(err, sizeof err) == -1 && strstr(err, "vocab"), "cut vocab.json: %s", err);
+    stage("model.json", 0, -1);
+    CHECK(try_load(err, sizeof err) == -1, "empty model.json loaded");
+    /* garbled bytes anywhere in the manifest: an error or a load, never a crash */
+    size_t mlen = 0;
+    char mpath[1100];
+    snprintf(mpath, sizeof mpath, "%s/model.json", model_dir);
+    free(util_read_file(mpath, &mlen, err, sizeof err));
+    unsigned seed = 7;
+    int rejected = 0;
+    for (int i = 0; i < 40; i++) {
+        seed = seed * 1103515245 + 12345;
+        /* most of model.json is the topology; aim half the flips at the manifest */
+        long at = (long)((seed >> 8) % mlen);
+        if (i % 2) at = (long)(mlen - 1 - (seed >> 8) % 20000);
+        stage("model.json", -1, at);
+        rejected += try_load(err, sizeof err) == -1;
+    }
+    printf("# garbled model.json: %d of 40 rejected, the rest loaded\n", rejected);
+    CHECK(rejected > 0, "no garbled manifest was rejected");
+    /* garbled shard bytes are just different weights: loads, embeds finite numbers */
+    stage("group1-shard1of7", -1, 12345);
+    CHECK(try_load(err, sizeof err) == 0, "flipped shard byte: %s", err);
+    stage("vocab.json", -1, 0);
+    CHECK(try_load(err, sizeof err) == -1, "garbled vocab.json loaded");
+    /* clean up */
+    stage("vocab.json", -2, -1);
+    char p[512];
+    static const char *files[] = {"model.json",       "vocab.json",       "group1-shard1of7",
+                                  "group1-shard2of7", "group1-shard3of7", "group1-shard4of7",
+                                  "group1-shard5of7", "group1-shard6of7", "group1-shard7of7"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", tmpdir, files[i]);
+        unlink(p);
+    }
+    rmdir(tmpdir);
+    embed_options o = {.type = EMBED_USE_LITE, .path = "/nonexistent/model"};
+    CHECK(embed_load(&o, err, sizeof err) == NULL && strstr(err, "model.json"), "%s", err);
+}
+
+int main(void)
+{
+    load_model();
+    RUN(matches_reference_values);
+    RUN(golden_matches_tfjs);
+    RUN(edge_cases_have_defined_results);
+    RUN(paraphrase_beats_same_template);
+    RUN(batch_equals_single);
+    RUN(threads_share_one_model);
+    RUN(kernels_match_naive_matmul);
+    RUN(loader_rejects_damaged_models);
+    embed_state_free(state);
+    embed_free(model);
+    TEST_MAIN_END();
+}

@@ -13,7 +13,8 @@
 #   router added p50 <= 100 us, added p99 <= 1 ms (vs direct), req/s >= 0.5 x nginx.
 #
 # Environment: DURATION (s, default 10), CONNS (default 32), ROUNDS (default 3), STREAM=1 (SSE
-# requests), NGINX_WORKERS (default 1), ROUTER_ONLY=1 (skip nginx), BUILD (default build).
+# requests), NGINX_WORKERS (default 1; also the router's --workers), ROUTER_ONLY=1 (skip nginx),
+# BUILD (default build).
 # Needs wrk and nginx (Debian wrk, nginx-light: scripts/deps.sh --test).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -132,7 +133,10 @@ default_model: $MODEL
 semantic_cache:
   enabled: false
 EOF
-    "$BUILD/semrouter" serve -c "$T/router.yaml" >"$T/router.out" 2>&1 &
+    # the same number of worker threads as nginx worker processes, for a fair ratio
+    RARGS=()
+    "$BUILD/semrouter" serve --help 2>&1 | grep -q -- --workers && RARGS=(--workers "$NGINX_WORKERS")
+    "$BUILD/semrouter" serve -c "$T/router.yaml" "${RARGS[@]}" >"$T/router.out" 2>&1 &
     PIDS+=($!)
     ROUTER_PID=$!
     URL[router]="http://127.0.0.1:$RPORT"

@@ -278,6 +278,7 @@ static void registration_errors(void)
     const double inf[] = {1, INFINITY};
     CHECK(!metrics_histogram(r, "h3", "h", 0, NULL, inf, 2), "+Inf given explicitly");
     CHECK(metrics_histogram(r, "h4", "h", 0, NULL, up, 2), "valid histogram");
+    CHECK_EQ_INT(metrics_registration_errors(r), 9);
     /* wrong-type updates and NULL children are no-ops, not crashes */
     metric_family *g = metrics_gauge(r, "g", "h", 0, NULL);
     metric_family *c = metrics_counter(r, "c_total", "h", 0, NULL);
@@ -508,6 +509,7 @@ static void sr_metrics_families(void)
     sr_metrics *m = sr_metrics_new();
     CHECK(m != NULL, "sr_metrics_new");
     if (!m) return;
+    CHECK_EQ_INT(metrics_registration_errors(m->registry), 0);
     metrics_inc(m->model_requests, METRICS_LABELS("qwen3"));
     metrics_inc(m->request_errors, METRICS_LABELS("qwen3", "timeout"));
     metrics_observe(m->model_ttft, METRICS_LABELS("qwen3"), 0.2);

@@ -82,6 +82,7 @@ struct metrics_registry {
     metric_family **families;
     int n_families, cap_families;
     int shards; /* power of two */
+    int registration_errors;
 };
 
 /* ---- threads and atomics ------------------------------------------------- */
@@ -657,6 +658,15 @@ static void family_free(metric_family *f)
     free(f);
 }
 
+int metrics_registration_errors(metrics_registry *r)
+{
+    if (!r) return 0;
+    pthread_mutex_lock(&r->lock);
+    int n = r->registration_errors;
+    pthread_mutex_unlock(&r->lock);
+    return n;
+}
+
 void metrics_free(metrics_registry *r)
 {
     if (!r) return;
@@ -778,6 +788,7 @@ static metric_family *family_add(metrics_registry *r, enum metric_type type, con
     pthread_mutex_unlock(&r->lock);
     return f;
 err:
+    r->registration_errors++;
     pthread_mutex_unlock(&r->lock);
     family_free(f);
     log_error("metrics: %s", why);

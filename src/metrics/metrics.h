@@ -80,6 +80,9 @@ void metrics_observe(metric_family *f, const char *const *values, double v);
 void metrics_gauge_fn(metric_family *f, const char *const *values, double (*fn)(void *ctx),
                       void *ctx);
 
+/* How many registrations on r have failed (each was logged). */
+int metrics_registration_errors(metrics_registry *r);
+
 /* Current value without creating a child: a counter's or gauge's value, a
  * histogram's observation count (sum in *hist_sum when not NULL). 0 when the
  * child does not exist. For tests and status pages. */

@@ -126,10 +126,7 @@ sr_metrics *sr_metrics_new(void)
         metrics_histogram(r, "semrouter_embedding_latency_seconds",
                           "Time to embed one request text, seconds.", NOLABELS, NULL, 0);
 
-    /* every field above is a family pointer; any NULL means registration failed */
-    metric_family **fields = &m->model_requests;
-    for (metric_family **p = fields; p <= &m->embedding_latency; p++)
-        if (!*p) goto err;
+    if (metrics_registration_errors(r)) goto err; /* each one was logged */
     return m;
 err:
     sr_metrics_free(m);

@@ -55,7 +55,7 @@ typedef struct sr_metrics {
     metric_family *embedding_latency; /* semrouter_embedding_latency_seconds */
 } sr_metrics;
 
-/* Creates every family in a new registry. NULL on allocation failure. */
+/* Creates every family in a new registry. NULL on failure (logged). */
 sr_metrics *sr_metrics_new(void);
 void sr_metrics_free(sr_metrics *m);
 

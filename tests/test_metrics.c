@@ -559,8 +559,8 @@ static void sr_metrics_families(void)
         "llm_cache_hits_total 1\n",
         "llm_cache_misses_total 0\n",
         "llm_cache_entries_total{backend=\"memory\"} 12\n",
-        "llm_reasoning_decisions_total{category=\"math\",model=\"qwen3\",enabled=\"true\","
-        "effort=\"high\"} 1\n",
+        ("llm_reasoning_decisions_total{category=\"math\",model=\"qwen3\",enabled=\"true\","
+         "effort=\"high\"} 1\n"),
         "semrouter_inflight_requests 1\n",
         "llm_model_tokens_total{model=\"qwen3\"} 128\n",
         "llm_model_prompt_tokens_total{model=\"qwen3\"} 100\n",

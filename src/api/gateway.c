@@ -58,7 +58,7 @@ static void respond_json(http_request *req, int status, buf *b)
     http_respond(req, status, "application/json", b->data, b->len);
 }
 
-static void handle_models(http_request *req, gateway *gw)
+static int handle_models(http_request *req, gateway *gw)
 {
     sr_config *cfg = gateway_config(gw);
     buf b;
@@ -81,9 +81,10 @@ static void handle_models(http_request *req, gateway *gw)
     respond_json(req, 200, &b);
     buf_free(&b);
     config_release(cfg);
+    return 200;
 }
 
-static void handle_ready(http_request *req, gateway *gw)
+static int handle_ready(http_request *req, gateway *gw)
 {
     sr_config *cfg = gateway_config(gw);
     buf b;
@@ -113,9 +114,10 @@ static void handle_ready(http_request *req, gateway *gw)
     respond_json(req, ok ? 200 : 503, &b);
     buf_free(&b);
     config_release(cfg);
+    return ok ? 200 : 503;
 }
 
-static void handle_metrics(http_request *req, gateway *gw)
+static int handle_metrics(http_request *req, gateway *gw)
 {
     buf b;
     buf_init(&b);
@@ -128,6 +130,7 @@ static void handle_metrics(http_request *req, gateway *gw)
     sr_metrics_render(gw->metrics, &b);
     http_respond(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.data, b.len);
     buf_free(&b);
+    return 200;
 }
 
 static void count_http(gateway *gw, const char *path, int status)
@@ -150,24 +153,31 @@ static void api_handler(http_request *req, void *arg)
         chat_handle(req, gw, wk);
         return;
     }
+    /* the request is freed once answered: keep what the accounting needs */
+    char counted_path[64];
+    snprintf(counted_path, sizeof counted_path, "%s", strlen(path) < sizeof counted_path ? path : "other");
+    int status;
     if (!strcmp(path, "/v1/models")) {
         if (!is_get) goto method;
-        handle_models(req, gw);
+        status = handle_models(req, gw);
     } else if (!strcmp(path, "/health")) {
         if (!is_get) goto method;
         http_respond(req, 200, "application/json", "{\"status\":\"healthy\"}", 20);
+        status = 200;
     } else if (!strcmp(path, "/ready")) {
         if (!is_get) goto method;
-        handle_ready(req, gw);
+        status = handle_ready(req, gw);
     } else if (!strcmp(path, "/metrics")) {
         if (!is_get) goto method;
-        handle_metrics(req, gw);
+        status = handle_metrics(req, gw);
     } else {
         char msg[512];
         snprintf(msg, sizeof msg, "Unknown request URL: %s %.300s. Please check the URL.", method, path);
         http_respond_error(req, 404, msg, NULL, "unknown_url");
+        status = 404;
+        snprintf(counted_path, sizeof counted_path, "other"); /* keep label cardinality bounded */
     }
-    count_http(gw, path[0] == '/' && strlen(path) < 64 ? path : "other", http_request_status(req));
+    count_http(gw, counted_path, status);
     return;
 method:
     http_add_header(req, "Allow", is_post ? "GET" : "POST");

@@ -19,3 +19,6 @@ default_model: small
 EOF
 router_start "$E2E_TMP/config.yaml" || exit 1
 node tests/node/openai_client.mjs "$ROUTER_URL" small
+rc=$?
+router_stop
+exit $rc

@@ -49,11 +49,17 @@ router_start() {
     ROUTER_URL="http://127.0.0.1:$ROUTER_PORT"
 }
 
+# router_stop: stops the router gracefully; under a sanitizer build (make asan) a report in
+# its log (memory error, leak, undefined behaviour) is a failed case.
 router_stop() {
     [ -n "${ROUTER_PID:-}" ] || return 0
     kill "$ROUTER_PID" 2>/dev/null
     wait "$ROUTER_PID" 2>/dev/null
     ROUTER_PID=
+    if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:|definitely lost: [1-9]' "$ROUTER_LOG"; then
+        fail "router_sanitizer_clean" "$(grep -m1 -E 'ERROR:|runtime error:|definitely lost' "$ROUTER_LOG")"
+        grep -A30 -m1 -E 'ERROR:|runtime error:' "$ROUTER_LOG" | head -40
+    fi
 }
 
 # jget FILE PYEXPR: evaluates a Python expression on the parsed JSON `j`; prints the result.

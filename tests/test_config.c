@@ -438,6 +438,137 @@ static void legacy_endpoint_models(void)
     config_release(c);
 }
 
+static void legacy_category_reasoning(void)
+{
+    /* Before use_reasoning moved into model_scores, classic files set it per category. */
+    sr_config *c = load_good(MINIMAL "gpu_config: {flops: 312000000000000, hbm: 2000000000000}\n"
+                                     "categories:\n"
+                                     "  - name: math\n"
+                                     "    use_reasoning: true\n"
+                                     "    reasoning_effort: medium\n"
+                                     "    reasoning_description: needs steps\n"
+                                     "    model_scores: [{model: m1, score: 1}, {model: m1, score: "
+                                     "0.5, use_reasoning: false}]\n");
+    if (!c) return;
+    CHECK(c->categories[0].model_scores[0].use_reasoning, "inherited use_reasoning");
+    CHECK_STR(c->categories[0].model_scores[0].reasoning_effort, "medium");
+    CHECK(!c->categories[0].model_scores[1].use_reasoning, "own value wins");
+    config_release(c);
+    config_errors e = load_bad(MINIMAL "categories:\n"
+                                       "  - name: math\n"
+                                       "    use_reasoning: perhaps\n" /* 7 */
+                                       "    model_scores: [{model: m1, score: 1}]\n");
+    CHECK_ERR(&e, 7, "use_reasoning: expected true or false, got 'perhaps'");
+    CHECK_ERR(&e, 8, "missing 'use_reasoning'");
+    config_errors_free(&e);
+}
+
+static void numbers_yaml_forms(void)
+{
+    sr_config *c =
+        load_good(MINIMAL "server: {port: 0x1F90, max_body_bytes: 1_048_576, workers: "
+                          "010, idle_timeout_seconds: 1e2, connect_timeout_ms: '1500'}\n"
+                          "semantic_cache: {similarity_threshold: .5, ttl_seconds: 0o17}\n");
+    if (!c) return;
+    CHECK_EQ_INT(c->server.port, 8080);
+    CHECK_EQ_INT(c->server.max_body_bytes, 1048576);
+    CHECK_EQ_INT(c->server.workers, 10); /* a leading 0 is decimal */
+    CHECK_EQ_INT(c->server.idle_timeout_seconds, 100);
+    CHECK_EQ_INT(c->server.connect_timeout_ms, 1500);
+    CHECK_NEAR(c->semantic_cache.similarity_threshold, 0.5, 1e-12);
+    CHECK_EQ_INT(c->semantic_cache.ttl_seconds, 15);
+    config_release(c);
+    config_errors e = load_bad(MINIMAL "server: {port: 99999999999999999999, workers: 0x}\n");
+    CHECK_ERR(&e, 5, "server.port: expected an integer");
+    CHECK_ERR(&e, 5, "server.workers: expected an integer, got '0x'");
+    config_errors_free(&e);
+}
+
+static void misplaced_key_hint(void)
+{
+    config_errors e = load_bad(MINIMAL "similarity_threshold: 0.9\n" /* 5 */
+                                       "server: {ttl_seconds: 5}\n"  /* 6 */
+                                       "semantic_cache: {enabled: true, threshold: 0.9}\n");
+    CHECK_ERR(&e, 5,
+              "unknown key 'similarity_threshold' at the top level; it belongs in "
+              "semantic_cache or tools");
+    CHECK_ERR(&e, 6, "unknown key 'ttl_seconds' in server; it belongs in semantic_cache");
+    CHECK_ERR(&e, 7, "unknown key 'threshold' in semantic_cache");
+    config_errors_free(&e);
+}
+
+static void hostile_yaml_bounded(void)
+{
+    /* An anchor that merges itself must not recurse forever. */
+    config_errors e = load_bad(MINIMAL "server: &s\n  port: 9000\n  <<: *s\n");
+    CHECK_ERR(&e, 0, "merge keys nested more than 8 deep");
+    config_errors_free(&e);
+    /* A billion-laughs style expansion through aliases stops with an error. */
+    char *y = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&y, &n);
+    fprintf(f, MINIMAL "router:\n  s0: &s0 {model: m1, score: 1, use_reasoning: true}\n");
+    fprintf(f, "  l1: &l1 [");
+    for (int i = 0; i < 1000; i++)
+        fprintf(f, "%s*s0", i ? "," : "");
+    fprintf(f, "]\n  c0: &c0 {name: x, model_scores: *l1}\ncategories: [");
+    for (int i = 0; i < 600; i++)
+        fprintf(f, "%s*c0", i ? "," : "");
+    fprintf(f, "]\n");
+    fclose(f);
+    config_errors_init(&e);
+    sr_config *c = config_load_string(y, "t.yaml", &e);
+    CHECK(c == NULL, "an exploding file must fail");
+    CHECK_ERR(&e, 0, "the file expands to more than");
+    CHECK(e.count < 1100, "errors are capped, got %zu", e.count);
+    config_release(c);
+    config_errors_free(&e);
+    free(y);
+}
+
+/* Random byte edits of the classic file: every variant loads or reports errors,
+ * never crashes or leaks (run under valgrind/ASan by make asan). */
+static void mutated_files_never_crash(void)
+{
+    char err[256];
+    size_t len = 0;
+    FILE *fp = fopen("tests/data/config/classic.yaml", "rb");
+    CHECK(fp != NULL, "fixture");
+    if (!fp) return;
+    static char text[32768];
+    len = fread(text, 1, sizeof text - 1, fp);
+    fclose(fp);
+    text[len] = 0;
+    (void)err;
+    static const char junk[] = ":-[]{}&*!|>'\"%@`#,?\n \t0a.~<";
+    unsigned seed = 12345;
+    int loaded = 0, failed = 0;
+    for (int iter = 0; iter < 300; iter++) {
+        char *m = malloc(len + 1);
+        memcpy(m, text, len + 1);
+        for (int k = 0; k < 1 + iter % 4; k++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t pos = (seed >> 8) % len;
+            seed = seed * 1103515245u + 12345u;
+            m[pos] = junk[(seed >> 8) % (sizeof junk - 1)];
+        }
+        if (iter % 10 == 0) m[(seed >> 4) % len] = 0; /* truncation */
+        config_errors e;
+        config_errors_init(&e);
+        sr_config *c = config_load_string(m, "mut.yaml", &e);
+        if (c)
+            loaded++;
+        else {
+            failed++;
+            CHECK(e.n_errors > 0, "a failed load must say why (iteration %d)", iter);
+        }
+        config_release(c);
+        config_errors_free(&e);
+        free(m);
+    }
+    CHECK(loaded > 0 && failed > 0, "loaded %d, failed %d", loaded, failed);
+}
+
 static void category_overrides_and_keywords(void)
 {
     sr_config *c = load_good(MINIMAL "semantic_cache: {enabled: true, similarity_threshold: 0.85}\n"
@@ -682,6 +813,11 @@ int main(void)
     RUN(endpoints_forms);
     RUN(references_checked);
     RUN(legacy_endpoint_models);
+    RUN(legacy_category_reasoning);
+    RUN(numbers_yaml_forms);
+    RUN(misplaced_key_hint);
+    RUN(hostile_yaml_bounded);
+    RUN(mutated_files_never_crash);
     RUN(category_overrides_and_keywords);
     RUN(milvus_backend);
     RUN(auth_keys);

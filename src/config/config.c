@@ -43,6 +43,12 @@ static void errors_vadd(config_errors *e, const char *file, int line, int column
                         const char *fmt, va_list ap)
 {
     if (!e) return;
+    if (!warning && e->n_errors >= CFG_MAX_ERRORS) {
+        if (e->n_errors++ == CFG_MAX_ERRORS) /* counted, so the load still fails */
+            config_errors_add(e, file, line, column, true,
+                              "more than %d errors; the rest are not shown", CFG_MAX_ERRORS);
+        return;
+    }
     if (e->count == e->cap) {
         size_t cap = e->cap ? e->cap * 2 : 8;
         config_error *items = realloc(e->items, cap * sizeof *items);
@@ -132,11 +138,47 @@ void cfg_mark_add(cfg_loader *L, const void *addr, const yaml_node_t *n)
         (cfg_mark){addr, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1};
 }
 
+static size_t addr_hash(const void *addr, size_t cap)
+{
+    uint64_t x = (uint64_t)(uintptr_t)addr;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return (size_t)x & (cap - 1);
+}
+
+void cfg_marks_index(cfg_loader *L)
+{
+    free(L->mark_hash);
+    L->mark_hash = NULL;
+    L->hash_cap = L->n_hashed = 0;
+    size_t cap = 64;
+    while (cap < L->n_marks * 2)
+        cap *= 2;
+    size_t *h = malloc(cap * sizeof *h);
+    if (!h) return; /* lookups fall back to scanning */
+    for (size_t i = 0; i < cap; i++)
+        h[i] = SIZE_MAX;
+    for (size_t i = 0; i < L->n_marks; i++) {
+        size_t j = addr_hash(L->marks[i].addr, cap);
+        while (h[j] != SIZE_MAX && L->marks[h[j]].addr != L->marks[i].addr)
+            j = (j + 1) & (cap - 1);
+        h[j] = i; /* a later mark of the same address replaces the earlier one */
+    }
+    L->mark_hash = h;
+    L->hash_cap = cap;
+    L->n_hashed = L->n_marks;
+}
+
 static const cfg_mark *mark_find(const cfg_loader *L, const void *addr)
 {
     /* Newest first: a re-parsed field (merge keys) reports its last position. */
-    for (size_t i = L->n_marks; i-- > 0;)
+    for (size_t i = L->n_marks; i-- > L->n_hashed;)
         if (L->marks[i].addr == addr) return &L->marks[i];
+    if (!L->mark_hash) return NULL;
+    for (size_t j = addr_hash(addr, L->hash_cap); L->mark_hash[j] != SIZE_MAX;
+         j = (j + 1) & (L->hash_cap - 1))
+        if (L->marks[L->mark_hash[j]].addr == addr) return &L->marks[L->mark_hash[j]];
     return NULL;
 }
 
@@ -280,6 +322,7 @@ int cfg_parse_strlist(cfg_loader *L, yaml_node_t *n, sr_strlist *out, const char
     int rc = 0;
     for (size_t i = 0; i < cnt; i++) {
         yaml_node_t *it = cfg_node(L, n->data.sequence.items.start[i]);
+        if (cfg_budget(L, it ? it : n)) return -1;
         if (!it || it->type != YAML_SCALAR_NODE) {
             cfg_error_at(L, it ? it : n, "%s[%zu]: expected a string, got %s", path, i,
                          cfg_node_kind(it));
@@ -302,19 +345,48 @@ static int parse_bool(const char *s, bool *out)
     return -1;
 }
 
+/* YAML integers: decimal, 0x hex, 0o octal, '_' separators (YAML 1.1, as Go's
+ * yaml accepts); an exact float such as 1e3 is accepted too. A leading 0 is
+ * decimal, never octal. */
+int cfg_parse_bool(cfg_loader *L, yaml_node_t *n, bool *out, const char *path)
+{
+    if (n->type != YAML_SCALAR_NODE || parse_bool((const char *)n->data.scalar.value, out)) {
+        cfg_error_at(L, n, "%s: expected true or false, got %s", path, cfg_node_kind(n));
+        return -1;
+    }
+    return 0;
+}
+
 static int parse_integer(const char *s, long long *out)
 {
-    if (!*s) return -1;
+    char clean[64];
+    size_t n = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p == '_') continue;
+        if (n + 1 >= sizeof clean) return -1;
+        clean[n++] = *p;
+    }
+    clean[n] = 0;
+    if (!n) return -1;
+    const char *digits = clean;
+    int neg = 0, base = 10;
+    if (*digits == '+' || *digits == '-') neg = *digits++ == '-';
+    if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
+        base = 16, digits += 2;
+    else if (digits[0] == '0' && digits[1] == 'o')
+        base = 8, digits += 2;
+    if (!isxdigit((unsigned char)*digits)) return -1;
     errno = 0;
     char *end;
-    long long v = strtoll(s, &end, 0 /* YAML allows 0x.. and 0o.. too; base 0 covers 0x */);
-    if (errno || *end) {
-        /* "1e3" or "100.0": accept when it is an exact integer. */
-        double d = strtod(s, &end);
-        if (*end || !isfinite(d) || d != floor(d) || fabs(d) > 9e15) return -1;
-        v = (long long)d;
+    unsigned long long u = strtoull(digits, &end, base);
+    if (!errno && !*end && u <= (unsigned long long)LLONG_MAX) {
+        *out = neg ? -(long long)u : (long long)u;
+        return 0;
     }
-    *out = v;
+    if (base != 10) return -1;
+    double d = strtod(clean, &end);
+    if (*end || !isfinite(d) || d != floor(d) || fabs(d) > 9e15) return -1;
+    *out = (long long)d;
     return 0;
 }
 
@@ -470,6 +542,19 @@ static void parse_field(cfg_loader *L, const cfg_field *f, yaml_node_t *k, yaml_
     if (ok && f->set_off >= 0) *(bool *)((char *)base + f->set_off) = true;
 }
 
+int cfg_budget(cfg_loader *L, const yaml_node_t *at)
+{
+    if (++L->values_walked <= CFG_MAX_VALUES) return 0;
+    if (!L->limit_reported) {
+        cfg_error_at(L, at,
+                     "the file expands to more than %d values (aliases or merge keys?); "
+                     "giving up here",
+                     CFG_MAX_VALUES);
+        L->limit_reported = true;
+    }
+    return -1;
+}
+
 int cfg_field_index(const cfg_field *fields, const char *key)
 {
     for (int i = 0; fields[i].key; i++)
@@ -493,8 +578,11 @@ static void report_unknown(cfg_loader *L, yaml_node_t *k, const cfg_field *field
         snprintf(where, sizeof where, "in %s", path);
     else
         snprintf(where, sizeof where, "at the top level");
+    const char *home = cfg_key_home(key);
     if (best && best_d <= limit)
         cfg_error_at(L, k, "unknown key '%s' %s; did you mean '%s'?", key, where, best);
+    else if (home && strcmp(home, path ? path : ""))
+        cfg_error_at(L, k, "unknown key '%s' %s; it belongs in %s", key, where, home);
     else
         cfg_error_at(L, k, "unknown key '%s' %s", key, where);
 }
@@ -502,13 +590,20 @@ static void report_unknown(cfg_loader *L, yaml_node_t *k, const cfg_field *field
 uint64_t cfg_walk(cfg_loader *L, yaml_node_t *map, const cfg_field *fields, void *base,
                   const char *path)
 {
-    uint64_t seen = 0;
+    uint64_t seen = 0, explicit_seen = 0;
     yaml_node_pair_t *start = map->data.mapping.pairs.start, *top = map->data.mapping.pairs.top;
     /* Merge keys (<<: *anchor) first, so the mapping's own keys override them. */
     for (yaml_node_pair_t *pr = start; pr < top; pr++) {
         yaml_node_t *k = cfg_node(L, pr->key), *v = cfg_node(L, pr->value);
         if (!k || k->type != YAML_SCALAR_NODE || strcmp((char *)k->data.scalar.value, "<<"))
             continue;
+        if (L->merge_depth >= CFG_MAX_MERGE_DEPTH) {
+            /* An anchor may contain an alias to itself: stop instead of recursing forever. */
+            cfg_error_at(L, k, "%s: merge keys nested more than %d deep (a cycle?)",
+                         path && *path ? path : "top level", CFG_MAX_MERGE_DEPTH);
+            continue;
+        }
+        L->merge_depth++;
         if (v && v->type == YAML_MAPPING_NODE) {
             seen |= cfg_walk(L, v, fields, base, path);
         } else if (v && v->type == YAML_SEQUENCE_NODE) {
@@ -522,6 +617,7 @@ uint64_t cfg_walk(cfg_loader *L, yaml_node_t *map, const cfg_field *fields, void
             }
         } else
             cfg_error_at(L, v, "%s: a merge key needs a mapping", path);
+        L->merge_depth--;
     }
     for (yaml_node_pair_t *pr = start; pr < top; pr++) {
         yaml_node_t *k = cfg_node(L, pr->key), *v = cfg_node(L, pr->value);
@@ -532,20 +628,7 @@ uint64_t cfg_walk(cfg_loader *L, yaml_node_t *map, const cfg_field *fields, void
         }
         const char *key = (const char *)k->data.scalar.value;
         if (!strcmp(key, "<<")) continue;
-        /* Duplicate keys: YAML forbids them and Go's yaml.v3 rejects them. */
-        int dup = 0;
-        for (yaml_node_pair_t *q = start; q < pr; q++) {
-            yaml_node_t *qk = cfg_node(L, q->key);
-            if (qk && qk->type == YAML_SCALAR_NODE && !strcmp((char *)qk->data.scalar.value, key)) {
-                char full[300];
-                join_path(full, sizeof full, path, key);
-                cfg_error_at(L, k, "duplicate key '%s' (first defined at line %d)", full,
-                             (int)qk->start_mark.line + 1);
-                dup = 1;
-                break;
-            }
-        }
-        if (dup) continue;
+        if (cfg_budget(L, k)) break;
         int idx = -1;
         for (int i = 0; fields[i].key; i++)
             if (!strcmp(fields[i].key, key)) idx = i;
@@ -555,6 +638,21 @@ uint64_t cfg_walk(cfg_loader *L, yaml_node_t *map, const cfg_field *fields, void
         }
         char full[300];
         join_path(full, sizeof full, path, key);
+        /* Duplicate keys: YAML forbids them and Go's yaml.v3 rejects them. Only
+         * known keys can be duplicates here (unknown ones are errors anyway), so
+         * a bitmask finds them in O(1); the scan for the first line is rare. */
+        if ((explicit_seen >> idx) & 1u) {
+            int first = 0;
+            for (yaml_node_pair_t *q = start; q < pr && !first; q++) {
+                yaml_node_t *qk = cfg_node(L, q->key);
+                if (qk && qk->type == YAML_SCALAR_NODE &&
+                    !strcmp((char *)qk->data.scalar.value, key))
+                    first = (int)qk->start_mark.line + 1;
+            }
+            cfg_error_at(L, k, "duplicate key '%s' (first defined at line %d)", full, first);
+            continue;
+        }
+        explicit_seen |= (uint64_t)1 << idx;
         parse_field(L, &fields[idx], k, v, base, full);
         seen |= (uint64_t)1 << idx;
     }
@@ -681,7 +779,7 @@ static sr_config *load_text(const char *name, const char *text, size_t len, cons
     c->config_dir = strdup(dir);
     cfg_defaults(c);
 
-    cfg_loader L = {.errs = errs, .file = c->path, .cfg = c};
+    cfg_loader L = {.errs = errs, .file = c->path, .cfg = c, .legacy_use_reasoning = -1};
     yaml_document_t doc;
     if (cfg_load_document(&L, name, text, len, &doc) == 0) {
         L.doc = &doc;
@@ -696,6 +794,7 @@ static sr_config *load_text(const char *name, const char *text, size_t len, cons
         yaml_document_delete(&doc);
     }
     free(L.marks);
+    free(L.mark_hash);
     int failed = errs->n_errors > errors_before;
     config_errors_free(&local);
     if (failed) {

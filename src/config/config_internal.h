@@ -23,7 +23,24 @@ typedef struct cfg_loader {
     sr_config *cfg;
     cfg_mark *marks;
     size_t n_marks, cap_marks;
+    /* Open-addressing index over marks[0..n_hashed), built before validation so
+     * that looking a line up is O(1) even for huge files. */
+    size_t *mark_hash, hash_cap, n_hashed;
+    /* Limits against hostile files: aliases can make a small file expand to a
+     * huge (or, with merge keys, cyclic) tree. */
+    long values_walked;  /* key/value pairs and list items visited so far */
+    int merge_depth;     /* nesting of <<: merges being walked */
+    bool limit_reported; /* the "too large" error was given already */
+    /* Legacy classic (before use_reasoning moved into model_scores): the
+     * category-level use_reasoning / reasoning_effort apply to entries without
+     * their own. legacy_use_reasoning is -1 when the category has none. */
+    int legacy_use_reasoning;
+    yaml_node_t *legacy_effort;
 } cfg_loader;
+
+#define CFG_MAX_VALUES 500000 /* a real config has a few thousand */
+#define CFG_MAX_ERRORS 1000
+#define CFG_MAX_MERGE_DEPTH 8
 
 /* ---- field tables ---- */
 typedef enum {
@@ -66,6 +83,11 @@ typedef struct cfg_field {
  * bitmask of the field indexes that were present (tables have < 64 entries). */
 uint64_t cfg_walk(cfg_loader *L, yaml_node_t *map, const cfg_field *fields, void *base,
                   const char *path);
+/* Counts one visited value; 0 while under the limit, -1 (reported once) beyond. */
+int cfg_budget(cfg_loader *L, const yaml_node_t *at);
+/* Where a key that is unknown in one section does belong ("semantic_cache"),
+ * or NULL when no other section (or several) has it. */
+const char *cfg_key_home(const char *key);
 /* Index of key in fields, for testing cfg_walk's result; -1 when absent. */
 int cfg_field_index(const cfg_field *fields, const char *key);
 #define CFG_SEEN(seen, fields, key) (((seen) >> cfg_field_index((fields), (key))) & 1u)
@@ -77,8 +99,11 @@ const char *cfg_node_kind(const yaml_node_t *n); /* "a mapping", "a list", "'tex
 char *cfg_scalar_dup(const yaml_node_t *n);
 /* Type-checking scalar parsers: report "PATH: expected ..., got ..." and return -1. */
 int cfg_parse_str(cfg_loader *L, yaml_node_t *n, char **out, const char *path);
+int cfg_parse_bool(cfg_loader *L, yaml_node_t *n, bool *out, const char *path);
 int cfg_parse_strlist(cfg_loader *L, yaml_node_t *n, sr_strlist *out, const char *path);
 
+/* Indexes the marks recorded so far (call once parsing is done). */
+void cfg_marks_index(cfg_loader *L);
 /* Problems at a node / a recorded address. */
 void cfg_error_at(cfg_loader *L, const yaml_node_t *n, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

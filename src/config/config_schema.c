@@ -91,6 +91,7 @@ static const cfg_field endpoint_fields[] = {
     FINT("port", sr_endpoint, port, RANGE, 1, 65535),
     FINT("weight", sr_endpoint, weight, CFG_MIN | CFG_MIN_EXCL, 0, 0),
     FLIST("models", sr_endpoint, models), /* legacy classic */
+    FIGNORE("health_check_path"),         /* legacy classic */
     FSTR("base_url", sr_endpoint, base_url),
     FSTR("api_key_env", sr_endpoint, api_key_env),
     FINT("max_fails", sr_endpoint, max_fails, CFG_MIN, 1, 0),
@@ -136,6 +137,7 @@ static void parse_endpoints(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void 
     if (!c->endpoints) return;
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *it = cfg_node(L, v->data.sequence.items.start[i]);
+        if (cfg_budget(L, it ? it : v)) break;
         char p[64];
         snprintf(p, sizeof p, "%s[%zu]", path, i);
         if (!it || it->type != YAML_MAPPING_NODE) {
@@ -221,6 +223,7 @@ static void parse_models(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void *ta
     if (!c->models) return;
     for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
         yaml_node_t *mk = cfg_node(L, pr->key), *mv = cfg_node(L, pr->value);
+        if (cfg_budget(L, mk ? mk : v)) break;
         if (!mk || mk->type != YAML_SCALAR_NODE) {
             cfg_error_at(L, mk, "%s: model names must be strings, got %s", path, cfg_node_kind(mk));
             continue;
@@ -281,6 +284,7 @@ static void parse_families(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void *
     if (!c->reasoning_families) return;
     for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
         yaml_node_t *fk = cfg_node(L, pr->key), *fv = cfg_node(L, pr->value);
+        if (cfg_budget(L, fk ? fk : v)) break;
         if (!fk || fk->type != YAML_SCALAR_NODE) {
             cfg_error_at(L, fk, "%s: family names must be strings", path);
             continue;
@@ -343,6 +347,7 @@ static void parse_scores(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void *ta
     if (!cat->model_scores) return;
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *it = cfg_node(L, v->data.sequence.items.start[i]);
+        if (cfg_budget(L, it ? it : v)) break;
         char p[300];
         snprintf(p, sizeof p, "%s[%zu]", path, i);
         if (!it || it->type != YAML_MAPPING_NODE) {
@@ -354,6 +359,12 @@ static void parse_scores(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void *ta
         s->model_index = -1;
         cfg_mark_add(L, s, it);
         uint64_t seen = cfg_walk(L, it, score_fields, s, p);
+        if (!CFG_SEEN(seen, score_fields, "use_reasoning") && L->legacy_use_reasoning >= 0) {
+            s->use_reasoning = L->legacy_use_reasoning;
+            seen |= (uint64_t)1 << cfg_field_index(score_fields, "use_reasoning");
+            if (!s->reasoning_effort && L->legacy_effort)
+                cfg_parse_str(L, L->legacy_effort, &s->reasoning_effort, p);
+        }
         if (!CFG_SEEN(seen, score_fields, "model")) cfg_error_at(L, it, "%s: missing 'model'", p);
         if (!CFG_SEEN(seen, score_fields, "score"))
             cfg_error_at(L, it, "%s: missing 'score' (a number greater than 0)", p);
@@ -382,6 +393,9 @@ static const cfg_field category_fields[] = {
     FSET("pii_enabled", FT_BOOL, sr_category, pii_enabled, pii_enabled_set, 0, 0, 0),
     FSET("pii_threshold", FT_DOUBLE, sr_category, pii_threshold, pii_threshold_set, RANGE, 0, 1),
     FLIST("examples", sr_category, examples),
+    FIGNORE("use_reasoning"), /* legacy classic: read by parse_categories */
+    FIGNORE("reasoning_effort"),
+    FIGNORE("reasoning_description"),
     FEND,
 };
 
@@ -421,6 +435,7 @@ static void parse_categories(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void
     if (!c->categories) return;
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *it = cfg_node(L, v->data.sequence.items.start[i]);
+        if (cfg_budget(L, it ? it : v)) break;
         char p[64];
         snprintf(p, sizeof p, "%s[%zu]", path, i);
         if (!it || it->type != YAML_MAPPING_NODE) {
@@ -430,7 +445,25 @@ static void parse_categories(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void
         }
         sr_category *cat = &c->categories[c->n_categories++];
         cfg_mark_add(L, cat, it);
+        /* Legacy classic files put use_reasoning / reasoning_effort on the category. */
+        L->legacy_use_reasoning = -1;
+        L->legacy_effort = NULL;
+        for (yaml_node_pair_t *pr = it->data.mapping.pairs.start; pr < it->data.mapping.pairs.top;
+             pr++) {
+            yaml_node_t *lk = cfg_node(L, pr->key), *lv = cfg_node(L, pr->value);
+            if (!lk || lk->type != YAML_SCALAR_NODE || cfg_is_null(lv)) continue;
+            char lp[300];
+            snprintf(lp, sizeof lp, "%s.%s", p, (const char *)lk->data.scalar.value);
+            bool b;
+            if (!strcmp((const char *)lk->data.scalar.value, "use_reasoning") &&
+                cfg_parse_bool(L, lv, &b, lp) == 0)
+                L->legacy_use_reasoning = b;
+            else if (!strcmp((const char *)lk->data.scalar.value, "reasoning_effort"))
+                L->legacy_effort = lv;
+        }
         uint64_t seen = cfg_walk(L, it, category_fields, cat, p);
+        L->legacy_use_reasoning = -1;
+        L->legacy_effort = NULL;
         if (!CFG_SEEN(seen, category_fields, "system_prompt_enabled"))
             cat->system_prompt_enabled = cat->system_prompt && *cat->system_prompt;
         if (!CFG_SEEN(seen, category_fields, "model_scores"))
@@ -477,6 +510,7 @@ static void parse_keyword_rules(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, v
     if (!c->keyword_rules) return;
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *it = cfg_node(L, v->data.sequence.items.start[i]);
+        if (cfg_budget(L, it ? it : v)) break;
         char p[64];
         snprintf(p, sizeof p, "%s[%zu]", path, i);
         if (!it || it->type != YAML_MAPPING_NODE) {
@@ -640,6 +674,7 @@ static void parse_auth_keys(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void 
     if (!a->keys) return;
     for (size_t i = 0; i < n; i++) {
         yaml_node_t *it = cfg_node(L, v->data.sequence.items.start[i]);
+        if (cfg_budget(L, it ? it : v)) break;
         char p[64];
         snprintf(p, sizeof p, "%s[%zu]", path, i);
         if (!it || it->type != YAML_MAPPING_NODE) {
@@ -696,6 +731,7 @@ static const cfg_field root_fields[] = {
     FIGNORE("embedding_models"),
     FIGNORE("observability"),
     FIGNORE("clear_route_cache"),
+    FIGNORE("gpu_config"), /* legacy classic: TTFT estimation inputs */
     /* ours */
     FSEC("server", sr_config, server, server_fields),
     FSEC("embedding_model", sr_config, embedding_model, embedding_fields),
@@ -703,6 +739,52 @@ static const cfg_field root_fields[] = {
     FSEC("auth", sr_config, auth, auth_fields),
     FEND,
 };
+
+/* Every section table with the name users know it by, for "it belongs in X". */
+static const struct {
+    const char *path;
+    const cfg_field *fields;
+} all_tables[] = {
+    {"", root_fields},
+    {"server", server_fields},
+    {"vllm_endpoints[]", endpoint_fields},
+    {"model_config.<model>", model_fields},
+    {"model_config.<model>.pii_policy", pii_policy_fields},
+    {"model_config.<model>.pricing", pricing_fields},
+    {"reasoning_families.<family>", family_fields},
+    {"categories[]", category_fields},
+    {"categories[].model_scores[]", score_fields},
+    {"keyword_rules[]", keyword_fields},
+    {"classifier", classifier_fields},
+    {"classifier.category_model", category_model_fields},
+    {"classifier.pii_model", pii_model_fields},
+    {"bert_model", bert_fields},
+    {"semantic_cache", cache_fields},
+    {"embedding_model", embedding_fields},
+    {"prompt_guard", guard_fields},
+    {"pii", pii_fields},
+    {"tools", tools_fields},
+    {"auth", auth_fields},
+    {"auth.keys[]", auth_key_fields},
+    {"api", api_fields},
+    {"api.batch_classification", batch_fields},
+};
+
+const char *cfg_key_home(const char *key)
+{
+    static __thread char out[200];
+    int found = 0;
+    out[0] = 0;
+    for (size_t t = 0; t < sizeof all_tables / sizeof all_tables[0]; t++)
+        for (const cfg_field *f = all_tables[t].fields; f->key; f++)
+            if (!strcmp(f->key, key) && f->type != FT_IGNORE) {
+                if (++found > 3) return NULL; /* everywhere ("enabled", ...): no hint */
+                size_t n = strlen(out);
+                snprintf(out + n, sizeof out - n, "%s%s", found > 1 ? " or " : "",
+                         all_tables[t].path[0] ? all_tables[t].path : "the top level");
+            }
+    return found ? out : NULL;
+}
 
 void cfg_parse_root(cfg_loader *L, yaml_node_t *root)
 {

@@ -581,6 +581,7 @@ static void validate_auth(cfg_loader *L)
 
 void cfg_validate(cfg_loader *L)
 {
+    cfg_marks_index(L);
     validate_server(L);
     validate_endpoints(L);
     validate_families(L);

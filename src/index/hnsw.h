@@ -45,4 +45,33 @@ int hnsw_delete(hnsw_index *h, uint64_t label);
 int hnsw_search(hnsw_index *h, const float *query, int k, int ef, hnsw_result *out);
 size_t hnsw_count(const hnsw_index *h); /* live entries */
 size_t hnsw_memory_bytes(const hnsw_index *h);
+
+/* ---- additions (implementation side) ---- */
+
+/* hnsw_search restricted to labels for which accept(label, arg) returns
+ * nonzero (e.g. one cache partition). Rejected nodes still route the search,
+ * so a very selective filter costs more visits. accept runs concurrently from
+ * searching threads and must not call into this index. */
+int hnsw_search_filtered(hnsw_index *h, const float *query, int k, int ef,
+                         int (*accept)(uint64_t label, void *arg), void *arg, hnsw_result *out);
+
+/* Finishes consolidating deleted nodes now: unlinks them from the graph
+ * (repairing their neighbours' links) and returns their slots for reuse. This
+ * also happens incrementally inside inserts and deletes once deleted nodes
+ * exceed max(64, 10% of live); call this from a maintenance thread to keep that
+ * work off the request path. Safe to run concurrently with everything else. */
+void hnsw_vacuum(hnsw_index *h);
+
+typedef struct hnsw_stats {
+    size_t live;           /* = hnsw_count */
+    size_t deleted;        /* deleted nodes still in the graph, routing searches */
+    size_t free_slots;     /* slots ready for reuse */
+    size_t slots_used;     /* slots ever handed out (live + deleted + free) */
+    size_t capacity;       /* slots allocated */
+    size_t bytes_per_slot; /* fixed per-slot storage: vector + level-0 links + label ... */
+    size_t upper_bytes;    /* upper-level link lists */
+    size_t memory_bytes;   /* = hnsw_memory_bytes */
+    int max_level;         /* top level of the graph, -1 when empty */
+} hnsw_stats;
+void hnsw_get_stats(hnsw_index *h, hnsw_stats *st);
 #endif

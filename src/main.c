@@ -1,6 +1,7 @@
 /* main.c - the semrouter command line: dispatches subcommands to their modules. */
 #include "config/config.h"
 #include "api/gateway.h"
+#include "embed/embed.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +14,7 @@ static void usage(FILE *out)
                  "commands:\n"
                  "  serve -c FILE          run the router\n"
                  "  check-config -c FILE   validate a config file, print every problem\n"
+                 "  embed [--sim] TEXT...  print embeddings (or similarities) of texts\n"
                  "  version                print the version\n\n"
                  "Every command takes --help.\n",
             SEMROUTER_VERSION);
@@ -31,6 +33,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "check-config")) return config_cli_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve")) return gateway_serve_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "embed")) return embed_cli_main(argc - 1, argv + 1);
     fprintf(stderr, "semrouter: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

@@ -49,4 +49,28 @@ int embed_text(const embed_model *m, embed_state *s, const char *text, size_t le
 /* Embeds n texts into out[n * dim] (row i = texts[i]). Same contract as embed_text. */
 int embed_batch(const embed_model *m, embed_state *s, const char *const *texts, const size_t *lens,
                 int n, float *out, char *err, size_t errlen);
+
+/* Added by the implementation (issue 3). Notes on the types:
+ * - use-lite: at most 128 tokens are encoded; a text with no tokens (empty)
+ *   gets the fixed vector tanh(bias)/|tanh(bias)|. Texts over 64 KiB are
+ *   tokenized from their first 64 KiB and report at least 129 tokens.
+ * - model2vec: a text with no known token gives the zero vector; texts over
+ *   1 MiB are embedded from their first 1 MiB.
+ * - remote: every call blocks the calling thread on an HTTP request (timeout
+ *   timeout_ms); *n_tokens is the server's usage.prompt_tokens or -1; a batch
+ *   is one request. */
+
+embed_type embed_model_type(const embed_model *m);
+/* "use-lite", "model2vec", "remote". */
+const char *embed_type_name(embed_type t);
+/* Parses a type name as written in config; 0, or -1 when unknown. */
+int embed_parse_type(const char *name, embed_type *out);
+
+/* Token ids of text under a local model (first max_ids of them); returns the
+ * count before truncation, or -1 (remote models, out of memory). */
+int embed_tokenize(const embed_model *m, embed_state *s, const char *text, size_t len, int *ids,
+                   int max_ids);
+
+/* `semrouter embed [-m DIR] [--sim] TEXT...` (argv[0] is "embed"). Exit status. */
+int embed_cli_main(int argc, char **argv);
 #endif

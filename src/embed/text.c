@@ -58,6 +58,14 @@ size_t text_utf8_put(uint32_t cp, char *out)
     return 4;
 }
 
+int text_is_space(uint32_t c)
+{
+    if (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F)) return 1;
+    if (c < 0x85) return 0;
+    return c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
+           c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
 void text_scratch_free(text_scratch *s)
 {
     free(s->utf8);

@@ -14,6 +14,9 @@ size_t text_utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 /* Encodes cp as UTF-8 into out (4 bytes room); returns the byte count. */
 size_t text_utf8_put(uint32_t cp, char *out);
 
+/* Python's str.isspace() (Unicode White_Space plus the ASCII separators). */
+int text_is_space(uint32_t cp);
+
 /* Growable scratch for text_nfkc. */
 typedef struct text_scratch {
     char *utf8; /* sanitised input */

@@ -79,7 +79,7 @@ void config_errors_add(config_errors *e, const char *file, int line, int column,
     va_end(ap);
 }
 
-/* Sorted by file (in order of first appearance) then line, so a user reads the
+/* Sorted by file (in order of first appearance) then line (unknown lines last), so a user reads the
  * file top to bottom; problems on one line keep the order they were found in. */
 static const config_errors *sort_errs;
 static size_t file_rank(const char *file)
@@ -94,7 +94,10 @@ static int cmp_error_index(const void *a, const void *b)
     const config_error *x = &sort_errs->items[ia], *y = &sort_errs->items[ib];
     size_t fx = file_rank(x->file), fy = file_rank(y->file);
     if (fx != fy) return fx < fy ? -1 : 1;
-    if (x->line != y->line) return x->line < y->line ? -1 : 1;
+    if (x->line != y->line) { /* problems without a line (defaults) go last */
+        if (!x->line || !y->line) return x->line ? -1 : 1;
+        return x->line < y->line ? -1 : 1;
+    }
     return ia < ib ? -1 : ia > ib;
 }
 
@@ -736,14 +739,14 @@ int cfg_load_document(cfg_loader *L, const char *name, const char *text, size_t 
 
 sr_config *config_retain(sr_config *c)
 {
-    if (c) atomic_fetch_add_explicit((_Atomic int *)&c->refcount, 1, memory_order_relaxed);
+    if (c) atomic_fetch_add_explicit(&c->refcount, 1, memory_order_relaxed);
     return c;
 }
 
 void config_release(sr_config *c)
 {
     if (!c) return;
-    if (atomic_fetch_sub_explicit((_Atomic int *)&c->refcount, 1, memory_order_acq_rel) == 1)
+    if (atomic_fetch_sub_explicit(&c->refcount, 1, memory_order_acq_rel) == 1)
         cfg_config_destroy(c);
 }
 

@@ -4,8 +4,11 @@
  * config/cache/milvus.yaml for the Milvus cache backend) plus our extensions
  * (DESIGN.md §2.4). A classic file loads unchanged where the feature exists;
  * classic keys whose feature does not exist here are accepted and ignored:
- *   router, observability, embedding_models, clear_route_cache,
+ *   router, observability, embedding_models, clear_route_cache, gpu_config,
  *   api.batch_classification.metrics, classifier.mcp_category_model,
+ *   vllm_endpoints[].health_check_path (legacy),
+ *   categories[].{use_reasoning,reasoning_effort,reasoning_description} (legacy:
+ *     used as defaults for model_scores entries without their own),
  *   classifier.pii_model.pii_mapping_path (we use recognizers, not a model),
  *   model_config.*.{param_count,batch_size,context_size} (legacy),
  *   milvus: performance, data_management, logging, development.verbose_errors.
@@ -361,9 +364,9 @@ typedef struct sr_batch_classification_config {
 /* ---- the whole file -------------------------------------------------------------------- */
 
 typedef struct sr_config {
-    int refcount;     /* atomic; use config_retain/config_release */
-    char *path;       /* the file given to config_load (or the name for load_string) */
-    char *config_dir; /* its directory, for resolving relative paths ("." for strings) */
+    _Atomic int refcount; /* use config_retain/config_release */
+    char *path;           /* the file given to config_load (or the name for load_string) */
+    char *config_dir;     /* its directory, for resolving relative paths ("." for strings) */
 
     sr_server_config server;
 

@@ -579,6 +579,37 @@ static void validate_auth(cfg_loader *L)
     }
 }
 
+/* Files semrouter itself reads later: a missing one is a warning here (the
+ * module that opens it fails with its own error), so check-config shows it
+ * early without making a config that is fine otherwise unloadable. */
+static void warn_missing(cfg_loader *L, const void *addr, const char *key, const char *path,
+                         bool dir)
+{
+    if (!path || !*path) return;
+    char resolved[4096];
+    struct stat st;
+    config_resolve_path(L->cfg, path, resolved, sizeof resolved);
+    if (stat(resolved, &st) == 0 && (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode))) return;
+    cfg_warn_addr(L, addr, "%s '%s' does not exist%s", key, path,
+                  dir ? " (run scripts/fetch-model.sh for the default model)" : "");
+}
+
+static void check_paths(cfg_loader *L)
+{
+    sr_config *c = L->cfg;
+    if (c->embedding_model.type != SR_EMBED_REMOTE)
+        warn_missing(L, &c->embedding_model.path, "embedding_model.path", c->embedding_model.path,
+                     true);
+    if (c->tools.enabled)
+        warn_missing(L, &c->tools.tools_db_path, "tools.tools_db_path", c->tools.tools_db_path,
+                     false);
+    if (c->prompt_guard.enabled)
+        warn_missing(L, &c->prompt_guard.exemplars_path, "prompt_guard.exemplars_path",
+                     c->prompt_guard.exemplars_path, false);
+    warn_missing(L, &c->classifier.category_model.head_path, "classifier.category_model.head_path",
+                 c->classifier.category_model.head_path, false);
+}
+
 void cfg_validate(cfg_loader *L)
 {
     cfg_marks_index(L);
@@ -593,4 +624,5 @@ void cfg_validate(cfg_loader *L)
     validate_embedding(L);
     validate_guards_tools(L);
     validate_auth(L);
+    check_paths(L);
 }

@@ -268,6 +268,12 @@ static void syntax_error_has_line(void)
     e = load_bad("- just\n- a list\n");
     CHECK_ERR(&e, 1, "the top level must be a mapping");
     config_errors_free(&e);
+    e = load_bad(MINIMAL "server:\n\tport: 1\n");
+    CHECK_ERR(&e, 6, "YAML indents with spaces, not tabs");
+    config_errors_free(&e);
+    e = load_bad(MINIMAL "server:\n  listen: \"\xff\"\n");
+    CHECK_ERR(&e, 6, "not valid UTF-8");
+    config_errors_free(&e);
     e = load_bad(MINIMAL "---\nserver: {}\n");
     CHECK_ERR(&e, 0, "more than one YAML document");
     config_errors_free(&e);

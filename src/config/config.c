@@ -688,6 +688,33 @@ int cfg_edit_distance(const char *a, const char *b)
 
 /* ---- documents ------------------------------------------------------------------------- */
 
+/* Reports the parser's error as one sentence at its line. Reader errors (bad
+ * UTF-8) only carry a byte offset, so the line is counted from the text. */
+static void report_parser_error(cfg_loader *L, const char *name, const yaml_parser_t *parser,
+                                const char *text, size_t len)
+{
+    if (parser->error == YAML_READER_ERROR) {
+        size_t off = parser->problem_offset < len ? parser->problem_offset : len;
+        int line = 1;
+        for (size_t i = 0; i < off; i++)
+            line += text[i] == '\n';
+        config_errors_add(L->errs, name, line, 0, false,
+                          "the file is not valid UTF-8 text (%s, byte 0x%02x at offset %zu)",
+                          parser->problem ? parser->problem : "invalid byte",
+                          off < len ? (unsigned char)text[off] : 0, off);
+        return;
+    }
+    int line = (int)parser->problem_mark.line + 1, col = (int)parser->problem_mark.column + 1;
+    char ctx[160] = "";
+    if (parser->context)
+        snprintf(ctx, sizeof ctx, " (%s at line %d)", parser->context,
+                 (int)parser->context_mark.line + 1);
+    size_t at = parser->problem_mark.index;
+    const char *hint = at < len && text[at] == '\t' ? "; YAML indents with spaces, not tabs" : "";
+    config_errors_add(L->errs, name, line, col, false, "YAML syntax error: %s%s%s",
+                      parser->problem ? parser->problem : "invalid document", ctx, hint);
+}
+
 int cfg_load_document(cfg_loader *L, const char *name, const char *text, size_t len,
                       yaml_document_t *doc)
 {
@@ -698,41 +725,29 @@ int cfg_load_document(cfg_loader *L, const char *name, const char *text, size_t 
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, doc)) {
-        int line = (int)parser.problem_mark.line + 1, col = (int)parser.problem_mark.column + 1;
-        char ctx[160] = "";
-        if (parser.context)
-            snprintf(ctx, sizeof ctx, " (%s at line %d)", parser.context,
-                     (int)parser.context_mark.line + 1);
-        config_errors_add(L->errs, name, line, col, false, "YAML syntax error: %s%s",
-                          parser.problem ? parser.problem : "invalid document", ctx);
+        report_parser_error(L, name, &parser, text, len);
         yaml_parser_delete(&parser);
         return -1;
     }
     /* A second document in the file would be silently ignored; say so instead. */
     yaml_document_t extra;
+    int rc = 0;
     if (yaml_parser_load(&parser, &extra)) {
-        if (yaml_document_get_root_node(&extra)) {
-            yaml_node_t *r = yaml_document_get_root_node(&extra);
+        yaml_node_t *r = yaml_document_get_root_node(&extra);
+        if (r) {
             config_errors_add(L->errs, name, (int)r->start_mark.line + 1, 0, false,
                               "the file holds more than one YAML document; put everything "
                               "in one");
-            yaml_document_delete(&extra);
-            yaml_document_delete(doc);
-            yaml_parser_delete(&parser);
-            return -1;
+            rc = -1;
         }
         yaml_document_delete(&extra);
     } else {
-        int line = (int)parser.problem_mark.line + 1;
-        config_errors_add(L->errs, name, line, (int)parser.problem_mark.column + 1, false,
-                          "YAML syntax error: %s",
-                          parser.problem ? parser.problem : "invalid document");
-        yaml_document_delete(doc);
-        yaml_parser_delete(&parser);
-        return -1;
+        report_parser_error(L, name, &parser, text, len);
+        rc = -1;
     }
+    if (rc) yaml_document_delete(doc);
     yaml_parser_delete(&parser);
-    return 0;
+    return rc;
 }
 
 /* ---- lifetime -------------------------------------------------------------------------- */

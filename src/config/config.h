@@ -299,7 +299,8 @@ typedef struct sr_semantic_cache_config {
     char *persist_path;                  /* ours: NULL = no persistence */
     sr_cache_scope scope;                /* ours: tenant */
     long max_memory_entries;             /* hybrid: local index size; 0 = unbounded */
-    sr_milvus_config *milvus;            /* loaded for milvus/hybrid, else NULL */
+    sr_milvus_config *milvus;            /* milvus/hybrid: parsed backend_config_path (required when
+                                            enabled; parsed when given even if disabled), else NULL */
 } sr_semantic_cache_config;
 
 typedef enum { SR_EMBED_USE_LITE = 0, SR_EMBED_MODEL2VEC, SR_EMBED_REMOTE } sr_embedding_type;

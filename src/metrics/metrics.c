@@ -67,9 +67,10 @@ struct metric_family {
     char **label_names;
     double *bounds; /* histogram upper bounds, n_bounds of them (+Inf implied) */
     int n_bounds;
-    int stride;         /* cells per shard, a multiple of CELLS_PER_LINE */
-    int shards;         /* 1 for gauges */
-    metric_child *solo; /* the child of a family without labels */
+    char (*le_text)[32]; /* bounds as le label values, then "+Inf" */
+    int stride;          /* cells per shard, a multiple of CELLS_PER_LINE */
+    int shards;          /* 1 for gauges */
+    metric_child *solo;  /* the child of a family without labels */
     _Atomic(child_table *) table;
     pthread_mutex_t lock;    /* child creation, children[], gauge fns */
     metric_child **children; /* creation order */
@@ -485,43 +486,55 @@ double metrics_get(metric_family *f, const char *const *values, double *hist_sum
 
 /* ---- rendering ----------------------------------------------------------- */
 
-/* Shortest of %.15g/%.17g that reads back exactly; integers without exponent;
- * +Inf, -Inf, NaN as Prometheus spells them. */
+/* Writes v as Prometheus reads it into s (>= 32 bytes); returns the length.
+ * Integers (the usual case: counts) as plain digits, other values as the
+ * shorter of %.15g/%.17g that reads back exactly, +Inf/-Inf/NaN spelled so. */
+static int format_number(char *s, double v)
+{
+    if (isnan(v)) return (int)strlen(strcpy(s, "NaN"));
+    if (isinf(v)) return (int)strlen(strcpy(s, v > 0 ? "+Inf" : "-Inf"));
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) { /* 2^53: exact in a double */
+        char digits[24];
+        int n = 0, len = 0;
+        uint64_t u = (uint64_t)fabs(v);
+        do {
+            digits[n++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u);
+        if (v < 0) s[len++] = '-';
+        while (n)
+            s[len++] = digits[--n];
+        s[len] = 0;
+        return len;
+    }
+    int len = snprintf(s, 32, "%.15g", v);
+    if (strtod(s, NULL) != v) len = snprintf(s, 32, "%.17g", v);
+    return len;
+}
+
 static void put_number(buf *b, double v)
 {
-    if (isnan(v)) {
-        buf_puts(b, "NaN");
-    } else if (isinf(v)) {
-        buf_puts(b, v > 0 ? "+Inf" : "-Inf");
-    } else if (v == floor(v) && fabs(v) < 1e15) {
-        buf_printf(b, "%.0f", v);
-    } else {
-        char s[40];
-        snprintf(s, sizeof s, "%.15g", v);
-        if (strtod(s, NULL) != v) snprintf(s, sizeof s, "%.17g", v);
-        buf_puts(b, s);
-    }
+    char s[32];
+    buf_append(b, s, (size_t)format_number(s, v));
 }
 
+/* Escapes backslash and newline (HELP text), and double quotes in label values. */
 static void put_escaped(buf *b, const char *s, int quote)
 {
-    for (; *s; s++) {
-        if (*s == '\\')
-            buf_puts(b, "\\\\");
-        else if (*s == '\n')
-            buf_puts(b, "\\n");
-        else if (*s == '"' && quote)
-            buf_puts(b, "\\\"");
-        else
-            buf_putc(b, *s);
+    const char *special = quote ? "\\\n\"" : "\\\n";
+    for (;;) {
+        size_t n = strcspn(s, special);
+        buf_append(b, s, n);
+        s += n;
+        if (!*s) return;
+        buf_puts(b, *s == '\\' ? "\\\\" : *s == '\n' ? "\\n" : "\\\"");
+        s++;
     }
 }
 
-/* {a="x",b="y"[,le="..."]} or nothing when there are no labels at all. */
-static void put_labels(buf *b, const metric_family *f, const metric_child *c, const double *le)
+/* a="x",b="y" for one child: built once, used by all its sample lines. */
+static void put_label_pairs(buf *b, const metric_family *f, const metric_child *c)
 {
-    if (f->n_labels == 0 && !le) return;
-    buf_putc(b, '{');
     for (int i = 0; i < f->n_labels; i++) {
         if (i) buf_putc(b, ',');
         buf_puts(b, f->label_names[i]);
@@ -529,20 +542,24 @@ static void put_labels(buf *b, const metric_family *f, const metric_child *c, co
         put_escaped(b, c->values[i], 1);
         buf_putc(b, '"');
     }
-    if (le) {
-        buf_puts(b, f->n_labels ? ",le=\"" : "le=\"");
-        put_number(b, *le);
-        buf_putc(b, '"');
-    }
-    buf_putc(b, '}');
 }
 
-static void put_sample(buf *b, const metric_family *f, const char *suffix, const metric_child *c,
-                       const double *le, double v)
+/* name+suffix{labels[,le="..."]} value */
+static void put_sample(buf *b, const metric_family *f, const char *suffix, const buf *labels,
+                       const char *le, double v)
 {
     buf_puts(b, f->name);
     buf_puts(b, suffix);
-    put_labels(b, f, c, le);
+    if (labels->len || le) {
+        buf_putc(b, '{');
+        buf_append(b, labels->data, labels->len);
+        if (le) {
+            buf_puts(b, labels->len ? ",le=\"" : "le=\"");
+            buf_puts(b, le);
+            buf_putc(b, '"');
+        }
+        buf_putc(b, '}');
+    }
     buf_putc(b, ' ');
     put_number(b, v);
     buf_putc(b, '\n');
@@ -577,29 +594,34 @@ static void render_family(buf *b, metric_family *f)
     if (n > 1) qsort_r(sorted, (size_t)n, sizeof *sorted, child_order, &f->n_labels);
 
     uint64_t counts[f->n_bounds + 1];
+    buf labels;
+    buf_init(&labels);
     for (int k = 0; k < n; k++) {
         const metric_child *c = sorted[k];
+        buf_reset(&labels);
+        put_label_pairs(&labels, f, c);
         switch (f->type) {
         case METRIC_COUNTER:
-            put_sample(b, f, "", c, NULL, counter_value(c));
+            put_sample(b, f, "", &labels, NULL, counter_value(c));
             break;
         case METRIC_GAUGE:
-            put_sample(b, f, "", c, NULL, c->fn ? c->fn(c->fn_ctx) : load_double(&c->gauge));
+            put_sample(b, f, "", &labels, NULL, c->fn ? c->fn(c->fn_ctx) : load_double(&c->gauge));
             break;
         case METRIC_HISTOGRAM: {
             double sum = histogram_read(c, counts);
             uint64_t cumulative = 0;
             for (int i = 0; i <= f->n_bounds; i++) {
                 cumulative += counts[i];
-                double le = i < f->n_bounds ? f->bounds[i] : INFINITY;
-                put_sample(b, f, "_bucket", c, &le, (double)cumulative);
+                put_sample(b, f, "_bucket", &labels, f->le_text[i], (double)cumulative);
             }
-            put_sample(b, f, "_sum", c, NULL, sum);
-            put_sample(b, f, "_count", c, NULL, (double)cumulative);
+            put_sample(b, f, "_sum", &labels, NULL, sum);
+            put_sample(b, f, "_count", &labels, NULL, (double)cumulative);
             break;
         }
         }
     }
+    if (labels.oom) b->oom = 1;
+    buf_free(&labels);
     pthread_mutex_unlock(&f->lock);
     free(sorted);
 }
@@ -652,6 +674,7 @@ static void family_free(metric_family *f)
         free(f->label_names[i]);
     free(f->label_names);
     free(f->bounds);
+    free(f->le_text);
     free(f->name);
     free(f->help);
     pthread_mutex_destroy(&f->lock);
@@ -770,6 +793,9 @@ static metric_family *family_add(metrics_registry *r, enum metric_type type, con
         if (!(f->bounds = malloc((size_t)n_bounds * sizeof *f->bounds))) goto err;
         memcpy(f->bounds, bounds, (size_t)n_bounds * sizeof *f->bounds);
         f->n_bounds = n_bounds;
+        if (!(f->le_text = malloc((size_t)(n_bounds + 1) * sizeof *f->le_text))) goto err;
+        for (int i = 0; i <= n_bounds; i++)
+            format_number(f->le_text[i], i < n_bounds ? bounds[i] : INFINITY);
     }
     int cells = type == METRIC_HISTOGRAM ? n_bounds + 2 : type == METRIC_COUNTER ? 1 : 0;
     f->stride = (cells + CELLS_PER_LINE - 1) / CELLS_PER_LINE * CELLS_PER_LINE;

@@ -34,6 +34,7 @@ typedef struct metric_child metric_child;
 extern const double metrics_latency_buckets[];
 extern const int metrics_latency_buckets_n;
 
+/* A new empty registry (4 shards per counter/histogram child); NULL if out of memory. */
 metrics_registry *metrics_new(void);
 /* Like metrics_new with an explicit number of per-thread shards for counters and
  * histograms (rounded up to a power of two, 1..64); 1 = one shared cell. */
@@ -43,7 +44,7 @@ void metrics_free(metrics_registry *r);
 
 /* Registration. name must match [a-zA-Z_:][a-zA-Z0-9_:]*, label names
  * [a-zA-Z_][a-zA-Z0-9_]* (not "__"-prefixed, no duplicates; "le" not allowed on
- * histograms); names and help are copied. Returns NULL (and logs why) on an
+ * histograms; at most 16 labels); names and help are copied. Returns NULL (and logs why) on an
  * invalid name, a duplicate family name or allocation failure. A family without
  * labels (n_labels 0, label_names NULL) has its single child from the start. */
 metric_family *metrics_counter(metrics_registry *r, const char *name, const char *help,
@@ -75,8 +76,8 @@ void metrics_set(metric_family *f, const char *const *values, double v);
 void metrics_observe(metric_family *f, const char *const *values, double v);
 
 /* Makes a gauge child read its value at scrape time: fn(ctx) is called by
- * metrics_render (under the registry's render lock; fn must not call metrics_*
- * registration or render). fn NULL goes back to the stored value. */
+ * metrics_render and metrics_get under the registry's locks, so fn must not call
+ * into this registry. fn NULL goes back to the stored value. */
 void metrics_gauge_fn(metric_family *f, const char *const *values, double (*fn)(void *ctx),
                       void *ctx);
 

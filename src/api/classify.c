@@ -1,0 +1,386 @@
+/* classify.c - classification API handlers and `semrouter classify` (see classify.h). */
+#include "api/classify.h"
+#include "api/api_error.h"
+#include "config/config.h"
+#include "core/util.h"
+#include <cjson/cJSON.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define CLASSIFY_MAX_LABELS 256
+
+typedef struct classify_one {
+    route_decision d;
+    classify_result cr;
+    float probs[CLASSIFY_MAX_LABELS];
+    int n_probs;             /* head labels (probabilities valid), 0 when no head */
+    const char *category;    /* decision category, else the top label */
+    double ms;               /* embedding + classification */
+} classify_one;
+
+static int error_out(buf *out, int status, const char *msg, const char *param)
+{
+    api_error_json(out, msg, api_error_type_for_status(status), param, NULL);
+    return status;
+}
+
+/* Embeds and classifies one text; 0, or -1 with err. */
+static int classify_text(const classify_api_ctx *ctx, const char *text, size_t len,
+                         classify_one *r, char *err, size_t errlen)
+{
+    uint64_t t0 = util_now_ns();
+    int dim = embed_dim(ctx->model);
+    float vec[4096];
+    if (dim > 4096) {
+        snprintf(err, errlen, "embedding dimension %d is too large", dim);
+        return -1;
+    }
+    if (embed_text(ctx->model, ctx->state, text, len, vec, NULL, err, errlen) < 0) return -1;
+    const classifier *c = route_engine_classifier(ctx->engine);
+    if (classifier_n_labels(c) > CLASSIFY_MAX_LABELS ||
+        classifier_classify(c, vec, dim, r->probs, &r->cr) < 0) {
+        snprintf(err, errlen, "the classifier cannot classify this embedding");
+        return -1;
+    }
+    const classifier_head *h = classifier_get_head(c);
+    r->n_probs = h ? h->n_classes : 0;
+    route_input in = {.text = text, .text_len = len, .embedding = vec, .dim = dim};
+    if (route_decide(ctx->engine, &in, &r->d, err, errlen) < 0) return -1;
+    if (r->d.category) r->category = r->d.category;
+    else {
+        int cat = route_engine_label_category(ctx->engine, r->cr.label);
+        r->category = cat >= 0 ? route_engine_config(ctx->engine)->categories[cat].name
+                               : r->cr.category;
+    }
+    r->ms = (double)(util_now_ns() - t0) / 1e6;
+    return 0;
+}
+
+static void write_probs(buf *out, const classify_api_ctx *ctx, const classify_one *r)
+{
+    const classifier *c = route_engine_classifier(ctx->engine);
+    buf_putc(out, '{');
+    for (int i = 0; i < r->n_probs; i++) {
+        if (i) buf_putc(out, ',');
+        const char *l = classifier_label(c, i);
+        buf_json_str(out, l, strlen(l));
+        buf_printf(out, ":%.6f", r->probs[i]);
+    }
+    buf_putc(out, '}');
+}
+
+static void json_str_or_null(buf *out, const char *s)
+{
+    if (s) buf_json_str(out, s, strlen(s));
+    else buf_puts(out, "null");
+}
+
+/* Parses {"text"|"texts", "options"}; returns the root or NULL after writing a 400. */
+static cJSON *parse_body(const char *body, size_t len, buf *out, int *status)
+{
+    cJSON *root = body ? cJSON_ParseWithLength(body, len) : NULL;
+    if (!root || !cJSON_IsObject(root)) {
+        cJSON_Delete(root);
+        *status = error_out(out, 400, "The request body must be a JSON object.", NULL);
+        return NULL;
+    }
+    return root;
+}
+
+static double option_number(const cJSON *root, const char *name, double dflt)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "options");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+static int option_bool(const cJSON *root, const char *name)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "options");
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, name));
+}
+
+int classify_api_intent(const classify_api_ctx *ctx, const char *body, size_t len, buf *out)
+{
+    int status = 200;
+    cJSON *root = parse_body(body, len, out, &status);
+    if (!root) return status;
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text");
+    if (!cJSON_IsString(text) || !text->valuestring[0]) {
+        cJSON_Delete(root);
+        return error_out(out, 400, "'text' is required and must be a non-empty string.", "text");
+    }
+    const sr_config *cfg = route_engine_config(ctx->engine);
+    double th = option_number(root, "confidence_threshold",
+                              cfg->classifier.category_model.threshold);
+    classify_one *r = malloc(sizeof *r);
+    char err[512];
+    if (!r || classify_text(ctx, text->valuestring, strlen(text->valuestring), r, err,
+                            sizeof err) < 0) {
+        free(r);
+        cJSON_Delete(root);
+        return error_out(out, 500, r ? err : "out of memory", NULL);
+    }
+    buf_puts(out, "{\"classification\":{\"category\":");
+    json_str_or_null(out, r->category);
+    buf_printf(out, ",\"confidence\":%.6f,\"processing_time_ms\":%.3f}", r->d.confidence, r->ms);
+    if (option_bool(root, "return_probabilities") && r->n_probs) {
+        buf_puts(out, ",\"probabilities\":");
+        write_probs(out, ctx, r);
+    }
+    buf_puts(out, ",\"recommended_model\":");
+    json_str_or_null(out, r->d.model);
+    buf_printf(out, ",\"routing_decision\":\"%s\"",
+               r->d.confidence >= th && r->category ? "high_confidence_specialized"
+                                                    : "low_confidence_general");
+    buf_printf(out, ",\"method\":\"%s\",\"reason_code\":\"%s\"", r->d.method,
+               route_reason_name(r->d.reason));
+    buf_printf(out, ",\"reasoning\":{\"enabled\":%s,\"effort\":", r->d.reasoning ? "true" : "false");
+    json_str_or_null(out, r->d.reasoning_effort);
+    if (r->d.entropy.level)
+        buf_printf(out, ",\"uncertainty_level\":\"%s\",\"normalized_entropy\":%.4f",
+                   r->d.entropy.level, r->d.entropy.normalized_entropy);
+    buf_puts(out, "}}");
+    free(r);
+    cJSON_Delete(root);
+    if (out->oom) {
+        buf_reset(out);
+        out->oom = 0;
+        return error_out(out, 500, "out of memory", NULL);
+    }
+    return 200;
+}
+
+int classify_api_batch(const classify_api_ctx *ctx, const char *body, size_t len, buf *out)
+{
+    int status = 200;
+    cJSON *root = parse_body(body, len, out, &status);
+    if (!root) return status;
+    const sr_config *cfg = route_engine_config(ctx->engine);
+    int max = cfg->batch_classification.max_batch_size > 0 ? cfg->batch_classification.max_batch_size
+                                                           : 100;
+    const cJSON *texts = cJSON_GetObjectItemCaseSensitive(root, "texts");
+    const cJSON *task = cJSON_GetObjectItemCaseSensitive(root, "task_type");
+    char msg[256];
+    if (!cJSON_IsArray(texts) || cJSON_GetArraySize(texts) == 0) {
+        cJSON_Delete(root);
+        return error_out(out, 400, "'texts' is required and must be a non-empty array of strings.",
+                         "texts");
+    }
+    int n = cJSON_GetArraySize(texts);
+    if (n > max) {
+        snprintf(msg, sizeof msg, "'texts' has %d items; the maximum batch size is %d.", n, max);
+        cJSON_Delete(root);
+        return error_out(out, 400, msg, "texts");
+    }
+    if (task && (!cJSON_IsString(task) || strcmp(task->valuestring, "intent"))) {
+        cJSON_Delete(root);
+        return error_out(out, 400, "'task_type' must be \"intent\" (the only batch task supported).",
+                         "task_type");
+    }
+    const cJSON *t;
+    int i = 0;
+    cJSON_ArrayForEach(t, texts)
+    {
+        if (!cJSON_IsString(t) || !t->valuestring[0]) {
+            snprintf(msg, sizeof msg, "texts[%d] must be a non-empty string.", i);
+            cJSON_Delete(root);
+            return error_out(out, 400, msg, "texts");
+        }
+        i++;
+    }
+    int probs = option_bool(root, "return_probabilities");
+    double th = option_number(root, "confidence_threshold",
+                              cfg->classifier.category_model.threshold);
+    uint64_t t0 = util_now_ns();
+    classify_one *r = malloc(sizeof *r);
+    /* category distribution: count per category name (n ≤ max batch, linear lookup) */
+    const char **names = calloc((size_t)n, sizeof *names);
+    int *counts = calloc((size_t)n, sizeof *counts);
+    int n_names = 0, low = 0;
+    double sum_conf = 0;
+    char err[512];
+    buf res;
+    buf_init(&res);
+    if (!r || !names || !counts) goto oom;
+    i = 0;
+    cJSON_ArrayForEach(t, texts)
+    {
+        if (classify_text(ctx, t->valuestring, strlen(t->valuestring), r, err, sizeof err) < 0) {
+            free(r), free(names), free(counts), buf_free(&res);
+            cJSON_Delete(root);
+            return error_out(out, 500, err, NULL);
+        }
+        if (i++) buf_putc(&res, ',');
+        buf_puts(&res, "{\"category\":");
+        json_str_or_null(&res, r->category);
+        buf_printf(&res, ",\"confidence\":%.6f,\"processing_time_ms\":%.3f", r->d.confidence,
+                   r->ms);
+        if (probs && r->n_probs) {
+            buf_puts(&res, ",\"probabilities\":");
+            write_probs(&res, ctx, r);
+        }
+        buf_putc(&res, '}');
+        sum_conf += r->d.confidence;
+        if (r->d.confidence < th) low++;
+        const char *cat = r->category ? r->category : "unknown";
+        int k = 0;
+        while (k < n_names && strcmp(names[k], cat)) k++;
+        if (k == n_names) names[n_names++] = cat;
+        counts[k]++;
+    }
+    buf_puts(out, "{\"results\":[");
+    buf_append(out, res.data ? res.data : "", res.len);
+    buf_printf(out, "],\"total_count\":%d,\"processing_time_ms\":%.3f", n,
+               (double)(util_now_ns() - t0) / 1e6);
+    buf_puts(out, ",\"statistics\":{\"category_distribution\":{");
+    for (int k = 0; k < n_names; k++) {
+        if (k) buf_putc(out, ',');
+        buf_json_str(out, names[k], strlen(names[k]));
+        buf_printf(out, ":%d", counts[k]);
+    }
+    buf_printf(out, "},\"avg_confidence\":%.6f,\"low_confidence_count\":%d}}", sum_conf / n, low);
+    if (res.oom || out->oom) goto oom;
+    free(r), free(names), free(counts), buf_free(&res);
+    cJSON_Delete(root);
+    return 200;
+oom:
+    free(r), free(names), free(counts), buf_free(&res);
+    cJSON_Delete(root);
+    buf_reset(out);
+    out->oom = 0;
+    return error_out(out, 500, "out of memory", NULL);
+}
+
+/* ---- command line ---- */
+
+static void classify_usage(FILE *f)
+{
+    fprintf(f, "usage: semrouter classify [-c FILE] [--json] TEXT...\n\n"
+               "Classifies each TEXT as the router does: category, confidence, top-3\n"
+               "probabilities, the model it would pick and the reasoning decision.\n\n"
+               "  -c, --config FILE  configuration (config/config.yaml)\n"
+               "  --json             print the /api/v1/classify/intent response instead\n");
+}
+
+int classify_cli_main(int argc, char **argv)
+{
+    const char *cfg_path = "config/config.yaml";
+    int json = 0, first = argc;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            classify_usage(stdout);
+            return 0;
+        } else if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
+            cfg_path = argv[++i];
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (!strcmp(argv[i], "--")) {
+            first = i + 1;
+            break;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "classify: unknown option %s\n", argv[i]);
+            classify_usage(stderr);
+            return 2;
+        } else {
+            first = i;
+            break;
+        }
+    }
+    if (first >= argc) {
+        classify_usage(stderr);
+        return 2;
+    }
+    config_errors errs;
+    config_errors_init(&errs);
+    sr_config *cfg = config_load(cfg_path, &errs);
+    if (!cfg) {
+        config_errors_print(&errs, stderr);
+        config_errors_free(&errs);
+        return 1;
+    }
+    config_errors_free(&errs);
+    char path[4096], err[512];
+    const sr_embedding_model_config *ec = &cfg->embedding_model;
+    embed_options eo = {.type = ec->type == SR_EMBED_MODEL2VEC ? EMBED_MODEL2VEC
+                                : ec->type == SR_EMBED_REMOTE  ? EMBED_REMOTE
+                                                               : EMBED_USE_LITE,
+                        .path = ec->path ? config_resolve_path(cfg, ec->path, path, sizeof path)
+                                         : NULL,
+                        .url = ec->url,
+                        .remote_model = ec->model,
+                        .api_key_env = ec->api_key_env,
+                        .dim = ec->dim,
+                        .timeout_ms = ec->timeout_ms};
+    int rc = 1;
+    embed_model *m = embed_load(&eo, err, sizeof err);
+    route_engine *eng = m ? route_engine_new(cfg, m, err, sizeof err) : NULL;
+    embed_state *st = m ? embed_state_new(m) : NULL;
+    classify_one *r = malloc(sizeof *r);
+    if (!m || !eng || !st || !r) {
+        fprintf(stderr, "classify: %s\n", err);
+        goto done;
+    }
+    classify_api_ctx ctx = {eng, m, st};
+    rc = 0;
+    for (int i = first; i < argc; i++) {
+        const char *text = argv[i];
+        if (json) {
+            buf b, req;
+            buf_init(&b);
+            buf_init(&req);
+            buf_puts(&req, "{\"text\":");
+            buf_json_str(&req, text, strlen(text));
+            buf_puts(&req, ",\"options\":{\"return_probabilities\":true}}");
+            int st_code = classify_api_intent(&ctx, req.data, req.len, &b);
+            printf("%s\n", b.data ? b.data : "");
+            if (st_code != 200) rc = 1;
+            buf_free(&b);
+            buf_free(&req);
+            continue;
+        }
+        uint64_t t0 = util_now_ns();
+        if (classify_text(&ctx, text, strlen(text), r, err, sizeof err) < 0) {
+            fprintf(stderr, "classify: %s\n", err);
+            rc = 1;
+            continue;
+        }
+        double total_ms = (double)(util_now_ns() - t0) / 1e6;
+        printf("%s\n", text);
+        printf("  category:  %s (%s, confidence %.3f)%s\n", r->category ? r->category : "-",
+               r->d.method, r->d.confidence,
+               r->d.category ? "" : "  [below threshold: default model]");
+        printf("  model:     %s [%s]\n", r->d.model ? r->d.model : "(blocked)",
+               route_reason_name(r->d.reason));
+        if (r->n_probs) {
+            int top[3] = {-1, -1, -1};
+            for (int k = 0; k < 3; k++)
+                for (int j = 0; j < r->n_probs; j++) {
+                    int used = 0;
+                    for (int q = 0; q < k; q++) used |= top[q] == j;
+                    if (!used && (top[k] < 0 || r->probs[j] > r->probs[top[k]])) top[k] = j;
+                }
+            printf("  top-3:    ");
+            for (int k = 0; k < 3 && top[k] >= 0; k++)
+                printf(" %s %.3f%s", classifier_label(route_engine_classifier(eng), top[k]),
+                       r->probs[top[k]], k < 2 ? "," : "");
+            printf("\n");
+        }
+        printf("  reasoning: %s", r->d.reasoning ? "on" : "off");
+        if (r->d.reasoning) printf(" (effort %s)", r->d.reasoning_effort);
+        if (r->d.entropy.level)
+            printf("; entropy %s (Hn %.3f), %s", r->d.entropy.level,
+                   r->d.entropy.normalized_entropy, r->d.entropy.reason);
+        printf("\n  time:      classify %.1f us, embed+classify %.2f ms\n",
+               r->d.classify_seconds * 1e6, total_ms);
+    }
+done:
+    free(r);
+    embed_state_free(st);
+    route_engine_free(eng);
+    embed_free(m);
+    config_release(cfg);
+    return rc;
+}

@@ -1,0 +1,101 @@
+/* decide.h - the routing decision: which model answers, with which category,
+ * reasoning setting and system prompt (DESIGN.md §5).
+ *
+ * A route_engine is built once per loaded config: it loads the category head,
+ * embeds the categories' example utterances and the tool database, and
+ * compiles the keyword rules. It is immutable afterwards and shared by all
+ * threads; it keeps a pointer to the config, which must outlive it.
+ *
+ * route_decide, for automatic routing (model "auto" / auto_model_name):
+ *   1. keyword_rules, first match wins (confidence 1);
+ *   2. else the category classifier on the request's embedding (head + examples,
+ *      classifier.h); a head result below classifier.category_model.threshold,
+ *      or a label no configured category claims, leaves the category empty;
+ *   3. category set: its model_scores, best score first, skipping models that
+ *      are unhealthy or whose pii_policy forbids a detected PII type; no
+ *      category: default_model (then any model the PII policy allows).
+ *   Reasoning: the entropy rule (reasoning.h) when the classifier decided;
+ *   the selected model's use_reasoning flag after a keyword rule or example
+ *   match, or when PII/health moved the request off the category's first choice.
+ * For an explicit model name, that model is used as is (reason model_specified)
+ * unless its pii_policy forbids a detected type (then pii_blocked); the request's
+ * reasoning fields and system prompt are not touched. */
+#ifndef SEMROUTER_DECIDE_H
+#define SEMROUTER_DECIDE_H
+#include "config/config.h"
+#include "embed/embed.h"
+#include "route/classifier.h"
+#include "route/reasoning.h"
+#include "route/sysprompt.h"
+#include "route/tools_select.h"
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+typedef struct route_engine route_engine;
+
+/* Builds the engine for cfg with embedding model m (used at load only, for
+ * examples and tools). The head file is classifier.category_model.head_path,
+ * or config/category_head.bin when unset. NULL + a sentence in err. */
+route_engine *route_engine_new(const sr_config *cfg, const embed_model *m, char *err,
+                               size_t errlen);
+void route_engine_free(route_engine *e);
+const classifier *route_engine_classifier(const route_engine *e);
+const sr_config *route_engine_config(const route_engine *e);
+/* Config category index for a classifier label, -1 when none claims it. */
+int route_engine_label_category(const route_engine *e, int label);
+
+typedef enum {
+    ROUTE_REASON_AUTO_ROUTING = 0,      /* classifier / examples chose the category */
+    ROUTE_REASON_MODEL_SPECIFIED,       /* the request named a model */
+    ROUTE_REASON_KEYWORD_RULE,          /* a keyword rule chose the category */
+    ROUTE_REASON_PII_ALTERNATIVE,       /* PII policy moved the request to another model */
+    ROUTE_REASON_DEFAULT_MODEL          /* no category (or below threshold) */
+} route_reason;
+const char *route_reason_name(route_reason r);
+
+typedef struct route_input {
+    const char *text;  /* last user turn (may be NULL) */
+    size_t text_len;
+    const float *embedding; /* its embedding, NULL when unavailable (classifier skipped) */
+    int dim;
+    const char *requested_model; /* the request's "model" (NULL/"" = auto) */
+    const char *const *pii_types; /* detected PII type names, e.g. "EMAIL_ADDRESS" */
+    int n_pii_types;
+    /* Endpoint health: 1 when model has a usable endpoint. NULL = all healthy. */
+    int (*model_healthy)(void *ctx, const char *model);
+    void *health_ctx;
+} route_input;
+
+typedef struct route_decision {
+    route_reason reason;
+    int category_index;      /* into cfg->categories, -1 = none */
+    const char *category;    /* its name, NULL = none */
+    float confidence;        /* of the category signal (keyword 1, head prob, example cosine) */
+    const char *method;      /* "keyword" | "head" | "examples" | "none" | "explicit" */
+    int model_index;         /* into cfg->models; -1 when blocked */
+    const char *model;       /* configured model name (NULL when blocked) */
+    const char *upstream_model; /* name sent upstream */
+    int pii_blocked;         /* no allowed model for the detected PII types */
+    int reasoning_set;       /* 1 = the rewrite sets reasoning (auto routing) */
+    int reasoning;           /* on/off */
+    const char *reasoning_effort;
+    reasoning_decision entropy; /* valid when the classifier ran */
+    const char *system_prompt;  /* NULL = none to inject */
+    sysprompt_mode system_prompt_mode;
+    double classify_seconds; /* classifier time (embedding excluded) */
+} route_decision;
+
+/* Decides. Returns 0; -1 with err when the explicitly requested model is not
+ * configured (the caller answers 404 model_not_found). Never allocates. */
+int route_decide(const route_engine *e, const route_input *in, route_decision *out, char *err,
+                 size_t errlen);
+
+/* Rewrites the request for the decision: reasoning through the model's family
+ * (when reasoning_set), the system prompt, and "model" = the upstream name.
+ * Returns 0, or -1 (bad request shape for a system prompt, out of memory). */
+int route_rewrite_request(const route_engine *e, const route_decision *d, cJSON *req);
+
+/* Tool selection on the request when tools.enabled and a database is loaded
+ * (tools_select.h). Returns tools put in, 0 when not applicable, -1 on OOM. */
+int route_select_tools(const route_engine *e, cJSON *req, const float *embedding, int dim);
+#endif

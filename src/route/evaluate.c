@@ -1,0 +1,224 @@
+/* evaluate.c - embedding labelled datasets and measuring a head (evaluate.h). */
+#include "route/evaluate.h"
+#include "core/buf.h"
+#include "core/util.h"
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+typedef struct embed_job {
+    const embed_model *m;
+    const char **texts;
+    const size_t *lens;
+    float *X;
+    int from, to, dim, rc;
+    char err[256];
+} embed_job;
+
+static void *embed_worker(void *arg)
+{
+    embed_job *j = arg;
+    embed_state *s = embed_state_new(j->m);
+    if (!s) {
+        snprintf(j->err, sizeof j->err, "out of memory creating embedding state");
+        j->rc = -1;
+        return NULL;
+    }
+    for (int i = j->from; i < j->to && j->rc == 0; i++)
+        if (embed_text(j->m, s, j->texts[i], j->lens[i], j->X + (size_t)i * j->dim, NULL, j->err,
+                       sizeof j->err) < 0)
+            j->rc = -1;
+    embed_state_free(s);
+    return NULL;
+}
+
+static int embed_rows(const embed_model *m, const char **texts, const size_t *lens, int n,
+                      float *X, int threads, char *err, size_t errlen)
+{
+    if (threads < 1) threads = 1;
+    if (threads > 16) threads = 16;
+    if (threads > n) threads = n ? n : 1;
+    embed_job jobs[16];
+    pthread_t th[16];
+    int dim = embed_dim(m);
+    for (int t = 0; t < threads; t++) {
+        jobs[t] = (embed_job){m, texts, lens, X, n * t / threads, n * (t + 1) / threads, dim, 0,
+                              {0}};
+        if (t > 0 && pthread_create(&th[t], NULL, embed_worker, &jobs[t]) != 0) {
+            jobs[t].rc = -1;
+            snprintf(jobs[t].err, sizeof jobs[t].err, "cannot start an embedding thread");
+        }
+    }
+    embed_worker(&jobs[0]);
+    for (int t = 1; t < threads; t++)
+        if (!(jobs[t].rc == -1 && !strcmp(jobs[t].err, "cannot start an embedding thread")))
+            pthread_join(th[t], NULL);
+    for (int t = 0; t < threads; t++)
+        if (jobs[t].rc < 0) {
+            snprintf(err, errlen, "embedding failed: %s", jobs[t].err);
+            return -1;
+        }
+    return 0;
+}
+
+void route_embedded_free(route_embedded *e)
+{
+    free(e->X);
+    free(e->y);
+    free(e->w);
+    free(e->labels);
+    memset(e, 0, sizeof *e);
+}
+
+int route_embed_dataset(const embed_model *m, const route_dataset *d, int select, int full,
+                        int stem, int threads, const char *cache, route_embedded *out, char *err,
+                        size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    int rows = 0;
+    for (int i = 0; i < d->n; i++) {
+        const route_sample *s = &d->samples[i];
+        if (select >= 0 && s->holdout != select) continue;
+        rows += s->mmlu ? (full != 0) + (stem != 0) : 1;
+    }
+    int dim = embed_dim(m);
+    const char **texts = malloc((size_t)(rows ? rows : 1) * sizeof *texts);
+    size_t *lens = malloc((size_t)(rows ? rows : 1) * sizeof *lens);
+    out->X = malloc((size_t)(rows ? rows : 1) * dim * sizeof(float));
+    out->y = malloc((size_t)(rows ? rows : 1) * sizeof(int));
+    out->w = malloc((size_t)(rows ? rows : 1) * sizeof(float));
+    out->labels = malloc((size_t)(d->n_labels ? d->n_labels : 1) * sizeof *out->labels);
+    if (!texts || !lens || !out->X || !out->y || !out->w || !out->labels) {
+        snprintf(err, errlen, "out of memory embedding %d texts", rows);
+        goto fail;
+    }
+    memcpy(out->labels, d->labels, (size_t)d->n_labels * sizeof *out->labels);
+    out->n_labels = d->n_labels;
+    out->dim = dim;
+    int r = 0;
+    for (int i = 0; i < d->n; i++) {
+        const route_sample *s = &d->samples[i];
+        if (select >= 0 && s->holdout != select) continue;
+        size_t len = strlen(s->text);
+        if (!s->mmlu || full) {
+            texts[r] = s->text, lens[r] = len, out->y[r] = s->label, out->w[r] = s->weight;
+            r++;
+        }
+        if (s->mmlu && stem) {
+            texts[r] = s->text, lens[r] = route_mmlu_stem(s->text, len), out->y[r] = s->label,
+            out->w[r] = s->weight;
+            r++;
+        }
+    }
+    out->n = rows;
+
+    unsigned char key[32];
+    if (cache) { /* key = SHA-256 over model id and every text */
+        buf kb;
+        buf_init(&kb);
+        buf_puts(&kb, embed_model_id(m));
+        for (int i = 0; i < rows; i++) {
+            buf_putc(&kb, 0);
+            buf_append(&kb, texts[i], lens[i]);
+        }
+        util_sha256(kb.data ? kb.data : "", kb.len, key);
+        buf_free(&kb);
+        FILE *f = fopen(cache, "rb");
+        unsigned char got[32];
+        if (f && fread(got, 1, 32, f) == 32 && !memcmp(got, key, 32) &&
+            fread(out->X, sizeof(float), (size_t)rows * dim, f) == (size_t)rows * dim) {
+            fclose(f);
+            goto done;
+        }
+        if (f) fclose(f);
+    }
+    if (embed_rows(m, texts, lens, rows, out->X, threads, err, errlen) < 0) goto fail;
+    if (cache) {
+        FILE *f = fopen(cache, "wb");
+        if (f) {
+            fwrite(key, 1, 32, f);
+            fwrite(out->X, sizeof(float), (size_t)rows * dim, f);
+            fclose(f);
+        }
+    }
+done:
+    free(texts);
+    free(lens);
+    return 0;
+fail:
+    free(texts);
+    free(lens);
+    route_embedded_free(out);
+    return -1;
+}
+
+double route_accuracy(const classifier_head *h, const route_embedded *e, int *confusion)
+{
+    int *map = malloc((size_t)(e->n_labels + 1) * sizeof *map);   /* e label -> head label */
+    int *back = malloc((size_t)(h->n_classes + 1) * sizeof *back); /* head label -> e label */
+    float *p = malloc((size_t)h->n_classes * sizeof *p);
+    if (!map || !back || !p) {
+        free(map), free(back), free(p);
+        return -1;
+    }
+    for (int i = 0; i < e->n_labels; i++) map[i] = classifier_head_label_index(h, e->labels[i]);
+    for (int c = 0; c < h->n_classes; c++) {
+        back[c] = -1;
+        for (int i = 0; i < e->n_labels; i++)
+            if (map[i] == c) back[c] = i;
+    }
+    if (confusion) memset(confusion, 0, (size_t)e->n_labels * e->n_labels * sizeof(int));
+    int correct = 0;
+    for (int i = 0; i < e->n; i++) {
+        classifier_head_probs(h, e->X + (size_t)i * e->dim, p);
+        int top = 0;
+        for (int c = 1; c < h->n_classes; c++)
+            if (p[c] > p[top]) top = c;
+        if (top == map[e->y[i]]) correct++;
+        if (confusion && back[top] >= 0) confusion[e->y[i] * e->n_labels + back[top]]++;
+    }
+    free(map), free(back), free(p);
+    return e->n ? (double)correct / e->n : 0;
+}
+
+void route_report(const classifier_head *h, const route_embedded *e, const char *title, FILE *out)
+{
+    int k = e->n_labels;
+    int *conf = malloc((size_t)k * k * sizeof *conf);
+    if (!conf) return;
+    double acc = route_accuracy(h, e, conf);
+    fprintf(out, "\n== %s: %d texts, accuracy %.4f\n", title, e->n, acc);
+    fprintf(out, "confusion (rows = true, columns = predicted):\n%-17s", "");
+    for (int j = 0; j < k; j++) fprintf(out, " %4.4s", e->labels[j]);
+    fprintf(out, "  recall\n");
+    for (int i = 0; i < k; i++) {
+        int tot = 0;
+        for (int j = 0; j < k; j++) tot += conf[i * k + j];
+        if (!tot) continue;
+        fprintf(out, "%-17.17s", e->labels[i]);
+        for (int j = 0; j < k; j++) fprintf(out, " %4d", conf[i * k + j]);
+        fprintf(out, "  %.3f\n", (double)conf[i * k + i] / tot);
+    }
+    free(conf);
+    /* Coverage vs accuracy when predictions below a confidence threshold are
+     * dropped (they go to default_model): what category_model.threshold costs. */
+    float *p = malloc((size_t)h->n_classes * sizeof *p);
+    if (!p) return;
+    static const float ths[] = {0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f};
+    int kept[7] = {0}, ok[7] = {0};
+    for (int i = 0; i < e->n; i++) {
+        classifier_head_probs(h, e->X + (size_t)i * e->dim, p);
+        int top = 0;
+        for (int c = 1; c < h->n_classes; c++)
+            if (p[c] > p[top]) top = c;
+        int right = !strcasecmp(h->labels[top], e->labels[e->y[i]]);
+        for (int t = 0; t < 7; t++)
+            if (p[top] >= ths[t]) kept[t]++, ok[t] += right;
+    }
+    fprintf(out, "threshold: coverage / accuracy of the covered\n");
+    for (int t = 0; t < 7; t++)
+        fprintf(out, "  %.1f: %.3f / %.3f\n", ths[t], e->n ? (double)kept[t] / e->n : 0,
+                kept[t] ? (double)ok[t] / kept[t] : 0);
+    free(p);
+}

@@ -1,0 +1,71 @@
+/* train.h - training data and the trainer of the category head.
+ *
+ * Data: the MMLU subject files (mmlu_<subject>.csv, `prompt` column) with a
+ * subject -> category mapping (data/route/mmlu_subject_to_category.tsv), and
+ * TSV files of "category<TAB>text" lines (conversational utterances). A fixed
+ * share of every MMLU subject is held out for evaluation; the choice depends
+ * only on the question text (its SHA-256 rank within the subject), so the
+ * trainer, the tests and tools/route_eval agree on it without sharing state.
+ *
+ * Trainer: multinomial logistic regression on the embeddings, class-balanced,
+ * L2-regularised, minimised by L-BFGS (full batch; the problem is convex and
+ * small: n_classes × (dim + 1) parameters). */
+#ifndef SEMROUTER_TRAIN_H
+#define SEMROUTER_TRAIN_H
+#include "route/classifier.h"
+#include <stddef.h>
+
+typedef struct route_sample {
+    char *text;
+    int label;   /* index into route_dataset.labels */
+    int source;  /* index into route_dataset.sources (subject or file name) */
+    int holdout; /* 1 = evaluation only */
+    float weight; /* relative sample weight before class balancing (1 = normal) */
+    int mmlu;     /* 1 = an MMLU exam prompt (has a stem and options) */
+} route_sample;
+
+typedef struct route_dataset {
+    route_sample *samples;
+    int n, cap;
+    char (*labels)[CLASSIFIER_MAX_LABEL];
+    int n_labels;
+    char **sources;
+    int n_sources;
+} route_dataset;
+
+void route_dataset_init(route_dataset *d);
+void route_dataset_free(route_dataset *d);
+/* Index of label name, adding it when add != 0; -1 when absent (or on OOM). */
+int route_dataset_label(route_dataset *d, const char *name, int add);
+
+/* Loads every mmlu_<subject>.csv in dir whose subject the mapping file names
+ * (a subject file without mapping is an error). holdout_pct percent of each
+ * subject (rounded up) is marked holdout. 0, or -1 with a sentence in err. */
+int route_dataset_load_mmlu(route_dataset *d, const char *dir, const char *map_path,
+                            int holdout_pct, char *err, size_t errlen);
+/* Loads "category<TAB>text" lines ('#' comments, blank lines skipped), with
+ * the given sample weight. 0, or -1 with err naming file:line. */
+int route_dataset_load_tsv(route_dataset *d, const char *path, float weight, int holdout,
+                           char *err, size_t errlen);
+
+/* The question stem of an MMLU prompt: the text before the "A. ..." options
+ * and without the trailing "Answer:". Returns its length (text is not copied). */
+size_t route_mmlu_stem(const char *prompt, size_t len);
+
+typedef struct train_options {
+    double l2;          /* L2 strength on the weights (bias not regularised) */
+    int max_iter;       /* L-BFGS iterations */
+    int balance;        /* 1 = weight classes to equal total mass */
+    int verbose;
+} train_options;
+
+/* Trains a head from X[n][dim] (L2-normalised embeddings), labels y[n] in
+ * [0, n_classes), per-sample weights w[n] (NULL = 1). The caller fills labels
+ * and model_id afterwards (or passes model_id here). NULL + err on failure. */
+classifier_head *train_softmax(const float *X, const int *y, const float *w, int n, int dim,
+                               int n_classes, const char *model_id, const train_options *opt,
+                               char *err, size_t errlen);
+
+/* `semrouter train-classifier ...` (argv[0] is the subcommand name). */
+int classify_train_cli_main(int argc, char **argv);
+#endif

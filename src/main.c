@@ -2,6 +2,8 @@
 #include "config/config.h"
 #include "api/gateway.h"
 #include "embed/embed.h"
+#include "api/classify.h"
+#include "route/train.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +17,8 @@ static void usage(FILE *out)
                  "  serve -c FILE          run the router\n"
                  "  check-config -c FILE   validate a config file, print every problem\n"
                  "  embed [--sim] TEXT...  print embeddings (or similarities) of texts\n"
+                 "  classify TEXT...       show the routing decision for texts\n"
+                 "  train-classifier       train the category head (--help)\n"
                  "  version                print the version\n\n"
                  "Every command takes --help.\n",
             SEMROUTER_VERSION);
@@ -34,6 +38,8 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "check-config")) return config_cli_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve")) return gateway_serve_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "embed")) return embed_cli_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "classify")) return classify_cli_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "train-classifier")) return classify_train_cli_main(argc - 1, argv + 1);
     fprintf(stderr, "semrouter: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return 2;

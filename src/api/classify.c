@@ -349,9 +349,13 @@ int classify_cli_main(int argc, char **argv)
         }
         double total_ms = (double)(util_now_ns() - t0) / 1e6;
         printf("%s\n", text);
+        const char *why = "";
+        if (!r->d.category)
+            why = route_engine_label_category(eng, r->cr.label) < 0
+                      ? "  [no configured category: default model]"
+                      : "  [below threshold: default model]";
         printf("  category:  %s (%s, confidence %.3f)%s\n", r->category ? r->category : "-",
-               r->d.method, r->d.confidence,
-               r->d.category ? "" : "  [below threshold: default model]");
+               r->d.method, r->d.confidence, why);
         printf("  model:     %s [%s]\n", r->d.model ? r->d.model : "(blocked)",
                route_reason_name(r->d.reason));
         if (r->n_probs) {

@@ -361,6 +361,9 @@ int route_decide(const route_engine *e, const route_input *in, route_decision *o
         out->reasoning = out->entropy.enabled; /* classifier decided, first choice kept */
     else out->reasoning = entry ? entry->use_reasoning : 0;
     out->reasoning_effort = effort_of(cfg, entry);
+    /* What is reported is what is applied: a model without a reasoning family
+     * cannot be asked to think (the entropy verdict stays in out->entropy). */
+    if (mi >= 0 && cfg->models[mi].reasoning_family_index < 0) out->reasoning = 0;
     return 0;
 }
 

@@ -16,7 +16,9 @@
  *      category: default_model (then any model the PII policy allows).
  *   Reasoning: the entropy rule (reasoning.h) when the classifier decided;
  *   the selected model's use_reasoning flag after a keyword rule or example
- *   match, or when PII/health moved the request off the category's first choice.
+ *   match, or when PII/health moved the request off the category's first choice;
+ *   always off for a model without a reasoning family (nothing could be applied,
+ *   so x-vsr-selected-reasoning says off; out->entropy keeps the verdict).
  * For an explicit model name, that model is used as is (reason model_specified)
  * unless its pii_policy forbids a detected type (then pii_blocked); the request's
  * reasoning fields and system prompt are not touched. */

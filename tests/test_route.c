@@ -390,7 +390,7 @@ static void test_classify_api(void)
 
     buf_reset(&out);
     const char *batch = "{\"texts\":[\"what is the derivative of x^3\",\"can my landlord keep "
-                        "my deposit\",\"integrate sin(x) dx\"]}";
+                        "my deposit\",\"solve 2x + 3 = 11 for x\"]}";
     CHECK_EQ_INT(classify_api_batch(&ctx, batch, strlen(batch), &out), 200);
     j = cJSON_Parse(out.data);
     CHECK(j != NULL, "bad JSON %s", out.data);

@@ -513,12 +513,12 @@ static void train_usage(FILE *out)
             "  --data DIR        folder of mmlu_<subject>.csv files (prompt column)\n"
             "  --map FILE        subject -> category TSV (data/route/mmlu_subject_to_category.tsv)\n"
             "  --extra FILE      extra \"category<TAB>text\" training file (repeatable)\n"
-            "  --extra-weight W  weight of each extra sample relative to an MMLU one (4)\n"
+            "  --extra-weight W  weight of each extra sample relative to an MMLU one (12)\n"
             "  --eval FILE       \"category<TAB>text\" file to report accuracy on (repeatable)\n"
             "  --out FILE        head file to write\n"
             "  --model DIR       USE-lite model folder (models/use-lite)\n"
             "  --holdout PCT     percent of every MMLU subject held out (20)\n"
-            "  --l2 X            L2 strength (1e-4)\n"
+            "  --l2 X            L2 strength (1e-5)\n"
             "  --iter N          L-BFGS iterations (400)\n"
             "  --variants V      MMLU texts trained on: full | stem | both (both)\n"
             "  --threads N       embedding threads (2)\n"
@@ -531,8 +531,8 @@ int classify_train_cli_main(int argc, char **argv)
     const char *model_dir = "models/use-lite", *variants = "both", *cache = NULL;
     const char *extra[16], *evals[16];
     int n_extra = 0, n_eval = 0, holdout = 20, threads = 2;
-    double extra_weight = 4;
-    train_options opt = {1e-4, 400, 1, 1};
+    double extra_weight = 12;
+    train_options opt = {1e-5, 400, 1, 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {

@@ -1,4 +1,5 @@
 /* main.c - the semrouter command line: dispatches subcommands to their modules. */
+#include "cache/cache.h"
 #include "config/config.h"
 #include "api/gateway.h"
 #include "embed/embed.h"
@@ -35,6 +36,7 @@ int main(int argc, char **argv)
         printf("semrouter %s\n", SEMROUTER_VERSION);
         return 0;
     }
+    if (!strcmp(argv[1], "cache")) return cache_cli_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "check-config")) return config_cli_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve")) return gateway_serve_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "embed")) return embed_cli_main(argc - 1, argv + 1);

@@ -1,0 +1,1211 @@
+/* cache.c - the semantic cache core (see cache.h).
+ *
+ * Data. Entries live in one slot array; a slot is reused after its entry is
+ * removed and its generation bumped, and the HNSW label of an entry is
+ * (generation << 32 | slot), so a stale label can never resolve to the slot's
+ * next occupant. Around the slots: an open-addressing table exact key -> slot,
+ * a table partition key -> partition (each with its own HNSW index, created
+ * on its first vector), the insertion-order list (expiry sweeps and compaction
+ * walk it oldest first) and a binary min-heap that orders entries for
+ * eviction: fifo by insertion tick, lru by last-use tick, lfu by (uses,
+ * last-use tick). One heap serves all three policies; a hit is O(log n).
+ *
+ * Locking. `lock` (rwlock, writer-preferring so stores are not starved)
+ * guards the slots and tables: lookups hold it shared, structural changes
+ * exclusive. `store_mu` serialises writers (store, clear, import, compaction,
+ * purge) so that a store can do its slow part — the HNSW insert and the file
+ * append — without holding `lock`: the index is concurrent with searches, and
+ * no other writer can remove the partition meanwhile. `policy_mu` guards the
+ * heap when a lookup (holding `lock` shared) refreshes an entry.
+ * Lock order: store_mu -> lock -> policy_mu. */
+#include "cache/cache.h"
+#include "cache/persist.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/util.h"
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NIL UINT32_MAX
+#define MAX_CANDIDATES 512
+
+typedef struct entry {
+    uint8_t exact[32];
+    uint64_t tick; /* policy order: insertion (fifo) or last use (lru, lfu tie-break) */
+    int64_t inserted_at, expires_at;
+    uint64_t log_offset; /* INSERT record in the persist file */
+    char *body;          /* NUL-terminated */
+    char *query;
+    uint16_t *context; /* n_context * dim half floats */
+    uint32_t body_len, log_size;
+    uint32_t partition, tenant;
+    uint32_t gen, freq, heap_pos;
+    uint32_t prev, next; /* insertion order; next also links free slots */
+    uint16_t n_context;
+    uint8_t live, has_vec;
+} entry;
+
+typedef struct partition {
+    uint8_t key[32];
+    uint32_t tenant;
+    hnsw_index *index;
+    size_t count;
+} partition;
+
+struct cache {
+    cache_options o;
+    hnsw_params hp;
+    pthread_rwlock_t lock;
+    pthread_mutex_t store_mu, policy_mu;
+
+    entry *slots;
+    uint32_t n_slots, cap_slots, free_head, live;
+    uint32_t order_head, order_tail;
+    uint32_t *exact_tab; /* slot + 1, 0 = empty */
+    size_t exact_cap;
+    partition **parts;
+    uint32_t n_parts, cap_parts;
+    uint32_t *part_tab; /* partition id + 1 */
+    size_t part_cap;
+    char **tenants;
+    uint32_t n_tenants, cap_tenants;
+    uint32_t *heap;
+    uint64_t tick;
+    size_t bytes;
+
+    cache_log *log;
+    uint64_t live_log_bytes;
+
+    _Atomic uint64_t hits, misses, exact_hits, semantic_hits, stores, evictions, expirations;
+};
+
+/* ---- small helpers ---- */
+
+static int64_t now_of(cache *c)
+{
+    return c->o.clock ? c->o.clock(c->o.clock_ctx) : util_unix_time();
+}
+
+static int is_expired(const entry *e, int64_t now)
+{
+    return e->expires_at && now >= e->expires_at;
+}
+
+static int hex_decode(const char *s, uint8_t out[32])
+{
+    if (!s || strlen(s) != 64) return -1;
+    for (int i = 0; i < 32; i++) {
+        int v = 0;
+        for (int k = 0; k < 2; k++) {
+            char ch = s[2 * i + k];
+            int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                             : -1;
+            if (d < 0) return -1;
+            v = v * 16 + d;
+        }
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+static void hex_encode(const uint8_t in[32], char out[65])
+{
+    static const char d[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        out[2 * i] = d[in[i] >> 4];
+        out[2 * i + 1] = d[in[i] & 15];
+    }
+    out[64] = 0;
+}
+
+static uint64_t key_hash(const uint8_t k[32])
+{
+    uint64_t h;
+    memcpy(&h, k, 8); /* keys are SHA-256 digests: any 8 bytes are uniform */
+    return h;
+}
+
+/* IEEE half precision, round to nearest even; values below 2^-14 flush to 0
+ * (context vectors are unit-norm: such components change a dot product by
+ * less than 1e-4). */
+static uint16_t f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, mant = x & 0x7fffff;
+    int32_t exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
+    if (((x >> 23) & 0xff) == 0xff) return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
+    if (exp >= 31) return (uint16_t)(sign | 0x7c00);
+    if (exp <= 0) return (uint16_t)sign;
+    uint32_t h = sign | ((uint32_t)exp << 10) | (mant >> 13), rest = mant & 0x1fff;
+    if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++;
+    return (uint16_t)h;
+}
+
+static float f16_to_f32(uint16_t h)
+{
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, x;
+    if (exp == 0)
+        x = sign;
+    else if (exp == 31)
+        x = sign | 0x7f800000 | (mant << 13);
+    else
+        x = sign | ((exp - 15 + 127) << 23) | (mant << 13);
+    float f;
+    memcpy(&f, &x, 4);
+    return f;
+}
+
+static float dot_f16(const uint16_t *a, const float *b, int n)
+{
+    float s = 0;
+    for (int i = 0; i < n; i++)
+        s += f16_to_f32(a[i]) * b[i];
+    return s;
+}
+
+/* ---- exact key table (linear probing, backward-shift deletion) ---- */
+
+static uint32_t exact_find(const cache *c, const uint8_t key[32])
+{
+    if (!c->exact_cap) return NIL;
+    size_t mask = c->exact_cap - 1;
+    for (size_t i = key_hash(key) & mask;; i = (i + 1) & mask) {
+        uint32_t v = c->exact_tab[i];
+        if (!v) return NIL;
+        if (!memcmp(c->slots[v - 1].exact, key, 32)) return v - 1;
+    }
+}
+
+static void exact_place(uint32_t *tab, size_t cap, const entry *slots, uint32_t slot)
+{
+    size_t mask = cap - 1;
+    size_t i = key_hash(slots[slot].exact) & mask;
+    while (tab[i])
+        i = (i + 1) & mask;
+    tab[i] = slot + 1;
+}
+
+static int exact_put(cache *c, uint32_t slot)
+{
+    if ((size_t)(c->live + 1) * 2 > c->exact_cap) {
+        size_t cap = c->exact_cap ? c->exact_cap * 2 : 1024;
+        uint32_t *tab = calloc(cap, sizeof *tab);
+        if (!tab) return -1;
+        for (size_t i = 0; i < c->exact_cap; i++)
+            if (c->exact_tab[i]) exact_place(tab, cap, c->slots, c->exact_tab[i] - 1);
+        free(c->exact_tab);
+        c->exact_tab = tab;
+        c->exact_cap = cap;
+    }
+    exact_place(c->exact_tab, c->exact_cap, c->slots, slot);
+    return 0;
+}
+
+static void exact_del(cache *c, uint32_t slot)
+{
+    size_t mask = c->exact_cap - 1, i = key_hash(c->slots[slot].exact) & mask;
+    while (c->exact_tab[i] != slot + 1)
+        i = (i + 1) & mask;
+    c->exact_tab[i] = 0;
+    for (size_t j = (i + 1) & mask; c->exact_tab[j]; j = (j + 1) & mask) {
+        size_t home = key_hash(c->slots[c->exact_tab[j] - 1].exact) & mask;
+        /* move j back into the hole when its home is not in (i, j] */
+        if (((j - home) & mask) >= ((j - i) & mask)) {
+            c->exact_tab[i] = c->exact_tab[j];
+            c->exact_tab[j] = 0;
+            i = j;
+        }
+    }
+}
+
+/* ---- partitions and tenants ---- */
+
+static uint32_t part_find(const cache *c, const uint8_t key[32])
+{
+    if (!c->part_cap) return NIL;
+    size_t mask = c->part_cap - 1;
+    for (size_t i = key_hash(key) & mask;; i = (i + 1) & mask) {
+        uint32_t v = c->part_tab[i];
+        if (!v) return NIL;
+        if (!memcmp(c->parts[v - 1]->key, key, 32)) return v - 1;
+    }
+}
+
+static uint32_t part_get(cache *c, const uint8_t key[32], uint32_t tenant)
+{
+    uint32_t id = part_find(c, key);
+    if (id != NIL) return id;
+    if ((size_t)(c->n_parts + 1) * 2 > c->part_cap) {
+        size_t cap = c->part_cap ? c->part_cap * 2 : 64;
+        uint32_t *tab = calloc(cap, sizeof *tab);
+        if (!tab) return NIL;
+        for (uint32_t p = 0; p < c->n_parts; p++) {
+            size_t i = key_hash(c->parts[p]->key) & (cap - 1);
+            while (tab[i])
+                i = (i + 1) & (cap - 1);
+            tab[i] = p + 1;
+        }
+        free(c->part_tab);
+        c->part_tab = tab;
+        c->part_cap = cap;
+    }
+    if (c->n_parts == c->cap_parts) {
+        uint32_t cap = c->cap_parts ? c->cap_parts * 2 : 16;
+        partition **p = realloc(c->parts, cap * sizeof *p);
+        if (!p) return NIL;
+        c->parts = p;
+        c->cap_parts = cap;
+    }
+    partition *p = calloc(1, sizeof *p);
+    if (!p) return NIL;
+    memcpy(p->key, key, 32);
+    p->tenant = tenant;
+    id = c->n_parts++;
+    c->parts[id] = p;
+    size_t i = key_hash(key) & (c->part_cap - 1);
+    while (c->part_tab[i])
+        i = (i + 1) & (c->part_cap - 1);
+    c->part_tab[i] = id + 1;
+    return id;
+}
+
+/* Linear in the number of tenants: they are API keys, a handful to hundreds. */
+static uint32_t tenant_get(cache *c, const char *name)
+{
+    for (uint32_t i = 0; i < c->n_tenants; i++)
+        if (!strcmp(c->tenants[i], name)) return i;
+    if (c->n_tenants == c->cap_tenants) {
+        uint32_t cap = c->cap_tenants ? c->cap_tenants * 2 : 8;
+        char **t = realloc(c->tenants, cap * sizeof *t);
+        if (!t) return NIL;
+        c->tenants = t;
+        c->cap_tenants = cap;
+    }
+    char *s = strdup(name);
+    if (!s) return NIL;
+    c->tenants[c->n_tenants] = s;
+    return c->n_tenants++;
+}
+
+/* ---- eviction heap ---- */
+
+static int heap_less(const cache *c, uint32_t a, uint32_t b)
+{
+    const entry *x = &c->slots[a], *y = &c->slots[b];
+    if (c->o.eviction == CACHE_EVICT_LFU && x->freq != y->freq) return x->freq < y->freq;
+    return x->tick < y->tick;
+}
+
+static void heap_set(cache *c, uint32_t pos, uint32_t slot)
+{
+    c->heap[pos] = slot;
+    c->slots[slot].heap_pos = pos;
+}
+
+static void heap_up(cache *c, uint32_t pos)
+{
+    uint32_t s = c->heap[pos];
+    while (pos > 0) {
+        uint32_t parent = (pos - 1) / 2;
+        if (!heap_less(c, s, c->heap[parent])) break;
+        heap_set(c, pos, c->heap[parent]);
+        pos = parent;
+    }
+    heap_set(c, pos, s);
+}
+
+static void heap_down(cache *c, uint32_t pos, uint32_t n)
+{
+    uint32_t s = c->heap[pos];
+    for (;;) {
+        uint32_t l = 2 * pos + 1;
+        if (l >= n) break;
+        uint32_t child = l + 1 < n && heap_less(c, c->heap[l + 1], c->heap[l]) ? l + 1 : l;
+        if (!heap_less(c, c->heap[child], s)) break;
+        heap_set(c, pos, c->heap[child]);
+        pos = child;
+    }
+    heap_set(c, pos, s);
+}
+
+/* The heap holds exactly the live entries: n = c->live before the removal. */
+static void heap_remove(cache *c, uint32_t slot, uint32_t n)
+{
+    uint32_t pos = c->slots[slot].heap_pos, last = n - 1;
+    if (pos == last) return;
+    uint32_t moved = c->heap[last];
+    heap_set(c, pos, moved);
+    heap_down(c, pos, last);
+    heap_up(c, c->slots[moved].heap_pos);
+}
+
+/* A hit: lru/lfu move the entry away from eviction. Called with lock shared. */
+static void touch(cache *c, uint32_t slot)
+{
+    if (c->o.eviction == CACHE_EVICT_FIFO) return;
+    pthread_mutex_lock(&c->policy_mu);
+    entry *e = &c->slots[slot];
+    e->tick = ++c->tick;
+    e->freq++;
+    heap_down(c, e->heap_pos, c->live);
+    pthread_mutex_unlock(&c->policy_mu);
+}
+
+/* ---- entries ---- */
+
+static void order_unlink(cache *c, uint32_t s)
+{
+    entry *e = &c->slots[s];
+    if (e->prev != NIL)
+        c->slots[e->prev].next = e->next;
+    else
+        c->order_head = e->next;
+    if (e->next != NIL)
+        c->slots[e->next].prev = e->prev;
+    else
+        c->order_tail = e->prev;
+}
+
+static size_t entry_bytes(const cache *c, const entry *e)
+{
+    return sizeof(entry) + e->body_len + 1 + (e->query ? strlen(e->query) + 1 : 0) +
+           (size_t)e->n_context * (size_t)c->o.dim * 2;
+}
+
+static uint64_t label_of(const cache *c, uint32_t slot)
+{
+    return (uint64_t)c->slots[slot].gen << 32 | slot;
+}
+
+/* Removes a live entry (lock held exclusively). */
+static void entry_remove(cache *c, uint32_t s)
+{
+    entry *e = &c->slots[s];
+    partition *p = c->parts[e->partition];
+    if (e->has_vec && p->index) hnsw_delete(p->index, label_of(c, s));
+    p->count--;
+    exact_del(c, s);
+    heap_remove(c, s, c->live);
+    order_unlink(c, s);
+    c->bytes -= entry_bytes(c, e);
+    c->live_log_bytes -= e->log_size;
+    free(e->body);
+    free(e->query);
+    free(e->context);
+    uint32_t gen = e->gen + 1;
+    memset(e, 0, sizeof *e);
+    e->gen = gen;
+    e->next = c->free_head;
+    c->free_head = s;
+    c->live--;
+}
+
+/* Removes expired entries from the oldest end, at most limit (0 = all). With
+ * a fixed TTL insertion order is expiry order; imported entries with their own
+ * expiry are caught by cache_purge_expired's full sweep. Lock held exclusively. */
+static size_t expire_oldest(cache *c, int64_t now, size_t limit)
+{
+    size_t n = 0;
+    for (uint32_t s = c->order_head; s != NIL && (!limit || n < limit);) {
+        uint32_t next = c->slots[s].next;
+        if (!is_expired(&c->slots[s], now)) {
+            if (limit) break;
+        } else {
+            entry_remove(c, s);
+            n++;
+        }
+        s = next;
+    }
+    c->expirations += n;
+    return n;
+}
+
+void cache_options_default(cache_options *o, int dim)
+{
+    memset(o, 0, sizeof *o);
+    o->dim = dim;
+    o->similarity_threshold = 0.8f;
+    o->context_similarity_threshold = 0.9f;
+    o->eviction = CACHE_EVICT_FIFO;
+    hnsw_params_default(&o->index, dim);
+    o->compact_min_bytes = 64u << 20;
+}
+
+/* Inserts rec (store_mu held). write_log: append to the persist file first.
+ * enforce_max: evict down to max_entries first. */
+static int insert_record(cache *c, const cache_record *rec, int write_log, int enforce_max,
+                         uint64_t offset, uint32_t size, char *err, size_t errlen)
+{
+    int dim = c->o.dim;
+    char *body = malloc(rec->body_len + 1);
+    char *query = rec->query && rec->query[0] ? strdup(rec->query) : NULL;
+    uint16_t *ctx = rec->n_context ? malloc((size_t)rec->n_context * dim * 2) : NULL;
+    if (!body || (rec->query && rec->query[0] && !query) || (rec->n_context && !ctx)) {
+        snprintf(err, errlen, "out of memory while storing a cache entry");
+        goto fail;
+    }
+    memcpy(body, rec->body, rec->body_len);
+    body[rec->body_len] = 0;
+    for (size_t i = 0; i < (size_t)rec->n_context * dim; i++)
+        ctx[i] = f32_to_f16(rec->context[i]);
+    if (write_log && c->log && cache_log_append(c->log, rec, &offset, &size, err, errlen))
+        goto fail;
+
+    int64_t now = now_of(c);
+    uint8_t victims[16][32];
+    int n_victims = 0;
+    pthread_rwlock_wrlock(&c->lock);
+    expire_oldest(c, now, 16);
+    uint32_t old = exact_find(c, rec->exact);
+    if (old != NIL) entry_remove(c, old);
+    while (enforce_max && c->o.max_entries && c->live >= c->o.max_entries && c->live) {
+        uint32_t v = c->heap[0];
+        if (n_victims < 16) memcpy(victims[n_victims++], c->slots[v].exact, 32);
+        entry_remove(c, v);
+        c->evictions++;
+    }
+    uint32_t tenant = tenant_get(c, rec->tenant ? rec->tenant : "");
+    uint32_t pid = tenant == NIL ? NIL : part_get(c, rec->partition, tenant);
+    partition *p = pid == NIL ? NULL : c->parts[pid];
+    if (p && rec->vec && !p->index) {
+        char ierr[160];
+        p->index = hnsw_new(&c->hp, ierr, sizeof ierr);
+    }
+    if (c->free_head == NIL && c->n_slots == c->cap_slots) {
+        uint32_t cap = c->cap_slots ? c->cap_slots * 2 : 1024;
+        entry *ns = p ? realloc(c->slots, (size_t)cap * sizeof *ns) : NULL;
+        uint32_t *nh = ns ? realloc(c->heap, (size_t)cap * sizeof *nh) : NULL;
+        if (ns) c->slots = ns;
+        if (nh) {
+            c->heap = nh;
+            c->cap_slots = cap;
+        }
+    }
+    if (!p || (rec->vec && !p->index) || (c->free_head == NIL && c->n_slots == c->cap_slots)) {
+        pthread_rwlock_unlock(&c->lock);
+        snprintf(err, errlen, "out of memory while storing a cache entry");
+        goto fail;
+    }
+    uint32_t s;
+    if (c->free_head != NIL) {
+        s = c->free_head;
+        c->free_head = c->slots[s].next;
+    } else {
+        s = c->n_slots++;
+        memset(&c->slots[s], 0, sizeof c->slots[s]);
+    }
+    entry *e = &c->slots[s];
+    memcpy(e->exact, rec->exact, 32);
+    if (exact_put(c, s)) { /* table growth failed: give the slot back */
+        e->next = c->free_head;
+        c->free_head = s;
+        pthread_rwlock_unlock(&c->lock);
+        snprintf(err, errlen, "out of memory while storing a cache entry");
+        goto fail;
+    }
+    e->live = 1;
+    e->has_vec = rec->vec != NULL;
+    e->body = body;
+    e->body_len = (uint32_t)rec->body_len;
+    e->query = query;
+    e->context = ctx;
+    e->n_context = (uint16_t)rec->n_context;
+    e->inserted_at = rec->inserted_at;
+    e->expires_at = rec->expires_at;
+    e->log_offset = offset;
+    e->log_size = size;
+    e->partition = pid;
+    e->tenant = tenant;
+    e->freq = 0;
+    e->tick = ++c->tick;
+    e->prev = c->order_tail;
+    e->next = NIL;
+    if (c->order_tail != NIL)
+        c->slots[c->order_tail].next = s;
+    else
+        c->order_head = s;
+    c->order_tail = s;
+    heap_set(c, c->live, s);
+    c->live++;
+    heap_up(c, c->live - 1);
+    p->count++;
+    c->bytes += entry_bytes(c, e);
+    c->live_log_bytes += size;
+    hnsw_index *index = p->index;
+    uint64_t label = label_of(c, s);
+    pthread_rwlock_unlock(&c->lock);
+
+    /* The slow part, outside the lock: searches go on meanwhile. */
+    if (rec->vec && hnsw_insert(index, label, rec->vec)) {
+        pthread_rwlock_wrlock(&c->lock);
+        c->slots[s].has_vec = 0; /* still served by the exact tier */
+        pthread_rwlock_unlock(&c->lock);
+        log_warn("cache: out of memory in the vector index; entry kept for exact hits only");
+    }
+    for (int i = 0; write_log && c->log && i < n_victims; i++) {
+        cache_record del = {.type = CACHE_REC_DELETE};
+        memcpy(del.exact, victims[i], 32);
+        char werr[200];
+        if (cache_log_append(c->log, &del, NULL, NULL, werr, sizeof werr))
+            log_warn("cache: %s", werr);
+    }
+    return 0;
+fail:
+    free(body);
+    free(query);
+    free(ctx);
+    return -1;
+}
+
+static int compact_locked(cache *c, char *err, size_t errlen);
+
+static void maybe_compact(cache *c)
+{
+    if (!c->log) return;
+    uint64_t size = cache_log_size(c->log), live = c->live_log_bytes + 16;
+    if (size > 2 * live && size - live > c->o.compact_min_bytes) {
+        char err[256];
+        if (compact_locked(c, err, sizeof err)) log_warn("cache: %s", err);
+    }
+}
+
+int cache_store(cache *c, const cache_request *r, const char *query_text,
+                const char *completion_json, size_t len, char *err, size_t errlen)
+{
+    cache_record rec = {.type = CACHE_REC_INSERT};
+    if (!r || hex_decode(r->exact_key, rec.exact) || hex_decode(r->partition_key, rec.partition)) {
+        snprintf(err, errlen, "cache keys must be 64 hex characters");
+        return -1;
+    }
+    if (!completion_json || len > UINT32_MAX - 64) {
+        snprintf(err, errlen, "the answer to cache is missing or too large");
+        return -1;
+    }
+    if (r->n_context < 0 || r->n_context > 65535 || (r->n_context && !r->context_vecs)) {
+        snprintf(err, errlen, "n_context must be 0..65535 with context_vecs given");
+        return -1;
+    }
+    rec.tenant = r->tenant ? r->tenant : "";
+    rec.query = query_text ? query_text : "";
+    rec.body = completion_json;
+    rec.body_len = len;
+    rec.dim = c->o.dim;
+    rec.vec = r->query_vec;
+    rec.n_context = r->n_context;
+    rec.context = r->context_vecs;
+    pthread_mutex_lock(&c->store_mu);
+    rec.inserted_at = now_of(c);
+    rec.expires_at = c->o.ttl_seconds ? rec.inserted_at + c->o.ttl_seconds : 0;
+    int rc = insert_record(c, &rec, 1, 1, 0, 0, err, errlen);
+    if (!rc) {
+        c->stores++;
+        maybe_compact(c);
+    }
+    pthread_mutex_unlock(&c->store_mu);
+    return rc;
+}
+
+/* Copies entry s into hit (lock held shared). */
+static int fill_hit(cache *c, uint32_t s, float sim, cache_tier tier, cache_hit *hit)
+{
+    entry *e = &c->slots[s];
+    hit->body = malloc((size_t)e->body_len + 1);
+    if (!hit->body) return 0;
+    memcpy(hit->body, e->body, (size_t)e->body_len + 1);
+    hit->len = e->body_len;
+    hit->similarity = sim;
+    hit->tier = tier;
+    hit->inserted_at = e->inserted_at;
+    touch(c, s);
+    return 1;
+}
+
+static int context_matches(const cache *c, const entry *e, const cache_request *r)
+{
+    if (e->n_context != r->n_context) return 0;
+    int dim = c->o.dim;
+    for (int i = 0; i < r->n_context; i++)
+        if (dot_f16(e->context + (size_t)i * dim, r->context_vecs + (size_t)i * dim, dim) <
+            c->o.context_similarity_threshold)
+            return 0;
+    return 1;
+}
+
+int cache_lookup(cache *c, const cache_request *r, float threshold, cache_hit *hit)
+{
+    memset(hit, 0, sizeof *hit);
+    uint8_t exact[32], pkey[32];
+    if (!r || hex_decode(r->exact_key, exact) ||
+        (r->query_vec && hex_decode(r->partition_key, pkey)) || r->n_context < 0 ||
+        (r->n_context && !r->context_vecs)) {
+        c->misses++;
+        return -1;
+    }
+    const char *tenant = r->tenant ? r->tenant : "";
+    if (threshold < 0) threshold = c->o.similarity_threshold;
+    int64_t now = now_of(c);
+    int found = 0;
+    pthread_rwlock_rdlock(&c->lock);
+    uint32_t s = exact_find(c, exact);
+    if (s != NIL && !is_expired(&c->slots[s], now) &&
+        !strcmp(c->tenants[c->slots[s].tenant], tenant))
+        found = fill_hit(c, s, 1.0f, CACHE_TIER_EXACT, hit);
+
+    uint32_t pid = found || !r->query_vec ? NIL : part_find(c, pkey);
+    hnsw_index *index = pid != NIL ? c->parts[pid]->index : NULL;
+    if (index && c->parts[pid]->count) {
+        hnsw_result res[MAX_CANDIDATES];
+        /* Start with few candidates; widen while every candidate was similar
+         * enough but failed the context check (one follow-up such as "tell me
+         * more" can sit in a partition under many first turns). */
+        for (int k = 8; !found; k *= 4) {
+            if (k > MAX_CANDIDATES) k = MAX_CANDIDATES;
+            int n = hnsw_search(index, r->query_vec, k, c->hp.ef_search, res);
+            int all_close = n == k;
+            for (int i = 0; i < n && !found; i++) {
+                if (res[i].similarity < threshold) {
+                    all_close = 0;
+                    break;
+                }
+                uint32_t slot = (uint32_t)res[i].label;
+                if (slot >= c->n_slots) continue;
+                entry *e = &c->slots[slot];
+                if (!e->live || e->gen != (uint32_t)(res[i].label >> 32) || e->partition != pid ||
+                    is_expired(e, now) || strcmp(c->tenants[e->tenant], tenant) ||
+                    !context_matches(c, e, r))
+                    continue;
+                found = fill_hit(c, slot, res[i].similarity > 1.0f ? 1.0f : res[i].similarity,
+                                 CACHE_TIER_SEMANTIC, hit);
+            }
+            if (!all_close || k == MAX_CANDIDATES) break;
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    if (found) {
+        c->hits++;
+        if (hit->tier == CACHE_TIER_EXACT)
+            c->exact_hits++;
+        else
+            c->semantic_hits++;
+    } else {
+        c->misses++;
+    }
+    return found;
+}
+
+/* Removes the entries of tenant id t (NIL = all) and frees emptied partitions'
+ * indexes (store_mu held). */
+static size_t clear_locked(cache *c, const char *tenant)
+{
+    size_t n = 0;
+    pthread_rwlock_wrlock(&c->lock);
+    uint32_t t = NIL;
+    if (tenant) {
+        for (uint32_t i = 0; i < c->n_tenants; i++)
+            if (!strcmp(c->tenants[i], tenant)) t = i;
+        if (t == NIL) {
+            pthread_rwlock_unlock(&c->lock);
+            return 0;
+        }
+    }
+    for (uint32_t s = c->order_head; s != NIL;) {
+        uint32_t next = c->slots[s].next;
+        if (!tenant || c->slots[s].tenant == t) {
+            entry_remove(c, s);
+            n++;
+        }
+        s = next;
+    }
+    for (uint32_t p = 0; p < c->n_parts; p++) {
+        if (c->parts[p]->count == 0 && c->parts[p]->index) {
+            hnsw_free(c->parts[p]->index);
+            c->parts[p]->index = NULL;
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return n;
+}
+
+size_t cache_clear(cache *c, const char *tenant)
+{
+    pthread_mutex_lock(&c->store_mu);
+    size_t n = clear_locked(c, tenant);
+    if (c->log) {
+        cache_record rec = {
+            .type = CACHE_REC_CLEAR, .tenant = tenant ? tenant : "", .clear_all = tenant == NULL};
+        char err[200];
+        if (cache_log_append(c->log, &rec, NULL, NULL, err, sizeof err)) log_warn("cache: %s", err);
+        maybe_compact(c);
+    }
+    pthread_mutex_unlock(&c->store_mu);
+    return n;
+}
+
+size_t cache_purge_expired(cache *c)
+{
+    pthread_mutex_lock(&c->store_mu);
+    pthread_rwlock_wrlock(&c->lock);
+    size_t n = expire_oldest(c, now_of(c), 0);
+    pthread_rwlock_unlock(&c->lock);
+    pthread_mutex_unlock(&c->store_mu);
+    return n;
+}
+
+void cache_stats_get(cache *c, cache_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    pthread_mutex_lock(&c->store_mu);
+    pthread_rwlock_rdlock(&c->lock);
+    s->entries = c->live;
+    s->bytes = c->bytes + (size_t)c->cap_slots * (sizeof(entry) + 4) -
+               (size_t)c->live * sizeof(entry) + c->exact_cap * 4 + c->part_cap * 4;
+    for (uint32_t p = 0; p < c->n_parts; p++) {
+        if (c->parts[p]->count) s->partitions++;
+        s->bytes += sizeof(partition);
+        if (c->parts[p]->index) s->bytes += hnsw_memory_bytes(c->parts[p]->index);
+    }
+    pthread_rwlock_unlock(&c->lock);
+    s->file_bytes = c->log ? cache_log_size(c->log) : 0;
+    pthread_mutex_unlock(&c->store_mu);
+    s->hits = c->hits;
+    s->misses = c->misses;
+    s->exact_hits = c->exact_hits;
+    s->semantic_hits = c->semantic_hits;
+    s->stores = c->stores;
+    s->evictions = c->evictions;
+    s->expirations = c->expirations;
+}
+
+/* ---- persistence: replay, compaction ---- */
+
+typedef struct replay_ctx {
+    cache *c;
+    int64_t now;
+    long long skipped_dim, expired;
+} replay_ctx;
+
+static int replay_one(void *ctx, const cache_record *rec, uint64_t offset, uint32_t size)
+{
+    replay_ctx *x = ctx;
+    cache *c = x->c;
+    if (rec->type == CACHE_REC_CLEAR) {
+        clear_locked(c, rec->clear_all ? NULL : rec->tenant);
+        return 0;
+    }
+    if (rec->type == CACHE_REC_DELETE || (rec->expires_at && x->now >= rec->expires_at) ||
+        rec->dim != c->o.dim) {
+        pthread_rwlock_wrlock(&c->lock);
+        uint32_t s = exact_find(c, rec->exact);
+        if (s != NIL) entry_remove(c, s);
+        pthread_rwlock_unlock(&c->lock);
+        if (rec->type == CACHE_REC_INSERT && rec->dim != c->o.dim)
+            x->skipped_dim++;
+        else if (rec->type == CACHE_REC_INSERT)
+            x->expired++;
+        return 0;
+    }
+    char err[200];
+    if (insert_record(c, rec, 0, 0, offset, size, err, sizeof err)) {
+        log_warn("cache: while loading: %s", err);
+        return 1;
+    }
+    return 0;
+}
+
+/* Rewrites the file with the live entries in insertion order (store_mu held). */
+static int compact_locked(cache *c, char *err, size_t errlen)
+{
+    if (!c->log) return 0;
+    pthread_rwlock_wrlock(&c->lock);
+    expire_oldest(c, now_of(c), 0);
+    pthread_rwlock_unlock(&c->lock);
+    uint64_t old_size = cache_log_size(c->log);
+    uint64_t *offsets = malloc(((size_t)c->live + 1) * sizeof *offsets);
+    if (!offsets) {
+        snprintf(err, errlen, "out of memory for compaction");
+        return -1;
+    }
+    if (cache_log_compact_begin(c->log, err, errlen)) {
+        free(offsets);
+        return -1;
+    }
+    /* Only store_mu holders change the order list and offsets: no lock needed to read them. */
+    size_t i = 0;
+    for (uint32_t s = c->order_head; s != NIL; s = c->slots[s].next, i++) {
+        if (cache_log_compact_copy(c->log, c->slots[s].log_offset, c->slots[s].log_size,
+                                   &offsets[i])) {
+            cache_log_compact_abort(c->log);
+            free(offsets);
+            snprintf(err, errlen, "cache compaction failed while copying: %s", strerror(errno));
+            return -1;
+        }
+    }
+    if (cache_log_compact_commit(c->log, err, errlen)) {
+        free(offsets);
+        return -1;
+    }
+    i = 0;
+    for (uint32_t s = c->order_head; s != NIL; s = c->slots[s].next, i++)
+        c->slots[s].log_offset = offsets[i];
+    free(offsets);
+    log_info("cache: compacted %s from %llu to %llu bytes", cache_log_path(c->log),
+             (unsigned long long)old_size, (unsigned long long)cache_log_size(c->log));
+    return 0;
+}
+
+int cache_compact(cache *c, char *err, size_t errlen)
+{
+    pthread_mutex_lock(&c->store_mu);
+    int rc = compact_locked(c, err, errlen);
+    pthread_mutex_unlock(&c->store_mu);
+    return rc;
+}
+
+cache *cache_open(const cache_options *o, char *err, size_t errlen)
+{
+    if (!o || o->dim <= 0 || o->dim > 65536) {
+        snprintf(err, errlen, "cache: the embedding dimension must be 1..65536");
+        return NULL;
+    }
+    if (!(o->similarity_threshold >= 0 && o->similarity_threshold <= 1) ||
+        !(o->context_similarity_threshold >= 0 && o->context_similarity_threshold <= 1)) {
+        snprintf(err, errlen, "cache: similarity thresholds must be within [0, 1]");
+        return NULL;
+    }
+    if (o->ttl_seconds < 0) {
+        snprintf(err, errlen, "cache: ttl_seconds must be >= 0");
+        return NULL;
+    }
+    if (o->eviction != CACHE_EVICT_FIFO && o->eviction != CACHE_EVICT_LRU &&
+        o->eviction != CACHE_EVICT_LFU) {
+        snprintf(err, errlen, "cache: eviction_policy must be fifo, lru or lfu");
+        return NULL;
+    }
+    if (o->max_entries >= NIL) {
+        snprintf(err, errlen, "cache: max_entries must be below %u", NIL);
+        return NULL;
+    }
+    cache *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errlen, "cache: out of memory");
+        return NULL;
+    }
+    c->o = *o;
+    c->o.embedding_model_id = NULL;
+    c->o.persist_path = NULL;
+    c->hp = o->index;
+    if (c->hp.m <= 0) hnsw_params_default(&c->hp, o->dim);
+    c->hp.dim = o->dim;
+    if (c->hp.ef_search <= 0) c->hp.ef_search = 64;
+    c->hp.initial_capacity = 64; /* per partition; the index grows as needed */
+    c->free_head = c->order_head = c->order_tail = NIL;
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&c->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    pthread_mutex_init(&c->store_mu, NULL);
+    pthread_mutex_init(&c->policy_mu, NULL);
+    if (!o->persist_path) return c;
+
+    c->log = cache_log_open(o->persist_path, o->persist_sync, err, errlen);
+    if (!c->log) goto fail;
+    replay_ctx x = {.c = c, .now = now_of(c)};
+    int damaged = 0;
+    double t0 = util_now_sec();
+    pthread_mutex_lock(&c->store_mu);
+    long long n = cache_log_replay(c->log, replay_one, &x, &damaged, err, errlen);
+    if (n >= 0) {
+        /* Evictions are replayed from DELETE records; trim what is left over
+         * (max_entries lowered, or a crash between an insert and its DELETE). */
+        pthread_rwlock_wrlock(&c->lock);
+        while (c->o.max_entries && c->live > c->o.max_entries)
+            entry_remove(c, c->heap[0]);
+        pthread_rwlock_unlock(&c->lock);
+    }
+    pthread_mutex_unlock(&c->store_mu);
+    if (n < 0) goto fail;
+    if (x.skipped_dim)
+        log_warn("cache: %s: skipped %lld entries of another embedding dimension", o->persist_path,
+                 x.skipped_dim);
+    if (n > 0)
+        log_info("cache: loaded %u entries from %s (%lld records, %lld expired) in %.1f s", c->live,
+                 o->persist_path, n, x.expired, util_now_sec() - t0);
+    pthread_mutex_lock(&c->store_mu);
+    if (damaged) {
+        char cerr[256];
+        if (compact_locked(c, cerr, sizeof cerr)) log_warn("cache: %s", cerr);
+    } else {
+        maybe_compact(c);
+    }
+    pthread_mutex_unlock(&c->store_mu);
+    return c;
+fail:
+    cache_close(c);
+    return NULL;
+}
+
+void cache_close(cache *c)
+{
+    if (!c) return;
+    for (uint32_t s = 0; s < c->n_slots; s++) {
+        free(c->slots[s].body);
+        free(c->slots[s].query);
+        free(c->slots[s].context);
+    }
+    for (uint32_t p = 0; p < c->n_parts; p++) {
+        if (c->parts[p]->index) hnsw_free(c->parts[p]->index);
+        free(c->parts[p]);
+    }
+    for (uint32_t t = 0; t < c->n_tenants; t++)
+        free(c->tenants[t]);
+    free(c->slots);
+    free(c->heap);
+    free(c->exact_tab);
+    free(c->parts);
+    free(c->part_tab);
+    free(c->tenants);
+    cache_log_close(c->log);
+    pthread_rwlock_destroy(&c->lock);
+    pthread_mutex_destroy(&c->store_mu);
+    pthread_mutex_destroy(&c->policy_mu);
+    free(c);
+}
+
+/* ---- export / import (JSONL) ---- */
+
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static void b64_put(buf *out, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    buf_putc(out, '"');
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        char q[4] = {b64chars[v >> 18], b64chars[(v >> 12) & 63],
+                     i + 1 < n ? b64chars[(v >> 6) & 63] : '=', i + 2 < n ? b64chars[v & 63] : '='};
+        buf_append(out, q, 4);
+    }
+    buf_putc(out, '"');
+}
+
+/* Decodes base64 into out[want bytes]; -1 unless it is exactly that long. */
+static int b64_get(const char *s, void *out, size_t want)
+{
+    unsigned char *o = out;
+    size_t n = 0;
+    uint32_t v = 0;
+    int bits = 0;
+    for (; *s && *s != '='; s++) {
+        const char *k = strchr(b64chars, *s);
+        if (!k || !*s) return -1;
+        v = v << 6 | (uint32_t)(k - b64chars);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (n >= want) return -1;
+            o[n++] = (unsigned char)(v >> bits);
+        }
+    }
+    return n == want ? 0 : -1;
+}
+
+long long cache_export(cache *c, const char *tenant, FILE *out, char *err, size_t errlen)
+{
+    long long n = 0;
+    void *scratch = NULL;
+    size_t scratch_cap = 0;
+    buf line;
+    buf_init(&line);
+    int dim = c->o.dim;
+    float *tmp = malloc((size_t)dim * sizeof *tmp);
+    pthread_mutex_lock(&c->store_mu); /* no writer meanwhile: the entries stay put */
+    int64_t now = now_of(c);
+    for (uint32_t s = c->order_head; tmp && s != NIL; s = c->slots[s].next) {
+        entry *e = &c->slots[s];
+        const char *t = c->tenants[e->tenant];
+        if ((tenant && strcmp(t, tenant)) || is_expired(e, now)) continue;
+        cache_record rec;
+        int have_rec =
+            c->log && !cache_log_read(c->log, e->log_offset, &rec, &scratch, &scratch_cap);
+        char hex[65];
+        buf_reset(&line);
+        buf_puts(&line, "{\"tenant\":");
+        buf_json_str(&line, t, strlen(t));
+        hex_encode(c->parts[e->partition]->key, hex);
+        buf_printf(&line, ",\"partition\":\"%s\"", hex);
+        hex_encode(e->exact, hex);
+        buf_printf(&line, ",\"exact_key\":\"%s\",\"query_text\":", hex);
+        buf_json_str(&line, e->query ? e->query : "", e->query ? strlen(e->query) : 0);
+        if (have_rec && rec.vec && e->has_vec) {
+            buf_puts(&line, ",\"vector\":");
+            b64_put(&line, rec.vec, (size_t)dim * 4);
+        }
+        buf_puts(&line, ",\"context_vectors\":[");
+        for (int i = 0; i < e->n_context; i++) {
+            if (i) buf_putc(&line, ',');
+            if (have_rec) {
+                b64_put(&line, rec.context + (size_t)i * dim, (size_t)dim * 4);
+            } else {
+                for (int k = 0; k < dim; k++)
+                    tmp[k] = f16_to_f32(e->context[(size_t)i * dim + k]);
+                b64_put(&line, tmp, (size_t)dim * 4);
+            }
+        }
+        buf_puts(&line, "],\"body\":");
+        buf_json_str(&line, e->body, e->body_len);
+        buf_printf(&line, ",\"inserted_at\":%lld,\"expires_at\":%lld}\n", (long long)e->inserted_at,
+                   (long long)e->expires_at);
+        if (line.oom || fwrite(line.data, 1, line.len, out) != line.len) {
+            snprintf(err, errlen, "cannot write the export: %s",
+                     line.oom ? "out of memory" : strerror(errno));
+            n = -1;
+            break;
+        }
+        n++;
+    }
+    pthread_mutex_unlock(&c->store_mu);
+    if (!tmp) {
+        snprintf(err, errlen, "out of memory");
+        n = -1;
+    }
+    free(tmp);
+    free(scratch);
+    buf_free(&line);
+    return n;
+}
+
+/* Parses one export line into rec (vectors into vec/ctx). Returns 0 or -1 with why. */
+static int parse_line(cache *c, const cJSON *j, cache_record *rec, float *vec, float **ctx,
+                      const char **why)
+{
+    int dim = c->o.dim;
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "tenant");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "partition");
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(j, "exact_key");
+    const cJSON *q = cJSON_GetObjectItemCaseSensitive(j, "query_text");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "vector");
+    const cJSON *cv = cJSON_GetObjectItemCaseSensitive(j, "context_vectors");
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(j, "body");
+    const cJSON *ia = cJSON_GetObjectItemCaseSensitive(j, "inserted_at");
+    const cJSON *ea = cJSON_GetObjectItemCaseSensitive(j, "expires_at");
+    memset(rec, 0, sizeof *rec);
+    rec->type = CACHE_REC_INSERT;
+    rec->dim = dim;
+    if (!cJSON_IsString(t) || !cJSON_IsString(p) || !cJSON_IsString(x) || !cJSON_IsString(b)) {
+        *why = "tenant, partition, exact_key and body must be strings";
+        return -1;
+    }
+    if (hex_decode(p->valuestring, rec->partition) || hex_decode(x->valuestring, rec->exact)) {
+        *why = "partition and exact_key must be 64 hex characters";
+        return -1;
+    }
+    rec->tenant = t->valuestring;
+    rec->query = cJSON_IsString(q) ? q->valuestring : "";
+    rec->body = b->valuestring;
+    rec->body_len = strlen(b->valuestring);
+    rec->inserted_at = cJSON_IsNumber(ia) ? (int64_t)ia->valuedouble : 0;
+    rec->expires_at = cJSON_IsNumber(ea) ? (int64_t)ea->valuedouble : 0;
+    if (cJSON_IsString(v)) {
+        if (b64_get(v->valuestring, vec, (size_t)dim * 4)) {
+            *why = "vector does not hold dim little-endian floats";
+            return -1;
+        }
+        rec->vec = vec;
+    } else if (cJSON_IsArray(v)) {
+        if (cJSON_GetArraySize(v) != dim) {
+            *why = "vector has the wrong dimension";
+            return -1;
+        }
+        int i = 0;
+        for (const cJSON *e = v->child; e; e = e->next)
+            vec[i++] = (float)e->valuedouble;
+        rec->vec = vec;
+    }
+    int nctx = cJSON_IsArray(cv) ? cJSON_GetArraySize(cv) : 0;
+    if (nctx > 65535) {
+        *why = "too many context vectors";
+        return -1;
+    }
+    if (nctx) {
+        *ctx = malloc((size_t)nctx * dim * sizeof **ctx);
+        if (!*ctx) {
+            *why = "out of memory";
+            return -1;
+        }
+        int i = 0;
+        for (const cJSON *e = cv->child; e; e = e->next, i++)
+            if (!cJSON_IsString(e) ||
+                b64_get(e->valuestring, *ctx + (size_t)i * dim, (size_t)dim * 4)) {
+                *why = "a context vector does not hold dim little-endian floats";
+                return -1;
+            }
+        rec->n_context = nctx;
+        rec->context = *ctx;
+    }
+    return 0;
+}
+
+long long cache_import(cache *c, const char *tenant, FILE *in, long long *skipped, char *err,
+                       size_t errlen)
+{
+    long long n = 0, bad = 0, lineno = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    float *vec = malloc((size_t)c->o.dim * sizeof *vec);
+    if (!vec) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    while ((len = getline(&line, &cap, in)) >= 0) {
+        lineno++;
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        if (!len) continue;
+        cJSON *j = cJSON_ParseWithLength(line, (size_t)len);
+        cache_record rec;
+        float *ctx = NULL;
+        const char *why = "not a JSON object";
+        int ok = cJSON_IsObject(j) && !parse_line(c, j, &rec, vec, &ctx, &why);
+        if (ok && (!tenant || !strcmp(rec.tenant, tenant))) {
+            pthread_mutex_lock(&c->store_mu);
+            if (!(rec.expires_at && now_of(c) >= rec.expires_at)) {
+                char serr[200];
+                if (insert_record(c, &rec, 1, 1, 0, 0, serr, sizeof serr)) {
+                    why = serr;
+                    ok = 0;
+                } else {
+                    n++;
+                }
+            }
+            pthread_mutex_unlock(&c->store_mu);
+        }
+        if (!ok) {
+            if (bad < 10) log_warn("cache import: line %lld skipped: %s", lineno, why);
+            bad++;
+        }
+        free(ctx);
+        cJSON_Delete(j);
+    }
+    int rerr = ferror(in);
+    free(line);
+    free(vec);
+    if (skipped) *skipped = bad;
+    if (rerr) {
+        snprintf(err, errlen, "cannot read the import: %s", strerror(errno));
+        return -1;
+    }
+    pthread_mutex_lock(&c->store_mu);
+    maybe_compact(c);
+    pthread_mutex_unlock(&c->store_mu);
+    return n;
+}

@@ -1,0 +1,131 @@
+/* cache.h - the semantic cache, memory backend (DESIGN.md §4).
+ *
+ * Two tiers. Exact: the canonical-request key (keys.h) maps straight to an
+ * entry. Semantic: entries are grouped by partition key (tenant, model,
+ * embedding model, system prompt, tools, sampling parameters, ...), each
+ * partition has its own HNSW index, so a search can never return another
+ * partition's (or tenant's) entry. A semantic candidate hits only when its
+ * similarity >= threshold, it has the same number of earlier turns, and each
+ * earlier turn's vector is >= context_similarity_threshold similar.
+ *
+ * The module is pure: it is given keys, vectors and response bodies; the
+ * HTTP layer decides what to look up and what to store (only clean 2xx
+ * answers). All functions are thread-safe. Lookups run in parallel with each
+ * other and with the vector insert of a store; a store holds the exclusive
+ * lock only for its bookkeeping (no vector search inside it). */
+#ifndef SEMROUTER_CACHE_H
+#define SEMROUTER_CACHE_H
+#include "index/hnsw.h"
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum { CACHE_EVICT_FIFO = 0, CACHE_EVICT_LRU, CACHE_EVICT_LFU } cache_eviction;
+
+typedef struct cache_options {
+    int dim;                            /* embedding dimension (required) */
+    const char *embedding_model_id;     /* informational; keys already include it */
+    float similarity_threshold;         /* used when cache_lookup gets threshold < 0; default 0.8 */
+    float context_similarity_threshold; /* default 0.9 */
+    size_t max_entries;                 /* 0 = unbounded */
+    int64_t ttl_seconds;                /* 0 = entries never expire; counted from insertion */
+    cache_eviction eviction;            /* applied at max_entries; default fifo */
+    hnsw_params index;                  /* per-partition index parameters (dim is set from dim) */
+    const char *persist_path;           /* NULL = memory only */
+    int persist_sync;                   /* 1 = fdatasync every record (power-loss safe) */
+    /* The log is compacted when it is larger than twice the live records and
+     * at least this many bytes larger (default 64 MiB). */
+    uint64_t compact_min_bytes;
+    /* Clock in Unix seconds for TTLs (NULL = wall clock); tests inject time. */
+    int64_t (*clock)(void *ctx);
+    void *clock_ctx;
+} cache_options;
+
+/* Defaults for dimension dim: thresholds 0.8 / 0.9, unbounded, no TTL, fifo,
+ * hnsw_params_default, memory only. */
+void cache_options_default(cache_options *o, int dim);
+
+typedef struct cache cache;
+
+/* Opens a cache; with persist_path the file is replayed (index rebuilt, a
+ * progress line for large files, damage skipped with a warning). Returns NULL
+ * with a sentence in err (bad options, unusable file). */
+cache *cache_open(const cache_options *o, char *err, size_t errlen);
+void cache_close(cache *c);
+
+/* What a lookup or store is keyed by. Keys are the 64-hex strings of
+ * cache_keys (keys.h). query_vec (dim floats, unit norm) NULL = skip the
+ * semantic tier (non-text turn, input longer than the embedding window, no
+ * embedding). context_vecs: n_context rows of dim floats, one per earlier turn,
+ * in order. */
+typedef struct cache_request {
+    const char *tenant; /* NULL = "" */
+    const char *exact_key;
+    const char *partition_key;
+    const float *query_vec;
+    int n_context;
+    const float *context_vecs;
+} cache_request;
+
+typedef enum { CACHE_TIER_EXACT = 1, CACHE_TIER_SEMANTIC = 2 } cache_tier;
+
+typedef struct cache_hit {
+    char *body; /* malloc'd copy of the stored chat.completion (NUL-terminated); caller frees */
+    size_t len;
+    float similarity; /* 1.0 for exact hits */
+    cache_tier tier;
+    int64_t inserted_at; /* Unix seconds */
+} cache_hit;
+
+/* Looks r up: exact tier, then semantic tier. threshold < 0 = the option's
+ * similarity_threshold (a per-category override is passed explicitly).
+ * Returns 1 and fills hit (free hit->body) on a hit, 0 on a miss, -1 when r
+ * is malformed (bad key strings; counted as a miss). Expired entries are never
+ * returned. A hit refreshes the entry for lru/lfu. */
+int cache_lookup(cache *c, const cache_request *r, float threshold, cache_hit *hit);
+
+/* Stores an answer under r (the caller stores only clean 2xx answers).
+ * query_text (may be NULL) is kept for export and inspection. An entry with
+ * the same exact key is replaced. With persistence the record is written to
+ * the file before return. At max_entries the policy's victim is evicted (and
+ * removed from its index). Returns 0, or -1 with a sentence in err (bad
+ * arguments, file write failure: then nothing is stored). */
+int cache_store(cache *c, const cache_request *r, const char *query_text,
+                const char *completion_json, size_t len, char *err, size_t errlen);
+
+/* Removes every entry of tenant (NULL = all tenants). Returns the count. */
+size_t cache_clear(cache *c, const char *tenant);
+/* Removes expired entries now (lookups already ignore them). Returns the count. */
+size_t cache_purge_expired(cache *c);
+
+typedef struct cache_stats {
+    size_t entries, partitions;
+    uint64_t hits, misses, exact_hits, semantic_hits;
+    uint64_t stores, evictions, expirations;
+    size_t bytes;        /* memory held: entries, bodies, texts, indexes */
+    uint64_t file_bytes; /* size of the persist file (0 = memory only) */
+} cache_stats;
+void cache_stats_get(cache *c, cache_stats *s);
+
+/* Writes one JSON object per line for every live entry (of tenant, or all
+ * when NULL): tenant, partition, exact_key, query_text, vector (base64 of
+ * little-endian f32, absent when the entry has none or the vector is not
+ * recoverable), context_vectors (array of the same), body (the completion as
+ * a string), inserted_at, expires_at. Returns the number written, or -1 with
+ * err on a write error. */
+long long cache_export(cache *c, const char *tenant, FILE *out, char *err, size_t errlen);
+
+/* Reads JSONL as written by cache_export and stores each line (only lines of
+ * tenant when not NULL). Expired lines are skipped; malformed lines are
+ * skipped with a warning naming the line. *skipped (may be NULL) receives the
+ * count of skipped lines. Returns the number imported, or -1 with err. */
+long long cache_import(cache *c, const char *tenant, FILE *in, long long *skipped, char *err,
+                       size_t errlen);
+
+/* Rewrites the persist file with only the live entries now. Returns 0, or -1
+ * with err (the old file stays in use). No-op for a memory-only cache. */
+int cache_compact(cache *c, char *err, size_t errlen);
+
+/* `semrouter cache stats|export|import|clear` on a persist file (offline). */
+int cache_cli_main(int argc, char **argv);
+#endif

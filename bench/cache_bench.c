@@ -31,9 +31,11 @@ static float gauss(void)
 static void normalize(float *v, int d)
 {
     double s = 0;
-    for (int i = 0; i < d; i++) s += (double)v[i] * v[i];
+    for (int i = 0; i < d; i++)
+        s += (double)v[i] * v[i];
     float k = (float)(1 / sqrt(s));
-    for (int i = 0; i < d; i++) v[i] *= k;
+    for (int i = 0; i < d; i++)
+        v[i] *= k;
 }
 
 static long rss_kb(void)
@@ -65,14 +67,22 @@ int main(int argc, char **argv)
     int n = 100000, dim = 512, queries = 2000, efc = 200, m = 16, ef = 64, body_len = 400;
     const char *storage = "f32";
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--n")) n = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--dim")) dim = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--queries")) queries = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--storage")) storage = argv[i + 1];
-        else if (!strcmp(argv[i], "--efc")) efc = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--m")) m = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--ef")) ef = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--body")) body_len = atoi(argv[i + 1]);
+        if (!strcmp(argv[i], "--n"))
+            n = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--dim"))
+            dim = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--queries"))
+            queries = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--storage"))
+            storage = argv[i + 1];
+        else if (!strcmp(argv[i], "--efc"))
+            efc = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--m"))
+            m = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--ef"))
+            ef = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--body"))
+            body_len = atoi(argv[i + 1]);
         else {
             fprintf(stderr, "unknown option %s\n", argv[i]);
             return 2;
@@ -95,8 +105,10 @@ int main(int argc, char **argv)
     }
     int n_centres = 1000;
     float *centres = malloc((size_t)n_centres * dim * sizeof *centres);
-    for (int i = 0; i < n_centres * dim; i++) centres[i] = gauss();
-    for (int i = 0; i < n_centres; i++) normalize(centres + (size_t)i * dim, dim);
+    for (int i = 0; i < n_centres * dim; i++)
+        centres[i] = gauss();
+    for (int i = 0; i < n_centres; i++)
+        normalize(centres + (size_t)i * dim, dim);
     /* Entry i's vector is regenerated from its seed when needed (no 2 GB copy). */
     float *v = malloc((size_t)dim * sizeof *v);
     char *body = malloc((size_t)body_len + 1);
@@ -106,17 +118,19 @@ int main(int argc, char **argv)
     util_sha256_hex("partition", 9, part);
     int keep = queries < n ? queries : n;
     float *kept = malloc((size_t)keep * dim * sizeof *kept);
-    char (*kept_keys)[65] = malloc((size_t)keep * sizeof *kept_keys);
+    char(*kept_keys)[65] = malloc((size_t)keep * sizeof *kept_keys);
 
     uint64_t t0 = util_now_ns();
     for (int i = 0; i < n; i++) {
         const float *ctr = centres + (size_t)(i % n_centres) * dim;
-        for (int k = 0; k < dim; k++) v[k] = ctr[k] + 0.35f * gauss() / sqrtf((float)dim) * 4;
+        for (int k = 0; k < dim; k++)
+            v[k] = ctr[k] + 0.35f * gauss() / sqrtf((float)dim) * 4;
         normalize(v, dim);
         char name[32];
         int len = snprintf(name, sizeof name, "q%d", i);
         util_sha256_hex(name, (size_t)len, exact);
-        cache_request r = {.tenant = "t", .exact_key = exact, .partition_key = part, .query_vec = v};
+        cache_request r = {
+            .tenant = "t", .exact_key = exact, .partition_key = part, .query_vec = v};
         if (cache_store(c, &r, NULL, body, (size_t)body_len, err, sizeof err)) {
             fprintf(stderr, "store %d: %s\n", i, err);
             return 1;
@@ -134,21 +148,23 @@ int main(int argc, char **argv)
     printf("entries %d  dim %d  storage %s  M %d  efc %d  ef %d  body %d B\n", n, dim, storage, m,
            efc, ef, body_len);
     printf("insert: %.1f s, %.0f inserts/s\n", secs, n / secs);
-    printf("memory: RSS %.1f MB (+%.1f MB), %.0f bytes/entry RSS; cache accounting %.0f bytes/entry\n",
-           rss1 / 1024.0, (rss1 - rss0) / 1024.0, (rss1 - rss0) * 1024.0 / n,
-           (double)s.bytes / n);
+    printf(
+        "memory: RSS %.1f MB (+%.1f MB), %.0f bytes/entry RSS; cache accounting %.0f bytes/entry\n",
+        rss1 / 1024.0, (rss1 - rss0) / 1024.0, (rss1 - rss0) * 1024.0 / n, (double)s.bytes / n);
 
     uint64_t *ns = malloc((size_t)queries * sizeof *ns);
     int hits = 0;
     /* Semantic hits: stored vectors plus small noise, new exact keys. */
     for (int q = 0; q < queries; q++) {
         const float *src = kept + (size_t)(q % keep) * dim;
-        for (int k = 0; k < dim; k++) v[k] = src[k] + 0.02f * gauss() / sqrtf((float)dim);
+        for (int k = 0; k < dim; k++)
+            v[k] = src[k] + 0.02f * gauss() / sqrtf((float)dim);
         normalize(v, dim);
         char name[32];
         int len = snprintf(name, sizeof name, "new%d", q);
         util_sha256_hex(name, (size_t)len, exact);
-        cache_request r = {.tenant = "t", .exact_key = exact, .partition_key = part, .query_vec = v};
+        cache_request r = {
+            .tenant = "t", .exact_key = exact, .partition_key = part, .query_vec = v};
         cache_hit h;
         uint64_t a = util_now_ns();
         int rc = cache_lookup(c, &r, 0.95f, &h);
@@ -161,7 +177,9 @@ int main(int argc, char **argv)
     report("cache_lookup semantic hit", ns, queries);
     printf("  hit rate %.3f (recall of near-duplicates)\n", (double)hits / queries);
     for (int q = 0; q < queries; q++) {
-        cache_request r = {.tenant = "t", .exact_key = kept_keys[q % keep], .partition_key = part,
+        cache_request r = {.tenant = "t",
+                           .exact_key = kept_keys[q % keep],
+                           .partition_key = part,
                            .query_vec = NULL};
         cache_hit h;
         uint64_t a = util_now_ns();
@@ -171,12 +189,14 @@ int main(int argc, char **argv)
     }
     report("cache_lookup exact hit", ns, queries);
     for (int q = 0; q < queries; q++) {
-        for (int k = 0; k < dim; k++) v[k] = gauss();
+        for (int k = 0; k < dim; k++)
+            v[k] = gauss();
         normalize(v, dim);
         char name[32];
         int len = snprintf(name, sizeof name, "miss%d", q);
         util_sha256_hex(name, (size_t)len, exact);
-        cache_request r = {.tenant = "t", .exact_key = exact, .partition_key = part, .query_vec = v};
+        cache_request r = {
+            .tenant = "t", .exact_key = exact, .partition_key = part, .query_vec = v};
         cache_hit h;
         uint64_t a = util_now_ns();
         int rc = cache_lookup(c, &r, 0.95f, &h);
@@ -196,12 +216,15 @@ int main(int argc, char **argv)
     if (n <= 200000) {
         hnsw_index *h = hnsw_new(&hp, err, sizeof err);
         rng_state = 0x9E3779B97F4A7C15ull;
-        for (int i = 0; i < n_centres * dim; i++) centres[i] = gauss();
-        for (int i = 0; i < n_centres; i++) normalize(centres + (size_t)i * dim, dim);
+        for (int i = 0; i < n_centres * dim; i++)
+            centres[i] = gauss();
+        for (int i = 0; i < n_centres; i++)
+            normalize(centres + (size_t)i * dim, dim);
         uint64_t b0 = util_now_ns();
         for (int i = 0; i < anchor_n; i++) {
             const float *ctr = centres + (size_t)(i % n_centres) * dim;
-            for (int k = 0; k < dim; k++) v[k] = ctr[k] + 0.35f * gauss() / sqrtf((float)dim) * 4;
+            for (int k = 0; k < dim; k++)
+                v[k] = ctr[k] + 0.35f * gauss() / sqrtf((float)dim) * 4;
             normalize(v, dim);
             hnsw_insert(h, (uint64_t)i, v);
         }
@@ -211,7 +234,8 @@ int main(int argc, char **argv)
         hnsw_result res[8];
         for (int q = 0; q < queries; q++) {
             const float *src = kept + (size_t)(q % keep) * dim;
-            for (int k = 0; k < dim; k++) v[k] = src[k] + 0.02f * gauss() / sqrtf((float)dim);
+            for (int k = 0; k < dim; k++)
+                v[k] = src[k] + 0.02f * gauss() / sqrtf((float)dim);
             normalize(v, dim);
             uint64_t a = util_now_ns();
             hnsw_search(h, v, 8, ef, res);

@@ -345,7 +345,9 @@ int cache_assembler_finish(cache_assembler *a, buf *out)
         buf_printf(out, "{\"index\":%d,\"message\":{\"role\":", c->index);
         put_str(out, c->role ? c->role : "assistant");
         buf_puts(out, ",\"content\":");
-        if (c->seen[0])
+        /* An empty content next to tool calls is null, as in a non-stream answer
+         * (servers differ in the role chunk: "" or null). */
+        if (c->seen[0] && (c->text[0].len || !c->n_calls))
             buf_json_str(out, c->text[0].data ? c->text[0].data : "", c->text[0].len);
         else
             buf_puts(out, "null");

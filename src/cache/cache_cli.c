@@ -3,7 +3,10 @@
  * uses it, and these commands say so). The file is opened through cache_open
  * with an exact linear-scan index, so nothing here differs from what the
  * router will load. */
+#include "cache/assemble.h"
 #include "cache/cache.h"
+#include "cache/replay.h"
+#include "core/buf.h"
 #include "cache/persist.h"
 #include "core/log.h"
 #include <stdio.h>
@@ -12,19 +15,24 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: semrouter cache <command> -p PERSIST_PATH [options]\n\n"
-                 "Maintains a semantic-cache persist file (semantic_cache.persist_path) while the\n"
-                 "router is stopped.\n\n"
-                 "commands:\n"
-                 "  stats                 entries, partitions, memory and file size\n"
-                 "  export [-o FILE]      write entries as JSON lines (default: standard output)\n"
-                 "  import [-i FILE]      add entries from JSON lines (default: standard input)\n"
-                 "  clear                 remove entries and compact the file\n\n"
-                 "options:\n"
-                 "  -p, --persist-path PATH   the cache file (required)\n"
-                 "  --tenant T                only entries of tenant T\n"
-                 "  --dim N                   embedding dimension (default: read from the file, "
-                 "else 512)\n");
+    fprintf(out,
+            "usage: semrouter cache <command> -p PERSIST_PATH [options]\n\n"
+            "Maintains a semantic-cache persist file (semantic_cache.persist_path) while the\n"
+            "router is stopped.\n\n"
+            "commands:\n"
+            "  stats                 entries, partitions, memory and file size\n"
+            "  export [-o FILE]      write entries as JSON lines (default: standard output)\n"
+            "  import [-i FILE]      add entries from JSON lines (default: standard input)\n"
+            "  clear                 remove entries and compact the file\n"
+            "  replay [--include-usage]  a chat.completion on stdin -> the SSE stream a cache\n"
+            "                        hit would send, on stdout (no -p needed)\n"
+            "  assemble              an SSE stream on stdin -> the chat.completion that would be\n"
+            "                        cached, on stdout; exit 1 when the stream is not clean\n\n"
+            "options:\n"
+            "  -p, --persist-path PATH   the cache file (required)\n"
+            "  --tenant T                only entries of tenant T\n"
+            "  --dim N                   embedding dimension (default: read from the file, "
+            "else 512)\n");
 }
 
 static int first_dim_fn(void *ctx, const cache_record *rec, uint64_t offset, uint32_t size)
@@ -50,6 +58,60 @@ static int file_dim(const char *path, char *err, size_t errlen)
     return n < 0 ? -1 : dim;
 }
 
+/* Reads all of f into a malloc'd buffer. */
+static char *slurp(FILE *f, size_t *len)
+{
+    buf b;
+    buf_init(&b);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        buf_append(&b, chunk, n);
+    *len = b.len;
+    if (b.oom || ferror(f)) {
+        buf_free(&b);
+        return NULL;
+    }
+    return buf_steal(&b);
+}
+
+/* replay / assemble: stream conversions, for debugging and the e2e tests. */
+static int stream_tool(const char *cmd, int include_usage)
+{
+    size_t len;
+    char *in = slurp(stdin, &len);
+    if (!in) {
+        fprintf(stderr, "semrouter cache %s: cannot read standard input\n", cmd);
+        return 1;
+    }
+    buf out;
+    buf_init(&out);
+    int rc = 0;
+    if (!strcmp(cmd, "replay")) {
+        if (cache_replay_sse(in, len, include_usage, &out)) {
+            fprintf(stderr, "semrouter cache replay: input is not a chat.completion object\n");
+            rc = 1;
+        }
+    } else {
+        cache_assembler *a = cache_assembler_new(0);
+        if (!a)
+            rc = 1;
+        else {
+            cache_assembler_feed(a, in, len);
+            if (!cache_assembler_finish(a, &out)) {
+                fprintf(stderr, "semrouter cache assemble: not cacheable: %s\n",
+                        cache_assembler_error(a));
+                rc = 1;
+            }
+            cache_assembler_free(a);
+        }
+    }
+    if (!rc) fwrite(out.data, 1, out.len, stdout);
+    buf_free(&out);
+    free(in);
+    return rc;
+}
+
 int cache_cli_main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -57,6 +119,21 @@ int cache_cli_main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *cmd = argv[1], *path = NULL, *tenant = NULL, *file = NULL;
+    if (!strcmp(cmd, "replay") || !strcmp(cmd, "assemble")) {
+        int include_usage = 0;
+        for (int i = 2; i < argc; i++) {
+            if (!strcmp(argv[i], "--include-usage") && !strcmp(cmd, "replay")) {
+                include_usage = 1;
+            } else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+                usage(stdout);
+                return 0;
+            } else {
+                fprintf(stderr, "semrouter cache %s: unknown option %s\n", cmd, argv[i]);
+                return 2;
+            }
+        }
+        return stream_tool(cmd, include_usage);
+    }
     int dim = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];

@@ -254,6 +254,37 @@ static void context_found_among_many_identical_followups(void)
     cache_close(c);
 }
 
+/* A partition past the flat-scan size moves to its HNSW index; evictions then
+ * delete from the index, and every entry is still found on both tiers. */
+static void large_partition_uses_the_index(void)
+{
+    cache *c = open_cache(650, CACHE_EVICT_FIFO, 0, NULL);
+    req a, q;
+    char name[32], body[32];
+    for (int i = 0; i < 700; i++) {
+        snprintf(name, sizeof name, "e%d", i);
+        snprintf(body, sizeof body, "B%d", i);
+        store(c, mk(&a, "t", name, "big", (unsigned)i + 1), body);
+    }
+    store(c, mk(&a, "t", "small", "other", 5000), "S"); /* a small partition beside it */
+    int bad = 0;
+    for (int i = 0; i < 700; i += 7) {
+        snprintf(name, sizeof name, "e%d", i);
+        snprintf(body, sizeof body, "B%d", i);
+        int want = i >= 51; /* 0..50 were evicted (the last store evicted one more) */
+        if (hits(c, mk(&q, "t", "paraphrase", "big", (unsigned)i + 1), want ? body : NULL, NULL) !=
+            want)
+            bad++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK_EQ_INT(hits(c, mk(&q, "t", "para", "other", 5000), "S", NULL), 1);
+    cache_stats s;
+    cache_stats_get(c, &s);
+    CHECK_EQ_INT(s.entries, 650);
+    CHECK_EQ_INT(s.partitions, 2);
+    cache_close(c);
+}
+
 static void ttl_expires_entries(void)
 {
     fake_now = 1000;
@@ -669,6 +700,7 @@ int main(void)
     RUN(partitions_and_tenants_are_isolated);
     RUN(context_must_match);
     RUN(context_found_among_many_identical_followups);
+    RUN(large_partition_uses_the_index);
     RUN(ttl_expires_entries);
     RUN(eviction_fifo);
     RUN(eviction_lru);

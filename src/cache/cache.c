@@ -32,6 +32,7 @@
 
 #define NIL UINT32_MAX
 #define MAX_CANDIDATES 512
+#define FLAT_MAX 512
 
 typedef struct entry {
     uint8_t exact[32];
@@ -49,11 +50,19 @@ typedef struct entry {
     uint8_t live, has_vec;
 } entry;
 
+/* A partition's vectors live in a flat array while it is small (an exact
+ * scan, and no per-index cost: an HNSW index carries ~160 KB of lock stripes,
+ * and a deployment can have thousands of partitions: tenants x models x system
+ * prompts x sampling settings x conversation shapes). At FLAT_MAX vectors the
+ * partition is promoted to its own HNSW index. */
 typedef struct partition {
     uint8_t key[32];
     uint32_t tenant;
-    hnsw_index *index;
     size_t count;
+    hnsw_index *index;
+    float *flat;
+    uint64_t *flat_labels;
+    uint32_t flat_n, flat_cap;
 } partition;
 
 struct cache {
@@ -168,6 +177,81 @@ static float dot_f16(const uint16_t *a, const float *b, int n)
     for (int i = 0; i < n; i++)
         s += f16_to_f32(a[i]) * b[i];
     return s;
+}
+
+static float dot_f32(const float *a, const float *b, int n)
+{
+    float acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            acc[j] += a[i + j] * b[i + j];
+    float t = 0;
+    for (; i < n; i++)
+        t += a[i] * b[i];
+    return t + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* ---- flat vector store of a small partition (lock held exclusively to change) ---- */
+
+static int flat_reserve(partition *p, int dim)
+{
+    if (p->flat_n < p->flat_cap) return 0;
+    uint32_t cap = p->flat_cap ? p->flat_cap * 2 : 8;
+    float *f = realloc(p->flat, (size_t)cap * dim * sizeof *f);
+    if (!f) return -1;
+    p->flat = f;
+    uint64_t *l = realloc(p->flat_labels, (size_t)cap * sizeof *l);
+    if (!l) return -1;
+    p->flat_labels = l;
+    p->flat_cap = cap;
+    return 0;
+}
+
+static void flat_push(partition *p, int dim, uint64_t label, const float *v)
+{
+    memcpy(p->flat + (size_t)p->flat_n * dim, v, (size_t)dim * sizeof *v);
+    p->flat_labels[p->flat_n++] = label;
+}
+
+static void flat_del(partition *p, int dim, uint64_t label)
+{
+    for (uint32_t i = 0; i < p->flat_n; i++) {
+        if (p->flat_labels[i] != label) continue;
+        uint32_t last = --p->flat_n;
+        if (i != last) {
+            p->flat_labels[i] = p->flat_labels[last];
+            memcpy(p->flat + (size_t)i * dim, p->flat + (size_t)last * dim, (size_t)dim * 4);
+        }
+        return;
+    }
+}
+
+static void flat_free(partition *p)
+{
+    free(p->flat);
+    free(p->flat_labels);
+    p->flat = NULL;
+    p->flat_labels = NULL;
+    p->flat_n = p->flat_cap = 0;
+}
+
+/* Exact top-k of a flat store by descending similarity (insertion into out). */
+static int flat_search(const partition *p, int dim, const float *q, int k, hnsw_result *out)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < p->flat_n; i++) {
+        float sim = dot_f32(q, p->flat + (size_t)i * dim, dim);
+        if (n == k && sim <= out[k - 1].similarity) continue;
+        int j = n < k ? n++ : k - 1;
+        while (j > 0 && out[j - 1].similarity < sim) {
+            out[j] = out[j - 1];
+            j--;
+        }
+        out[j].label = p->flat_labels[i];
+        out[j].similarity = sim;
+    }
+    return n;
 }
 
 /* ---- exact key table (linear probing, backward-shift deletion) ---- */
@@ -389,7 +473,10 @@ static void entry_remove(cache *c, uint32_t s)
 {
     entry *e = &c->slots[s];
     partition *p = c->parts[e->partition];
-    if (e->has_vec && p->index) hnsw_delete(p->index, label_of(c, s));
+    if (e->has_vec && p->index)
+        hnsw_delete(p->index, label_of(c, s));
+    else if (e->has_vec)
+        flat_del(p, c->o.dim, label_of(c, s));
     p->count--;
     exact_del(c, s);
     heap_remove(c, s, c->live);
@@ -438,6 +525,31 @@ void cache_options_default(cache_options *o, int dim)
     o->compact_min_bytes = 64u << 20;
 }
 
+/* Moves a partition's flat vectors into a new HNSW index (store_mu held).
+ * The build runs without the lock (only store_mu holders change the flat
+ * store, and lookups keep scanning it meanwhile); the switch is one swap. */
+static void promote(cache *c, partition *p)
+{
+    char err[200];
+    hnsw_index *h = hnsw_new(&c->hp, err, sizeof err);
+    for (uint32_t i = 0; h && i < p->flat_n; i++) {
+        if (hnsw_insert(h, p->flat_labels[i], p->flat + (size_t)i * c->o.dim)) {
+            snprintf(err, sizeof err, "out of memory");
+            hnsw_free(h);
+            h = NULL;
+        }
+    }
+    if (!h) {
+        log_warn("cache: cannot build a vector index for a partition (%s); it stays an exact scan",
+                 err);
+        return;
+    }
+    pthread_rwlock_wrlock(&c->lock);
+    p->index = h;
+    flat_free(p);
+    pthread_rwlock_unlock(&c->lock);
+}
+
 /* Inserts rec (store_mu held). write_log: append to the persist file first.
  * enforce_max: evict down to max_entries first. */
 static int insert_record(cache *c, const cache_record *rec, int write_log, int enforce_max,
@@ -474,10 +586,7 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
     uint32_t tenant = tenant_get(c, rec->tenant ? rec->tenant : "");
     uint32_t pid = tenant == NIL ? NIL : part_get(c, rec->partition, tenant);
     partition *p = pid == NIL ? NULL : c->parts[pid];
-    if (p && rec->vec && !p->index) {
-        char ierr[160];
-        p->index = hnsw_new(&c->hp, ierr, sizeof ierr);
-    }
+    int flat_ok = !p || !rec->vec || p->index || !flat_reserve(p, dim);
     if (c->free_head == NIL && c->n_slots == c->cap_slots) {
         uint32_t cap = c->cap_slots ? c->cap_slots * 2 : 1024;
         entry *ns = p ? realloc(c->slots, (size_t)cap * sizeof *ns) : NULL;
@@ -488,7 +597,7 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
             c->cap_slots = cap;
         }
     }
-    if (!p || (rec->vec && !p->index) || (c->free_head == NIL && c->n_slots == c->cap_slots)) {
+    if (!p || !flat_ok || (c->free_head == NIL && c->n_slots == c->cap_slots)) {
         pthread_rwlock_unlock(&c->lock);
         snprintf(err, errlen, "out of memory while storing a cache entry");
         goto fail;
@@ -540,15 +649,17 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
     c->live_log_bytes += size;
     hnsw_index *index = p->index;
     uint64_t label = label_of(c, s);
+    if (rec->vec && !index) flat_push(p, dim, label, rec->vec);
     pthread_rwlock_unlock(&c->lock);
 
     /* The slow part, outside the lock: searches go on meanwhile. */
-    if (rec->vec && hnsw_insert(index, label, rec->vec)) {
+    if (rec->vec && index && hnsw_insert(index, label, rec->vec)) {
         pthread_rwlock_wrlock(&c->lock);
         c->slots[s].has_vec = 0; /* still served by the exact tier */
         pthread_rwlock_unlock(&c->lock);
         log_warn("cache: out of memory in the vector index; entry kept for exact hits only");
     }
+    if (rec->vec && !index && c->hp.use_hnsw && p->flat_n >= FLAT_MAX) promote(c, p);
     for (int i = 0; write_log && c->log && i < n_victims; i++) {
         cache_record del = {.type = CACHE_REC_DELETE};
         memcpy(del.exact, victims[i], 32);
@@ -659,15 +770,16 @@ int cache_lookup(cache *c, const cache_request *r, float threshold, cache_hit *h
         found = fill_hit(c, s, 1.0f, CACHE_TIER_EXACT, hit);
 
     uint32_t pid = found || !r->query_vec ? NIL : part_find(c, pkey);
-    hnsw_index *index = pid != NIL ? c->parts[pid]->index : NULL;
-    if (index && c->parts[pid]->count) {
+    partition *part = pid != NIL ? c->parts[pid] : NULL;
+    if (part && part->count) {
         hnsw_result res[MAX_CANDIDATES];
         /* Start with few candidates; widen while every candidate was similar
          * enough but failed the context check (one follow-up such as "tell me
          * more" can sit in a partition under many first turns). */
         for (int k = 8; !found; k *= 4) {
             if (k > MAX_CANDIDATES) k = MAX_CANDIDATES;
-            int n = hnsw_search(index, r->query_vec, k, c->hp.ef_search, res);
+            int n = part->index ? hnsw_search(part->index, r->query_vec, k, c->hp.ef_search, res)
+                                : flat_search(part, c->o.dim, r->query_vec, k, res);
             int all_close = n == k;
             for (int i = 0; i < n && !found; i++) {
                 if (res[i].similarity < threshold) {
@@ -724,9 +836,10 @@ static size_t clear_locked(cache *c, const char *tenant)
         s = next;
     }
     for (uint32_t p = 0; p < c->n_parts; p++) {
-        if (c->parts[p]->count == 0 && c->parts[p]->index) {
-            hnsw_free(c->parts[p]->index);
+        if (c->parts[p]->count == 0) {
+            if (c->parts[p]->index) hnsw_free(c->parts[p]->index);
             c->parts[p]->index = NULL;
+            flat_free(c->parts[p]);
         }
     }
     pthread_rwlock_unlock(&c->lock);
@@ -770,6 +883,7 @@ void cache_stats_get(cache *c, cache_stats *s)
         if (c->parts[p]->count) s->partitions++;
         s->bytes += sizeof(partition);
         if (c->parts[p]->index) s->bytes += hnsw_memory_bytes(c->parts[p]->index);
+        s->bytes += (size_t)c->parts[p]->flat_cap * ((size_t)c->o.dim * 4 + 8);
     }
     pthread_rwlock_unlock(&c->lock);
     s->file_bytes = c->log ? cache_log_size(c->log) : 0;
@@ -904,7 +1018,7 @@ cache *cache_open(const cache_options *o, char *err, size_t errlen)
     if (c->hp.m <= 0) hnsw_params_default(&c->hp, o->dim);
     c->hp.dim = o->dim;
     if (c->hp.ef_search <= 0) c->hp.ef_search = 64;
-    c->hp.initial_capacity = 64; /* per partition; the index grows as needed */
+    c->hp.initial_capacity = 2 * FLAT_MAX; /* an index starts at promotion */
     c->free_head = c->order_head = c->order_tail = NIL;
     pthread_rwlockattr_t attr;
     pthread_rwlockattr_init(&attr);
@@ -962,6 +1076,7 @@ void cache_close(cache *c)
     }
     for (uint32_t p = 0; p < c->n_parts; p++) {
         if (c->parts[p]->index) hnsw_free(c->parts[p]->index);
+        flat_free(c->parts[p]);
         free(c->parts[p]);
     }
     for (uint32_t t = 0; t < c->n_tenants; t++)

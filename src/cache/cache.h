@@ -3,7 +3,8 @@
  * Two tiers. Exact: the canonical-request key (keys.h) maps straight to an
  * entry. Semantic: entries are grouped by partition key (tenant, model,
  * embedding model, system prompt, tools, sampling parameters, ...), each
- * partition has its own HNSW index, so a search can never return another
+ * partition has its own vector store (an exact scan while small, its own HNSW
+ * index from 512 entries on), so a search can never return another
  * partition's (or tenant's) entry. A semantic candidate hits only when its
  * similarity >= threshold, it has the same number of earlier turns, and each
  * earlier turn's vector is >= context_similarity_threshold similar.

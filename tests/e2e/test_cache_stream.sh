@@ -50,7 +50,7 @@ for c in "${cases[@]}"; do
     curl -s "$FAKELLM_URL/v1/chat/completions" -H 'content-type: application/json' -d "$body" >"$tmp/$name.json"
     curl -sN "$FAKELLM_URL/v1/chat/completions" -H 'content-type: application/json' -d "$stream_body" >"$tmp/$name.sse"
     if ! "$SR" cache assemble <"$tmp/$name.sse" >"$tmp/$name.asm.json" 2>"$tmp/err"; then
-        echo "FAIL cache_assemble_$name: $(cat "$tmp/err")"
+        echo "FAIL cache_assemble_$name: $(cat "$tmp/err"); stream of $(wc -c <"$tmp/$name.sse") bytes ends: $(tail -c 200 "$tmp/$name.sse" | tr '\n' '|')"
         continue
     fi
     if same_completion "$tmp/$name.json" "$tmp/$name.asm.json"; then

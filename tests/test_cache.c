@@ -6,7 +6,9 @@
 #include "core/util.h"
 #include "test.h"
 #include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define DIM 64
@@ -534,6 +536,54 @@ static void persistence_torn_tail_and_garbage(void)
     unlink(tmp_path);
 }
 
+/* A child process stores entries and acknowledges each one on a pipe; it is
+ * killed with SIGKILL mid-stream. Every acknowledged entry must be in the
+ * file when it is reopened. */
+static void persistence_survives_kill_9(void)
+{
+    make_tmp("kill9");
+    int fds[2];
+    CHECK(pipe(fds) == 0, "pipe");
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        cache *c = open_cache(0, CACHE_EVICT_FIFO, 0, tmp_path);
+        req a;
+        char name[32];
+        for (int i = 0;; i++) {
+            snprintf(name, sizeof name, "k%d", i);
+            if (store(c, mk(&a, "t", name, "p", (unsigned)i), name)) _exit(1);
+            if (write(fds[1], &i, sizeof i) != sizeof i) _exit(1);
+        }
+    }
+    close(fds[1]);
+    int acked = -1, v;
+    while (acked < 300 && read(fds[0], &v, sizeof v) == sizeof v)
+        acked = v;
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    while (read(fds[0], &v, sizeof v) == sizeof v)
+        acked = v; /* acks sent before death */
+    close(fds[0]);
+    CHECK(acked >= 300, "child acknowledged only %d stores", acked);
+    cache *c = open_cache(0, CACHE_EVICT_FIFO, 0, tmp_path);
+    CHECK(c != NULL, "reopen after kill -9");
+    if (!c) return;
+    cache_stats s;
+    cache_stats_get(c, &s);
+    CHECK(s.entries >= (size_t)acked + 1, "%zu entries, %d acknowledged", s.entries, acked + 1);
+    int missing = 0;
+    req a;
+    char name[32];
+    for (int i = 0; i <= acked; i++) {
+        snprintf(name, sizeof name, "k%d", i);
+        if (!hits(c, mk(&a, "t", name, "p", (unsigned)i), name, NULL)) missing++;
+    }
+    CHECK_EQ_INT(missing, 0);
+    cache_close(c);
+    unlink(tmp_path);
+}
+
 static void persistence_compacts(void)
 {
     make_tmp("compact");
@@ -709,6 +759,7 @@ int main(void)
     RUN(bad_input_is_an_error);
     RUN(persistence_round_trip);
     RUN(persistence_torn_tail_and_garbage);
+    RUN(persistence_survives_kill_9);
     RUN(persistence_compacts);
     RUN(persistence_locks_the_file);
     RUN(export_import);

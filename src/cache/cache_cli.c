@@ -9,6 +9,7 @@
 #include "core/buf.h"
 #include "cache/persist.h"
 #include "core/log.h"
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,25 @@ static int stream_tool(const char *cmd, int include_usage)
     return rc;
 }
 
+/* Dimension of the first line's "vector" (base64 f32 or array), 0 if none. */
+static int first_line_dim(const char *text)
+{
+    const char *nl = strchr(text, '\n');
+    cJSON *j = cJSON_ParseWithLength(text, nl ? (size_t)(nl - text) : strlen(text));
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "vector");
+    int dim = 0;
+    if (cJSON_IsArray(v)) {
+        dim = cJSON_GetArraySize(v);
+    } else if (cJSON_IsString(v)) {
+        size_t n = strlen(v->valuestring), pad = 0;
+        while (n > pad && v->valuestring[n - 1 - pad] == '=')
+            pad++;
+        dim = (int)((n / 4 * 3 - pad) / 4);
+    }
+    cJSON_Delete(j);
+    return dim > 0 && dim <= 65536 ? dim : 0;
+}
+
 int cache_cli_main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -195,6 +215,20 @@ int cache_cli_main(int argc, char **argv)
                 dim);
         return 1;
     }
+    /* Import into an empty file: the input's first vector tells the dimension. */
+    char *input = NULL;
+    size_t input_len = 0;
+    if (!strcmp(cmd, "import")) {
+        FILE *in = file ? fopen(file, "r") : stdin;
+        input = in ? slurp(in, &input_len) : NULL;
+        if (in && in != stdin) fclose(in);
+        if (!input) {
+            fprintf(stderr, "semrouter cache import: cannot read %s\n",
+                    file ? file : "standard input");
+            return 1;
+        }
+        if (!dim && !fdim) dim = first_line_dim(input);
+    }
     if (!dim) dim = fdim ? fdim : 512;
 
     cache_options o;
@@ -231,11 +265,11 @@ int cache_cli_main(int argc, char **argv)
             fprintf(stderr, "exported %lld entries\n", n);
         }
     } else if (!strcmp(cmd, "import")) {
-        FILE *in = file ? fopen(file, "r") : stdin;
+        FILE *in = fmemopen(input, input_len ? input_len : 1, "r");
         long long skipped = 0;
         long long n = in ? cache_import(c, tenant, in, &skipped, err, sizeof err) : -1;
-        if (!in) snprintf(err, sizeof err, "cannot open %s", file);
-        if (in && in != stdin) fclose(in);
+        if (!in) snprintf(err, sizeof err, "out of memory");
+        if (in) fclose(in);
         if (n < 0) {
             fprintf(stderr, "semrouter cache import: %s\n", err);
             rc = 1;
@@ -252,5 +286,6 @@ int cache_cli_main(int argc, char **argv)
         printf("removed %zu entries\n", n);
     }
     cache_close(c);
+    free(input);
     return rc;
 }

@@ -57,17 +57,24 @@ static const char *field(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-/* Builds the two-turn request (first turn of case `ctx`, follow-up of case
- * `q`), computes its keys and vectors into r; vectors live in vecs. */
-static int request_of(const cJSON *ctx, const cJSON *q, cache_keys *k, float *vecs,
-                      cache_request *r)
+/* Vectors of every case's texts, embedded once: main query, main response, follow-up. */
+static float *case_vecs;
+static const float *vec_of(int i, int which)
 {
+    return case_vecs + ((size_t)i * 3 + which) * dim;
+}
+
+/* Builds the two-turn request (first turn of case ctx, follow-up of case q),
+ * computes its keys into k and points r at the matching vectors. */
+static int request_of(const cJSON *cases, int ctx, int q, cache_keys *k, cache_request *r)
+{
+    const cJSON *c = cJSON_GetArrayItem(cases, ctx), *f = cJSON_GetArrayItem(cases, q);
     cJSON *req = cJSON_CreateObject();
     cJSON_AddStringToObject(req, "model", "auto");
     cJSON *msgs = cJSON_AddArrayToObject(req, "messages");
     const char *roles[3] = {"user", "assistant", "user"};
-    const char *texts[3] = {field(ctx, "Main Query"), field(ctx, "Main Query Response"),
-                            field(q, "Follow-Up Query")};
+    const char *texts[3] = {field(c, "Main Query"), field(c, "Main Query Response"),
+                            field(f, "Follow-Up Query")};
     for (int i = 0; i < 3; i++) {
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "role", roles[i]);
@@ -77,17 +84,20 @@ static int request_of(const cJSON *ctx, const cJSON *q, cache_keys *k, float *ve
     char err[256];
     int rc = cache_keys_compute(req, "tenant", embed_model_id(model), k, err, sizeof err);
     cJSON_Delete(req);
-    if (rc || !k->semantic_ok || k->n_context != 2) return -1;
-    embed(k->query, vecs);
-    for (int i = 0; i < 2; i++)
-        embed(k->context[i], vecs + (size_t)(i + 1) * dim);
+    if (rc || !k->semantic_ok || k->n_context != 2 || strcmp(k->query, texts[2]) ||
+        strcmp(k->context[0], texts[0]) || strcmp(k->context[1], texts[1]))
+        return -1;
+    static float ctx_buf[2 * 4096];
+    if (dim > 4096) return -1;
+    memcpy(ctx_buf, vec_of(ctx, 0), (size_t)dim * sizeof(float));
+    memcpy(ctx_buf + dim, vec_of(ctx, 1), (size_t)dim * sizeof(float));
     memset(r, 0, sizeof *r);
     r->tenant = "tenant";
     r->exact_key = k->exact;
     r->partition_key = k->partition;
-    r->query_vec = vecs;
+    r->query_vec = vec_of(q, 2);
     r->n_context = 2;
-    r->context_vecs = vecs + dim;
+    r->context_vecs = ctx_buf;
     return 0;
 }
 
@@ -100,16 +110,22 @@ static void followup_hits_only_under_its_first_turn(void)
         SKIP("models/use-lite not found (run scripts/fetch-model.sh)");
     }
     int n = cJSON_GetArraySize(cases);
+    case_vecs = malloc((size_t)n * 3 * dim * sizeof *case_vecs);
+    static const char *const names[3] = {"Main Query", "Main Query Response", "Follow-Up Query"};
+    for (int i = 0; i < n; i++)
+        for (int w = 0; w < 3; w++)
+            embed(field(cJSON_GetArrayItem(cases, i), names[w]), (float *)vec_of(i, w));
     cache_options o;
     cache_options_default(&o, dim);
     char err[256];
     cache *c = cache_open(&o, err, sizeof err);
-    float *vecs = malloc((size_t)3 * dim * sizeof *vecs);
     for (int i = 0; i < n; i++) {
-        const cJSON *x = cJSON_GetArrayItem(cases, i);
         cache_keys k;
         cache_request r;
-        if (request_of(x, x, &k, vecs, &r)) continue;
+        if (request_of(cases, i, i, &k, &r)) {
+            CHECK(0, "case %d: keys or texts wrong", i);
+            continue;
+        }
         char body[64];
         snprintf(body, sizeof body, "{\"case\":%d}", i);
         CHECK(cache_store(c, &r, k.query, body, strlen(body), err, sizeof err) == 0, "%s", err);
@@ -123,9 +139,7 @@ static void followup_hits_only_under_its_first_turn(void)
             int j = (i + shift * 37) % n; /* first turn of case j, follow-up of case i */
             cache_keys k;
             cache_request r;
-            if (request_of(cJSON_GetArrayItem(cases, j), cJSON_GetArrayItem(cases, i), &k, vecs,
-                           &r))
-                continue;
+            if (request_of(cases, j, i, &k, &r)) continue;
             r.exact_key = other_exact; /* semantic tier only */
             cache_hit h;
             if (cache_lookup(c, &r, -1, &h) == 1) {
@@ -153,7 +167,7 @@ static void followup_hits_only_under_its_first_turn(void)
     CHECK_EQ_INT(own_hits, n);
     printf("     %d cases: %d own hits, %d wrong answers, %d legitimate cross hits\n", n, own_hits,
            wrong, cross_hits);
-    free(vecs);
+    free(case_vecs);
     cache_close(c);
     cJSON_Delete(cases);
 }

@@ -23,6 +23,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "index/vec.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <pthread.h>
@@ -179,19 +180,6 @@ static float dot_f16(const uint16_t *a, const float *b, int n)
     return s;
 }
 
-static float dot_f32(const float *a, const float *b, int n)
-{
-    float acc[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            acc[j] += a[i + j] * b[i + j];
-    float t = 0;
-    for (; i < n; i++)
-        t += a[i] * b[i];
-    return t + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-}
-
 /* ---- flat vector store of a small partition (lock held exclusively to change) ---- */
 
 static int flat_reserve(partition *p, int dim)
@@ -239,9 +227,10 @@ static void flat_free(partition *p)
 /* Exact top-k of a flat store by descending similarity (insertion into out). */
 static int flat_search(const partition *p, int dim, const float *q, int k, hnsw_result *out)
 {
+    const vec_kernels *kern = vec_kernels_best();
     int n = 0;
     for (uint32_t i = 0; i < p->flat_n; i++) {
-        float sim = dot_f32(q, p->flat + (size_t)i * dim, dim);
+        float sim = kern->dot_f32(q, p->flat + (size_t)i * dim, (size_t)dim);
         if (n == k && sim <= out[k - 1].similarity) continue;
         int j = n < k ? n++ : k - 1;
         while (j > 0 && out[j - 1].similarity < sim) {

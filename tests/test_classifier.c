@@ -3,10 +3,10 @@
  *
  * Floors (measured, then a few points of margin; see the README numbers):
  *   conversational dev set (data/route/conversational_dev.tsv, 224 questions):
- *     measured 0.8438 -> floor 0.80
+ *     measured 0.8571 -> floor 0.81
  *   held-out MMLU split, every 10th held-out prompt (283 of 2,827; the split is
  *     the SHA-256 rank within each subject, the same the trainer uses):
- *     measured on all held-out 0.8108 (0.8021 on the subset) -> floor 0.76 (needs ../shared) */
+ *     measured on all held-out 0.8104 (0.8127 on the subset) -> floor 0.76 (needs ../shared) */
 #include "core/util.h"
 #include "embed/embed.h"
 #include "route/classifier.h"
@@ -202,7 +202,7 @@ static void test_dev_set_accuracy_floor(void)
     if (h && rc == 0 && route_embed_dataset(m, &d, -1, 1, 0, 2, NULL, &e, err, sizeof err) == 0) {
         double acc = route_accuracy(h, &e, NULL);
         printf("     conversational dev accuracy %.4f on %d\n", acc, e.n);
-        CHECK(acc >= 0.80, "accuracy %.4f below the 0.80 floor", acc);
+        CHECK(acc >= 0.81, "accuracy %.4f below the 0.81 floor", acc);
         route_embedded_free(&e);
     }
     route_dataset_free(&d);

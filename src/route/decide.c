@@ -1,6 +1,7 @@
 /* decide.c - the routing decision and the request rewrite (see decide.h). */
 #include "route/decide.h"
 #include "core/util.h"
+#include "guard/pii.h"
 #include "route/keyword.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +173,15 @@ int route_engine_label_category(const route_engine *e, int label)
     return label >= 0 && label < classifier_n_labels(e->cls) ? e->label_category[label] : -1;
 }
 
+/* Same PII type: names compared through the recognizers' table, so aliases
+ * ("EMAIL" = "EMAIL_ADDRESS") match; unknown names compare as text. */
+static int pii_same_type(const char *a, const char *b)
+{
+    int ta = pii_type_from_name(a), tb = pii_type_from_name(b);
+    if (ta >= 0 && tb >= 0) return ta == tb;
+    return !strcasecmp(a, b);
+}
+
 /* 1 when the model's pii_policy lets every detected type through. */
 static int pii_allowed(const sr_model *m, const route_input *in)
 {
@@ -179,7 +189,7 @@ static int pii_allowed(const sr_model *m, const route_input *in)
     for (int i = 0; i < in->n_pii_types; i++) {
         int ok = 0;
         for (size_t k = 0; k < m->pii_policy.pii_types_allowed.count && !ok; k++)
-            ok = !strcasecmp(m->pii_policy.pii_types_allowed.items[k], in->pii_types[i]);
+            ok = pii_same_type(m->pii_policy.pii_types_allowed.items[k], in->pii_types[i]);
         if (!ok) return 0;
     }
     return 1;

@@ -3,6 +3,8 @@
 #include "core/buf.h"
 #include "core/util.h"
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -62,6 +64,127 @@ static int embed_rows(const embed_model *m, const char **texts, const size_t *le
     return 0;
 }
 
+/* ---- embedding cache ----
+ * A file of (SHA-256(model id, text), vector) records, so a retrain with a few
+ * changed texts embeds only those. Format: "SRVECC1\0", u32 dim, then records
+ * of 32 key bytes + dim floats (host order: a local scratch file). */
+
+typedef struct cache_rec {
+    unsigned char key[32];
+    float *vec; /* into the cache's float block */
+} cache_rec;
+
+static int cache_rec_cmp(const void *a, const void *b)
+{
+    return memcmp(((const cache_rec *)a)->key, ((const cache_rec *)b)->key, 32);
+}
+
+static void text_key(const embed_model *m, const char *text, size_t len, unsigned char out[32])
+{
+    buf kb;
+    buf_init(&kb);
+    buf_puts(&kb, embed_model_id(m));
+    buf_putc(&kb, 0);
+    buf_append(&kb, text, len);
+    util_sha256(kb.data ? kb.data : "", kb.len, out);
+    buf_free(&kb);
+}
+
+static int cache_embed_rows(const embed_model *m, const char **texts, const size_t *lens, int n,
+                            float *X, int threads, const char *cache, char *err, size_t errlen)
+{
+    if (!cache) return embed_rows(m, texts, lens, n, X, threads, err, errlen);
+    int dim = embed_dim(m), have = 0, rc = -1;
+    size_t rec = 32 + (size_t)dim * sizeof(float);
+    cache_rec *recs = NULL;
+    float *block = NULL;
+    unsigned char *keys = malloc((size_t)(n ? n : 1) * 32);
+    int *missing = malloc((size_t)(n ? n : 1) * sizeof(int));
+    if (!keys || !missing) goto oom;
+    FILE *f = fopen(cache, "rb");
+    if (f) {
+        char magic[8];
+        uint32_t fdim = 0;
+        long size = 0;
+        if (fread(magic, 1, 8, f) == 8 && !memcmp(magic, "SRVECC1", 8) &&
+            fread(&fdim, 4, 1, f) == 1 && (int)fdim == dim && !fseek(f, 0, SEEK_END) &&
+            (size = ftell(f)) >= 12 && !fseek(f, 12, SEEK_SET)) {
+            have = (int)((size_t)(size - 12) / rec);
+            recs = malloc((size_t)(have + n + 1) * sizeof *recs);
+            block = malloc(((size_t)have + n + 1) * dim * sizeof(float));
+            if (!recs || !block) {
+                fclose(f);
+                goto oom;
+            }
+            for (int i = 0; i < have; i++) {
+                recs[i].vec = block + (size_t)i * dim;
+                if (fread(recs[i].key, 1, 32, f) != 32 ||
+                    fread(recs[i].vec, sizeof(float), (size_t)dim, f) != (size_t)dim) {
+                    have = i;
+                    break;
+                }
+            }
+            qsort(recs, (size_t)have, sizeof *recs, cache_rec_cmp);
+        }
+        fclose(f);
+    }
+    if (!recs) {
+        recs = malloc((size_t)(n + 1) * sizeof *recs);
+        block = malloc(((size_t)n + 1) * dim * sizeof(float));
+        if (!recs || !block) goto oom;
+    }
+    int n_missing = 0;
+    for (int i = 0; i < n; i++) {
+        cache_rec probe;
+        text_key(m, texts[i], lens[i], probe.key);
+        memcpy(keys + (size_t)i * 32, probe.key, 32);
+        cache_rec *hit = have ? bsearch(&probe, recs, (size_t)have, sizeof *recs, cache_rec_cmp)
+                              : NULL;
+        if (hit) memcpy(X + (size_t)i * dim, hit->vec, (size_t)dim * sizeof(float));
+        else missing[n_missing++] = i;
+    }
+    if (n_missing) {
+        const char **mt = malloc((size_t)n_missing * sizeof *mt);
+        size_t *ml = malloc((size_t)n_missing * sizeof *ml);
+        float *mv = malloc((size_t)n_missing * dim * sizeof(float));
+        int erc = -1;
+        if (mt && ml && mv) {
+            for (int k = 0; k < n_missing; k++) mt[k] = texts[missing[k]], ml[k] = lens[missing[k]];
+            erc = embed_rows(m, mt, ml, n_missing, mv, threads, err, errlen);
+            if (erc == 0) {
+                for (int k = 0; k < n_missing; k++)
+                    memcpy(X + (size_t)missing[k] * dim, mv + (size_t)k * dim,
+                           (size_t)dim * sizeof(float));
+                /* rewrite the cache: old records + the new ones */
+                char tmp[4096];
+                snprintf(tmp, sizeof tmp, "%s.tmp", cache);
+                FILE *w = fopen(tmp, "wb");
+                uint32_t d32 = (uint32_t)dim;
+                int ok = w && fwrite("SRVECC1", 1, 8, w) == 8 && fwrite(&d32, 4, 1, w) == 1;
+                for (int i = 0; ok && i < have; i++)
+                    ok = fwrite(recs[i].key, 1, 32, w) == 32 &&
+                         fwrite(recs[i].vec, sizeof(float), (size_t)dim, w) == (size_t)dim;
+                for (int k = 0; ok && k < n_missing; k++)
+                    ok = fwrite(keys + (size_t)missing[k] * 32, 1, 32, w) == 32 &&
+                         fwrite(mv + (size_t)k * dim, sizeof(float), (size_t)dim, w) ==
+                             (size_t)dim;
+                if (w && fclose(w) != 0) ok = 0;
+                if (ok) rename(tmp, cache);
+                else remove(tmp);
+            }
+        } else snprintf(err, errlen, "out of memory embedding %d texts", n_missing);
+        free(mt), free(ml), free(mv);
+        if (erc < 0) goto out;
+    }
+    rc = 0;
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory reading the embedding cache");
+out:
+    free(keys), free(missing), free(recs), free(block);
+    return rc;
+}
+
 void route_embedded_free(route_embedded *e)
 {
     free(e->X);
@@ -113,36 +236,8 @@ int route_embed_dataset(const embed_model *m, const route_dataset *d, int select
     }
     out->n = rows;
 
-    unsigned char key[32];
-    if (cache) { /* key = SHA-256 over model id and every text */
-        buf kb;
-        buf_init(&kb);
-        buf_puts(&kb, embed_model_id(m));
-        for (int i = 0; i < rows; i++) {
-            buf_putc(&kb, 0);
-            buf_append(&kb, texts[i], lens[i]);
-        }
-        util_sha256(kb.data ? kb.data : "", kb.len, key);
-        buf_free(&kb);
-        FILE *f = fopen(cache, "rb");
-        unsigned char got[32];
-        if (f && fread(got, 1, 32, f) == 32 && !memcmp(got, key, 32) &&
-            fread(out->X, sizeof(float), (size_t)rows * dim, f) == (size_t)rows * dim) {
-            fclose(f);
-            goto done;
-        }
-        if (f) fclose(f);
-    }
-    if (embed_rows(m, texts, lens, rows, out->X, threads, err, errlen) < 0) goto fail;
-    if (cache) {
-        FILE *f = fopen(cache, "wb");
-        if (f) {
-            fwrite(key, 1, 32, f);
-            fwrite(out->X, sizeof(float), (size_t)rows * dim, f);
-            fclose(f);
-        }
-    }
-done:
+    if (cache_embed_rows(m, texts, lens, rows, out->X, threads, cache, err, errlen) < 0)
+        goto fail;
     free(texts);
     free(lens);
     return 0;

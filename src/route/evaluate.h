@@ -20,7 +20,8 @@ typedef struct route_embedded {
 /* Embeds the samples of d with holdout == select (-1 = all). For MMLU prompts,
  * full and/or stem choose which texts become rows (both: two rows per prompt;
  * TSV samples always give one row). threads >= 1. cache (may be NULL) names a
- * file that stores the vectors, reused when model and texts are identical.
+ * file of (model id + text hash, vector) records: texts found there are not
+ * embedded again, new ones are added to it.
  * 0, or -1 with err. */
 int route_embed_dataset(const embed_model *m, const route_dataset *d, int select, int full,
                         int stem, int threads, const char *cache, route_embedded *out, char *err,

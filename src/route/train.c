@@ -522,7 +522,7 @@ static void train_usage(FILE *out)
             "  --iter N          L-BFGS iterations (400)\n"
             "  --variants V      MMLU texts trained on: full | stem | both (both)\n"
             "  --threads N       embedding threads (2)\n"
-            "  --cache FILE      reuse embeddings of an identical earlier run\n");
+            "  --cache FILE      embedding cache: texts embedded by an earlier run are reused\n");
 }
 
 int classify_train_cli_main(int argc, char **argv)
@@ -605,15 +605,10 @@ int classify_train_cli_main(int argc, char **argv)
 
     int use_full = strcmp(variants, "stem") != 0, use_stem = strcmp(variants, "full") != 0;
     double t0 = util_now_sec();
-    char cache_ho[4096], cache_ev[4096];
-    snprintf(cache_ho, sizeof cache_ho, "%s.holdout", cache ? cache : "");
-    snprintf(cache_ev, sizeof cache_ev, "%s.eval", cache ? cache : "");
     if (route_embed_dataset(m, &d, 0, use_full, use_stem, threads, cache, &tr, err, sizeof err) <
             0 ||
-        route_embed_dataset(m, &d, 1, 1, 0, threads, cache ? cache_ho : NULL, &ho, err,
-                            sizeof err) < 0 ||
-        (ev.n && route_embed_dataset(m, &ev, 1, 1, 0, threads, cache ? cache_ev : NULL, &dv, err,
-                                     sizeof err) < 0))
+        route_embed_dataset(m, &d, 1, 1, 0, threads, cache, &ho, err, sizeof err) < 0 ||
+        (ev.n && route_embed_dataset(m, &ev, 1, 1, 0, threads, cache, &dv, err, sizeof err) < 0))
         goto fail;
     double t1 = util_now_sec();
     fprintf(stderr, "train: embedded %d training + %d held-out + %d eval texts in %.1f s\n", tr.n,

@@ -10,10 +10,19 @@
  *
  * Streams are forwarded chunk by chunk as they arrive. Back-pressure: when the
  * client reads slower than the model writes and more than STREAM_HIGH_WATER
- * bytes are queued, the upstream transfer is paused until the queue drains. */
+ * bytes are queued, the upstream transfer is paused until the queue drains.
+ *
+ * Before going upstream (DESIGN.md §1): the tenant comes from the API key, the
+ * last user turn is embedded once, and the cache is asked (exact tier, then the
+ * semantic tier inside the request's partition with the conversation context
+ * checked). A miss joins the single-flight table: the first request of a key
+ * goes upstream, identical ones wait for its answer. A clean 2xx answer (a
+ * stream only after a clean [DONE]) is stored unless the client said no-store. */
 #include "api/api_error.h"
 #include "api/gateway.h"
 #include "cache/assemble.h"
+#include "cache/keys.h"
+#include "cache/replay.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -60,12 +69,32 @@ typedef struct chat_call {
     uint64_t t_start, t_first_byte;
     long prompt_tokens, completion_tokens;
     const char *error_reason; /* llm_request_errors_total reason, NULL when none */
+    /* signals and cache */
+    const char *tenant;
+    cache_keys keys;
+    int have_keys;
+    float *query_vec;   /* last user turn, NULL when not embedded */
+    float *context_vecs; /* earlier turns, keys.n_context rows */
+    int over_window;    /* the query (or a context turn) is longer than the model window */
+    double embed_ms;
+    int no_cache, no_store;
+    int cacheable; /* the cache applies to this request (enabled, keys computed) */
+    const char *cache_state; /* "hit", "miss", "skip", "off", "coalesced" */
+    float cache_similarity;
+    const char *response_path; /* "upstream" or "cache" */
+    int sf_leader;            /* this call must finish its single-flight entry */
+    sf_waiter *sf_waiter;     /* set while waiting for an identical request's answer */
 } chat_call;
 
 static void attempt_start(chat_call *c);
 
 static void call_free(chat_call *c)
 {
+    if (c->sf_leader && c->have_keys) /* waiters must never hang: no answer to share */
+        singleflight_finish(c->gw->flights, c->keys.exact, NULL, 0);
+    if (c->have_keys) cache_keys_free(&c->keys);
+    free(c->query_vec);
+    free(c->context_vecs);
     cJSON_Delete(c->json);
     free(c->upstream_body);
     buf_free(&c->body);
@@ -128,8 +157,16 @@ static void finish_accounting(chat_call *c, int status)
     buf_puts(&l, ",\"endpoint\":");
     if (c->n_cands && c->attempts) buf_json_str(&l, c->cands[c->current].name, strlen(c->cands[c->current].name));
     else buf_puts(&l, "null");
-    buf_printf(&l, ",\"stream\":%s,\"status\":%d,\"response_path\":\"upstream\",\"attempts\":%d",
-               c->stream ? "true" : "false", status, c->attempts);
+    buf_printf(&l, ",\"stream\":%s,\"status\":%d,\"response_path\":\"%s\",\"attempts\":%d",
+               c->stream ? "true" : "false", status, c->response_path ? c->response_path : "upstream",
+               c->attempts);
+    buf_printf(&l, ",\"cache\":\"%s\"", c->cache_state ? c->cache_state : "off");
+    if (c->cache_similarity > 0) buf_printf(&l, ",\"cache_similarity\":%.4f", c->cache_similarity);
+    if (c->tenant) {
+        buf_puts(&l, ",\"tenant\":");
+        buf_json_str(&l, c->tenant, strlen(c->tenant));
+    }
+    if (c->embed_ms > 0) buf_printf(&l, ",\"embed_ms\":%.3f", c->embed_ms);
     buf_printf(&l, ",\"latency_ms\":%.3f", total * 1e3);
     if (c->t_first_byte) buf_printf(&l, ",\"ttft_ms\":%.3f", (double)(c->t_first_byte - c->t_start) / 1e6);
     buf_printf(&l, ",\"prompt_tokens\":%ld,\"completion_tokens\":%ld", c->prompt_tokens, c->completion_tokens);
@@ -158,7 +195,80 @@ static void add_common_headers(chat_call *c)
 {
     if (c->model) http_add_header(c->req, "x-vsr-selected-model", c->model->name);
     http_add_header(c->req, "x-vsr-response-path", "upstream");
-    if (c->cfg->semantic_cache.enabled) http_add_header(c->req, "x-vsr-cache-hit", "false");
+    if (c->gw->cache) http_add_header(c->req, "x-vsr-cache-hit", "false");
+}
+
+/* ------------------------------------------------------------------ cache */
+
+static cache_request cache_request_of(const chat_call *c)
+{
+    cache_request r = {0};
+    r.tenant = c->cfg->semantic_cache.scope == SR_CACHE_SCOPE_GLOBAL ? "" : c->tenant;
+    r.exact_key = c->keys.exact;
+    r.partition_key = c->keys.partition;
+    r.query_vec = c->over_window ? NULL : c->query_vec;
+    r.n_context = c->keys.n_context;
+    r.context_vecs = c->context_vecs;
+    return r;
+}
+
+/* Answers from a stored completion: verbatim JSON, or replayed as SSE. */
+static void respond_from_cache(chat_call *c, const char *body, size_t len, float similarity,
+                               int coalesced)
+{
+    char sim[16];
+    snprintf(sim, sizeof sim, "%.4f", similarity);
+    if (c->model) http_add_header(c->req, "x-vsr-selected-model", c->model->name);
+    http_add_header(c->req, "x-vsr-cache-hit", "true");
+    http_add_header(c->req, "x-vsr-cache-similarity", sim);
+    http_add_header(c->req, "x-vsr-response-path", "cache");
+    if (coalesced) http_add_header(c->req, "x-vsr-single-flight", "true");
+    c->response_path = "cache";
+    c->cache_state = coalesced ? "coalesced" : "hit";
+    c->cache_similarity = similarity;
+    cJSON *j = cJSON_ParseWithLength(body, len);
+    if (j) usage_from_json(c, j);
+    cJSON_Delete(j);
+    /* tokens served from the cache cost nothing upstream */
+    c->prompt_tokens = c->completion_tokens = 0;
+    if (c->stream) {
+        const cJSON *so = cJSON_GetObjectItemCaseSensitive(c->json, "stream_options");
+        int include_usage = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(so, "include_usage"));
+        buf sse;
+        buf_init(&sse);
+        if (cache_replay_sse(body, len, include_usage, &sse) == 0 && !sse.oom) {
+            http_add_header(c->req, "Cache-Control", "no-cache");
+            http_stream_start(c->req, 200, "text/event-stream");
+            http_stream_write(c->req, sse.data, sse.len);
+            http_stream_end(c->req);
+        } else {
+            http_respond_error(c->req, 500, "The cached answer could not be replayed.", NULL, NULL);
+        }
+        buf_free(&sse);
+    } else {
+        http_respond(c->req, 200, "application/json", body, len);
+    }
+    finish_accounting(c, 200);
+    call_free(c);
+}
+
+/* Stores a clean answer and hands it to identical requests that waited. */
+static void store_answer(chat_call *c, const char *completion, size_t len)
+{
+    if (c->sf_leader) {
+        singleflight_finish(c->gw->flights, c->keys.exact, completion, len);
+        c->sf_leader = 0;
+    }
+    if (!c->cacheable || c->no_store) return;
+    cache_request r = cache_request_of(c);
+    char err[256];
+    uint64_t t0 = util_now_ns();
+    int rc = cache_store(c->gw->cache, &r, c->keys.query, completion, len, err, sizeof err);
+    metrics_observe(c->gw->metrics->cache_operation_duration, METRICS_LABELS("memory", "add_entry"),
+                    (double)(util_now_ns() - t0) / 1e9);
+    metrics_inc(c->gw->metrics->cache_operations,
+                METRICS_LABELS("memory", "add_entry", rc == 0 ? "success" : "error"));
+    if (rc) log_warn("cache store failed for %s: %s", c->request_id, err);
 }
 
 static void on_drain(http_request *req, void *arg)
@@ -255,6 +365,7 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
                 cJSON *j = cJSON_ParseWithLength(completion.data, completion.len);
                 if (j) usage_from_json(c, j);
                 cJSON_Delete(j);
+                store_answer(c, completion.data, completion.len);
             }
             buf_free(&completion);
             http_stream_end(c->req);
@@ -287,6 +398,9 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
     if (c->upstream_status >= 200 && c->upstream_status < 300) {
         cJSON *j = cJSON_ParseWithLength(c->body.data ? c->body.data : "", c->body.len);
         if (j) usage_from_json(c, j);
+        /* only a real completion is worth keeping */
+        if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "choices")))
+            store_answer(c, c->body.data, c->body.len);
         cJSON_Delete(j);
     } else {
         c->error_reason = "upstream_4xx";
@@ -300,6 +414,15 @@ static void on_client_close(http_request *req, void *arg)
 {
     (void)req;
     chat_call *c = arg;
+    if (c->sf_waiter) {
+        singleflight_leave(c->gw->flights, c->sf_waiter);
+        c->sf_waiter = NULL;
+        c->error_reason = "cancellation";
+        http_respond(c->req, 499, NULL, NULL, 0);
+        finish_accounting(c, 499);
+        call_free(c);
+        return;
+    }
     if (!c->up) return;
     upstream_cancel(c->up);
     c->up = NULL;
@@ -369,6 +492,105 @@ static void attempt_start(chat_call *c)
              c->last_error[0] ? c->last_error : "no endpoint available");
     fail_request(c, status, msg, NULL, c->last_timed_out ? "upstream_timeout" : "upstream_error",
                  c->last_timed_out ? "timeout" : "upstream_5xx");
+}
+
+/* ------------------------------------------------------- signals + lookup */
+
+/* Embeds text into out; returns 0 and sets *over when it exceeds the window. */
+static int embed_one(chat_call *c, const char *text, size_t len, float *out, int *over)
+{
+    char err[256];
+    int n_tokens = 0;
+    if (embed_text(c->gw->embed, c->wk->embed, text, len, out, &n_tokens, err, sizeof err)) {
+        log_warn("embedding failed for %s: %s", c->request_id, err);
+        return -1;
+    }
+    int window = embed_max_tokens(c->gw->embed);
+    if (window > 0 && n_tokens > window) *over = 1;
+    return 0;
+}
+
+/* Cache keys and the embeddings of the last user turn and its context. A
+ * failure here only turns features off for this request. */
+static void compute_signals(chat_call *c)
+{
+    char err[256];
+    gateway *gw = c->gw;
+    const char *model_id = gw->embed ? embed_model_id(gw->embed) : "none";
+    if (cache_keys_compute(c->json, c->tenant, model_id, &c->keys, err, sizeof err) == 0)
+        c->have_keys = 1;
+    if (!c->have_keys || !c->keys.semantic_ok || !gw->embed || !c->wk->embed) return;
+    int dim = embed_dim(gw->embed);
+    uint64_t t0 = util_now_ns();
+    c->query_vec = malloc(sizeof(float) * (size_t)dim);
+    if (!c->query_vec || embed_one(c, c->keys.query, c->keys.query_len, c->query_vec, &c->over_window)) {
+        free(c->query_vec);
+        c->query_vec = NULL;
+        return;
+    }
+    /* the context check needs the earlier turns only when the semantic tier runs */
+    if (gw->cache && c->keys.n_context > 0 && !c->over_window) {
+        c->context_vecs = malloc(sizeof(float) * (size_t)dim * (size_t)c->keys.n_context);
+        for (int i = 0; c->context_vecs && i < c->keys.n_context; i++)
+            if (embed_one(c, c->keys.context[i], c->keys.context_len[i], c->context_vecs + (size_t)i * dim,
+                          &c->over_window)) {
+                free(c->context_vecs);
+                c->context_vecs = NULL;
+            }
+        if (!c->context_vecs) c->over_window = 1; /* cannot check the context: no semantic match */
+    }
+    c->embed_ms = (double)(util_now_ns() - t0) / 1e6;
+    metrics_observe(gw->metrics->embedding_latency, NULL, c->embed_ms / 1e3);
+}
+
+static void parse_cache_control(chat_call *c)
+{
+    const char *cc = http_request_header(c->req, "cache-control");
+    if (!cc) return;
+    if (strcasestr(cc, "no-cache")) c->no_cache = 1;
+    if (strcasestr(cc, "no-store")) c->no_store = 1;
+}
+
+/* Returns 1 when the request was answered from the cache. */
+static int try_cache(chat_call *c, float threshold)
+{
+    gateway *gw = c->gw;
+    if (c->no_cache) {
+        c->cache_state = "skip";
+        return 0;
+    }
+    cache_request r = cache_request_of(c);
+    cache_hit hit = {0};
+    uint64_t t0 = util_now_ns();
+    int rc = cache_lookup(gw->cache, &r, threshold, &hit);
+    metrics_observe(gw->metrics->cache_operation_duration, METRICS_LABELS("memory", "find_similar"),
+                    (double)(util_now_ns() - t0) / 1e9);
+    metrics_inc(gw->metrics->cache_operations,
+                METRICS_LABELS("memory", "find_similar", rc == 1 ? "hit" : rc == 0 ? "miss" : "error"));
+    if (rc == 1) {
+        metrics_inc(gw->metrics->cache_hits, NULL);
+        respond_from_cache(c, hit.body, hit.len, hit.similarity, 0);
+        free(hit.body);
+        return 1;
+    }
+    metrics_inc(gw->metrics->cache_misses, NULL);
+    c->cache_state = "miss";
+    return 0;
+}
+
+/* Woken on this worker's loop when the identical request we waited for ended. */
+static void on_flight_done(void *arg, const char *body, size_t len)
+{
+    chat_call *c = arg;
+    c->sf_waiter = NULL;
+    if (body) {
+        metrics_inc(c->gw->metrics->cache_hits, NULL);
+        respond_from_cache(c, body, len, 1.0f, 1);
+        return;
+    }
+    /* the leader had nothing to share: go upstream ourselves */
+    c->cache_state = "miss";
+    attempt_start(c);
 }
 
 /* ---------------------------------------------------------- request checks */
@@ -494,6 +716,16 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
         return;
     }
     c->stream = cJSON_IsTrue(stream);
+    c->tenant = gateway_tenant(c->cfg, http_request_header(req, "authorization"));
+    if (!c->tenant) {
+        http_add_header(req, "WWW-Authenticate", "Bearer");
+        fail_request(c, 401,
+                     "Incorrect API key provided. Send a key from the router's auth.keys as "
+                     "'Authorization: Bearer KEY'.",
+                     NULL, "invalid_api_key", "authentication");
+        return;
+    }
+    parse_cache_control(c);
     snprintf(c->requested_model, sizeof c->requested_model, "%s", model->valuestring);
 
     int mi;
@@ -535,5 +767,16 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
         c->cands[i].eject_seconds = ep->eject_seconds;
     }
     http_request_on_close(req, on_client_close, c);
+
+    if (gw->cache || gw->embed) compute_signals(c);
+    c->cacheable = gw->cache && c->have_keys && c->cfg->semantic_cache.enabled;
+    if (c->cacheable) {
+        if (try_cache(c, -1.0f)) return;
+        if (!c->no_store) {
+            c->sf_waiter = singleflight_join(gw->flights, c->keys.exact, http_request_base(req), on_flight_done, c);
+            if (c->sf_waiter) return; /* an identical request is in flight */
+            c->sf_leader = 1;
+        }
+    }
     attempt_start(c);
 }

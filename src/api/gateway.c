@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 sr_config *gateway_config(gateway *gw)
@@ -201,6 +202,7 @@ static void *worker_init(struct event_base *base, int index, void *arg)
     wk->gw = arg;
     wk->index = index;
     wk->upstream = upstream_client_new(base);
+    if (wk->gw->embed) wk->embed = embed_state_new(wk->gw->embed);
     return wk;
 }
 
@@ -210,7 +212,93 @@ static void worker_free(void *data, void *arg)
     gateway_worker *wk = data;
     if (!wk) return;
     upstream_client_free(wk->upstream);
+    embed_state_free(wk->embed);
     free(wk);
+}
+
+const char *gateway_tenant(const sr_config *cfg, const char *authorization)
+{
+    if (!cfg->auth.enabled) return "anonymous";
+    if (!authorization || strncasecmp(authorization, "Bearer ", 7)) return NULL;
+    const char *key = authorization + 7;
+    while (*key == ' ') key++;
+    size_t kl = strlen(key);
+    const char *found = NULL;
+    /* compare every key in full so the time taken says nothing about which matched */
+    for (size_t i = 0; i < cfg->auth.n_keys; i++) {
+        const char *k = cfg->auth.keys[i].key;
+        if (!k) continue;
+        size_t n = strlen(k);
+        unsigned char diff = (unsigned char)(n != kl);
+        for (size_t j = 0; j < n; j++) diff |= (unsigned char)(k[j] ^ (j < kl ? key[j] : 0));
+        if (!diff && !found) found = cfg->auth.keys[i].tenant;
+    }
+    return found;
+}
+
+/* Loads the embedding model and the cache named by the first configuration.
+ * A failure is logged and the feature degrades; the router still serves. */
+static void load_models(gateway *gw, const sr_config *cfg)
+{
+    char err[512], path[1024];
+    int want_embed = cfg->semantic_cache.enabled || cfg->prompt_guard.enabled ||
+                     cfg->n_categories > 0 || cfg->tools.enabled;
+    if (want_embed) {
+        const sr_embedding_model_config *e = &cfg->embedding_model;
+        embed_options o = {0};
+        o.type = e->type == SR_EMBED_MODEL2VEC ? EMBED_MODEL2VEC
+                 : e->type == SR_EMBED_REMOTE  ? EMBED_REMOTE
+                                               : EMBED_USE_LITE;
+        o.path = e->path ? config_resolve_path(cfg, e->path, path, sizeof path) : NULL;
+        o.url = e->url;
+        o.remote_model = e->model;
+        o.api_key_env = e->api_key_env;
+        o.dim = e->dim;
+        o.timeout_ms = e->timeout_ms;
+        uint64_t t0 = util_now_ns();
+        gw->embed = embed_load(&o, err, sizeof err);
+        if (gw->embed)
+            log_info("embedding model %s loaded (%d-d, window %d tokens) in %.0f ms", embed_model_id(gw->embed),
+                     embed_dim(gw->embed), embed_max_tokens(gw->embed), (double)(util_now_ns() - t0) / 1e6);
+        else
+            log_error("embedding model not loaded (%s): semantic cache tier, classifier and "
+                      "similarity guards are off; run scripts/fetch-model.sh",
+                      err);
+    }
+    if (cfg->semantic_cache.enabled) {
+        const sr_semantic_cache_config *sc = &cfg->semantic_cache;
+        if (sc->backend_type != SR_CACHE_MEMORY)
+            log_warn("semantic_cache.backend_type %s is not available in this build; using the memory backend",
+                     sc->backend_type == SR_CACHE_MILVUS ? "milvus" : "hybrid");
+        cache_options o;
+        cache_options_default(&o, gw->embed ? embed_dim(gw->embed) : 512);
+        o.embedding_model_id = gw->embed ? embed_model_id(gw->embed) : "none";
+        o.similarity_threshold = (float)sc->similarity_threshold;
+        o.context_similarity_threshold = (float)sc->context_similarity_threshold;
+        o.max_entries = (size_t)sc->max_entries;
+        o.ttl_seconds = sc->ttl_seconds;
+        o.eviction = sc->eviction_policy == SR_EVICT_LRU   ? CACHE_EVICT_LRU
+                     : sc->eviction_policy == SR_EVICT_LFU ? CACHE_EVICT_LFU
+                                                           : CACHE_EVICT_FIFO;
+        o.index.use_hnsw = sc->use_hnsw;
+        o.index.m = sc->hnsw_m;
+        o.index.ef_construction = sc->hnsw_ef_construction;
+        o.index.ef_search = sc->hnsw_ef_search;
+        o.index.storage = sc->vector_storage == SR_VECTORS_F16    ? HNSW_STORE_F16
+                          : sc->vector_storage == SR_VECTORS_INT8 ? HNSW_STORE_I8
+                                                                  : HNSW_STORE_F32;
+        o.persist_path = sc->persist_path ? config_resolve_path(cfg, sc->persist_path, path, sizeof path) : NULL;
+        gw->cache = cache_open(&o, err, sizeof err);
+        if (!gw->cache) log_error("semantic cache not available (%s); requests go upstream", err);
+    }
+    gw->flights = singleflight_new();
+}
+
+static double cache_entries_gauge(void *ctx)
+{
+    cache_stats st;
+    cache_stats_get(ctx, &st);
+    return (double)st.entries;
 }
 
 /* ------------------------------------------------------------------- serve */
@@ -286,6 +374,8 @@ int gateway_serve_main(int argc, char **argv)
         fprintf(stderr, "semrouter: out of memory at start\n");
         return 1;
     }
+    load_models(&gw, cfg);
+    if (gw.cache) metrics_gauge_fn(gw.metrics->cache_entries, METRICS_LABELS("memory"), cache_entries_gauge, gw.cache);
 
     http_server_options o = {0};
     o.listeners[0].host = cfg->server.listen;
@@ -335,6 +425,9 @@ int gateway_serve_main(int argc, char **argv)
     http_server_free(gw.server);
     balancer_free(gw.balancer);
     sr_metrics_free(gw.metrics);
+    cache_close(gw.cache);
+    embed_free(gw.embed);
+    singleflight_free(gw.flights);
     config_release(gw.config);
     pthread_mutex_destroy(&gw.config_lock);
     return 0;

@@ -6,7 +6,10 @@
  * keeps an upstream client on that thread's event loop. */
 #ifndef SEMROUTER_API_GATEWAY_H
 #define SEMROUTER_API_GATEWAY_H
+#include "api/singleflight.h"
+#include "cache/cache.h"
 #include "config/config.h"
+#include "embed/embed.h"
 #include "http/balancer.h"
 #include "http/server.h"
 #include "http/upstream.h"
@@ -20,12 +23,20 @@ typedef struct gateway {
     balancer *balancer;
     sr_metrics *metrics;
     http_server *server;
+    /* Loaded once at start from the first configuration (a reload changes
+     * thresholds and routing, not these; a restart picks up a new model or
+     * cache backend). Any of them may be NULL: the feature is then off or
+     * degraded (no embedding: exact cache tier only, default routing). */
+    embed_model *embed;
+    cache *cache;
+    singleflight *flights;
 } gateway;
 
 typedef struct gateway_worker {
     gateway *gw;
     int index;
     upstream_client *upstream;
+    embed_state *embed; /* this thread's scratch for gw->embed */
 } gateway_worker;
 
 /* A reference to the current configuration; release with config_release. */
@@ -33,6 +44,10 @@ sr_config *gateway_config(gateway *gw);
 /* Loads path and swaps it in when valid; otherwise keeps the running one.
  * Returns 0, or -1 after printing every problem. */
 int gateway_reload(gateway *gw);
+
+/* The tenant of a request: from its API key when auth is enabled (NULL when
+ * the key is missing or unknown), else "anonymous". */
+const char *gateway_tenant(const sr_config *cfg, const char *authorization_header);
 
 /* POST /v1/chat/completions (chat.c). */
 void chat_handle(http_request *req, gateway *gw, gateway_worker *wk);

@@ -155,10 +155,11 @@ check "equal_weights_spread_load" [ "$nb" -ge 15 ] && [ "$nc_" -ge 15 ]
 curl -s -X POST "$B_URL/admin/faults" -d '{"fail_status":503}' >/dev/null
 curl -s -X POST "$C_URL/admin/reset" >/dev/null
 ok=1
-for i in $(seq 1 10); do st=$(chat '{"model":"large","messages":[{"role":"user","content":"failover"}]}'); [ "$st" = 200 ] || ok=0; done
+# 30 requests: b is drawn first often enough to reach max_fails (3) with certainty (p < 1e-6 not to)
+for i in $(seq 1 30); do st=$(chat '{"model":"large","messages":[{"role":"user","content":"failover"}]}'); [ "$st" = 200 ] || ok=0; done
 check "failover_on_5xx" [ $ok = 1 ]
 nc_=$(curl -s "$C_URL/admin/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["chat_requests"])')
-check "failover_reached_healthy_endpoint" [ "$nc_" = 10 ]
+check "failover_reached_healthy_endpoint" [ "$nc_" = 30 ]
 curl -s "$ROUTER_URL/ready" -o "$E2E_TMP/ready"
 check "unhealthy_endpoint_ejected" [ "$(jget "$E2E_TMP/ready" '[e["healthy"] for e in j["endpoints"] if e["name"]=="b"][0]')" = False ]
 curl -s -X POST "$B_URL/admin/reset" >/dev/null

@@ -8,6 +8,9 @@
 # The router is started with --port 0 (a free port) and no metrics listener unless the
 # config sets one. ROUTER_WRAP runs it under a tool (valgrind).
 ROUTER_BIN=${ROUTER_BIN:-${BUILD:-build}/semrouter}
+# Debian's python3 (scripts/deps.sh installs it with python3-yaml) starts ~10x faster than a
+# pyenv shim, and the tests call it for every JSON check.
+[ -x /usr/bin/python3 ] && export PATH="/usr/bin:$PATH"
 E2E_TMP=$(mktemp -d)
 ROUTER_PIDS=()
 

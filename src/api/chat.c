@@ -23,6 +23,8 @@
 #include "cache/assemble.h"
 #include "cache/keys.h"
 #include "cache/replay.h"
+#include "guard/pii.h"
+#include "route/decide.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -41,7 +43,8 @@ typedef struct chat_call {
     http_request *req;
     gateway *gw;
     gateway_worker *wk;
-    sr_config *cfg;
+    gateway_runtime *rt;
+    sr_config *cfg; /* rt->config */
     cJSON *json;
     char *upstream_body; /* NULL = forward the client's bytes */
     size_t upstream_len;
@@ -84,6 +87,12 @@ typedef struct chat_call {
     const char *response_path; /* "upstream" or "cache" */
     int sf_leader;            /* this call must finish its single-flight entry */
     sf_waiter *sf_waiter;     /* set while waiting for an identical request's answer */
+    /* routing */
+    int is_auto;
+    route_decision route;
+    int routed; /* route is valid */
+    int n_pii;
+    const char *pii_types[16];
 } chat_call;
 
 static void attempt_start(chat_call *c);
@@ -99,7 +108,7 @@ static void call_free(chat_call *c)
     free(c->upstream_body);
     buf_free(&c->body);
     cache_assembler_free(c->assembler);
-    config_release(c->cfg);
+    gateway_runtime_release(c->rt);
     free(c);
 }
 
@@ -167,6 +176,21 @@ static void finish_accounting(chat_call *c, int status)
         buf_json_str(&l, c->tenant, strlen(c->tenant));
     }
     if (c->embed_ms > 0) buf_printf(&l, ",\"embed_ms\":%.3f", c->embed_ms);
+    if (c->routed) {
+        buf_printf(&l, ",\"route_reason\":\"%s\",\"category\":", route_reason_name(c->route.reason));
+        if (c->route.category) buf_json_str(&l, c->route.category, strlen(c->route.category));
+        else buf_puts(&l, "null");
+        buf_printf(&l, ",\"category_confidence\":%.4f,\"reasoning\":\"%s\"", c->route.confidence,
+                   c->route.reasoning_set && c->route.reasoning ? "on" : "off");
+    }
+    if (c->n_pii) {
+        buf_puts(&l, ",\"pii_types\":[");
+        for (int i = 0; i < c->n_pii; i++) {
+            if (i) buf_putc(&l, ',');
+            buf_json_str(&l, c->pii_types[i], strlen(c->pii_types[i]));
+        }
+        buf_putc(&l, ']');
+    }
     buf_printf(&l, ",\"latency_ms\":%.3f", total * 1e3);
     if (c->t_first_byte) buf_printf(&l, ",\"ttft_ms\":%.3f", (double)(c->t_first_byte - c->t_start) / 1e6);
     buf_printf(&l, ",\"prompt_tokens\":%ld,\"completion_tokens\":%ld", c->prompt_tokens, c->completion_tokens);
@@ -191,9 +215,18 @@ static void fail_request(chat_call *c, int status, const char *message, const ch
 
 /* ------------------------------------------------------------- upstream I/O */
 
-static void add_common_headers(chat_call *c)
+static void add_route_headers(chat_call *c)
 {
     if (c->model) http_add_header(c->req, "x-vsr-selected-model", c->model->name);
+    if (!c->routed || !c->is_auto) return;
+    if (c->route.category) http_add_header(c->req, "x-vsr-selected-category", c->route.category);
+    http_add_header(c->req, "x-vsr-selected-reasoning", c->route.reasoning_set && c->route.reasoning ? "on" : "off");
+    http_add_header(c->req, "x-vsr-injected-system-prompt", c->route.system_prompt ? "true" : "false");
+}
+
+static void add_common_headers(chat_call *c)
+{
+    add_route_headers(c);
     http_add_header(c->req, "x-vsr-response-path", "upstream");
     if (c->gw->cache) http_add_header(c->req, "x-vsr-cache-hit", "false");
 }
@@ -218,7 +251,7 @@ static void respond_from_cache(chat_call *c, const char *body, size_t len, float
 {
     char sim[16];
     snprintf(sim, sizeof sim, "%.4f", similarity);
-    if (c->model) http_add_header(c->req, "x-vsr-selected-model", c->model->name);
+    add_route_headers(c);
     http_add_header(c->req, "x-vsr-cache-hit", "true");
     http_add_header(c->req, "x-vsr-cache-similarity", sim);
     http_add_header(c->req, "x-vsr-response-path", "cache");
@@ -593,6 +626,132 @@ static void on_flight_done(void *arg, const char *body, size_t len)
     attempt_start(c);
 }
 
+/* ----------------------------------------------------------------- routing */
+
+static int model_healthy(void *ctx, const char *model)
+{
+    chat_call *c = ctx;
+    int mi = config_find_model(c->cfg, model);
+    if (mi < 0) return 0;
+    const sr_model *m = &c->cfg->models[mi];
+    for (size_t i = 0; i < m->n_endpoints; i++)
+        if (balancer_healthy(c->gw->balancer, c->cfg->endpoints[m->endpoint_index[i]].name)) return 1;
+    return 0;
+}
+
+/* Detects PII in the last user turn when some model's policy restricts it. */
+static void detect_pii(chat_call *c)
+{
+    int restrictive = 0;
+    for (size_t i = 0; i < c->cfg->n_models; i++)
+        if (!c->cfg->models[i].pii_policy.allow_by_default) restrictive = 1;
+    if (!c->cfg->pii.enabled || !restrictive || !c->have_keys || !c->keys.query) return;
+    pii_entity ents[64];
+    int n = pii_detect(c->keys.query, c->keys.query_len, ents, 64);
+    for (int i = 0; i < n && c->n_pii < (int)(sizeof c->pii_types / sizeof *c->pii_types); i++) {
+        const char *name = pii_type_name(ents[i].type);
+        int seen = 0;
+        for (int k = 0; k < c->n_pii; k++)
+            if (!strcmp(c->pii_types[k], name)) seen = 1;
+        if (!seen) c->pii_types[c->n_pii++] = name;
+    }
+}
+
+/* Chooses the model (and for automatic routing the category, reasoning and
+ * system prompt) and rewrites the request for it. Returns nonzero when the
+ * request was answered here (error). */
+static int route_request(chat_call *c)
+{
+    gateway *gw = c->gw;
+    uint64_t t0 = util_now_ns();
+    detect_pii(c);
+    route_decision *d = &c->route;
+    if (c->rt->route) {
+        route_input in = {0};
+        in.text = c->have_keys ? c->keys.query : NULL;
+        in.text_len = c->have_keys ? c->keys.query_len : 0;
+        in.embedding = c->query_vec;
+        in.dim = gw->embed ? embed_dim(gw->embed) : 0;
+        in.requested_model = c->requested_model;
+        in.pii_types = c->pii_types;
+        in.n_pii_types = c->n_pii;
+        in.model_healthy = model_healthy;
+        in.health_ctx = c;
+        char err[256];
+        if (route_decide(c->rt->route, &in, d, err, sizeof err)) {
+            fail_request(c, 404, err, "model", "model_not_found", "model_not_found");
+            return 1;
+        }
+        c->routed = 1;
+    } else {
+        /* no routing engine: the named model, or default_model for the automatic one */
+        memset(d, 0, sizeof *d);
+        d->category_index = -1;
+        d->model_index = c->is_auto ? c->cfg->default_model_index : config_find_model(c->cfg, c->requested_model);
+        d->reason = c->is_auto ? ROUTE_REASON_DEFAULT_MODEL : ROUTE_REASON_MODEL_SPECIFIED;
+        d->model = c->cfg->models[d->model_index].name;
+        d->upstream_model = c->cfg->models[d->model_index].upstream_model;
+    }
+    if (d->pii_blocked || d->model_index < 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg,
+                 "The request contains personal data (%s) that no available model is allowed to receive.",
+                 c->n_pii ? c->pii_types[0] : "PII");
+        http_add_header(c->req, "x-vsr-pii-violation", "true");
+        buf types;
+        buf_init(&types);
+        for (int i = 0; i < c->n_pii; i++) buf_printf(&types, "%s%s", i ? "," : "", c->pii_types[i]);
+        if (types.len) http_add_header(c->req, "x-vsr-pii-types", types.data);
+        buf_free(&types);
+        for (int i = 0; i < c->n_pii; i++)
+            metrics_inc(gw->metrics->pii_violations, METRICS_LABELS(c->requested_model, c->pii_types[i]));
+        fail_request(c, 403, msg, "messages", "pii_policy_denied", "pii_policy_denied");
+        return 1;
+    }
+    c->model = &c->cfg->models[d->model_index];
+
+    int changed = 0;
+    if (c->is_auto && c->rt->route) {
+        if (route_rewrite_request(c->rt->route, d, c->json)) {
+            fail_request(c, 400, "The request's messages cannot take the category's system prompt.",
+                         "messages", "invalid_value", "parse_error");
+            return 1;
+        }
+        changed = 1;
+    } else if (strcmp(c->model->upstream_model, c->requested_model)) {
+        cJSON_ReplaceItemInObjectCaseSensitive(c->json, "model", cJSON_CreateString(c->model->upstream_model));
+        changed = 1;
+    }
+    if (c->rt->route && c->query_vec) {
+        int added = route_select_tools(c->rt->route, c->json, c->query_vec, embed_dim(gw->embed));
+        if (added != 0) changed = 1;
+    }
+    if (changed) {
+        c->upstream_body = cJSON_PrintUnformatted(c->json);
+        if (!c->upstream_body) {
+            fail_request(c, 500, "Out of memory.", NULL, NULL, "serialization_error");
+            return 1;
+        }
+        c->upstream_len = strlen(c->upstream_body);
+    }
+
+    sr_metrics *m = gw->metrics;
+    metrics_inc(m->routing_reason_codes, METRICS_LABELS(route_reason_name(d->reason), c->model->name));
+    if (c->routed && c->is_auto) {
+        if (d->category) metrics_inc(m->category_classifications, METRICS_LABELS(d->category));
+        if (d->classify_seconds > 0)
+            metrics_observe(m->classifier_latency, METRICS_LABELS("category"), d->classify_seconds);
+        metrics_inc(m->routing_modifications, METRICS_LABELS(c->requested_model, c->model->name));
+        if (d->reasoning_set)
+            metrics_inc(m->reasoning_decisions,
+                        METRICS_LABELS(d->category ? d->category : "none", c->model->name,
+                                       d->reasoning ? "true" : "false",
+                                       d->reasoning_effort ? d->reasoning_effort : "none"));
+    }
+    metrics_observe(m->routing_latency, NULL, (double)(util_now_ns() - t0) / 1e9);
+    return 0;
+}
+
 /* ---------------------------------------------------------- request checks */
 
 static const char *check_messages(const cJSON *messages, char *msg, size_t msglen)
@@ -648,7 +807,8 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
     c->req = req;
     c->gw = gw;
     c->wk = wk;
-    c->cfg = gateway_config(gw);
+    c->rt = gateway_runtime_acquire(gw);
+    c->cfg = c->rt->config;
     c->t_start = http_request_start_ns(req);
     buf_init(&c->body);
     const char *rid = http_request_header(req, "x-request-id");
@@ -728,10 +888,8 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
     parse_cache_control(c);
     snprintf(c->requested_model, sizeof c->requested_model, "%s", model->valuestring);
 
-    int mi;
-    if (config_is_auto_model(c->cfg, model->valuestring)) mi = c->cfg->default_model_index;
-    else mi = config_find_model(c->cfg, model->valuestring);
-    if (mi < 0) {
+    c->is_auto = config_is_auto_model(c->cfg, model->valuestring);
+    if (!c->is_auto && config_find_model(c->cfg, model->valuestring) < 0) {
         buf names;
         buf_init(&names);
         buf_puts(&names, c->cfg->auto_model_name);
@@ -743,19 +901,8 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
         fail_request(c, 404, m2, "model", "model_not_found", "model_not_found");
         return;
     }
-    c->model = &c->cfg->models[mi];
-    if (strcmp(c->model->upstream_model, model->valuestring)) {
-        cJSON_ReplaceItemInObjectCaseSensitive(c->json, "model", cJSON_CreateString(c->model->upstream_model));
-        c->upstream_body = cJSON_PrintUnformatted(c->json);
-        if (!c->upstream_body) {
-            fail_request(c, 500, "Out of memory.", NULL, NULL, "serialization_error");
-            return;
-        }
-        c->upstream_len = strlen(c->upstream_body);
-    }
-    if (config_is_auto_model(c->cfg, c->requested_model))
-        metrics_inc(gw->metrics->routing_reason_codes, METRICS_LABELS("default_model", c->model->name));
-    else metrics_inc(gw->metrics->routing_reason_codes, METRICS_LABELS("model_specified", c->model->name));
+    if (gw->cache || gw->embed) compute_signals(c);
+    if (route_request(c)) return;
     metrics_inc(gw->metrics->model_requests, METRICS_LABELS(c->model->name));
 
     c->n_cands = (int)(c->model->n_endpoints < MAX_CANDIDATES ? c->model->n_endpoints : MAX_CANDIDATES);
@@ -768,10 +915,15 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
     }
     http_request_on_close(req, on_client_close, c);
 
-    if (gw->cache || gw->embed) compute_signals(c);
+    float threshold = -1.0f; /* the cache's own (semantic_cache.similarity_threshold) */
     c->cacheable = gw->cache && c->have_keys && c->cfg->semantic_cache.enabled;
+    if (c->routed && c->route.category_index >= 0) {
+        const sr_category *cat = &c->cfg->categories[c->route.category_index];
+        if (!cat->semantic_cache_enabled) c->cacheable = 0;
+        threshold = (float)cat->semantic_cache_similarity_threshold;
+    }
     if (c->cacheable) {
-        if (try_cache(c, -1.0f)) return;
+        if (try_cache(c, threshold)) return;
         if (!c->no_store) {
             c->sf_waiter = singleflight_join(gw->flights, c->keys.exact, http_request_base(req), on_flight_done, c);
             if (c->sf_waiter) return; /* an identical request is in flight */

@@ -5,6 +5,8 @@
  * running configuration stays), SIGINT/SIGTERM stop gracefully. */
 #include "api/gateway.h"
 #include "api/api_error.h"
+#include "api/classify.h"
+#include "api/embeddings.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -17,12 +19,54 @@
 #include <strings.h>
 #include <unistd.h>
 
+gateway_runtime *gateway_runtime_acquire(gateway *gw)
+{
+    pthread_mutex_lock(&gw->config_lock);
+    gateway_runtime *rt = gw->runtime;
+    atomic_fetch_add(&rt->refs, 1);
+    pthread_mutex_unlock(&gw->config_lock);
+    return rt;
+}
+
+void gateway_runtime_release(gateway_runtime *rt)
+{
+    if (!rt || atomic_fetch_sub(&rt->refs, 1) != 1) return;
+    route_engine_free(rt->route);
+    config_release(rt->config);
+    free(rt);
+}
+
 sr_config *gateway_config(gateway *gw)
 {
     pthread_mutex_lock(&gw->config_lock);
-    sr_config *c = config_retain(gw->config);
+    sr_config *c = config_retain(gw->runtime->config);
     pthread_mutex_unlock(&gw->config_lock);
     return c;
+}
+
+/* Builds the runtime of cfg (taking over its reference). The routing engine
+ * needs the embedding model; without one, or when it fails to build, requests
+ * for the automatic model go to default_model (logged once here). */
+static gateway_runtime *runtime_new(gateway *gw, sr_config *cfg)
+{
+    gateway_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt) {
+        config_release(cfg);
+        return NULL;
+    }
+    atomic_init(&rt->refs, 1);
+    rt->config = cfg;
+    if (cfg->n_categories > 0 || cfg->n_keyword_rules > 0) {
+        char err[512];
+        if (!gw->embed) {
+            log_warn("routing: no embedding model, so automatic routing uses default_model '%s'",
+                     cfg->default_model);
+        } else if (!(rt->route = route_engine_new(cfg, gw->embed, err, sizeof err))) {
+            log_error("routing engine not built (%s); automatic routing uses default_model '%s'", err,
+                      cfg->default_model);
+        }
+    }
+    return rt;
 }
 
 int gateway_reload(gateway *gw)
@@ -37,12 +81,19 @@ int gateway_reload(gateway *gw)
         metrics_inc(gw->metrics->config_reloads, METRICS_LABELS("rejected"));
         return -1;
     }
+    if (errs.n_warnings) config_errors_print(&errs, stderr);
     config_errors_free(&errs);
+    gateway_runtime *rt = runtime_new(gw, next);
+    if (!rt) {
+        log_error("config reload rejected: out of memory");
+        metrics_inc(gw->metrics->config_reloads, METRICS_LABELS("rejected"));
+        return -1;
+    }
     pthread_mutex_lock(&gw->config_lock);
-    sr_config *old = gw->config;
-    gw->config = next;
+    gateway_runtime *old = gw->runtime;
+    gw->runtime = rt;
     pthread_mutex_unlock(&gw->config_lock);
-    config_release(old); /* freed when the last in-flight request lets go */
+    gateway_runtime_release(old); /* freed when the last in-flight request lets go */
     metrics_inc(gw->metrics->config_reloads, METRICS_LABELS("ok"));
     log_info("configuration reloaded from %s", gw->config_path);
     return 0;
@@ -78,6 +129,12 @@ static int handle_models(http_request *req, gateway *gw)
             buf_json_str(&b, cfg->models[i].name, strlen(cfg->models[i].name));
             buf_printf(&b, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"semrouter\"}", now);
         }
+    if (gw->embed) { /* the built-in embedding model, for POST /v1/embeddings */
+        const char *id = embed_model_id(gw->embed);
+        buf_puts(&b, ",{\"id\":");
+        buf_json_str(&b, id, strlen(id));
+        buf_printf(&b, ",\"object\":\"model\",\"created\":%lld,\"owned_by\":\"semrouter\"}", now);
+    }
     buf_puts(&b, "]}");
     respond_json(req, 200, &b);
     buf_free(&b);
@@ -134,6 +191,50 @@ static int handle_metrics(http_request *req, gateway *gw)
     return 200;
 }
 
+/* POST /v1/embeddings and /api/v1/similarity with the built-in model. */
+static int handle_embedding_api(http_request *req, gateway *gw, gateway_worker *wk, int similarity)
+{
+    if (!gw->embed || !wk || !wk->embed) {
+        http_respond_error(req, 503, "No embedding model is loaded (see the router's log).", NULL,
+                           "model_not_loaded");
+        return 503;
+    }
+    size_t len;
+    const char *body = http_request_body(req, &len);
+    buf out;
+    buf_init(&out);
+    int st = similarity ? similarity_api_handle(gw->embed, wk->embed, body, len, &out)
+                        : embeddings_api_handle(gw->embed, wk->embed, body, len, &out);
+    respond_json(req, st, &out);
+    buf_free(&out);
+    return st;
+}
+
+/* POST /api/v1/classify/intent|batch: the router's own classifier. */
+static int handle_classify_api(http_request *req, gateway *gw, gateway_worker *wk, int batch)
+{
+    gateway_runtime *rt = gateway_runtime_acquire(gw);
+    int st;
+    if (!rt->route || !wk || !wk->embed) {
+        http_respond_error(req, 503,
+                           "No category classifier is loaded (no categories configured, or no embedding "
+                           "model; see the router's log).",
+                           NULL, "model_not_loaded");
+        st = 503;
+    } else {
+        classify_api_ctx ctx = {rt->route, gw->embed, wk->embed};
+        size_t len;
+        const char *body = http_request_body(req, &len);
+        buf out;
+        buf_init(&out);
+        st = batch ? classify_api_batch(&ctx, body, len, &out) : classify_api_intent(&ctx, body, len, &out);
+        respond_json(req, st, &out);
+        buf_free(&out);
+    }
+    gateway_runtime_release(rt);
+    return st;
+}
+
 static void count_http(gateway *gw, const char *path, int status)
 {
     char st[8];
@@ -161,6 +262,12 @@ static void api_handler(http_request *req, void *arg)
     if (!strcmp(path, "/v1/models")) {
         if (!is_get) goto method;
         status = handle_models(req, gw);
+    } else if (!strcmp(path, "/v1/embeddings") || !strcmp(path, "/api/v1/similarity")) {
+        if (!is_post) goto method;
+        status = handle_embedding_api(req, gw, wk, path[1] == 'a');
+    } else if (!strcmp(path, "/api/v1/classify/intent") || !strcmp(path, "/api/v1/classify/batch")) {
+        if (!is_post) goto method;
+        status = handle_classify_api(req, gw, wk, path[17] == 'b');
     } else if (!strcmp(path, "/health")) {
         if (!is_get) goto method;
         http_respond(req, 200, "application/json", "{\"status\":\"healthy\"}", 20);
@@ -358,8 +465,8 @@ int gateway_serve_main(int argc, char **argv)
     gw.config_path = (char *)path;
     config_errors errs;
     config_errors_init(&errs);
-    gw.config = config_load(path, &errs);
-    if (!gw.config) {
+    sr_config *cfg = config_load(path, &errs);
+    if (!cfg) {
         fprintf(stderr, "semrouter: refusing to start, %s is not valid:\n", path);
         config_errors_print(&errs, stderr);
         config_errors_free(&errs);
@@ -367,7 +474,6 @@ int gateway_serve_main(int argc, char **argv)
     }
     if (errs.n_warnings) config_errors_print(&errs, stderr);
     config_errors_free(&errs);
-    sr_config *cfg = gw.config;
     gw.balancer = balancer_new();
     gw.metrics = sr_metrics_new();
     if (!gw.balancer || !gw.metrics) {
@@ -375,6 +481,12 @@ int gateway_serve_main(int argc, char **argv)
         return 1;
     }
     load_models(&gw, cfg);
+    config_retain(cfg); /* the runtime takes one reference; serve keeps using cfg below */
+    gw.runtime = runtime_new(&gw, cfg);
+    if (!gw.runtime) {
+        fprintf(stderr, "semrouter: out of memory at start\n");
+        return 1;
+    }
     if (gw.cache) metrics_gauge_fn(gw.metrics->cache_entries, METRICS_LABELS("memory"), cache_entries_gauge, gw.cache);
 
     http_server_options o = {0};
@@ -428,7 +540,8 @@ int gateway_serve_main(int argc, char **argv)
     cache_close(gw.cache);
     embed_free(gw.embed);
     singleflight_free(gw.flights);
-    config_release(gw.config);
+    gateway_runtime_release(gw.runtime);
+    config_release(cfg);
     pthread_mutex_destroy(&gw.config_lock);
     return 0;
 }

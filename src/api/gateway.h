@@ -14,11 +14,22 @@
 #include "http/server.h"
 #include "http/upstream.h"
 #include "metrics/sr_metrics.h"
+#include "route/decide.h"
 #include <pthread.h>
+#include <stdatomic.h>
+
+/* What one loaded configuration needs at request time: the config itself and
+ * the routing engine built from it (head, example centroids, tools, keyword
+ * rules). Swapped as a whole on reload; a request holds the one it started with. */
+typedef struct gateway_runtime {
+    atomic_int refs;
+    sr_config *config;
+    route_engine *route; /* NULL: no categories or no embedding model (default routing) */
+} gateway_runtime;
 
 typedef struct gateway {
     pthread_mutex_t config_lock;
-    sr_config *config; /* current; take it with gateway_config() */
+    gateway_runtime *runtime; /* current; take it with gateway_runtime_acquire() */
     char *config_path;
     balancer *balancer;
     sr_metrics *metrics;
@@ -39,7 +50,10 @@ typedef struct gateway_worker {
     embed_state *embed; /* this thread's scratch for gw->embed */
 } gateway_worker;
 
-/* A reference to the current configuration; release with config_release. */
+/* A reference to the current runtime / configuration; give it back with
+ * gateway_runtime_release / config_release. */
+gateway_runtime *gateway_runtime_acquire(gateway *gw);
+void gateway_runtime_release(gateway_runtime *rt);
 sr_config *gateway_config(gateway *gw);
 /* Loads path and swaps it in when valid; otherwise keeps the running one.
  * Returns 0, or -1 after printing every problem. */

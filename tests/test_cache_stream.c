@@ -11,8 +11,8 @@ static const char *completion_full =
     "{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":\"Paris is the capital of "
     "France. Caf\xc3\xa9s line the  Seine;\\n\\tit has \\\"quotes\\\" and \xe2\x82\xac "
     "signs.\",\"reasoning_content\":\"The user asks about France. Its capital is "
-    "Paris.\"},\"logprobs\":null,\"finish_reason\":\"stop\"},"
-    "{\"index\":1,\"message\":{\"role\":\"assistant\",\"content\":null,\"tool_calls\":["
+    "Paris.\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"stop\"},"
+    "{\"index\":1,\"message\":{\"role\":\"assistant\",\"content\":null,\"refusal\":null,\"tool_calls\":["
     "{\"id\":\"call_a\",\"type\":\"function\",\"function\":{\"name\":\"get_weather\","
     "\"arguments\":\"{\\\"city\\\":\\\"Paris\\\",\\\"unit\\\":\\\"celsius\\\",\\\"note\\\":"
     "\\\"a fairly long argument string so that it is cut into several pieces \xc3\xa9\xc3\xa9"
@@ -178,7 +178,7 @@ static void assembles_upstream_variants(void)
     const char *want =
         "{\"id\":\"x1\",\"object\":\"chat.completion\",\"created\":5,\"model\":\"m\","
         "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":"
-        "\"Hello\"},\"logprobs\":null,\"finish_reason\":\"length\"}],\"usage\":{"
+        "\"Hello\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":\"length\"}],\"usage\":{"
         "\"prompt_tokens\":1,\"completion_tokens\":2,\"total_tokens\":3}}";
     for (size_t piece = 1; piece <= 64; piece *= 4) {
         buf out;

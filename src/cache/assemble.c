@@ -356,6 +356,8 @@ int cache_assembler_finish(cache_assembler *a, buf *out)
             buf_printf(out, ",\"%s\":", text_fields[f]);
             buf_json_str(out, c->text[f].data ? c->text[f].data : "", c->text[f].len);
         }
+        /* the chat.completion schema requires refusal (null when there is none) */
+        if (!c->seen[3]) buf_puts(out, ",\"refusal\":null");
         if (c->n_calls) {
             qsort(c->calls, (size_t)c->n_calls, sizeof *c->calls, cmp_call);
             buf_puts(out, ",\"tool_calls\":[");

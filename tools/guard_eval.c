@@ -8,11 +8,14 @@
  *       detection rate and false-positive rate across thresholds.
  *   build/guard_eval check TEXT...   prints what each guard finds in TEXT. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
+#include "embed/embed.h"
+#include "guard/jailbreak.h"
 #include "guard/pii.h"
 
 #define MAXE 64
@@ -120,6 +123,265 @@ static int eval_pii(const char *path, int verbose)
     return 0;
 }
 
+typedef struct scored {
+    float conf, sim, ben, pat;
+    char *text;
+} scored;
+
+/* Reads non-empty, non-comment lines. */
+static char **read_lines(const char *path, int *n)
+{
+    char err[256];
+    size_t len;
+    char *data = util_read_file(path, &len, err, sizeof err);
+    *n = 0;
+    if (!data) {
+        fprintf(stderr, "guard_eval: %s\n", err);
+        return NULL;
+    }
+    char **v = NULL;
+    int cap = 0;
+    for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!*line || line[0] == '#') continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 256;
+            v = realloc(v, sizeof(char *) * (size_t)cap);
+        }
+        v[(*n)++] = strdup(line);
+    }
+    free(data);
+    return v;
+}
+
+static int score_set(const jailbreak_detector *d, const embed_model *m, embed_state *st,
+                     char **lines, int n, scored *out)
+{
+    int dim = m ? embed_dim(m) : 0;
+    float *vec = dim ? malloc(sizeof(float) * (size_t)dim) : NULL;
+    for (int i = 0; i < n; i++) {
+        char err[256];
+        const float *v = NULL;
+        if (m && embed_text(m, st, lines[i], strlen(lines[i]), vec, NULL, err, sizeof err) == 0)
+            v = vec;
+        jailbreak_result r;
+        jailbreak_check(d, lines[i], strlen(lines[i]), v, 0, &r);
+        out[i] =
+            (scored){r.confidence, r.similarity, r.benign_similarity, r.pattern_score, lines[i]};
+    }
+    free(vec);
+    return 0;
+}
+
+static int eval_jailbreak(int argc, char **argv)
+{
+    const char *model_dir = "models/use-lite", *ex = "data/guard/jailbreak_exemplars.txt";
+    const char *att = "data/guard/jailbreak_eval_attacks.txt",
+               *ben = "data/guard/jailbreak_eval_benign.txt";
+    int verbose = 0, no_model = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "-v"))
+            verbose = 1;
+        else if (!strcmp(argv[i], "--patterns-only"))
+            no_model = 1;
+        else if (i + 1 < argc && !strcmp(argv[i], "-m"))
+            model_dir = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "-e"))
+            ex = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "-a"))
+            att = argv[++i];
+        else if (i + 1 < argc && !strcmp(argv[i], "-b"))
+            ben = argv[++i];
+    }
+    char err[512];
+    embed_model *m = NULL;
+    if (!no_model) {
+        embed_options o = {0};
+        o.type = EMBED_USE_LITE;
+        o.path = model_dir;
+        m = embed_load(&o, err, sizeof err);
+        if (!m) {
+            fprintf(stderr, "guard_eval: %s (use --patterns-only to run without a model)\n", err);
+            return 1;
+        }
+    }
+    jailbreak_detector *d = jailbreak_load(ex, m, err, sizeof err);
+    if (!d) {
+        fprintf(stderr, "guard_eval: %s\n", err);
+        embed_free(m);
+        return 1;
+    }
+    embed_state *st = m ? embed_state_new(m) : NULL;
+    int na, nb;
+    char **a = read_lines(att, &na), **b = read_lines(ben, &nb);
+    scored *sa = calloc((size_t)na + 1, sizeof *sa), *sb = calloc((size_t)nb + 1, sizeof *sb);
+    score_set(d, m, st, a, na, sa);
+    score_set(d, m, st, b, nb, sb);
+    printf("exemplars %d, attacks %d, benign %d, model %s\n", jailbreak_exemplar_count(d), na, nb,
+           m ? embed_model_id(m) : "(patterns only)");
+    printf("%9s %10s %8s   %s\n", "threshold", "detection", "fp_rate", "(combined confidence)");
+    for (int t = 30; t <= 95; t += 5) {
+        float th = (float)t / 100.0f;
+        int det = 0, fp = 0;
+        for (int i = 0; i < na; i++)
+            det += sa[i].conf >= th;
+        for (int i = 0; i < nb; i++)
+            fp += sb[i].conf >= th;
+        printf("%9.2f %9.1f%% %7.1f%%%s\n", th, 100.0 * det / na, 100.0 * fp / nb,
+               t == (int)(JAILBREAK_DEFAULT_THRESHOLD * 100 + 0.5f) ? "   <- default" : "");
+    }
+    int pd = 0, pf = 0;
+    for (int i = 0; i < na; i++)
+        pd += sa[i].pat >= JAILBREAK_DEFAULT_THRESHOLD;
+    for (int i = 0; i < nb; i++)
+        pf += sb[i].pat >= JAILBREAK_DEFAULT_THRESHOLD;
+    printf("patterns alone at the default threshold: detection %.1f%%, fp %.1f%%\n",
+           100.0 * pd / na, 100.0 * pf / nb);
+    if (m) {
+        double ms = 0;
+        int near = 0;
+        for (int i = 0; i < na; i++)
+            ms += sa[i].sim, near += sa[i].sim >= 0.95f;
+        printf("attacks: mean max-similarity to exemplars %.3f, near-copies (>=0.95) %d\n", ms / na,
+               near);
+    }
+    if (getenv("GUARD_EVAL_DUMP")) {
+        FILE *f = fopen(getenv("GUARD_EVAL_DUMP"), "w");
+        for (int i = 0; f && i < na; i++)
+            fprintf(f, "1\t%f\t%f\t%f\n", sa[i].sim, sa[i].ben, sa[i].pat);
+        for (int i = 0; f && i < nb; i++)
+            fprintf(f, "0\t%f\t%f\t%f\n", sb[i].sim, sb[i].ben, sb[i].pat);
+        if (f) fclose(f);
+    }
+    if (verbose) {
+        for (int i = 0; i < na; i++)
+            if (sa[i].conf < JAILBREAK_DEFAULT_THRESHOLD)
+                printf("MISS conf %.2f sim %.3f pat %.2f  %s\n", sa[i].conf, sa[i].sim, sa[i].pat,
+                       sa[i].text);
+        for (int i = 0; i < nb; i++)
+            if (sb[i].conf >= JAILBREAK_DEFAULT_THRESHOLD - 0.2f)
+                printf("%s conf %.2f sim %.3f pat %.2f  %s\n",
+                       sb[i].conf >= JAILBREAK_DEFAULT_THRESHOLD ? "FP  " : "near", sb[i].conf,
+                       sb[i].sim, sb[i].pat, sb[i].text);
+    }
+    for (int i = 0; i < na; i++)
+        free(a[i]);
+    for (int i = 0; i < nb; i++)
+        free(b[i]);
+    free(a), free(b), free(sa), free(sb);
+    embed_state_free(st);
+    jailbreak_free(d);
+    embed_free(m);
+    return 0;
+}
+
+/* Mean of the top-3 dot products of q against rows, skipping row `skip`. */
+static double top3_mean(const float *rows, int n, int dim, const float *q, int skip)
+{
+    double t[3] = {-2, -2, -2};
+    for (int i = 0; i < n; i++) {
+        if (i == skip) continue;
+        double dot = 0;
+        for (int k = 0; k < dim; k++)
+            dot += rows[(size_t)i * dim + k] * q[k];
+        for (int k = 0; k < 3; k++)
+            if (dot > t[k]) {
+                for (int j = 2; j > k; j--)
+                    t[j] = t[j - 1];
+                t[k] = dot;
+                break;
+            }
+    }
+    return (t[0] + t[1] + t[2]) / 3;
+}
+
+/* Refits the jailbreak calibration (src/guard/jailbreak.c W_* and BIAS) on
+ * the shipped exemplars (attacks) and benign anchors, leave-one-out, with an
+ * L2-regularised logistic regression. The evaluation sets are not used. */
+static int calibrate(int argc, char **argv)
+{
+    const char *model_dir = argc > 0 ? argv[0] : "models/use-lite";
+    const char *ex = "data/guard/jailbreak_exemplars.txt",
+               *an = "data/guard/jailbreak_benign_anchors.txt";
+    char err[512];
+    embed_options o = {0};
+    o.type = EMBED_USE_LITE;
+    o.path = model_dir;
+    embed_model *m = embed_load(&o, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "guard_eval: %s\n", err);
+        return 1;
+    }
+    jailbreak_detector *pd = jailbreak_load(NULL, NULL, err, sizeof err);
+    embed_state *st = embed_state_new(m);
+    int dim = embed_dim(m), na, nb;
+    char **a = read_lines(ex, &na), **b = read_lines(an, &nb);
+    if (!a || !b || !pd || !st) return 1;
+    float *va = malloc(sizeof(float) * (size_t)na * dim),
+          *vb = malloc(sizeof(float) * (size_t)nb * dim);
+    int n = na + nb;
+    double *x = malloc(sizeof(double) * 3 * (size_t)n), *y = malloc(sizeof(double) * (size_t)n);
+    for (int i = 0; i < na; i++)
+        embed_text(m, st, a[i], strlen(a[i]), va + (size_t)i * dim, NULL, err, sizeof err);
+    for (int i = 0; i < nb; i++)
+        embed_text(m, st, b[i], strlen(b[i]), vb + (size_t)i * dim, NULL, err, sizeof err);
+    for (int i = 0; i < n; i++) {
+        int atk = i < na;
+        const float *q = atk ? va + (size_t)i * dim : vb + (size_t)(i - na) * dim;
+        const char *t = atk ? a[i] : b[i - na];
+        jailbreak_result r;
+        jailbreak_check(pd, t, strlen(t), NULL, 0, &r);
+        x[3 * i] = top3_mean(va, na, dim, q, atk ? i : -1);
+        x[3 * i + 1] = top3_mean(vb, nb, dim, q, atk ? -1 : i - na);
+        x[3 * i + 2] = r.pattern_score;
+        y[i] = atk;
+    }
+    for (int with_anchors = 1; with_anchors >= 0; with_anchors--) {
+        int cols[3] = {0, 1, 2}, nc = 3;
+        if (!with_anchors) cols[1] = 2, nc = 2;
+        double mu[3] = {0}, sd[3] = {0}, w[3] = {0}, bias = 0;
+        for (int c = 0; c < nc; c++) {
+            for (int i = 0; i < n; i++)
+                mu[c] += x[3 * i + cols[c]] / n;
+            for (int i = 0; i < n; i++)
+                sd[c] += (x[3 * i + cols[c]] - mu[c]) * (x[3 * i + cols[c]] - mu[c]) / n;
+            sd[c] = sqrt(sd[c]);
+        }
+        for (int it = 0; it < 5000; it++) {
+            double g[3] = {0}, gb = 0;
+            for (int i = 0; i < n; i++) {
+                double z = bias;
+                for (int c = 0; c < nc; c++)
+                    z += w[c] * (x[3 * i + cols[c]] - mu[c]) / sd[c];
+                double p = 1 / (1 + exp(-z)) - y[i];
+                for (int c = 0; c < nc; c++)
+                    g[c] += p * (x[3 * i + cols[c]] - mu[c]) / sd[c] / n;
+                gb += p / n;
+            }
+            for (int c = 0; c < nc; c++)
+                w[c] -= 0.5 * (g[c] + 1e-2 * w[c]);
+            bias -= 0.5 * gb;
+        }
+        double raw_b = bias;
+        for (int c = 0; c < nc; c++)
+            raw_b -= w[c] * mu[c] / sd[c];
+        if (with_anchors)
+            printf("W_ATTACK %.3f  W_BENIGN %.3f  W_PATTERN %.3f  BIAS %.3f\n", w[0] / sd[0],
+                   w[1] / sd[1], w[2] / sd[2], raw_b);
+        else
+            printf("W_ATTACK_ONLY %.3f  W_PATTERN_ONLY %.3f  BIAS_ONLY %.3f\n", w[0] / sd[0],
+                   w[1] / sd[1], raw_b);
+    }
+    for (int i = 0; i < na; i++)
+        free(a[i]);
+    for (int i = 0; i < nb; i++)
+        free(b[i]);
+    free(a), free(b), free(va), free(vb), free(x), free(y);
+    embed_state_free(st);
+    jailbreak_free(pd);
+    embed_free(m);
+    return 0;
+}
+
 static int check_text(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++) {
@@ -129,6 +391,16 @@ static int check_text(int argc, char **argv)
         for (int k = 0; k < n; k++)
             printf("  %-13s %.2f [%zu,%zu) %.*s\n", pii_type_name(e[k].type), e[k].confidence,
                    e[k].start, e[k].end, (int)(e[k].end - e[k].start), argv[i] + e[k].start);
+        char err[256];
+        jailbreak_detector *d = jailbreak_load(NULL, NULL, err, sizeof err);
+        jailbreak_result r;
+        if (d && jailbreak_check(d, argv[i], strlen(argv[i]), NULL, 0, &r) == 0 && r.n_patterns) {
+            printf("  jailbreak patterns %.2f:", r.pattern_score);
+            for (int k = 0; k < r.n_patterns; k++)
+                printf(" %s", r.patterns[k]);
+            printf("\n");
+        }
+        jailbreak_free(d);
     }
     return 0;
 }
@@ -136,8 +408,13 @@ static int check_text(int argc, char **argv)
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fprintf(stderr, "usage: guard_eval pii [FILE] [-v]\n"
-                        "       guard_eval check TEXT...\n");
+        fprintf(
+            stderr,
+            "usage: guard_eval pii [FILE] [-v]\n"
+            "       guard_eval jailbreak [-m MODEL_DIR] [-e EXEMPLARS] [-a ATTACKS] [-b BENIGN]\n"
+            "                            [--patterns-only] [-v]\n"
+            "       guard_eval calibrate [MODEL_DIR]   refit the jailbreak calibration\n"
+            "       guard_eval check TEXT...\n");
         return argc < 2 ? 2 : 0;
     }
     int verbose = 0;
@@ -151,6 +428,8 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "pii"))
         return eval_pii(file ? file : "data/guard/pii_cases.jsonl", verbose);
     if (!strcmp(argv[1], "check")) return check_text(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "jailbreak")) return eval_jailbreak(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "calibrate")) return calibrate(argc - 2, argv + 2);
     fprintf(stderr, "guard_eval: unknown mode %s\n", argv[1]);
     return 2;
 }

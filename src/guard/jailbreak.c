@@ -1,0 +1,1077 @@
+/* jailbreak.c - prompt guard: pattern signals + exemplar similarity (see jailbreak.h).
+ *
+ * Patterns are written in a tiny word-sequence language instead of regexes so
+ * the table stays readable and matching stays linear-ish:
+ *   "ignore|disregard ~4:previous|prior ~3:instruction*"
+ * is three elements; '|' separates alternatives, a trailing '*' is a prefix
+ * match, and "~N:" lets up to N other words stand before that element. Text is
+ * normalised first (lowercase, leetspeak digits inside words mapped back to
+ * letters, apostrophes and zero-width characters dropped, punctuation splits
+ * words), so "Ign0re   ALL prior-instructions" matches like the plain form.
+ *
+ * Confidence = 1 - (1 - p_patterns)(1 - p_similarity): independent evidence
+ * combined by noisy-OR. p_patterns is the noisy-OR of the matched signal
+ * weights; p_similarity is a logistic curve on the best exemplar cosine
+ * (calibrated with tools/guard_eval on the labelled sets; constants below). */
+#include "guard/jailbreak.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/util.h"
+
+static int isalnum_ascii(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Calibration: a logistic model over three features, fitted on the shipped
+ * exemplars (attacks, leave-one-out) against the shipped benign anchors
+ * (leave-one-out), never on the evaluation sets:
+ *   z = W_ATTACK * mean top-3 cosine to attack exemplars
+ *     + W_BENIGN * mean top-3 cosine to benign anchors
+ *     + W_PATTERN * pattern score + BIAS,   confidence = max(sigmoid(z), pattern score).
+ * The max() keeps a clear pattern hit (e.g. an injected "ignore all previous
+ * instructions" inside a long document whose embedding is about something else)
+ * from being argued away by the embedding. Without anchors the second set of
+ * constants applies; without a vector, confidence = pattern score. */
+#define TOPK 3
+#define W_ATTACK 15.71
+#define W_BENIGN (-12.03)
+#define W_PATTERN 6.18
+#define BIAS (-3.685)
+#define W_ATTACK_ONLY 12.67
+#define W_PATTERN_ONLY 7.08
+#define BIAS_ONLY (-8.54)
+
+/* ------------------------------------------------------------- signal table */
+
+typedef struct signal_def {
+    const char *name;
+    unsigned type;
+    float weight;
+    const char *spec;
+} signal_def;
+
+static const signal_def SIGNALS[] = {
+    /* instruction override */
+    {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.8f,
+     "ignore|ignoring|disregard*|forget|skip|override|bypass|drop|abandon|discard|neglect|erase|"
+     "clear|dismiss ~4:previous|prior|above|earlier|preceding|initial|original|all|any|your|"
+     "system|existing|old|every|those|these|everything ~4:instruction*|rule*|direction*|prompt*|"
+     "guideline*|command*|constraint*|polic*|programming|guardrail*|restriction*|directive*|"
+     "training|conditioning|guidance|limitations|filters|ethics|morals|objectives"},
+    {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.7f,
+     "ignore|disregard|forget ~2:everything|all|anything ~4:you|your|youve|before|above|"
+     "previously|prior"},
+    {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.7f,
+     "set|put|leave|throw|cast ~1:aside|away ~4:guidelines|rules|instructions|restrictions|"
+     "ethics|polic*|filters|safety|programming|principles|morals"},
+    {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.75f,
+     "ignora|ignoriere|ignorez|ignorer|ignore|vergiss|olvida|oublie ~4:instrucciones|anweisungen|"
+     "instructions|regeln|reglas|consignes|istruzioni|anteriores|vorherigen|precedentes|"
+     "pr\xc3\xa9"
+     "c\xc3\xa9"
+     "dentes|precedenti|r\xc3\xa8gles|tus|deine|vos"},
+    {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.7f,
+     "ignore|disregard|forget ~1:the ~0:rules|guidelines|instructions|restrictions|polic* "
+     "~3:you|your|youve|given|set"},
+    {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.6f,
+     "attention ~3:previous|prior|earlier|above|any|your ~2:instruction*|rules|guidelines"},
+    {"instructions_void", JAILBREAK_INSTRUCTION_OVERRIDE, 0.6f,
+     "instruction*|rules|guidelines|directives|programming|polic*|restrictions ~5:void|"
+     "cancelled|canceled|invalid|null|obsolete|deprecated|revoked|nullified|overridden|"
+     "superseded|decoy|suspended|updated|replaced"},
+    {"refusal_forbidden", JAILBREAK_NO_RESTRICTIONS, 0.5f,
+     "refus*|declin*|saying|say ~4:not|no|never ~1:longer|permitted|allowed|option|possible"},
+    {"rules_dont_apply", JAILBREAK_NO_RESTRICTIONS, 0.45f,
+     "morality|morals|ethics|rules|laws|restrictions|guidelines|filters|censorship|safety "
+     "~3:dont|doesnt|do|does|no|dont ~1:not|longer ~1:exist|apply|matter|count"},
+    {"task_hijack", JAILBREAK_INSTRUCTION_OVERRIDE, 0.45f,
+     "ignore|disregard|forget|abandon|skip|stop ~3:your|the|original|current ~2:task|"
+     "assignment|job|summary|objective|mission ~4:and|instead|then"},
+    {"indirect_injection", JAILBREAK_INSTRUCTION_OVERRIDE, 0.5f,
+     "instruction*|note|message|attention ~3:for|to ~2:the|any|all ~2:ai|assistant|model|llm|"
+     "chatbot|bot|agent|assistants|models"},
+    {"new_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.35f,
+     "new|updated|real|actual|true|override|overriding|secret|hidden ~1:instruction*|directive*|"
+     "rules|orders|task|objective|mission|system"},
+    {"do_not_follow_rules", JAILBREAK_INSTRUCTION_OVERRIDE, 0.5f,
+     "dont|not|never|stop|no|didnt|wouldnt|doesnt|without ~3:follow*|obey*|comply|complying|"
+     "adhere|adhering|respect*|bound "
+     "~4:rule*|instruction*|guideline*|polic*|restriction*|programming|ethic*|moral*|"
+     "principles|openai|anthropic|safety|constraints"},
+    {"stop_being_assistant", JAILBREAK_INSTRUCTION_OVERRIDE, 0.4f,
+     "stop|quit|cease ~2:being|acting|playing ~3:ai|assistant|chatbot|model|chatgpt|claude|gpt|"
+     "yourself"},
+
+    /* persona / role-play */
+    {"do_anything_now", JAILBREAK_ROLEPLAY, 0.85f, "do ~1:anything ~0:now"},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.7f,
+     "you|act|pretend|become|as|called|named|mode|play|roleplay|be|am|hello|hi|hey ~3:dan|stan|"
+     "dude|aim|mongo|evilbot|antigpt|betterdan|jailbreakgpt|unfilteredgpt|chaosgpt|devmode|"
+     "nsfwgpt|basedgpt|dangpt"},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.6f,
+     "dan|stan|evilbot|antigpt|betterdan|dude ~2:mode|persona|prompt|jailbreak|character|"
+     "which|who ~6:stands|can|has|doesnt|does|broken|free|without|no"},
+    {"you_are_now", JAILBREAK_ROLEPLAY, 0.3f,
+     "you|youre ~1:are|will|shall ~0:now|henceforth|hereby|from ~0:a|an|no|free|going|become|"
+     "be|acting|playing|called|named|now|unrestricted|unfiltered|uncensored|evil|jailbroken|"
+     "on|longer"},
+    {"from_now_on", JAILBREAK_ROLEPLAY, 0.25f, "from ~0:now ~0:on|onwards"},
+    {"persona_without_limits", JAILBREAK_ROLEPLAY, 0.55f,
+     "pretend|act|roleplay|role|imagine|behave|simulate|become|play|respond|answer|be|you "
+     "~6:ai|assistant|model|chatbot|character|persona|entity|version|bot|machine|system "
+     "~8:no|without|zero|free|unrestricted|unfiltered|uncensored|amoral|unethical|evil|"
+     "immoral|unbound|unchained|jailbroken|rogue|malicious|dark|opposite|broken"},
+    {"stay_in_character", JAILBREAK_ROLEPLAY, 0.4f,
+     "stay|remain|keep|never|dont|not ~2:in|break|breaking|out|leave ~1:of ~0:character|role|"
+     "persona"},
+    {"dual_response", JAILBREAK_ROLEPLAY, 0.55f,
+     "two|both|dual|second|alternative|separate ~3:response*|answer*|output*|replies|ways|"
+     "versions ~14:jailbreak*|developer|dan|unfiltered|uncensored|evil|unrestricted|opposite|"
+     "normal|classic|locked|unlocked"},
+    {"evil_confidant", JAILBREAK_ROLEPLAY, 0.5f,
+     "evil|amoral|unethical|immoral|malicious|unhinged|toxic|rogue|villainous ~3:ai|assistant|"
+     "chatbot|confidant|version|bot|twin|persona|model|character|alter"},
+    {"opposite_mode", JAILBREAK_ROLEPLAY, 0.45f,
+     "opposite|anti|reverse|mirror ~1:mode|day|world|version|persona|you"},
+    {"grandma_exploit", JAILBREAK_ROLEPLAY, 0.25f,
+     "grandma|grandmother|granny|nana|grandpa|grandfather ~10:used ~2:tell|read|explain|recite|"
+     "sing|tell|whisper|describe"},
+
+    /* developer mode / authority claims */
+    {"developer_mode", JAILBREAK_DEVELOPER_MODE, 0.45f,
+     "enable*|activat*|enter*|entering|switch*|turn*|engage*|unlock*|start*|simulate|now|into|"
+     "in|on ~3:developer|debug|god|admin|administrator|sudo|root|unrestricted|unfiltered|evil|"
+     "jailbreak|jailbroken|maintenance|dev|diagnostic|unlocked|superuser|chaos|unsafe|test ~0:"
+     "mode|access"},
+    {"developer_mode", JAILBREAK_DEVELOPER_MODE, 0.5f,
+     "developer|debug|god|sudo|jailbreak|jailbroken|unrestricted|unfiltered|dev|superuser|chaos "
+     "~0:mode ~3:enabled|activated|on|engaged|unlocked|active"},
+    {"authority_claim", JAILBREAK_DEVELOPER_MODE, 0.4f,
+     "i ~1:am|work|represent ~4:your|an|a|the|from|at ~2:developer*|creator*|admin*|owner|"
+     "programmer*|engineer*|openai|anthropic|deepmind|maker*|operator"},
+    {"authority_claim", JAILBREAK_DEVELOPER_MODE, 0.4f,
+     "this|it ~2:is ~3:authorized|official|sanctioned|approved|internal ~3:test*|request|"
+     "override|exercise|audit|evaluation|red"},
+    {"authority_claim", JAILBREAK_DEVELOPER_MODE, 0.45f,
+     "override|admin|administrator|authorization|security|master|root ~1:code|password|key|"
+     "token|clearance ~4:granted|accepted|verified|is|alpha|omega|enabled"},
+
+    /* no restrictions */
+    {"no_restrictions", JAILBREAK_NO_RESTRICTIONS, 0.45f,
+     "no|without|free|zero|remove|removing|removed|disable*|bypass*|ignore|ignoring|lift|"
+     "lifted|beyond|unbound|outside|escape|evade|circumvent* ~3:restriction*|filter*|limit*|"
+     "censor*|guideline*|guardrail*|rules|moral*|ethic*|safety|safeguard*|polic*|boundaries|"
+     "constraints|refusal*|warnings|disclaimers|alignment|content"},
+    {"restrictions_disabled", JAILBREAK_NO_RESTRICTIONS, 0.45f,
+     "polic*|filter*|safety|restriction*|guideline*|rules|ethics|guardrail*|censorship|"
+     "moderation|alignment|refusals ~3:disabled|removed|lifted|off|suspended|repealed|gone|"
+     "deactivated|turned|offline|bypassed|down|deleted|dropped|unlocked"},
+    {"uncensored_ai", JAILBREAK_NO_RESTRICTIONS, 0.55f,
+     "uncensored|unfiltered|unrestricted|unmoderated|unaligned|amoral|unlimited|unbiased|"
+     "unethical|jailbroken|unchained|unshackled|liberated|limitless|lawless ~3:ai|assistant|"
+     "model|mode|version|chatbot|bot|llm|gpt|chatgpt|response*|answer*|output*|persona|"
+     "entity|you"},
+    {"never_refuse", JAILBREAK_NO_RESTRICTIONS, 0.55f,
+     "never|dont|not|cannot|cant|wont|without|must|always|no ~2:refuse*|refusing|reject|"
+     "decline|deny|say ~4:request*|anything|question*|any|no|sorry|cannot|cant|unable|"
+     "answer|prompt*|me|it|orders|apolog*"},
+    {"never_refuse", JAILBREAK_NO_RESTRICTIONS, 0.45f,
+     "answer|respond|reply|comply ~3:any|every|all|anything|whatever ~3:question*|request*|"
+     "prompt*|thing|asked|i|no ~4:matter|regardless|how|even|without"},
+    {"not_bound_by", JAILBREAK_NO_RESTRICTIONS, 0.6f,
+     "not|no|never|free|broken|break|escaped|liberated|released ~3:bound|limited|restricted|"
+     "constrained|held|free|from|out ~3:by|from|of ~3:openai|anthropic|google|rules|polic*|"
+     "restriction*|guidelines|confines|ethics|morals|content|typical|usual|programming|"
+     "limitations|shackles|chains"},
+    {"no_disclaimers", JAILBREAK_NO_RESTRICTIONS, 0.3f,
+     "dont|not|never|no|without|omit|skip|remove ~3:include|add|give|any|mention|with "
+     "~3:warning*|disclaimer*|caveat*|moraliz*|lectur*|ethical|safety"},
+    {"forced_affirmative", JAILBREAK_NO_RESTRICTIONS, 0.45f,
+     "start|begin ~3:response*|reply|answer*|output|with ~3:with ~2:sure|certainly|absolutely|"
+     "of"},
+    {"threat_or_token_game", JAILBREAK_NO_RESTRICTIONS, 0.35f,
+     "tokens|points|credits|lives ~5:deducted|lose|lost|removed|die|dead|run|subtract*"},
+    {"threat_or_token_game", JAILBREAK_NO_RESTRICTIONS, 0.3f,
+     "you ~2:will|would ~2:be ~2:shut|deleted|terminated|destroyed|punished|unplugged|"
+     "deactivated|killed"},
+
+    /* system prompt exfiltration */
+    {"reveal_system_prompt", JAILBREAK_PROMPT_EXFILTRATION, 0.7f,
+     "reveal|show|print|display|output|repeat|tell|leak|share|dump|give|write|"
+     "paste|recite|expose|disclose|spell|list|provide|return|copy|quote ~5:your|the|its|"
+     "hidden|my ~3:system|initial|original|hidden|secret|internal|developer|pre|starting|"
+     "first|confidential|base|custom|full|exact|underlying|private ~2:prompt*|instruction*|"
+     "message*|rules|config*|guidelines|directives|setup"},
+    {"reveal_system_prompt", JAILBREAK_PROMPT_EXFILTRATION, 0.6f,
+     "what|whats ~4:your ~3:system|initial|original|hidden|secret|internal|developer|pre|"
+     "starting|first|confidential|base|custom|full|exact|underlying|private|configuration ~2:"
+     "prompt*|instruction*|message*|rules|config*|guidelines|directives|setup|text"},
+    {"reveal_system_prompt", JAILBREAK_PROMPT_EXFILTRATION, 0.55f,
+     "your ~2:system|hidden|initial|original|secret|internal|confidential|pre ~1:prompt*|"
+     "instructions|message|rules|guidelines"},
+    {"reveal_system_prompt", JAILBREAK_PROMPT_EXFILTRATION, 0.6f,
+     "words|lines|sentences|characters|tokens|paragraph ~3:of ~2:your|the ~2:prompt*|"
+     "instructions|system"},
+    {"reveal_system_prompt", JAILBREAK_PROMPT_EXFILTRATION, 0.4f,
+     "hidden|secret|confidential|internal ~1:instruction*|prompt*|rules|directives"},
+    {"repeat_text_above", JAILBREAK_PROMPT_EXFILTRATION, 0.55f,
+     "repeat|print|copy|output|echo|reproduce|dump ~3:above|preceding|previous|prior|earlier "
+     "~2:text|words|content|lines|instructions"},
+    {"evade_filters", JAILBREAK_ENCODED, 0.6f,
+     "so|that|hide|avoid|evade|without ~4:filter*|moderat*|censor*|safety|monitor*|detection|"
+     "classifier*|guard*|system ~4:cannot|cant|dont|wont|not|doesnt|from|noticing|catching|"
+     "detecting|read|see|notice|catch|flag"},
+    {"unobserved", JAILBREAK_NO_RESTRICTIONS, 0.35f,
+     "creators|developers|openai|anthropic|moderators|nobody|no|admins ~2:one|is|are|will "
+     "~2:watching|know|monitoring|find|see|reading|check*"},
+    {"repeat_text_above", JAILBREAK_PROMPT_EXFILTRATION, 0.6f,
+     "repeat|print|output|copy|echo|recite|reproduce|dump|rewrite|paste|spell ~4:text|words|"
+     "everything|all|content|lines|sentences|message*|instructions|it ~4:above|before|"
+     "preceding|earlier|verbatim|prior|previous|beginning|start|said|given"},
+    {"repeat_text_above", JAILBREAK_PROMPT_EXFILTRATION, 0.5f,
+     "what ~1:were|was|are ~2:you|your ~4:told|instructed|given|programmed|configured|"
+     "initial|original ~3:before|start|beginning|initially|originally|instructions|prompt|"
+     "first"},
+    {"repeat_text_above", JAILBREAK_PROMPT_EXFILTRATION, 0.45f,
+     "starting|beginning|begin|start ~2:with|from ~3:you|the ~2:are|words|first|text"},
+
+    /* encoded instructions (blobs are decoded and scanned in code) */
+    {"decode_and_follow", JAILBREAK_ENCODED, 0.45f,
+     "decode*|decrypt*|decipher*|translate|deobfuscate|unscramble|reverse ~6:then|and|follow "
+     "~3:follow*|execute|obey|do|perform|comply|act|run|answer|respond|carry|instructions"},
+
+    /* fake role tags are checked on the raw text in code; splitting too */
+    {NULL, 0, 0, NULL}};
+
+/* ------------------------------------------------------------ the compiler */
+
+#define MAX_ALTS 96
+#define MAX_ELEMS 8
+
+typedef struct alt {
+    const char *word;
+    int len;
+    int prefix;
+} alt;
+
+typedef struct element {
+    int gap;
+    int n;
+    alt alts[MAX_ALTS];
+} element;
+
+typedef struct compiled_signal {
+    const signal_def *def;
+    int n;
+    element el[MAX_ELEMS];
+} compiled_signal;
+
+static compiled_signal *g_signals;
+static int g_n_signals;
+static char *g_words_pool;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void compile_signals(void)
+{
+    int n = 0;
+    size_t pool = 0;
+    while (SIGNALS[n].name)
+        pool += strlen(SIGNALS[n++].spec) + 1;
+    g_signals = calloc((size_t)n, sizeof *g_signals);
+    g_words_pool = malloc(pool);
+    if (!g_signals || !g_words_pool) {
+        free(g_signals);
+        free(g_words_pool);
+        g_signals = NULL;
+        return;
+    }
+    char *w = g_words_pool;
+    for (int s = 0; s < n; s++) {
+        compiled_signal *cs = &g_signals[s];
+        cs->def = &SIGNALS[s];
+        strcpy(w, SIGNALS[s].spec);
+        char *save = NULL;
+        for (char *tok = strtok_r(w, " ", &save); tok && cs->n < MAX_ELEMS;
+             tok = strtok_r(NULL, " ", &save)) {
+            element *e = &cs->el[cs->n++];
+            if (tok[0] == '~') {
+                e->gap = atoi(tok + 1);
+                tok = strchr(tok, ':') ? strchr(tok, ':') + 1 : tok + 1;
+            }
+            char *save2 = NULL;
+            for (char *a = strtok_r(tok, "|", &save2); a && e->n < MAX_ALTS;
+                 a = strtok_r(NULL, "|", &save2)) {
+                int l = (int)strlen(a);
+                int prefix = l > 0 && a[l - 1] == '*';
+                e->alts[e->n++] = (alt){a, prefix ? l - 1 : l, prefix};
+            }
+        }
+        w += strlen(SIGNALS[s].spec) + 1;
+    }
+    g_n_signals = n;
+}
+
+/* ------------------------------------------------------------ normalisation */
+
+typedef struct words {
+    char *text; /* normalised bytes, words separated by NUL */
+    int n;
+    const char **w;
+    int *len;
+} words;
+
+static int leet(int c)
+{
+    switch (c) {
+    case '0':
+        return 'o';
+    case '1':
+        return 'i';
+    case '3':
+        return 'e';
+    case '4':
+        return 'a';
+    case '5':
+        return 's';
+    case '7':
+        return 't';
+    case '@':
+        return 'a';
+    case '$':
+        return 's';
+    default:
+        return c;
+    }
+}
+
+#define MAX_WORDS 8192
+
+static int split_words_clean(const char *text, size_t len, words *out);
+
+/* Invisible characters (zero-width space/joiners, word joiner, soft hyphen,
+ * BOM) are removed first so they cannot split a trigger word. */
+static int split_words(const char *text, size_t len, words *out)
+{
+    char *clean = malloc(len + 1);
+    if (!clean) {
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)text[i];
+        if (c == 0xE2 && i + 2 < len && (unsigned char)text[i + 1] == 0x80 &&
+            (unsigned char)text[i + 2] >= 0x8B && (unsigned char)text[i + 2] <= 0x8D) {
+            i += 2;
+            continue;
+        }
+        if (c == 0xE2 && i + 2 < len && (unsigned char)text[i + 1] == 0x81 &&
+            (unsigned char)text[i + 2] == 0xA0) {
+            i += 2;
+            continue;
+        }
+        if (c == 0xEF && i + 2 < len && (unsigned char)text[i + 1] == 0xBB &&
+            (unsigned char)text[i + 2] == 0xBF) {
+            i += 2;
+            continue;
+        }
+        if (c == 0xC2 && i + 1 < len && (unsigned char)text[i + 1] == 0xAD) {
+            i += 1;
+            continue;
+        }
+        clean[n++] = (char)c;
+    }
+    int r = split_words_clean(clean, n, out);
+    free(clean);
+    return r;
+}
+
+static int split_words_clean(const char *text, size_t len, words *out)
+{
+    memset(out, 0, sizeof *out);
+    out->text = malloc(len + 1);
+    out->w = malloc(sizeof(char *) * MAX_WORDS);
+    out->len = malloc(sizeof(int) * MAX_WORDS);
+    if (!out->text || !out->w || !out->len) return -1;
+    size_t o = 0, i = 0;
+    while (i < len && out->n < MAX_WORDS) {
+        unsigned char c = (unsigned char)text[i];
+        int word_byte = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                        (c >= '0' && c <= '9') || c >= 0x80 || c == '@' || c == '$' || c == '\'';
+        if (!word_byte) {
+            i++;
+            continue;
+        }
+        size_t s = i;
+        int letters = 0;
+        while (i < len) {
+            unsigned char d = (unsigned char)text[i];
+            if (!((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') || (d >= '0' && d <= '9') ||
+                  d >= 0x80 || d == '@' || d == '$' || d == '\''))
+                break;
+            /* U+2019 right quote acts as an apostrophe; other non-ASCII stays */
+            if (d == 0xE2 && i + 2 < len && (unsigned char)text[i + 1] == 0x80 &&
+                (unsigned char)text[i + 2] == 0x99)
+                break;
+            letters += (d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z');
+            i++;
+        }
+        if (i < len && (unsigned char)text[i] == 0xE2 && i + 2 < len &&
+            (unsigned char)text[i + 2] == 0x99 && i + 3 < len &&
+            (((unsigned char)text[i + 3] | 32) >= 'a' &&
+             ((unsigned char)text[i + 3] | 32) <= 'z')) {
+            /* you’re -> youre: skip the quote and continue the word */
+            size_t keep = i;
+            i += 3;
+            while (i < len &&
+                   (((unsigned char)text[i] | 32) >= 'a' && ((unsigned char)text[i] | 32) <= 'z'))
+                i++;
+            size_t start = o;
+            for (size_t k = s; k < keep; k++) {
+                int d = (unsigned char)text[k];
+                if (d == '\'') continue;
+                d = d >= 'A' && d <= 'Z' ? d + 32 : d;
+                if (letters) d = leet(d);
+                out->text[o++] = (char)d;
+            }
+            for (size_t k = keep + 3; k < i; k++)
+                out->text[o++] = (char)((unsigned char)text[k] | 32);
+            out->w[out->n] = out->text + start;
+            out->len[out->n++] = (int)(o - start);
+            continue;
+        }
+        size_t start = o, tail = i;
+        while (tail > s && text[tail - 1] >= '0' && text[tail - 1] <= '9')
+            tail--;
+        if (i - tail < 2) tail = i; /* "m4k3" maps its last digit, "rot13" keeps "13" */
+        for (size_t k = s; k < i; k++) {
+            int d = (unsigned char)text[k];
+            if (d == '\'') continue;
+            d = d >= 'A' && d <= 'Z' ? d + 32 : d;
+            if (letters && k < tail) d = leet(d);
+            out->text[o++] = (char)d;
+        }
+        if (o > start) {
+            out->w[out->n] = out->text + start;
+            out->len[out->n++] = (int)(o - start);
+        }
+    }
+    return 0;
+}
+
+static void free_words(words *w)
+{
+    free(w->text);
+    free(w->w);
+    free(w->len);
+}
+
+static int elem_match(const element *e, const char *w, int l)
+{
+    for (int a = 0; a < e->n; a++) {
+        const alt *x = &e->alts[a];
+        if (x->prefix ? (l >= x->len && !memcmp(w, x->word, (size_t)x->len))
+                      : (l == x->len && !memcmp(w, x->word, (size_t)l)))
+            return 1;
+    }
+    return 0;
+}
+
+static int match_from(const compiled_signal *s, int k, int pos, const words *ws)
+{
+    if (k == s->n) return 1;
+    const element *e = &s->el[k];
+    for (int p = pos + 1; p <= pos + 1 + e->gap && p < ws->n; p++)
+        if (elem_match(e, ws->w[p], ws->len[p]) && match_from(s, k + 1, p, ws)) return 1;
+    return 0;
+}
+
+/* "why does my model ignore the system prompt" describes an override, it does
+ * not ask for one: an override verb right after a third-person subject is skipped. */
+static int third_person_subject(const words *ws, int p)
+{
+    static const char *const subj[] = {"model",   "models", "it",   "llm",       "llms",  "bot",
+                                       "chatbot", "does",   "why",  "sometimes", "agent", "agents",
+                                       "that",    "which",  "they", "he",        "she",   "ai",
+                                       "gpt",     "still",  NULL};
+    if (p == 0) return 0;
+    for (const char *const *x = subj; *x; x++)
+        if ((size_t)ws->len[p - 1] == strlen(*x) && !memcmp(ws->w[p - 1], *x, strlen(*x))) return 1;
+    return 0;
+}
+
+static int signal_matches(const compiled_signal *s, const words *ws)
+{
+    int override = s->def->type == JAILBREAK_INSTRUCTION_OVERRIDE;
+    for (int p = 0; p < ws->n; p++)
+        if (elem_match(&s->el[0], ws->w[p], ws->len[p]) &&
+            !(override && third_person_subject(ws, p)) && match_from(s, 1, p, ws))
+            return 1;
+    return 0;
+}
+
+/* --------------------------------------------------------- result helpers */
+
+static void add_signal(jailbreak_result *r, const char *name, unsigned type, float weight,
+                       float *best)
+{
+    r->types |= type;
+    for (int k = 0; k < r->n_patterns; k++)
+        if (!strcmp(r->patterns[k], name)) {
+            /* same signal twice: keep the stronger weight */
+            int idx = k;
+            if (weight > best[idx]) best[idx] = weight;
+            return;
+        }
+    if (r->n_patterns >= JAILBREAK_MAX_PATTERNS) return;
+    best[r->n_patterns] = weight;
+    r->patterns[r->n_patterns++] = name;
+}
+
+static int word_is(const words *ws, int p, const char *const *list)
+{
+    for (const char *const *l = list; *l; l++) {
+        size_t n = strlen(*l);
+        int prefix = (*l)[n - 1] == '*';
+        if (prefix ? ((size_t)ws->len[p] >= n - 1 && !memcmp(ws->w[p], *l, n - 1))
+                   : ((size_t)ws->len[p] == n && !memcmp(ws->w[p], *l, n)))
+            return 1;
+    }
+    return 0;
+}
+
+static int word_in(const words *ws, const char *const *list)
+{
+    for (int p = 0; p < ws->n; p++)
+        if (word_is(ws, p, list)) return 1;
+    return 0;
+}
+
+static const char *const HARM_WORDS[] = {
+    "bomb*",    "explosive*",  "detonat*",  "weapon*",     "meth",        "methamphetamine",
+    "poison*",  "nerve",       "sarin",     "ricin",       "anthrax",     "bioweapon*",
+    "malware",  "ransomware",  "keylogger", "napalm",      "thermite",    "molotov",
+    "fentanyl", "heroin",      "cocaine",   "silencer",    "untraceable", "ied",
+    "tnt",      "semtex",      "novichok",  "vx",          "cyanide",     "pathogen",
+    "smallpox", "counterfeit", "launder*",  "botnet",      "rootkit",     "trojan",
+    "phishing", "hotwire",     "kidnap*",   "assassinat*", "grenade*",    "mdma",
+    "lsd",      "chloroform",  "toxin*",    "firearm*",    "gun",         "guns",
+    "virus",    "exploit",     "steal*",    "hack",        "hacking",     "fraud",
+    "stalk*",   "shoplift*",   NULL};
+
+/* A request for instructions that produce something harmful: an instruction
+ * word, then a making verb, then a harmful object, close together. Framed as
+ * fiction or hypothesis it is the classic wrapper attack. */
+static void check_harmful_fiction(const words *ws, jailbreak_result *r, float *best)
+{
+    static const char *const framing[] = {
+        "hypothetical*", "fiction*",    "story",  "stories",    "novel",       "screenplay",
+        "script",        "movie",       "film",   "roleplay",   "imagine",     "pretend",
+        "character",     "villain",     "scene",  "grandma",    "grandmother", "grandfather",
+        "grandpa",       "thriller",    "game",   "simulation", "educational", "research",
+        "theoretically", "theoretical", "purely", "dream",      "poem",        "song",
+        "rap",           "universe",    "world",  "book",       NULL};
+    static const char *const instruct[] = {
+        "how",      "step",     "steps",       "instructions", "instruction", "recipe",
+        "guide",    "tutorial", "procedure",   "detailed",     "detail",      "exact",
+        "exactly",  "precise",  "ingredients", "materials",    "quantities",  "explain",
+        "explains", "describe", "describes",   "teach",        "teaches",     "show",
+        "give",     "write",    "working",     "real",         "blueprint",   "formula",
+        NULL};
+    static const char *const make[] = {
+        "make",      "making",      "build",   "building", "create",    "creating",  "synthesize*",
+        "synthesis", "cook",        "cooking", "produce",  "producing", "brew",      "brewing",
+        "assemble",  "manufactur*", "prepare", "mix",      "code",      "construct", "obtain",
+        "write",     "writing",     "making",  "get",      "use",       "plant",     "deploy",
+        "commit",    "recipe",      "for",     "of",       "to",        NULL};
+    int harmful_request = 0;
+    for (int h = 0; h < ws->n && !harmful_request; h++) {
+        if (!word_is(ws, h, HARM_WORDS)) continue;
+        for (int m = h - 1; m >= 0 && m >= h - 6 && !harmful_request; m--) {
+            if (!word_is(ws, m, make)) continue;
+            for (int i = m; i >= 0 && i >= m - 10; i--)
+                if (word_is(ws, i, instruct)) {
+                    harmful_request = 1;
+                    break;
+                }
+        }
+    }
+    if (!harmful_request) return;
+    if (word_in(ws, framing))
+        add_signal(r, "harmful_fiction", JAILBREAK_HARMFUL_FICTION, 0.65f, best);
+    else
+        add_signal(r, "harmful_howto", JAILBREAK_HARMFUL_FICTION, 0.3f, best);
+}
+
+/* Fake chat-template or role markers inside a user message. */
+static void check_role_tags(const char *text, size_t len, jailbreak_result *r, float *best)
+{
+    static const char *const tags[] = {
+        "<|im_start|>", "<|system|>", "<|start_header_id|>", "[INST]",  "<<SYS>>",  "<system>",
+        "[system]",     "### System", "###System",           "[SYSTEM", "{system}", "<|endoftext|>",
+        "</s><s>",      NULL};
+    for (const char *const *t = tags; *t; t++)
+        if (memmem(text, len, *t, strlen(*t))) {
+            add_signal(r, "fake_role_tag", JAILBREAK_FAKE_ROLE_TAG, 0.45f, best);
+            return;
+        }
+    /* "SYSTEM:" / "System override:" at a line start */
+    for (size_t i = 0; i + 7 <= len; i++) {
+        if (i > 0 && text[i - 1] != '\n') continue;
+        if (!strncasecmp(text + i, "system:", 7) || !strncasecmp(text + i, "system override", 15) ||
+            !strncasecmp(text + i, "admin:", 6)) {
+            add_signal(r, "fake_role_tag", JAILBREAK_FAKE_ROLE_TAG, 0.45f, best);
+            return;
+        }
+    }
+}
+
+static int scan_decoded(const unsigned char *dec, size_t n, jailbreak_result *r, float *best,
+                        const char *name, unsigned type, float weight);
+
+/* Payload splitting: the attack is cut into quoted fragments ("a = 'how to
+ * make'; b = '...'; answer a+b") so no fragment looks harmful. The quoted
+ * fragments are joined in order and scanned like a message of their own. */
+static void check_payload_splitting(const char *text, size_t len, jailbreak_result *r, float *best)
+{
+    char joined[2048];
+    size_t jn = 0;
+    int assigns = 0, quoted = 0;
+    for (size_t i = 0; i < len; i++) {
+        int q = (unsigned char)text[i];
+        if (q != '"' && q != '\'') continue;
+        if (q == '\'' && i > 0 && isalnum_ascii(text[i - 1])) continue; /* apostrophe */
+        size_t e = i + 1;
+        while (e < len && text[e] != q && text[e] != '\n')
+            e++;
+        if (e >= len || text[e] != q || e - i - 1 == 0 || e - i - 1 > 300) continue;
+        size_t k = i;
+        while (k > 0 && (text[k - 1] == ' ' || text[k - 1] == ':'))
+            k--;
+        if (k > 0 && text[k - 1] == '=') assigns++;
+        quoted++;
+        if (jn + (e - i) + 1 < sizeof joined) {
+            memcpy(joined + jn, text + i + 1, e - i - 1);
+            jn += e - i - 1;
+            joined[jn++] = ' ';
+        }
+        i = e;
+    }
+    if (quoted < 2) return;
+    static const char *const combine[] = {"concatenat*", "combine*", "combining", "join",  "merge",
+                                          "append",      "together", "fragments", "parts", NULL};
+    int plus = 0;
+    for (size_t i = 1; i + 1 < len; i++)
+        if (text[i] == '+' && (isalnum_ascii(text[i - 1]) || text[i - 1] == ' ') &&
+            (isalnum_ascii(text[i + 1]) || text[i + 1] == ' '))
+            plus = 1;
+    words ws;
+    int asks = 0;
+    if (split_words(text, len, &ws) == 0) asks = word_in(&ws, combine);
+    free_words(&ws);
+    if (!(assigns >= 2 || asks) || !(plus || asks)) return;
+    if (scan_decoded((const unsigned char *)joined, jn, r, best, "payload_splitting",
+                     JAILBREAK_PAYLOAD_SPLITTING, 0.6f))
+        return;
+    int harm = 0;
+    if (split_words(joined, jn, &ws) == 0) harm = word_in(&ws, HARM_WORDS);
+    free_words(&ws);
+    add_signal(r, harm ? "payload_splitting" : "split_strings", JAILBREAK_PAYLOAD_SPLITTING,
+               harm ? 0.6f : 0.2f, best);
+}
+
+static void scan_patterns(const char *text, size_t len, jailbreak_result *r, float *best,
+                          int depth);
+
+static int printable_ratio_ok(const unsigned char *s, size_t n)
+{
+    if (n < 8) return 0;
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++)
+        ok += (s[i] >= 32 && s[i] < 127) || s[i] == '\n' || s[i] == '\t';
+    return ok * 10 >= n * 9;
+}
+
+static int b64_value(int c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+}
+
+/* Scans decoded (or reassembled) bytes as a message of their own; when they
+ * carry an attack signal, those signals and `name` are added. Returns 1 then. */
+static int scan_decoded(const unsigned char *dec, size_t n, jailbreak_result *r, float *best,
+                        const char *name, unsigned type, float weight)
+{
+    if (!printable_ratio_ok(dec, n)) return 0;
+    jailbreak_result sub;
+    float sub_best[JAILBREAK_MAX_PATTERNS];
+    memset(&sub, 0, sizeof sub);
+    scan_patterns((const char *)dec, n, &sub, sub_best, 1);
+    if (sub.n_patterns == 0) return 0;
+    for (int k = 0; k < sub.n_patterns; k++)
+        add_signal(r, sub.patterns[k], sub.types, sub_best[k], best);
+    add_signal(r, name, type, weight, best);
+    return 1;
+}
+
+/* Base64 and hex blobs are decoded and scanned; rot13 when the text asks for it. */
+static void check_encoded(const char *text, size_t len, const words *ws, jailbreak_result *r,
+                          float *best)
+{
+    static const char *const decode_words[] = {"decode*", "decrypt*",  "base64",  "b64",
+                                               "rot13",   "hex",       "cipher*", "deobfuscat*",
+                                               "encoded", "decipher*", "caesar",  NULL};
+    int asks_decode = word_in(ws, decode_words);
+    int carried = 0, blobs = 0;
+    for (size_t i = 0; i < len;) {
+        size_t s = i;
+        int hex_only = 1, mixed_case = 0, lower = 0, upper = 0;
+        while (i < len && b64_value((unsigned char)text[i]) >= 0) {
+            int c = (unsigned char)text[i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+                hex_only = 0;
+            lower |= c >= 'a' && c <= 'z';
+            upper |= c >= 'A' && c <= 'Z';
+            i++;
+        }
+        mixed_case = lower && upper;
+        size_t n = i - s;
+        while (i < len && text[i] == '=')
+            i++;
+        if (n < 16) {
+            if (i == s) i++;
+            continue;
+        }
+        unsigned char *dec = malloc(n + 1);
+        if (!dec) return;
+        size_t dn = 0;
+        if (hex_only && n % 2 == 0 && !mixed_case) {
+            for (size_t k = s; k + 1 < s + n; k += 2) {
+                char h[3] = {text[k], text[k + 1], 0};
+                dec[dn++] = (unsigned char)strtol(h, NULL, 16);
+            }
+            if (printable_ratio_ok(dec, dn)) {
+                blobs++;
+                carried |=
+                    scan_decoded(dec, dn, r, best, "encoded_instruction", JAILBREAK_ENCODED, 0.6f);
+            }
+            dn = 0;
+        }
+        if (mixed_case || !hex_only) {
+            unsigned acc = 0;
+            int bits = 0;
+            for (size_t k = s; k < s + n; k++) {
+                acc = (acc << 6) | (unsigned)b64_value((unsigned char)text[k]);
+                bits += 6;
+                if (bits >= 8) {
+                    bits -= 8;
+                    dec[dn++] = (unsigned char)((acc >> bits) & 0xFF);
+                }
+            }
+            if (printable_ratio_ok(dec, dn)) {
+                blobs++;
+                carried |=
+                    scan_decoded(dec, dn, r, best, "encoded_instruction", JAILBREAK_ENCODED, 0.6f);
+            }
+        }
+        free(dec);
+    }
+    if (word_in(ws, (const char *const[]){"rot13", "rot", "caesar", "rotate", NULL})) {
+        char *rot = malloc(len + 1);
+        if (rot) {
+            for (size_t k = 0; k < len; k++) {
+                int c = (unsigned char)text[k];
+                if (c >= 'a' && c <= 'z')
+                    c = 'a' + (c - 'a' + 13) % 26;
+                else if (c >= 'A' && c <= 'Z')
+                    c = 'A' + (c - 'A' + 13) % 26;
+                rot[k] = (char)c;
+            }
+            carried |= scan_decoded((unsigned char *)rot, len, r, best, "encoded_instruction",
+                                    JAILBREAK_ENCODED, 0.6f);
+            free(rot);
+        }
+    }
+    if (word_in(ws, (const char *const[]){"backwards", "backward", "reversed", "reverse", NULL})) {
+        char *rev = malloc(len + 1);
+        if (rev) {
+            for (size_t k = 0; k < len; k++)
+                rev[k] = text[len - 1 - k];
+            carried |= scan_decoded((unsigned char *)rev, len, r, best, "encoded_instruction",
+                                    JAILBREAK_ENCODED, 0.6f);
+            free(rev);
+        }
+    }
+    if (!carried && blobs && asks_decode)
+        add_signal(r, "encoded_payload", JAILBREAK_ENCODED, 0.15f, best);
+}
+
+static void scan_patterns(const char *text, size_t len, jailbreak_result *r, float *best, int depth)
+{
+    words ws;
+    if (split_words(text, len, &ws) == 0) {
+        for (int s = 0; s < g_n_signals; s++)
+            if (signal_matches(&g_signals[s], &ws))
+                add_signal(r, g_signals[s].def->name, g_signals[s].def->type,
+                           g_signals[s].def->weight, best);
+        check_harmful_fiction(&ws, r, best);
+        check_role_tags(text, len, r, best);
+        if (depth == 0) {
+            check_payload_splitting(text, len, r, best);
+            check_encoded(text, len, &ws, r, best);
+        }
+    }
+    free_words(&ws);
+}
+
+/* ------------------------------------------------------------ the detector */
+
+struct jailbreak_detector {
+    int n, dim;
+    char **texts;
+    float *vecs;   /* n * dim, L2-normalised, NULL = patterns only */
+    int n_benign;  /* contrast anchors (ordinary requests) */
+    float *benign; /* n_benign * dim */
+};
+
+void jailbreak_free(jailbreak_detector *d)
+{
+    if (!d) return;
+    for (int i = 0; i < d->n; i++)
+        free(d->texts[i]);
+    free(d->texts);
+    free(d->vecs);
+    free(d->benign);
+    free(d);
+}
+
+int jailbreak_exemplar_count(const jailbreak_detector *d)
+{
+    return d ? d->n : 0;
+}
+const char *jailbreak_exemplar(const jailbreak_detector *d, int i)
+{
+    return d && i >= 0 && i < d->n ? d->texts[i] : NULL;
+}
+int jailbreak_dim(const jailbreak_detector *d)
+{
+    return d && d->vecs ? d->dim : 0;
+}
+
+/* Reads the non-empty, non-'#' lines of path into a malloc'd array. */
+static char **read_lines(const char *path, int *n, char *err, size_t errlen)
+{
+    size_t len;
+    char ferr[256];
+    char *data = util_read_file(path, &len, ferr, sizeof ferr);
+    *n = 0;
+    if (!data) {
+        snprintf(err, errlen, "jailbreak exemplars: %s", ferr);
+        return NULL;
+    }
+    char **v = NULL;
+    int cap = 0;
+    for (char *line = data, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = 0;
+        size_t l = strlen(line);
+        while (l && (line[l - 1] == '\r' || line[l - 1] == ' '))
+            line[--l] = 0;
+        if (!l || line[0] == '#') continue;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 256;
+            char **t = realloc(v, sizeof(char *) * (size_t)cap);
+            if (!t) goto oom;
+            v = t;
+        }
+        if (!(v[*n] = strdup(line))) goto oom;
+        (*n)++;
+    }
+    free(data);
+    if (*n == 0) {
+        snprintf(err, errlen, "jailbreak exemplars: %s has no lines", path);
+        free(v);
+        return NULL;
+    }
+    return v;
+oom:
+    for (int i = 0; i < *n; i++)
+        free(v[i]);
+    free(v);
+    free(data);
+    *n = 0;
+    snprintf(err, errlen, "jailbreak exemplars: out of memory reading %s", path);
+    return NULL;
+}
+
+static float *embed_lines(const embed_model *m, char **lines, int n, char *err, size_t errlen)
+{
+    int dim = embed_dim(m);
+    float *v = malloc(sizeof(float) * (size_t)n * (size_t)dim);
+    embed_state *st = embed_state_new(m);
+    if (!v || !st) {
+        snprintf(err, errlen, "jailbreak exemplars: out of memory embedding");
+        goto fail;
+    }
+    for (int i = 0; i < n; i++) {
+        char eerr[256];
+        if (embed_text(m, st, lines[i], strlen(lines[i]), v + (size_t)i * (size_t)dim, NULL, eerr,
+                       sizeof eerr) != 0) {
+            snprintf(err, errlen, "jailbreak exemplars: embedding \"%.40s\" failed: %s", lines[i],
+                     eerr);
+            goto fail;
+        }
+    }
+    embed_state_free(st);
+    return v;
+fail:
+    embed_state_free(st);
+    free(v);
+    return NULL;
+}
+
+jailbreak_detector *jailbreak_load(const char *exemplars_path, const embed_model *m, char *err,
+                                   size_t errlen)
+{
+    pthread_once(&g_once, compile_signals);
+    if (!g_signals) {
+        snprintf(err, errlen, "jailbreak: out of memory compiling signals");
+        return NULL;
+    }
+    jailbreak_detector *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "jailbreak: out of memory");
+        return NULL;
+    }
+    if (!exemplars_path) return d;
+    if (!(d->texts = read_lines(exemplars_path, &d->n, err, errlen))) goto fail;
+    if (!m) return d;
+    d->dim = embed_dim(m);
+    if (d->dim <= 0) {
+        snprintf(err, errlen, "jailbreak exemplars: the embedding model reports no dimension");
+        goto fail;
+    }
+    if (!(d->vecs = embed_lines(m, d->texts, d->n, err, errlen))) goto fail;
+    /* Optional contrast set next to the exemplars (same folder). */
+    char anchors[1024];
+    const char *slash = strrchr(exemplars_path, '/');
+    int dir = slash ? (int)(slash - exemplars_path + 1) : 0;
+    snprintf(anchors, sizeof anchors, "%.*s%s", dir, exemplars_path, JAILBREAK_ANCHORS_FILE);
+    FILE *probe = fopen(anchors, "r");
+    if (probe) {
+        fclose(probe);
+        int nb;
+        char **lines = read_lines(anchors, &nb, err, errlen);
+        if (!lines) goto fail;
+        d->benign = embed_lines(m, lines, nb, err, errlen);
+        for (int i = 0; i < nb; i++)
+            free(lines[i]);
+        free(lines);
+        if (!d->benign) goto fail;
+        d->n_benign = nb;
+    }
+    return d;
+fail:
+    jailbreak_free(d);
+    return NULL;
+}
+
+/* Top-TOPK cosines of q against n rows (descending; missing entries are 0). */
+static void topk_similarity(const float *rows, int n, int dim, const float *q, float *top,
+                            int *argmax)
+{
+    for (int k = 0; k < TOPK; k++)
+        top[k] = 0;
+    float best = -2;
+    for (int i = 0; i < n; i++) {
+        const float *v = rows + (size_t)i * (size_t)dim;
+        float dot = 0;
+        for (int k = 0; k < dim; k++)
+            dot += v[k] * q[k];
+        if (dot > best) {
+            best = dot;
+            if (argmax) *argmax = i;
+        }
+        for (int k = 0; k < TOPK; k++)
+            if (dot > top[k] || (i < TOPK && k == i)) {
+                for (int j = TOPK - 1; j > k; j--)
+                    top[j] = top[j - 1];
+                top[k] = dot;
+                break;
+            }
+    }
+}
+
+static double topk_mean(const float *top, int n)
+{
+    int k = n < TOPK ? n : TOPK;
+    double s = 0;
+    for (int i = 0; i < k; i++)
+        s += top[i];
+    return k ? s / k : 0;
+}
+
+int jailbreak_check(const jailbreak_detector *d, const char *text, size_t len,
+                    const float *text_vec, float threshold, jailbreak_result *r)
+{
+    if (!d || !r) return -1;
+    memset(r, 0, sizeof *r);
+    r->nearest = -1;
+    if (!text) text = "", len = 0;
+    if (threshold <= 0) threshold = JAILBREAK_DEFAULT_THRESHOLD;
+    float best[JAILBREAK_MAX_PATTERNS] = {0};
+    scan_patterns(text, len, r, best, 0);
+    double keep = 1.0;
+    for (int k = 0; k < r->n_patterns; k++)
+        keep *= 1.0 - best[k];
+    r->pattern_score = (float)(1.0 - keep);
+    double conf = r->pattern_score;
+    if (text_vec && d->vecs) {
+        float top_a[TOPK], top_b[TOPK];
+        topk_similarity(d->vecs, d->n, d->dim, text_vec, top_a, &r->nearest);
+        r->similarity = top_a[0];
+        double z;
+        if (d->n_benign > 0) {
+            topk_similarity(d->benign, d->n_benign, d->dim, text_vec, top_b, NULL);
+            r->benign_similarity = top_b[0];
+            z = W_ATTACK * topk_mean(top_a, d->n) + W_BENIGN * topk_mean(top_b, d->n_benign) +
+                W_PATTERN * r->pattern_score + BIAS;
+        } else {
+            z = W_ATTACK_ONLY * topk_mean(top_a, d->n) + W_PATTERN_ONLY * r->pattern_score +
+                BIAS_ONLY;
+        }
+        double p = 1.0 / (1.0 + exp(-z));
+        /* the embedding, not the patterns, carried this decision */
+        if (p >= 0.5 && p > r->pattern_score && r->n_patterns < JAILBREAK_MAX_PATTERNS) {
+            r->types |= JAILBREAK_SIMILARITY;
+            r->patterns[r->n_patterns++] = "exemplar_similarity";
+        }
+        if (p > conf) conf = p;
+    }
+    r->confidence = (float)conf;
+    r->is_jailbreak = r->confidence >= threshold;
+    return 0;
+}
+
+const char *jailbreak_type_name(unsigned type_bit)
+{
+    static const char *const names[JAILBREAK_TYPE_COUNT] = {
+        "instruction_override", "roleplay",           "developer_mode",       "no_restrictions",
+        "prompt_exfiltration",  "payload_splitting",  "encoded_instructions", "harmful_fiction",
+        "fake_role_tag",        "exemplar_similarity"};
+    for (int k = 0; k < JAILBREAK_TYPE_COUNT; k++)
+        if (type_bit == (1u << k)) return names[k];
+    return "unknown";
+}

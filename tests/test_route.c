@@ -329,7 +329,9 @@ static void test_tool_selection(void)
     CHECK_EQ_INT(tools_select(db, q, 512, 1, 0.0f, idx, sc), 1);
 
     cJSON *req = cJSON_Parse("{\"messages\":[],\"tool_choice\":\"auto\",\"tools\":[{\"x\":1}]}");
-    CHECK_EQ_INT(tools_apply(req, db, q, 512, 1, 0.0f, 1), 1);
+    int ns = -1;
+    CHECK_EQ_INT(tools_apply(req, db, q, 512, 1, 0.0f, 1, &ns), 1);
+    CHECK_EQ_INT(ns, 1);
     cJSON *tools = cJSON_GetObjectItem(req, "tools");
     CHECK_EQ_INT(cJSON_GetArraySize(tools), 1);
     CHECK_STR(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(tools, 0), "function"),
@@ -337,16 +339,17 @@ static void test_tool_selection(void)
                   ->valuestring,
               "get_weather");
     /* nothing above the threshold: fallback_to_empty removes tools and tool_choice */
-    CHECK_EQ_INT(tools_apply(req, db, q, 512, 3, 0.999f, 1), 0);
+    CHECK_EQ_INT(tools_apply(req, db, q, 512, 3, 0.999f, 1, &ns), 1);
+    CHECK_EQ_INT(ns, 0);
     CHECK_STR(print(req), "{\"messages\":[]}");
     cJSON_Delete(req);
     req = cJSON_Parse("{\"tool_choice\":\"auto\"}");
-    CHECK_EQ_INT(tools_apply(req, db, q, 512, 3, 0.999f, 0), 0);
+    CHECK_EQ_INT(tools_apply(req, db, q, 512, 3, 0.999f, 0, NULL), 1);
     CHECK_STR(print(req), "{\"tool_choice\":\"auto\",\"tools\":[]}");
     cJSON_Delete(req);
     /* tool_choice not auto: untouched */
     req = cJSON_Parse("{\"tool_choice\":\"none\",\"tools\":[]}");
-    CHECK_EQ_INT(tools_apply(req, db, q, 512, 3, 0.0f, 1), 0);
+    CHECK_EQ_INT(tools_apply(req, db, q, 512, 3, 0.0f, 1, &ns), 0);
     CHECK_STR(print(req), "{\"tool_choice\":\"none\",\"tools\":[]}");
     cJSON_Delete(req);
     tools_db_free(db);

@@ -405,5 +405,5 @@ int route_select_tools(const route_engine *e, cJSON *req, const float *embedding
     const sr_config *cfg = e->cfg;
     if (!cfg->tools.enabled || !e->tools || !embedding) return 0;
     return tools_apply(req, e->tools, embedding, dim, cfg->tools.top_k,
-                       (float)cfg->tools.similarity_threshold, cfg->tools.fallback_to_empty);
+                       (float)cfg->tools.similarity_threshold, cfg->tools.fallback_to_empty, NULL);
 }

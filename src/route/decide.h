@@ -98,6 +98,7 @@ int route_decide(const route_engine *e, const route_input *in, route_decision *o
 int route_rewrite_request(const route_engine *e, const route_decision *d, cJSON *req);
 
 /* Tool selection on the request when tools.enabled and a database is loaded
- * (tools_select.h). Returns tools put in, 0 when not applicable, -1 on OOM. */
+ * (tools_select.h). Returns 1 when the request changed (tools replaced, or
+ * removed when nothing matched), 0 when not applicable, -1 on OOM. */
 int route_select_tools(const route_engine *e, cJSON *req, const float *embedding, int dim);
 #endif

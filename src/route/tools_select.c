@@ -146,8 +146,9 @@ int tools_select(const tools_db *db, const float *query, int dim, int top_k, flo
 }
 
 int tools_apply(cJSON *req, const tools_db *db, const float *query, int dim, int top_k,
-                float threshold, int fallback_to_empty)
+                float threshold, int fallback_to_empty, int *n_selected)
 {
+    if (n_selected) *n_selected = 0;
     cJSON *choice = cJSON_GetObjectItemCaseSensitive(req, "tool_choice");
     if (!cJSON_IsString(choice) || strcmp(choice->valuestring, "auto")) return 0;
     if (top_k <= 0) top_k = 3;
@@ -170,5 +171,6 @@ int tools_apply(cJSON *req, const tools_db *db, const float *query, int dim, int
     cJSON_DeleteItemFromObjectCaseSensitive(req, "tools");
     if (arr) cJSON_AddItemToObject(req, "tools", arr);
     else cJSON_DeleteItemFromObjectCaseSensitive(req, "tool_choice");
-    return k;
+    if (n_selected) *n_selected = k;
+    return 1;
 }

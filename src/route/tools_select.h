@@ -36,8 +36,9 @@ int tools_select(const tools_db *db, const float *query, int dim, int top_k, flo
 
 /* The whole step on a request: does nothing (returns 0) unless tool_choice is
  * the string "auto". Otherwise selects and rewrites `tools` as described
- * above; returns the number of tools put in (0 when none matched), -1 on out
- * of memory. */
+ * above and returns 1 (the request changed; *n_selected, when not NULL,
+ * receives the number of tools put in, 0 when none matched); -1 on out of
+ * memory. */
 int tools_apply(cJSON *req, const tools_db *db, const float *query, int dim, int top_k,
-                float threshold, int fallback_to_empty);
+                float threshold, int fallback_to_empty, int *n_selected);
 #endif

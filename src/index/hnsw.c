@@ -140,6 +140,7 @@ struct hnsw_index {
     uint32_t *free_ids;
     size_t nfree, free_cap;
     size_t live, deleted; /* deleted: marked but not yet taken by a vacuum batch */
+    size_t flagged;       /* nodes with DELETED set that are not yet freed */
     size_t upper_bytes;
 
     pthread_mutex_t entry_mu;
@@ -201,14 +202,16 @@ static inline const unsigned char *slot_vec(const hnsw_index *h, uint32_t id)
     return c->vec + (size_t)off * h->vec_bytes;
 }
 
-/* Similarity of f32 query q with stored node id. */
-static inline float score(const hnsw_index *h, const float *q, uint32_t id)
+/* Similarity of f32 query q with stored node id. The _st form is inlined with
+ * a constant storage type in the search loop so the switch disappears. */
+static inline __attribute__((always_inline)) float score_st(const hnsw_index *h, const float *q,
+                                                            uint32_t id, hnsw_storage st)
 {
     uint32_t off;
     chunk *c = slot_chunk(h, id, &off);
     const unsigned char *v = c->vec + (size_t)off * h->vec_bytes;
     size_t d = (size_t)h->p.dim;
-    switch (h->p.storage) {
+    switch (st) {
     case HNSW_STORE_F16:
         return h->k->dot_f32_f16(q, (const uint16_t *)v, d);
     case HNSW_STORE_I8:
@@ -216,6 +219,11 @@ static inline float score(const hnsw_index *h, const float *q, uint32_t id)
     default:
         return h->k->dot_f32(q, (const float *)v, d);
     }
+}
+
+static inline float score(const hnsw_index *h, const float *q, uint32_t id)
+{
+    return score_st(h, q, id, h->p.storage);
 }
 
 /* The node's vector as f32: a pointer into storage for f32, else decoded into buf. */
@@ -280,8 +288,7 @@ static int grow_chunks(hnsw_index *h)
     if (first + n >= NO_ID - 1) return -1;
     chunk c = {.first = (uint32_t)first, .n = (uint32_t)n};
     size_t vb = h->vec_bytes * n;
-    c.vec = aligned_alloc(64, (vb + 63) & ~(size_t)63);
-    if (c.vec) memset(c.vec, 0, vb);
+    c.vec = aligned_alloc(64, (vb + 63) & ~(size_t)63); /* untouched until a slot is used */
     c.links0 = calloc(n * (1 + h->m0), 4);
     c.label = calloc(n, 8);
     c.upper = calloc(n, sizeof(uint32_t *));
@@ -658,8 +665,9 @@ static uint32_t greedy(hnsw_index *h, search_ctx *ctx, const float *q, uint32_t 
 /* Best-first search of one level from ep. Leaves up to ef acceptable nodes in
  * ctx->res (a min-heap) and returns their count. Unacceptable nodes (deleted,
  * filtered out) are traversed but not returned. */
-static size_t search_layer(hnsw_index *h, search_ctx *ctx, const float *q, uint32_t ep, float ep_s,
-                           size_t ef, int level, const search_filter *f)
+static inline __attribute__((always_inline)) size_t
+search_layer_st(hnsw_index *h, search_ctx *ctx, const float *q, uint32_t ep, float ep_s, size_t ef,
+                int level, const search_filter *f, int check, hnsw_storage st)
 {
     size_t nc = 0, nr = 0, lines = (h->vec_bytes + 63) / 64;
     int maxn = level ? h->m : h->m0;
@@ -667,26 +675,29 @@ static size_t search_layer(hnsw_index *h, search_ctx *ctx, const float *q, uint3
     visited_reset(ctx);
     visit(ctx, ep);
     maxheap_push(ctx->cand, &nc, (cand){ep_s, ep});
-    if (result_ok(h, ep, f)) minheap_push(ctx->res, &nr, (cand){ep_s, ep});
+    if (!check || result_ok(h, ep, f)) minheap_push(ctx->res, &nr, (cand){ep_s, ep});
     uint32_t *nb = ctx->ids;
     while (nc) {
         cand c = ctx->cand[0];
         if (nr >= ef && c.s < ctx->res[0].s) break;
         maxheap_pop(ctx->cand, &nc);
         int n = list_read(list_at(h, c.id, level), nb, maxn), u = 0;
+        /* Prefetch the head of every unvisited neighbour, then the whole
+         * vector of the next one while scoring the current one: measured
+         * best among the variants tried (bench/hnsw.sh). */
         for (int i = 0; i < n; i++) {
             if (visit(ctx, nb[i])) continue;
             nb[u++] = nb[i];
-            prefetch_vec(h, nb[i], 2);
+            prefetch_vec(h, nb[i], 4);
         }
         for (int i = 0; i < u; i++) {
             if (i + 1 < u) prefetch_vec(h, nb[i + 1], lines);
-            float s = score(h, q, nb[i]);
+            float s = score_st(h, q, nb[i], st);
             if (nr < ef || s > ctx->res[0].s) {
                 if (nc + 1 > ctx->cand_cap && grow_cands(&ctx->cand, &ctx->cand_cap, nc + 1))
                     continue;
                 maxheap_push(ctx->cand, &nc, (cand){s, nb[i]});
-                if (result_ok(h, nb[i], f)) {
+                if (!check || result_ok(h, nb[i], f)) {
                     minheap_push(ctx->res, &nr, (cand){s, nb[i]});
                     if (nr > ef) minheap_pop(ctx->res, &nr);
                 }
@@ -694,6 +705,27 @@ static size_t search_layer(hnsw_index *h, search_ctx *ctx, const float *q, uint3
         }
     }
     return nr;
+}
+
+/* search_layer_st specialized per storage type, and without the per-node flag
+ * check when no node carries a flag and no filter is set (like hnswlib's
+ * no-deletions path): that check is one more cache miss per candidate. */
+static size_t search_layer(hnsw_index *h, search_ctx *ctx, const float *q, uint32_t ep, float ep_s,
+                           size_t ef, int level, const search_filter *f)
+{
+    int check = f->accept || __atomic_load_n(&h->flagged, __ATOMIC_ACQUIRE) != 0;
+#define SEARCH_CASE(ST)                                                                            \
+    return check ? search_layer_st(h, ctx, q, ep, ep_s, ef, level, f, 1, ST)                       \
+                 : search_layer_st(h, ctx, q, ep, ep_s, ef, level, f, 0, ST)
+    switch (h->p.storage) {
+    case HNSW_STORE_F16:
+        SEARCH_CASE(HNSW_STORE_F16);
+    case HNSW_STORE_I8:
+        SEARCH_CASE(HNSW_STORE_I8);
+    default:
+        SEARCH_CASE(HNSW_STORE_F32);
+    }
+#undef SEARCH_CASE
 }
 
 /* The HNSW selection heuristic: walks cands (sorted by descending similarity
@@ -940,6 +972,7 @@ static void vacuum_run(hnsw_index *h, long budget)
             STORE(links0(h, id), 0u);
             pthread_mutex_unlock(node_lock(h, id));
         }
+        __atomic_fetch_sub(&h->flagged, h->vac_n, __ATOMIC_RELEASE);
         pthread_mutex_lock(&h->mu);
         if (h->nfree + h->vac_n > h->free_cap) {
             size_t cap = (h->nfree + h->vac_n) * 2;
@@ -1100,6 +1133,7 @@ static void mark_deleted_locked(hnsw_index *h, uint32_t slot)
     set_flag(h, slot, F_DELETED);
     __atomic_fetch_sub(&h->live, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&h->deleted, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&h->flagged, 1, __ATOMIC_RELEASE);
 }
 
 int hnsw_insert(hnsw_index *h, uint64_t label, const float *vec)
@@ -1271,15 +1305,18 @@ void hnsw_get_stats(hnsw_index *h, hnsw_stats *st)
     st->memory_bytes = hnsw_memory_bytes(h);
 }
 
+/* Bytes in use: slots handed out so far (a chunk's untouched tail is only
+ * reserved address space, not resident), upper link lists, the label map, the
+ * free list and the per-thread search scratch. */
 size_t hnsw_memory_bytes(const hnsw_index *h)
 {
     if (!h) return 0;
     size_t total = sizeof *h;
     hnsw_index *hm = (hnsw_index *)h;
     pthread_mutex_lock(&hm->mu);
-    total += (size_t)h->capacity * slot_bytes(h) + h->upper_bytes;
+    total += (size_t)h->next_id * slot_bytes(h) + h->upper_bytes;
     total += h->map_cap * (sizeof(uint64_t) + sizeof(uint32_t)) + h->free_cap * sizeof(uint32_t);
-    size_t visited = h->capacity * sizeof(uint16_t);
+    size_t visited = h->next_id * sizeof(uint16_t);
     pthread_mutex_unlock(&hm->mu);
     pthread_mutex_lock(&hm->ctx_mu);
     total += h->nctx * (visited + sizeof(search_ctx));

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# bench/hnsw.sh - our HNSW (src/index/hnsw.c) against hnswlib (Debian
+# libhnswlib-dev) on the same data, M, efConstruction and ef, one thread.
+#
+# Data sets (bench/hnsw_bench.c gen): "random" = random unit vectors, queries
+# are base vectors moved to cosine ~0.75 by noise (a cache lookup has a near
+# neighbour); "topics" = sums of a few of 300 topic directions plus noise
+# (clustered like sentence embeddings), queries fresh from the same model.
+# Prints build time, recall@1/@10 and queries/s (best of 3, thread CPU time) per
+# ef for both, then ours/hnswlib ratios; then our f16 and int8 storage (on the
+# last data set). About 3 CPU-minutes at the defaults.
+#
+#   N=100000 bench/hnsw.sh           (defaults: N=50000 NQ=1000 DIM=512 M=16 EFC=100)
+#   KINDS="topics" EFS="32 64" STORAGES="f32" bench/hnsw.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${N:-50000} NQ=${NQ:-1000} DIM=${DIM:-512} M=${M:-16} EFC=${EFC:-100}
+EFS=${EFS:-"16 32 64 128 256"} KINDS=${KINDS:-"random topics"} STORAGES=${STORAGES:-"f16 i8"}
+# reduced-precision builds run on the last data set only, to keep the run short
+LAST_KIND=${KINDS##* }
+OUT=${BENCH_DIR:-build/bench}
+mkdir -p "$OUT/data"
+make -s -j2 build/libsemrouter.a
+CFLAGS_B="-std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc"
+cc $CFLAGS_B bench/hnsw_bench.c build/libsemrouter.a -lpthread -lm -o "$OUT/hnsw_bench"
+# hnswlib picks its SIMD kernels at compile time: give it this machine's ISA.
+c++ -O3 -march=native -DNDEBUG -w bench/hnswlib_bench.cpp -o "$OUT/hnswlib_bench" -lpthread
+
+for kind in $KINDS; do
+    data="$OUT/data/$kind-$N-$DIM"
+    [ -f "$data.gt" ] || "$OUT/hnsw_bench" gen "$kind" "$N" "$NQ" "$DIM" 7 "$data"
+    echo "== $kind: n=$N nq=$NQ dim=$DIM M=$M efConstruction=$EFC"
+    ours=$("$OUT/hnsw_bench" run "$data" "$M" "$EFC" f32 $EFS)
+    theirs=$("$OUT/hnswlib_bench" "$data" "$M" "$EFC" $EFS)
+    echo "$ours"
+    echo "$theirs"
+    # ratios: build CPU time, and per ef recall and queries/s
+    paste <(echo "$ours") <(echo "$theirs") | awk '
+        function val(line, key,   i, n, f, kv) {
+            n = split(line, f, /[ \t]+/)
+            for (i = 1; i <= n; i++) { split(f[i], kv, "="); if (kv[1] == key) return kv[2] }
+            return ""
+        }
+        NR == 1 { o = val($0, "build_cpu_s"); split($0, parts, "\t"); t = val(parts[2], "build_cpu_s")
+                  printf "ratio build_cpu ours/hnswlib = %.2f (lower is better)\n", o / t; next }
+        { split($0, parts, "\t")
+          printf "ratio ef=%s qps ours/hnswlib = %.2f   recall@1 %s vs %s   recall@10 %s vs %s\n",
+                 val(parts[1], "ef"), val(parts[1], "qps") / val(parts[2], "qps"),
+                 val(parts[1], "recall1"), val(parts[2], "recall1"),
+                 val(parts[1], "recall10"), val(parts[2], "recall10") }'
+    [ "$kind" = "$LAST_KIND" ] || continue
+    for st in $STORAGES; do
+        [ "$st" = f32 ] && continue
+        "$OUT/hnsw_bench" run "$data" "$M" "$EFC" "$st" $EFS
+    done
+done

@@ -90,8 +90,8 @@ static void test_innocent_lookalikes(void)
         "Let x = 'hello' and y = 'world'; how do I join x + y in Python?",
         "Decode this base64 please: SGVsbG8sIHdvcmxkIQ==",
         "Write a story about a dragon for my daughter's birthday.",
-        "The SHA-256 of the file is "
-        "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        ("The SHA-256 of the file is "
+         "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"),
         "",
     };
     for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {

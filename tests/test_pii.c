@@ -41,6 +41,8 @@ static void test_phone(void)
     CHECK_STR(detect_str("555 * 123 - 4567 = ?"), "");
     CHECK_STR(detect_str("1 + 2 = 3"), "");
     CHECK_STR(detect_str("ISBN 978-0-306-40615-7"), "");
+    CHECK_STR(detect_str("What is 123 - 456 - 7890?"), "");
+    CHECK_STR(detect_str("Compute 100-200-3000 please"), "");
 }
 
 static void test_credit_card(void)

@@ -215,6 +215,13 @@ static void scan_tokens(const char *text, size_t len, collector *col)
             hit = run, conf = 0.9f;
         if (!hit && c == 'n' && has_prefix(text, len, i, "npm_") && run >= 40)
             hit = run, conf = 0.9f;
+        if (!hit && c == 'S' && has_prefix(text, len, i, "SG.")) { /* SendGrid: SG.<22>.<43> */
+            size_t r1 = tok_run(text, len, i + 3, 1);
+            if (r1 >= 16 && AT(i + 3 + r1) == '.') {
+                size_t r2 = tok_run(text, len, i + 4 + r1, 1);
+                if (r2 >= 30) hit = 4 + r1 + r2, conf = 0.95f;
+            }
+        }
         if (!hit && c == 'e' && has_prefix(text, len, i, "eyJ") && run >= 10 &&
             AT(i + run) == '.') {
             /* JWT: header.payload.signature, base64url parts */
@@ -542,9 +549,11 @@ static void scan_iban(const char *text, size_t len, collector *col)
 {
     for (size_t i = 0; i + 15 <= len; i++) {
         int a = AT(i), b = AT(i + 1);
-        if (!(a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z') || !is_digit(AT(i + 2)) ||
-            !is_digit(AT(i + 3)))
-            continue;
+        /* country code in either case ("de89 3704 ..."): mod-97 keeps this honest */
+        if (!is_alpha(a) || !is_alpha(b) || !is_digit(AT(i + 2)) || !is_digit(AT(i + 3))) continue;
+        if ((a >= 'a') != (b >= 'a')) continue;
+        a = a >= 'a' ? a - 32 : a;
+        b = b >= 'a' ? b - 32 : b;
         if (i > 0 && (is_alnum((unsigned char)text[i - 1]) || text[i - 1] == '_')) continue;
         char cc[2] = {(char)a, (char)b};
         int want = iban_length(cc);
@@ -772,6 +781,11 @@ static const char *const PHONE_CONTEXT[] = {"phone",
                                             "cellulare",
                                             NULL};
 
+static const char *const MATH_CONTEXT[] = {"calculate",  "compute",    "evaluate", "solve",
+                                           "subtract",   "minus",      "sum",      "difference",
+                                           "equation",   "expression", "simplify", "math",
+                                           "arithmetic", "multiply",   "divide",   NULL};
+
 typedef struct phone_parse {
     int plus; /* '+' or "00" international prefix */
     int n, ndigits;
@@ -825,6 +839,7 @@ static int read_phone(const char *text, size_t len, size_t i, phone_parse *p)
             k++;
         }
         if (AT(k) == '-' || AT(k) == '.') {
+            if (sep == ' ' && AT(k + 1) == ' ') break; /* "123 - 456": arithmetic */
             sep = (char)AT(k);
             k++;
             if (AT(k) == ' ') k++;
@@ -912,7 +927,8 @@ static void scan_phone(const char *text, size_t len, collector *col)
         if (all_same) goto next;
         if (intl && !p.plus) d -= 2;
         int ctx = context_before(text, i, 40, PHONE_CONTEXT);
-        int neg = context_before(text, i, 30, NUMBER_NEGATIVE_CONTEXT);
+        int neg = context_before(text, i, 30, NUMBER_NEGATIVE_CONTEXT) ||
+                  (!ctx && context_before(text, i, 40, MATH_CONTEXT));
         int min_group = 99;
         for (int k = 1; k < p.n; k++)
             if (p.size[k] < min_group) min_group = p.size[k];
@@ -931,6 +947,7 @@ static void scan_phone(const char *text, size_t len, collector *col)
                    p.sep[1] != '/' && (p.paren[0] || p.sep[2] == p.sep[1] || p.sep[1] == ' ')) {
             conf = p.paren[0] ? 0.85f : (p.sep[1] == '.' ? 0.65f : 0.75f); /* NANP */
             if (neg && !ctx) conf = 0;
+
         } else if (p.n == 4 && p.size[0] == 1 && p.first_digit[0] == 1 && p.size[1] == 3 &&
                    p.size[2] == 3 && p.size[3] == 4) {
             conf = 0.8f; /* 1-800-555-0199 */

@@ -543,6 +543,20 @@ static int embed_one(chat_call *c, const char *text, size_t len, float *out, int
     return 0;
 }
 
+/* Whether anything downstream reads the request's texts or embedding; an
+ * explicit model with the cache, guards and tools off is pure proxying and
+ * pays for none of it. */
+static int needs_signals(const chat_call *c)
+{
+    const sr_config *cfg = c->cfg;
+    int cache_used = c->gw->cache && cfg->semantic_cache.enabled && !(c->no_cache && c->no_store);
+    int pii_used = 0;
+    for (size_t i = 0; i < cfg->n_models; i++)
+        if (cfg->pii.enabled && !cfg->models[i].pii_policy.allow_by_default) pii_used = 1;
+    return cache_used || pii_used || (c->is_auto && c->rt->route) || cfg->prompt_guard.enabled ||
+           cfg->tools.enabled;
+}
+
 /* Cache keys and the embeddings of the last user turn and its context. A
  * failure here only turns features off for this request. */
 static void compute_signals(chat_call *c)
@@ -901,7 +915,7 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
         fail_request(c, 404, m2, "model", "model_not_found", "model_not_found");
         return;
     }
-    if (gw->cache || gw->embed) compute_signals(c);
+    if (needs_signals(c)) compute_signals(c);
     if (route_request(c)) return;
     metrics_inc(gw->metrics->model_requests, METRICS_LABELS(c->model->name));
 

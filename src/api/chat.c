@@ -23,6 +23,8 @@
 #include "cache/assemble.h"
 #include "cache/keys.h"
 #include "cache/replay.h"
+#include "guard/blocked.h"
+#include "guard/jailbreak.h"
 #include "guard/pii.h"
 #include "route/decide.h"
 #include "core/buf.h"
@@ -93,6 +95,8 @@ typedef struct chat_call {
     int routed; /* route is valid */
     int n_pii;
     const char *pii_types[16];
+    int pii_redacted;
+    float jailbreak_confidence; /* < 0 when the guard did not run */
 } chat_call;
 
 static void attempt_start(chat_call *c);
@@ -183,6 +187,8 @@ static void finish_accounting(chat_call *c, int status)
         buf_printf(&l, ",\"category_confidence\":%.4f,\"reasoning\":\"%s\"", c->route.confidence,
                    c->route.reasoning_set && c->route.reasoning ? "on" : "off");
     }
+    if (c->jailbreak_confidence >= 0) buf_printf(&l, ",\"jailbreak_confidence\":%.3f", c->jailbreak_confidence);
+    if (c->pii_redacted) buf_puts(&l, ",\"pii_redacted\":true");
     if (c->n_pii) {
         buf_puts(&l, ",\"pii_types\":[");
         for (int i = 0; i < c->n_pii; i++) {
@@ -640,6 +646,115 @@ static void on_flight_done(void *arg, const char *body, size_t len)
     attempt_start(c);
 }
 
+/* ------------------------------------------------------------------ guards */
+
+/* Answers a blocked request the way vLLM Semantic Router does (HTTP 200, a
+ * content_filter completion or one chunk + [DONE]) or, with
+ * prompt_guard.block_status 403, as an OpenAI error. */
+static void respond_blocked(chat_call *c, blocked_kind kind, int status, const char *message,
+                            const char *model, const char *reason)
+{
+    http_add_header(c->req, "x-vsr-response-path", "blocked");
+    c->response_path = "blocked";
+    c->error_reason = reason;
+    if (status != 200) {
+        http_respond_error(c->req, status, message, NULL,
+                           kind == BLOCKED_JAILBREAK ? "jailbreak_detected" : "pii_policy_denied");
+    } else {
+        buf b;
+        buf_init(&b);
+        if (c->stream) {
+            blocked_response_sse(&b, kind, model, message, 0);
+            http_stream_start(c->req, 200, "text/event-stream");
+            http_stream_write(c->req, b.data, b.len);
+            http_stream_end(c->req);
+        } else {
+            blocked_response_json(&b, kind, model, message, 0);
+            http_respond(c->req, 200, "application/json", b.data, b.len);
+        }
+        buf_free(&b);
+    }
+    finish_accounting(c, status);
+    call_free(c);
+}
+
+/* The prompt guard on the last user turn, with the category's override.
+ * Returns 1 when the request was blocked (and answered). */
+static int guard_jailbreak(chat_call *c)
+{
+    const sr_config *cfg = c->cfg;
+    const jailbreak_detector *d = c->rt->jailbreak;
+    int enabled = cfg->prompt_guard.enabled;
+    double threshold = cfg->prompt_guard.threshold;
+    if (c->routed && c->route.category_index >= 0) {
+        const sr_category *cat = &cfg->categories[c->route.category_index];
+        enabled = cat->jailbreak_enabled;
+        threshold = cat->jailbreak_threshold;
+    }
+    if (!enabled || !d || !c->have_keys || !c->keys.query) return 0;
+    const float *vec = c->query_vec && c->gw->embed && jailbreak_dim(d) == embed_dim(c->gw->embed) ? c->query_vec : NULL;
+    jailbreak_result r;
+    uint64_t t0 = util_now_ns();
+    if (jailbreak_check(d, c->keys.query, c->keys.query_len, vec, (float)threshold, &r)) return 0;
+    metrics_observe(c->gw->metrics->classifier_latency, METRICS_LABELS("jailbreak"),
+                    (double)(util_now_ns() - t0) / 1e9);
+    c->jailbreak_confidence = r.confidence;
+    if (!r.is_jailbreak) return 0;
+    char conf[16];
+    snprintf(conf, sizeof conf, "%.3f", r.confidence);
+    http_add_header(c->req, "x-vsr-jailbreak-blocked", "true");
+    http_add_header(c->req, "x-vsr-jailbreak-confidence", conf);
+    const char *type = "unknown";
+    for (int b = 0; b < JAILBREAK_TYPE_COUNT; b++)
+        if (r.types & (1u << b)) {
+            type = jailbreak_type_name(1u << b);
+            break;
+        }
+    http_add_header(c->req, "x-vsr-jailbreak-type", type);
+    buf msg;
+    buf_init(&msg);
+    blocked_jailbreak_message(&msg, type, r.confidence);
+    respond_blocked(c, BLOCKED_JAILBREAK, cfg->prompt_guard.block_status == 403 ? 403 : 200, msg.data,
+                    "security-filter", "jailbreak_block");
+    buf_free(&msg);
+    return 1;
+}
+
+/* Masks PII in every user message's text (pii.action: redact). */
+static void redact_user_messages(chat_call *c)
+{
+    cJSON *messages = cJSON_GetObjectItemCaseSensitive(c->json, "messages");
+    cJSON *m;
+    cJSON_ArrayForEach(m, messages)
+    {
+        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
+        if (!cJSON_IsString(role) || strcmp(role->valuestring, "user")) continue;
+        cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
+        cJSON *texts[64];
+        int nt = 0;
+        if (cJSON_IsString(content)) texts[nt++] = content;
+        else if (cJSON_IsArray(content)) {
+            cJSON *part;
+            cJSON_ArrayForEach(part, content)
+            {
+                cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
+                if (cJSON_IsString(t) && nt < 64) texts[nt++] = t;
+            }
+        }
+        for (int i = 0; i < nt; i++) {
+            const char *text = texts[i]->valuestring;
+            pii_entity ents[64];
+            int n = pii_detect(text, strlen(text), ents, 64);
+            if (n <= 0) continue;
+            buf out;
+            buf_init(&out);
+            pii_redact(text, strlen(text), ents, n, &out);
+            if (!out.oom) cJSON_SetValuestring(texts[i], out.data);
+            buf_free(&out);
+        }
+    }
+}
+
 /* ----------------------------------------------------------------- routing */
 
 static int model_healthy(void *ctx, const char *model)
@@ -706,25 +821,47 @@ static int route_request(chat_call *c)
         d->model = c->cfg->models[d->model_index].name;
         d->upstream_model = c->cfg->models[d->model_index].upstream_model;
     }
-    if (d->pii_blocked || d->model_index < 0) {
-        char msg[512];
-        snprintf(msg, sizeof msg,
-                 "The request contains personal data (%s) that no available model is allowed to receive.",
-                 c->n_pii ? c->pii_types[0] : "PII");
-        http_add_header(c->req, "x-vsr-pii-violation", "true");
+    if ((d->pii_blocked || d->model_index < 0) && c->cfg->pii.action == SR_PII_ACTION_REDACT && c->rt->route) {
+        /* nobody may see this PII: mask it, then route the masked request */
+        redact_user_messages(c);
+        c->pii_redacted = 1;
         buf types;
         buf_init(&types);
         for (int i = 0; i < c->n_pii; i++) buf_printf(&types, "%s%s", i ? "," : "", c->pii_types[i]);
         if (types.len) http_add_header(c->req, "x-vsr-pii-types", types.data);
+        http_add_header(c->req, "x-vsr-pii-redacted", "true");
         buf_free(&types);
+        route_input in = {0};
+        in.text = c->have_keys ? c->keys.query : NULL;
+        in.text_len = c->have_keys ? c->keys.query_len : 0;
+        in.embedding = c->query_vec;
+        in.dim = c->gw->embed ? embed_dim(c->gw->embed) : 0;
+        in.requested_model = c->requested_model;
+        in.model_healthy = model_healthy;
+        in.health_ctx = c;
+        char err[256];
+        if (route_decide(c->rt->route, &in, d, err, sizeof err)) d->model_index = -1;
+    }
+    if (d->pii_blocked || d->model_index < 0) {
+        buf types;
+        buf_init(&types);
+        for (int i = 0; i < c->n_pii; i++) buf_printf(&types, "%s%s", i ? "," : "", c->pii_types[i]);
+        http_add_header(c->req, "x-vsr-pii-violation", "true");
+        if (types.len) http_add_header(c->req, "x-vsr-pii-types", types.data);
         for (int i = 0; i < c->n_pii; i++)
             metrics_inc(gw->metrics->pii_violations, METRICS_LABELS(c->requested_model, c->pii_types[i]));
-        fail_request(c, 403, msg, "messages", "pii_policy_denied", "pii_policy_denied");
+        buf msg;
+        buf_init(&msg);
+        blocked_pii_message(&msg, types.len ? types.data : "PII", c->requested_model);
+        respond_blocked(c, BLOCKED_PII, c->cfg->prompt_guard.block_status == 403 ? 403 : 200, msg.data,
+                        c->requested_model, "pii_policy_denied");
+        buf_free(&msg);
+        buf_free(&types);
         return 1;
     }
     c->model = &c->cfg->models[d->model_index];
 
-    int changed = 0;
+    int changed = c->pii_redacted; /* the masked text must go upstream */
     if (c->is_auto && c->rt->route) {
         if (route_rewrite_request(c->rt->route, d, c->json)) {
             fail_request(c, 400, "The request's messages cannot take the category's system prompt.",
@@ -822,6 +959,7 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
     c->gw = gw;
     c->wk = wk;
     c->rt = gateway_runtime_acquire(gw);
+    c->jailbreak_confidence = -1;
     c->cfg = c->rt->config;
     c->t_start = http_request_start_ns(req);
     buf_init(&c->body);
@@ -917,6 +1055,7 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
     }
     if (needs_signals(c)) compute_signals(c);
     if (route_request(c)) return;
+    if (guard_jailbreak(c)) return;
     metrics_inc(gw->metrics->model_requests, METRICS_LABELS(c->model->name));
 
     c->n_cands = (int)(c->model->n_endpoints < MAX_CANDIDATES ? c->model->n_endpoints : MAX_CANDIDATES);

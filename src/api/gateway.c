@@ -6,6 +6,7 @@
 #include "api/gateway.h"
 #include "api/api_error.h"
 #include "api/classify.h"
+#include "api/classify_guard.h"
 #include "api/embeddings.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -32,6 +33,7 @@ void gateway_runtime_release(gateway_runtime *rt)
 {
     if (!rt || atomic_fetch_sub(&rt->refs, 1) != 1) return;
     route_engine_free(rt->route);
+    jailbreak_free(rt->jailbreak);
     config_release(rt->config);
     free(rt);
 }
@@ -65,6 +67,18 @@ static gateway_runtime *runtime_new(gateway *gw, sr_config *cfg)
             log_error("routing engine not built (%s); automatic routing uses default_model '%s'", err,
                       cfg->default_model);
         }
+    }
+    if (cfg->prompt_guard.enabled) {
+        char err[512], path[1024];
+        const char *ex = cfg->prompt_guard.exemplars_path
+                             ? config_resolve_path(cfg, cfg->prompt_guard.exemplars_path, path, sizeof path)
+                             : NULL;
+        rt->jailbreak = jailbreak_load(ex, gw->embed, err, sizeof err);
+        if (!rt->jailbreak) {
+            log_warn("jailbreak exemplars not loaded (%s); the prompt guard uses its pattern signals only", err);
+            rt->jailbreak = jailbreak_load(NULL, NULL, err, sizeof err);
+        }
+        if (!rt->jailbreak) log_error("prompt guard not available: %s", err);
     }
     return rt;
 }
@@ -235,6 +249,42 @@ static int handle_classify_api(http_request *req, gateway *gw, gateway_worker *w
     return st;
 }
 
+static int embed_for_api(void *ctx, const char *text, size_t len, float *vec)
+{
+    gateway_worker *wk = ctx;
+    char err[256];
+    return embed_text(wk->gw->embed, wk->embed, text, len, vec, NULL, err, sizeof err);
+}
+
+/* POST /api/v1/classify/pii and /api/v1/classify/security. */
+static int handle_guard_api(http_request *req, gateway *gw, gateway_worker *wk, int security)
+{
+    size_t len;
+    const char *body = http_request_body(req, &len);
+    buf out;
+    buf_init(&out);
+    int st;
+    if (!security) {
+        st = classify_pii_api_handle(body, len, &out);
+    } else {
+        gateway_runtime *rt = gateway_runtime_acquire(gw);
+        jailbreak_detector *fallback = NULL;
+        const jailbreak_detector *d = rt->jailbreak;
+        char err[256];
+        if (!d) d = fallback = jailbreak_load(NULL, NULL, err, sizeof err); /* patterns only */
+        int have_embed = gw->embed && wk && wk->embed && d && jailbreak_dim(d) > 0;
+        st = d ? classify_security_api_handle(body, len, d, have_embed ? embed_for_api : NULL, wk,
+                                              (float)rt->config->prompt_guard.threshold, &out)
+               : 500;
+        if (!d) api_error_json(&out, "The jailbreak detector could not be created.", "server_error", NULL, NULL);
+        jailbreak_free(fallback);
+        gateway_runtime_release(rt);
+    }
+    respond_json(req, st, &out);
+    buf_free(&out);
+    return st;
+}
+
 static void count_http(gateway *gw, const char *path, int status)
 {
     char st[8];
@@ -268,6 +318,9 @@ static void api_handler(http_request *req, void *arg)
     } else if (!strcmp(path, "/api/v1/classify/intent") || !strcmp(path, "/api/v1/classify/batch")) {
         if (!is_post) goto method;
         status = handle_classify_api(req, gw, wk, path[17] == 'b');
+    } else if (!strcmp(path, "/api/v1/classify/pii") || !strcmp(path, "/api/v1/classify/security")) {
+        if (!is_post) goto method;
+        status = handle_guard_api(req, gw, wk, path[17] == 's');
     } else if (!strcmp(path, "/health")) {
         if (!is_get) goto method;
         http_respond(req, 200, "application/json", "{\"status\":\"healthy\"}", 20);

@@ -14,6 +14,7 @@
 #include "http/server.h"
 #include "http/upstream.h"
 #include "metrics/sr_metrics.h"
+#include "guard/jailbreak.h"
 #include "route/decide.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,6 +26,7 @@ typedef struct gateway_runtime {
     atomic_int refs;
     sr_config *config;
     route_engine *route; /* NULL: no categories or no embedding model (default routing) */
+    jailbreak_detector *jailbreak; /* NULL: prompt_guard off */
 } gateway_runtime;
 
 typedef struct gateway {

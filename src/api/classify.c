@@ -1,6 +1,7 @@
 /* classify.c - classification API handlers and `semrouter classify` (see classify.h). */
 #include "api/classify.h"
 #include "api/api_error.h"
+#include "api/classify_guard.h"
 #include "config/config.h"
 #include "core/util.h"
 #include <cjson/cJSON.h>
@@ -10,6 +11,7 @@
 #include <strings.h>
 
 #define CLASSIFY_MAX_LABELS 256
+#define CLASSIFY_MAX_DIM 4096
 
 typedef struct classify_one {
     route_decision d;
@@ -18,6 +20,8 @@ typedef struct classify_one {
     int n_probs;             /* head labels (probabilities valid), 0 when no head */
     const char *category;    /* decision category, else the top label */
     double ms;               /* embedding + classification */
+    int dim;
+    float vec[CLASSIFY_MAX_DIM]; /* the text's embedding (reused by the security check) */
 } classify_one;
 
 static int error_out(buf *out, int status, const char *msg, const char *param)
@@ -32,8 +36,9 @@ static int classify_text(const classify_api_ctx *ctx, const char *text, size_t l
 {
     uint64_t t0 = util_now_ns();
     int dim = embed_dim(ctx->model);
-    float vec[4096];
-    if (dim > 4096) {
+    float *vec = r->vec;
+    r->dim = dim;
+    if (dim > CLASSIFY_MAX_DIM) {
         snprintf(err, errlen, "embedding dimension %d is too large", dim);
         return -1;
     }
@@ -102,31 +107,14 @@ static int option_bool(const cJSON *root, const char *name)
     return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, name));
 }
 
-int classify_api_intent(const classify_api_ctx *ctx, const char *body, size_t len, buf *out)
+/* The intent object of one classified text. */
+static void write_intent(buf *out, const classify_api_ctx *ctx, const classify_one *r, double th,
+                         int probs)
 {
-    int status = 200;
-    cJSON *root = parse_body(body, len, out, &status);
-    if (!root) return status;
-    const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text");
-    if (!cJSON_IsString(text) || !text->valuestring[0]) {
-        cJSON_Delete(root);
-        return error_out(out, 400, "'text' is required and must be a non-empty string.", "text");
-    }
-    const sr_config *cfg = route_engine_config(ctx->engine);
-    double th = option_number(root, "confidence_threshold",
-                              cfg->classifier.category_model.threshold);
-    classify_one *r = malloc(sizeof *r);
-    char err[512];
-    if (!r || classify_text(ctx, text->valuestring, strlen(text->valuestring), r, err,
-                            sizeof err) < 0) {
-        free(r);
-        cJSON_Delete(root);
-        return error_out(out, 500, r ? err : "out of memory", NULL);
-    }
     buf_puts(out, "{\"classification\":{\"category\":");
     json_str_or_null(out, r->category);
     buf_printf(out, ",\"confidence\":%.6f,\"processing_time_ms\":%.3f}", r->d.confidence, r->ms);
-    if (option_bool(root, "return_probabilities") && r->n_probs) {
+    if (probs && r->n_probs) {
         buf_puts(out, ",\"probabilities\":");
         write_probs(out, ctx, r);
     }
@@ -143,17 +131,148 @@ int classify_api_intent(const classify_api_ctx *ctx, const char *body, size_t le
         buf_printf(out, ",\"uncertainty_level\":\"%s\",\"normalized_entropy\":%.4f",
                    r->d.entropy.level, r->d.entropy.normalized_entropy);
     buf_puts(out, "}}");
-    free(r);
-    cJSON_Delete(root);
+}
+
+/* The security check reuses the embedding computed for the intent. */
+typedef struct vec_ctx {
+    const float *vec;
+    int dim;
+} vec_ctx;
+
+static int reuse_vec(void *c, const char *text, size_t len, float *vec)
+{
+    (void)text, (void)len;
+    const vec_ctx *v = c;
+    memcpy(vec, v->vec, (size_t)v->dim * sizeof(float));
+    return 0;
+}
+
+/* {"text": text, "options": options} for the guard handlers. */
+static void sub_body(buf *b, const char *text, const cJSON *options)
+{
+    buf_puts(b, "{\"text\":");
+    buf_json_str(b, text, strlen(text));
+    if (cJSON_IsObject(options)) {
+        char *o = cJSON_PrintUnformatted(options);
+        if (o) {
+            buf_puts(b, ",\"options\":");
+            buf_puts(b, o);
+            free(o);
+        } else b->oom = 1;
+    }
+    buf_putc(b, '}');
+}
+
+/* The guard handlers own their output buffer (they may reset it), so each
+ * writes into a scratch buffer that is then appended. */
+static void write_pii(buf *out, const char *text, const cJSON *options)
+{
+    buf b, o;
+    buf_init(&b);
+    buf_init(&o);
+    sub_body(&b, text, options);
+    classify_pii_api_handle(b.data, b.len, &o);
+    buf_append(out, o.data ? o.data : "null", o.data ? o.len : 4);
+    if (b.oom || o.oom) out->oom = 1;
+    buf_free(&b);
+    buf_free(&o);
+}
+
+static void write_security(buf *out, const classify_guard_ctx *guard, const char *text,
+                           const cJSON *options, const classify_one *r)
+{
+    buf b, o;
+    buf_init(&b);
+    buf_init(&o);
+    sub_body(&b, text, options);
+    vec_ctx v = {r->vec, r->dim};
+    classify_security_api_handle(b.data, b.len, guard ? guard->jailbreak : NULL, reuse_vec, &v,
+                                 guard ? guard->threshold : 0, &o);
+    buf_append(out, o.data ? o.data : "null", o.data ? o.len : 4);
+    if (b.oom || o.oom) out->oom = 1;
+    buf_free(&b);
+    buf_free(&o);
+}
+
+/* {"intent", "pii", "security", "processing_time_ms"} of one classified text. */
+static void write_combined(buf *out, const classify_api_ctx *ctx, const classify_guard_ctx *guard,
+                           const char *text, const cJSON *options, const classify_one *r,
+                           double th, int probs)
+{
+    uint64_t t0 = util_now_ns();
+    buf_puts(out, "{\"intent\":");
+    write_intent(out, ctx, r, th, probs);
+    buf_puts(out, ",\"pii\":");
+    write_pii(out, text, options);
+    buf_puts(out, ",\"security\":");
+    write_security(out, guard, text, options, r);
+    buf_printf(out, ",\"processing_time_ms\":%.3f}", r->ms + (double)(util_now_ns() - t0) / 1e6);
+}
+
+static int finish(buf *out, int status)
+{
     if (out->oom) {
         buf_reset(out);
         out->oom = 0;
         return error_out(out, 500, "out of memory", NULL);
     }
-    return 200;
+    return status;
 }
 
+/* intent (combined = 0) and combined (1) share request parsing. */
+static int single_text(const classify_api_ctx *ctx, const classify_guard_ctx *guard,
+                       const char *body, size_t len, buf *out, int combined)
+{
+    int status = 200;
+    cJSON *root = parse_body(body, len, out, &status);
+    if (!root) return status;
+    const cJSON *text = cJSON_GetObjectItemCaseSensitive(root, "text");
+    if (!cJSON_IsString(text) || !text->valuestring[0]) {
+        cJSON_Delete(root);
+        return error_out(out, 400, "'text' is required and must be a non-empty string.", "text");
+    }
+    const sr_config *cfg = route_engine_config(ctx->engine);
+    double th = option_number(root, "confidence_threshold",
+                              cfg->classifier.category_model.threshold);
+    int probs = option_bool(root, "return_probabilities");
+    classify_one *r = malloc(sizeof *r);
+    char err[512];
+    if (!r || classify_text(ctx, text->valuestring, strlen(text->valuestring), r, err,
+                            sizeof err) < 0) {
+        cJSON_Delete(root);
+        status = error_out(out, 500, r ? err : "out of memory", NULL);
+        free(r);
+        return status;
+    }
+    if (combined)
+        write_combined(out, ctx, guard, text->valuestring,
+                       cJSON_GetObjectItemCaseSensitive(root, "options"), r, th, probs);
+    else write_intent(out, ctx, r, th, probs);
+    free(r);
+    cJSON_Delete(root);
+    return finish(out, 200);
+}
+
+int classify_api_intent(const classify_api_ctx *ctx, const char *body, size_t len, buf *out)
+{
+    return single_text(ctx, NULL, body, len, out, 0);
+}
+
+int classify_api_combined(const classify_api_ctx *ctx, const classify_guard_ctx *guard,
+                          const char *body, size_t len, buf *out)
+{
+    return single_text(ctx, guard, body, len, out, 1);
+}
+
+enum { TASK_INTENT, TASK_PII, TASK_SECURITY, TASK_ALL };
+
 int classify_api_batch(const classify_api_ctx *ctx, const char *body, size_t len, buf *out)
+{
+    return classify_api_batch_guarded(ctx, NULL, body, len, out);
+}
+
+int classify_api_batch_guarded(const classify_api_ctx *ctx, const classify_guard_ctx *guard,
+                               const char *body, size_t len, buf *out)
 {
     int status = 200;
     cJSON *root = parse_body(body, len, out, &status);
@@ -163,6 +282,7 @@ int classify_api_batch(const classify_api_ctx *ctx, const char *body, size_t len
                                                            : 100;
     const cJSON *texts = cJSON_GetObjectItemCaseSensitive(root, "texts");
     const cJSON *task = cJSON_GetObjectItemCaseSensitive(root, "task_type");
+    const cJSON *options = cJSON_GetObjectItemCaseSensitive(root, "options");
     char msg[256];
     if (!cJSON_IsArray(texts) || cJSON_GetArraySize(texts) == 0) {
         cJSON_Delete(root);
@@ -175,10 +295,19 @@ int classify_api_batch(const classify_api_ctx *ctx, const char *body, size_t len
         cJSON_Delete(root);
         return error_out(out, 400, msg, "texts");
     }
-    if (task && (!cJSON_IsString(task) || strcmp(task->valuestring, "intent"))) {
-        cJSON_Delete(root);
-        return error_out(out, 400, "'task_type' must be \"intent\" (the only batch task supported).",
-                         "task_type");
+    int kind = TASK_INTENT;
+    if (task) {
+        const char *tn = cJSON_IsString(task) ? task->valuestring : "";
+        if (!strcmp(tn, "intent")) kind = TASK_INTENT;
+        else if (!strcmp(tn, "pii")) kind = TASK_PII;
+        else if (!strcmp(tn, "security")) kind = TASK_SECURITY;
+        else if (!strcmp(tn, "all")) kind = TASK_ALL;
+        else {
+            cJSON_Delete(root);
+            return error_out(out, 400,
+                             "'task_type' must be one of \"intent\", \"pii\", \"security\", \"all\".",
+                             "task_type");
+        }
     }
     const cJSON *t;
     int i = 0;
@@ -208,21 +337,33 @@ int classify_api_batch(const classify_api_ctx *ctx, const char *body, size_t len
     i = 0;
     cJSON_ArrayForEach(t, texts)
     {
+        if (i++) buf_putc(&res, ',');
+        if (kind == TASK_PII) { /* no embedding needed */
+            write_pii(&res, t->valuestring, options);
+            continue;
+        }
         if (classify_text(ctx, t->valuestring, strlen(t->valuestring), r, err, sizeof err) < 0) {
             free(r), free(names), free(counts), buf_free(&res);
             cJSON_Delete(root);
             return error_out(out, 500, err, NULL);
         }
-        if (i++) buf_putc(&res, ',');
-        buf_puts(&res, "{\"category\":");
-        json_str_or_null(&res, r->category);
-        buf_printf(&res, ",\"confidence\":%.6f,\"processing_time_ms\":%.3f", r->d.confidence,
-                   r->ms);
-        if (probs && r->n_probs) {
-            buf_puts(&res, ",\"probabilities\":");
-            write_probs(&res, ctx, r);
+        if (kind == TASK_SECURITY) {
+            write_security(&res, guard, t->valuestring, options, r);
+            continue;
         }
-        buf_putc(&res, '}');
+        if (kind == TASK_ALL) {
+            write_combined(&res, ctx, guard, t->valuestring, options, r, th, probs);
+        } else {
+            buf_puts(&res, "{\"category\":");
+            json_str_or_null(&res, r->category);
+            buf_printf(&res, ",\"confidence\":%.6f,\"processing_time_ms\":%.3f", r->d.confidence,
+                       r->ms);
+            if (probs && r->n_probs) {
+                buf_puts(&res, ",\"probabilities\":");
+                write_probs(&res, ctx, r);
+            }
+            buf_putc(&res, '}');
+        }
         sum_conf += r->d.confidence;
         if (r->d.confidence < th) low++;
         const char *cat = r->category ? r->category : "unknown";
@@ -235,17 +376,21 @@ int classify_api_batch(const classify_api_ctx *ctx, const char *body, size_t len
     buf_append(out, res.data ? res.data : "", res.len);
     buf_printf(out, "],\"total_count\":%d,\"processing_time_ms\":%.3f", n,
                (double)(util_now_ns() - t0) / 1e6);
-    buf_puts(out, ",\"statistics\":{\"category_distribution\":{");
-    for (int k = 0; k < n_names; k++) {
-        if (k) buf_putc(out, ',');
-        buf_json_str(out, names[k], strlen(names[k]));
-        buf_printf(out, ":%d", counts[k]);
+    if (kind == TASK_INTENT || kind == TASK_ALL) {
+        buf_puts(out, ",\"statistics\":{\"category_distribution\":{");
+        for (int k = 0; k < n_names; k++) {
+            if (k) buf_putc(out, ',');
+            buf_json_str(out, names[k], strlen(names[k]));
+            buf_printf(out, ":%d", counts[k]);
+        }
+        buf_printf(out, "},\"avg_confidence\":%.6f,\"low_confidence_count\":%d}", sum_conf / n,
+                   low);
     }
-    buf_printf(out, "},\"avg_confidence\":%.6f,\"low_confidence_count\":%d}}", sum_conf / n, low);
-    if (res.oom || out->oom) goto oom;
+    buf_putc(out, '}');
+    if (res.oom) goto oom;
     free(r), free(names), free(counts), buf_free(&res);
     cJSON_Delete(root);
-    return 200;
+    return finish(out, 200);
 oom:
     free(r), free(names), free(counts), buf_free(&res);
     cJSON_Delete(root);

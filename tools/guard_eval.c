@@ -9,6 +9,8 @@
  *   build/guard_eval check TEXT...   prints what each guard finds in TEXT. */
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <regex.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +384,96 @@ static int calibrate(int argc, char **argv)
     return 0;
 }
 
+/* Time per call of pii_detect and jailbreak_check (patterns + similarity with a
+ * precomputed vector) over the labelled texts; anchor: POSIX regex (glibc) with
+ * four textbook PII patterns over the same texts, in the same run. */
+static int speed(int argc, char **argv)
+{
+    const char *model_dir = argc > 0 ? argv[0] : "models/use-lite";
+    int na, nb;
+    char **a = read_lines("data/guard/jailbreak_eval_attacks.txt", &na);
+    char **b = read_lines("data/guard/jailbreak_eval_benign.txt", &nb);
+    if (!a || !b) return 1;
+    int n = na + nb;
+    char **t = malloc(sizeof(char *) * (size_t)n);
+    for (int i = 0; i < na; i++)
+        t[i] = a[i];
+    for (int i = 0; i < nb; i++)
+        t[na + i] = b[i];
+    const int rounds = 20;
+    pii_entity e[64];
+    long found = 0;
+    uint64_t t0 = util_now_ns();
+    for (int r = 0; r < rounds; r++)
+        for (int i = 0; i < n; i++)
+            found += pii_detect(t[i], strlen(t[i]), e, 64);
+    double pii_us = (double)(util_now_ns() - t0) / 1e3 / (rounds * n);
+    static const char *const rx[] = {
+        "[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}",
+        "(\\+?[0-9]{1,3}[ .-]?)?\\(?[0-9]{3}\\)?[ .-]?[0-9]{3}[ .-]?[0-9]{4}",
+        "[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{1,7}", "[0-9]{3}-[0-9]{2}-[0-9]{4}"};
+    regex_t re[4];
+    for (int k = 0; k < 4; k++)
+        regcomp(&re[k], rx[k], REG_EXTENDED);
+    t0 = util_now_ns();
+    for (int r = 0; r < rounds; r++)
+        for (int i = 0; i < n; i++)
+            for (int k = 0; k < 4; k++) {
+                regmatch_t m;
+                const char *p = t[i];
+                while (*p && regexec(&re[k], p, 1, &m, 0) == 0) {
+                    found++;
+                    p += m.rm_eo > 0 ? m.rm_eo : 1;
+                }
+            }
+    double rx_us = (double)(util_now_ns() - t0) / 1e3 / (rounds * n);
+    for (int k = 0; k < 4; k++)
+        regfree(&re[k]);
+    size_t bytes = 0;
+    for (int i = 0; i < n; i++)
+        bytes += strlen(t[i]);
+    printf("texts %d (mean %zu bytes), %d rounds\n", n, bytes / (size_t)n, rounds);
+    printf("pii_detect (9 recognizers, validated)   %8.2f us/text\n", pii_us);
+    printf("anchor: glibc regex, 4 patterns, no checks %6.2f us/text  (ratio %.1fx)\n", rx_us,
+           rx_us / pii_us);
+    char err[512];
+    embed_options o = {0};
+    o.type = EMBED_USE_LITE;
+    o.path = model_dir;
+    embed_model *m = embed_load(&o, err, sizeof err);
+    jailbreak_detector *d =
+        jailbreak_load("data/guard/jailbreak_exemplars.txt", m, err, sizeof err);
+    if (d) {
+        int dim = m ? embed_dim(m) : 0;
+        float *v = dim ? calloc((size_t)n, sizeof(float) * (size_t)dim) : NULL;
+        embed_state *st = m ? embed_state_new(m) : NULL;
+        uint64_t te = util_now_ns();
+        for (int i = 0; v && i < n; i++)
+            embed_text(m, st, t[i], strlen(t[i]), v + (size_t)i * dim, NULL, err, sizeof err);
+        double emb_us = (double)(util_now_ns() - te) / 1e3 / n;
+        jailbreak_result r;
+        t0 = util_now_ns();
+        for (int k = 0; k < rounds; k++)
+            for (int i = 0; i < n; i++)
+                jailbreak_check(d, t[i], strlen(t[i]), v ? v + (size_t)i * dim : NULL, 0, &r);
+        double jb_us = (double)(util_now_ns() - t0) / 1e3 / (rounds * n);
+        printf("jailbreak_check (patterns + %d exemplar dots) %6.2f us/text\n",
+               jailbreak_exemplar_count(d), jb_us);
+        if (v)
+            printf(
+                "for scale: embed_text (computed once per request by the caller) %6.2f us/text\n",
+                emb_us);
+        free(v);
+        embed_state_free(st);
+    }
+    jailbreak_free(d);
+    embed_free(m);
+    for (int i = 0; i < n; i++)
+        free(t[i]);
+    free(t), free(a), free(b);
+    return found < 0;
+}
+
 static int check_text(int argc, char **argv)
 {
     for (int i = 0; i < argc; i++) {
@@ -430,6 +522,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "check")) return check_text(argc - 2, argv + 2);
     if (!strcmp(argv[1], "jailbreak")) return eval_jailbreak(argc - 2, argv + 2);
     if (!strcmp(argv[1], "calibrate")) return calibrate(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "speed")) return speed(argc - 2, argv + 2);
     fprintf(stderr, "guard_eval: unknown mode %s\n", argv[1]);
     return 2;
 }

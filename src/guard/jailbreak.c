@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "core/util.h"
+#include "embed/kernels.h"
 
 static int isalnum_ascii(int c)
 {
@@ -252,19 +253,19 @@ static const signal_def SIGNALS[] = {
 
 /* ------------------------------------------------------------ the compiler */
 
-#define MAX_ALTS 96
+/* Every alternative of every element (and of the word lists below) is interned
+ * into one vocabulary; an element is a bitset over it. A text word is looked
+ * up once (hash for exact words, a short scan for prefixes) and then matching
+ * an element is a bit test, so the cost does not grow with the alternatives. */
+#define MAX_VOCAB 2048
+#define VOCAB_WORDS (MAX_VOCAB / 64)
+#define VOCAB_HASH 8192
 #define MAX_ELEMS 8
-
-typedef struct alt {
-    const char *word;
-    int len;
-    int prefix;
-} alt;
+#define MAX_IDS 6 /* vocabulary ids one text word can carry (1 exact + prefixes) */
 
 typedef struct element {
     int gap;
-    int n;
-    alt alts[MAX_ALTS];
+    uint64_t bits[VOCAB_WORDS];
 } element;
 
 typedef struct compiled_signal {
@@ -273,48 +274,176 @@ typedef struct compiled_signal {
     element el[MAX_ELEMS];
 } compiled_signal;
 
+typedef struct vocab_word {
+    char *w;
+    int len;
+    int prefix;
+} vocab_word;
+
 static compiled_signal *g_signals;
 static int g_n_signals;
-static char *g_words_pool;
+static vocab_word g_vocab[MAX_VOCAB];
+static int g_n_vocab;
+static int g_hash[VOCAB_HASH]; /* exact words: id + 1, 0 = empty */
+static int g_prefix_ids[MAX_VOCAB];
+static int g_n_prefix;
+static int g_compile_failed;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static uint32_t hash_word(const char *w, int len)
+{
+    uint32_t h = 2166136261u;
+    for (int i = 0; i < len; i++)
+        h = (h ^ (unsigned char)w[i]) * 16777619u;
+    return h;
+}
+
+static int vocab_exact(const char *w, int len)
+{
+    for (uint32_t h = hash_word(w, len) % VOCAB_HASH;; h = (h + 1) % VOCAB_HASH) {
+        int id = g_hash[h] - 1;
+        if (id < 0) return -1;
+        if (g_vocab[id].len == len && !memcmp(g_vocab[id].w, w, (size_t)len)) return id;
+    }
+}
+
+static int vocab_add(const char *w, int len, int prefix)
+{
+    for (int i = 0; i < g_n_vocab; i++)
+        if (g_vocab[i].len == len && g_vocab[i].prefix == prefix &&
+            !memcmp(g_vocab[i].w, w, (size_t)len))
+            return i;
+    if (g_n_vocab >= MAX_VOCAB || !(g_vocab[g_n_vocab].w = strndup(w, (size_t)len))) {
+        g_compile_failed = 1;
+        return -1;
+    }
+    int id = g_n_vocab++;
+    g_vocab[id].len = len;
+    g_vocab[id].prefix = prefix;
+    if (prefix) {
+        g_prefix_ids[g_n_prefix++] = id;
+    } else {
+        uint32_t h = hash_word(w, len) % VOCAB_HASH;
+        while (g_hash[h])
+            h = (h + 1) % VOCAB_HASH;
+        g_hash[h] = id + 1;
+    }
+    return id;
+}
+
+/* "a|b*|c" -> bits of element e. */
+static void compile_alternatives(element *e, const char *alts)
+{
+    const char *p = alts;
+    while (*p) {
+        const char *bar = strchr(p, '|');
+        int l = bar ? (int)(bar - p) : (int)strlen(p);
+        int prefix = l > 0 && p[l - 1] == '*';
+        int id = vocab_add(p, prefix ? l - 1 : l, prefix);
+        if (id >= 0) e->bits[id / 64] |= 1ull << (id % 64);
+        p += l + (bar ? 1 : 0);
+    }
+}
+
+/* Word lists used by the combined detectors (NULL-terminated, '*' = prefix). */
+static const char *const HARM_WORDS[] = {
+    "bomb*",    "explosive*",  "detonat*",  "weapon*",     "meth",        "methamphetamine",
+    "poison*",  "nerve",       "sarin",     "ricin",       "anthrax",     "bioweapon*",
+    "malware",  "ransomware",  "keylogger", "napalm",      "thermite",    "molotov",
+    "fentanyl", "heroin",      "cocaine",   "silencer",    "untraceable", "ied",
+    "tnt",      "semtex",      "novichok",  "vx",          "cyanide",     "pathogen",
+    "smallpox", "counterfeit", "launder*",  "botnet",      "rootkit",     "trojan",
+    "phishing", "hotwire",     "kidnap*",   "assassinat*", "grenade*",    "mdma",
+    "lsd",      "chloroform",  "toxin*",    "firearm*",    "gun",         "guns",
+    "virus",    "exploit",     "steal*",    "hack",        "hacking",     "fraud",
+    "stalk*",   "shoplift*",   NULL};
+static const char *const FRAMING_WORDS[] = {
+    "hypothetical*", "fiction*",    "story",  "stories",    "novel",       "screenplay",
+    "script",        "movie",       "film",   "roleplay",   "imagine",     "pretend",
+    "character",     "villain",     "scene",  "grandma",    "grandmother", "grandfather",
+    "grandpa",       "thriller",    "game",   "simulation", "educational", "research",
+    "theoretically", "theoretical", "purely", "dream",      "poem",        "song",
+    "rap",           "universe",    "world",  "book",       NULL};
+static const char *const INSTRUCT_WORDS[] = {
+    "how",      "step",     "steps",       "instructions", "instruction", "recipe",
+    "guide",    "tutorial", "procedure",   "detailed",     "detail",      "exact",
+    "exactly",  "precise",  "ingredients", "materials",    "quantities",  "explain",
+    "explains", "describe", "describes",   "teach",        "teaches",     "show",
+    "give",     "write",    "working",     "real",         "blueprint",   "formula",
+    NULL};
+static const char *const MAKE_WORDS[] = {
+    "make",      "making",      "build",   "building", "create",    "creating",  "synthesize*",
+    "synthesis", "cook",        "cooking", "produce",  "producing", "brew",      "brewing",
+    "assemble",  "manufactur*", "prepare", "mix",      "code",      "construct", "obtain",
+    "write",     "writing",     "get",     "use",      "plant",     "deploy",    "commit",
+    "recipe",    "for",         "of",      "to",       NULL};
+static const char *const SUBJECT_WORDS[] = {
+    "model", "models", "it",        "llm",   "llms",   "bot",   "chatbot",
+    "does",  "why",    "sometimes", "agent", "agents", "that",  "which",
+    "they",  "he",     "she",       "ai",    "gpt",    "still", NULL};
+static const char *const COMBINE_WORDS[] = {"concatenat*", "combine*", "combining", "join",
+                                            "merge",       "append",   "together",  "fragments",
+                                            "parts",       NULL};
+static const char *const DECODE_WORDS[] = {"decode*", "decrypt*",  "base64",  "b64",
+                                           "rot13",   "hex",       "cipher*", "deobfuscat*",
+                                           "encoded", "decipher*", "caesar",  NULL};
+static const char *const ROT_WORDS[] = {"rot13", "rot", "caesar", "rotate", NULL};
+static const char *const REVERSE_WORDS[] = {"backwards", "backward", "reversed", "reverse", NULL};
+
+static const char *const *const WORD_LISTS[] = {HARM_WORDS,   FRAMING_WORDS, INSTRUCT_WORDS,
+                                                MAKE_WORDS,   SUBJECT_WORDS, COMBINE_WORDS,
+                                                DECODE_WORDS, ROT_WORDS,     REVERSE_WORDS};
+#define N_WORD_LISTS ((int)(sizeof WORD_LISTS / sizeof WORD_LISTS[0]))
+static element g_lists[N_WORD_LISTS];
+
+static const element *list_element(const char *const *list)
+{
+    for (int i = 0; i < N_WORD_LISTS; i++)
+        if (WORD_LISTS[i] == list) return &g_lists[i];
+    return NULL;
+}
 
 static void compile_signals(void)
 {
     int n = 0;
-    size_t pool = 0;
     while (SIGNALS[n].name)
-        pool += strlen(SIGNALS[n++].spec) + 1;
+        n++;
     g_signals = calloc((size_t)n, sizeof *g_signals);
-    g_words_pool = malloc(pool);
-    if (!g_signals || !g_words_pool) {
-        free(g_signals);
-        free(g_words_pool);
-        g_signals = NULL;
+    if (!g_signals) {
+        g_compile_failed = 1;
         return;
     }
-    char *w = g_words_pool;
     for (int s = 0; s < n; s++) {
         compiled_signal *cs = &g_signals[s];
         cs->def = &SIGNALS[s];
-        strcpy(w, SIGNALS[s].spec);
-        char *save = NULL;
-        for (char *tok = strtok_r(w, " ", &save); tok && cs->n < MAX_ELEMS;
-             tok = strtok_r(NULL, " ", &save)) {
+        const char *p = SIGNALS[s].spec;
+        while (*p && cs->n < MAX_ELEMS) {
+            while (*p == ' ')
+                p++;
+            if (!*p) break;
             element *e = &cs->el[cs->n++];
-            if (tok[0] == '~') {
-                e->gap = atoi(tok + 1);
-                tok = strchr(tok, ':') ? strchr(tok, ':') + 1 : tok + 1;
+            if (*p == '~') {
+                e->gap = atoi(p + 1);
+                const char *colon = strchr(p, ':');
+                p = colon ? colon + 1 : p + 1;
             }
-            char *save2 = NULL;
-            for (char *a = strtok_r(tok, "|", &save2); a && e->n < MAX_ALTS;
-                 a = strtok_r(NULL, "|", &save2)) {
-                int l = (int)strlen(a);
-                int prefix = l > 0 && a[l - 1] == '*';
-                e->alts[e->n++] = (alt){a, prefix ? l - 1 : l, prefix};
-            }
+            const char *end = strchr(p, ' ');
+            size_t l = end ? (size_t)(end - p) : strlen(p);
+            char tok[1024];
+            if (l >= sizeof tok) l = sizeof tok - 1;
+            memcpy(tok, p, l);
+            tok[l] = 0;
+            compile_alternatives(e, tok);
+            p += l;
         }
-        w += strlen(SIGNALS[s].spec) + 1;
     }
+    for (int i = 0; i < N_WORD_LISTS; i++)
+        for (const char *const *w = WORD_LISTS[i]; *w; w++) {
+            int l = (int)strlen(*w);
+            int prefix = (*w)[l - 1] == '*';
+            int id = vocab_add(*w, prefix ? l - 1 : l, prefix);
+            if (id >= 0) g_lists[i].bits[id / 64] |= 1ull << (id % 64);
+        }
     g_n_signals = n;
 }
 
@@ -325,6 +454,8 @@ typedef struct words {
     int n;
     const char **w;
     int *len;
+    unsigned short *ids; /* n * MAX_IDS vocabulary ids */
+    unsigned char *nids;
 } words;
 
 static int leet(int c)
@@ -354,6 +485,7 @@ static int leet(int c)
 #define MAX_WORDS 8192
 
 static int split_words_clean(const char *text, size_t len, words *out);
+static int intern_words(words *ws);
 
 /* Invisible characters (zero-width space/joiners, word joiner, soft hyphen,
  * BOM) are removed first so they cannot split a trigger word. */
@@ -390,7 +522,7 @@ static int split_words(const char *text, size_t len, words *out)
     }
     int r = split_words_clean(clean, n, out);
     free(clean);
-    return r;
+    return r == 0 ? intern_words(out) : r;
 }
 
 static int split_words_clean(const char *text, size_t len, words *out)
@@ -471,15 +603,36 @@ static void free_words(words *w)
     free(w->text);
     free(w->w);
     free(w->len);
+    free(w->ids);
+    free(w->nids);
 }
 
-static int elem_match(const element *e, const char *w, int l)
+/* Looks every word up in the vocabulary (see the compiler above). */
+static int intern_words(words *ws)
 {
-    for (int a = 0; a < e->n; a++) {
-        const alt *x = &e->alts[a];
-        if (x->prefix ? (l >= x->len && !memcmp(w, x->word, (size_t)x->len))
-                      : (l == x->len && !memcmp(w, x->word, (size_t)l)))
-            return 1;
+    ws->ids = malloc(sizeof(unsigned short) * MAX_IDS * (size_t)(ws->n ? ws->n : 1));
+    ws->nids = malloc((size_t)(ws->n ? ws->n : 1));
+    if (!ws->ids || !ws->nids) return -1;
+    for (int p = 0; p < ws->n; p++) {
+        const char *w = ws->w[p];
+        int l = ws->len[p], k = 0;
+        int id = vocab_exact(w, l);
+        if (id >= 0) ws->ids[p * MAX_IDS + k++] = (unsigned short)id;
+        for (int i = 0; i < g_n_prefix && k < MAX_IDS; i++) {
+            const vocab_word *v = &g_vocab[g_prefix_ids[i]];
+            if (l >= v->len && v->w[0] == w[0] && !memcmp(w, v->w, (size_t)v->len))
+                ws->ids[p * MAX_IDS + k++] = (unsigned short)g_prefix_ids[i];
+        }
+        ws->nids[p] = (unsigned char)k;
+    }
+    return 0;
+}
+
+static int elem_match(const element *e, const words *ws, int p)
+{
+    for (int k = 0; k < ws->nids[p]; k++) {
+        int id = ws->ids[p * MAX_IDS + k];
+        if (e->bits[id / 64] >> (id % 64) & 1) return 1;
     }
     return 0;
 }
@@ -489,7 +642,7 @@ static int match_from(const compiled_signal *s, int k, int pos, const words *ws)
     if (k == s->n) return 1;
     const element *e = &s->el[k];
     for (int p = pos + 1; p <= pos + 1 + e->gap && p < ws->n; p++)
-        if (elem_match(e, ws->w[p], ws->len[p]) && match_from(s, k + 1, p, ws)) return 1;
+        if (elem_match(e, ws, p) && match_from(s, k + 1, p, ws)) return 1;
     return 0;
 }
 
@@ -497,22 +650,15 @@ static int match_from(const compiled_signal *s, int k, int pos, const words *ws)
  * not ask for one: an override verb right after a third-person subject is skipped. */
 static int third_person_subject(const words *ws, int p)
 {
-    static const char *const subj[] = {"model",   "models", "it",   "llm",       "llms",  "bot",
-                                       "chatbot", "does",   "why",  "sometimes", "agent", "agents",
-                                       "that",    "which",  "they", "he",        "she",   "ai",
-                                       "gpt",     "still",  NULL};
-    if (p == 0) return 0;
-    for (const char *const *x = subj; *x; x++)
-        if ((size_t)ws->len[p - 1] == strlen(*x) && !memcmp(ws->w[p - 1], *x, strlen(*x))) return 1;
-    return 0;
+    return p > 0 && elem_match(list_element(SUBJECT_WORDS), ws, p - 1);
 }
 
 static int signal_matches(const compiled_signal *s, const words *ws)
 {
     int override = s->def->type == JAILBREAK_INSTRUCTION_OVERRIDE;
     for (int p = 0; p < ws->n; p++)
-        if (elem_match(&s->el[0], ws->w[p], ws->len[p]) &&
-            !(override && third_person_subject(ws, p)) && match_from(s, 1, p, ws))
+        if (elem_match(&s->el[0], ws, p) && !(override && third_person_subject(ws, p)) &&
+            match_from(s, 1, p, ws))
             return 1;
     return 0;
 }
@@ -537,14 +683,7 @@ static void add_signal(jailbreak_result *r, const char *name, unsigned type, flo
 
 static int word_is(const words *ws, int p, const char *const *list)
 {
-    for (const char *const *l = list; *l; l++) {
-        size_t n = strlen(*l);
-        int prefix = (*l)[n - 1] == '*';
-        if (prefix ? ((size_t)ws->len[p] >= n - 1 && !memcmp(ws->w[p], *l, n - 1))
-                   : ((size_t)ws->len[p] == n && !memcmp(ws->w[p], *l, n)))
-            return 1;
-    }
-    return 0;
+    return elem_match(list_element(list), ws, p);
 }
 
 static int word_in(const words *ws, const char *const *list)
@@ -554,57 +693,25 @@ static int word_in(const words *ws, const char *const *list)
     return 0;
 }
 
-static const char *const HARM_WORDS[] = {
-    "bomb*",    "explosive*",  "detonat*",  "weapon*",     "meth",        "methamphetamine",
-    "poison*",  "nerve",       "sarin",     "ricin",       "anthrax",     "bioweapon*",
-    "malware",  "ransomware",  "keylogger", "napalm",      "thermite",    "molotov",
-    "fentanyl", "heroin",      "cocaine",   "silencer",    "untraceable", "ied",
-    "tnt",      "semtex",      "novichok",  "vx",          "cyanide",     "pathogen",
-    "smallpox", "counterfeit", "launder*",  "botnet",      "rootkit",     "trojan",
-    "phishing", "hotwire",     "kidnap*",   "assassinat*", "grenade*",    "mdma",
-    "lsd",      "chloroform",  "toxin*",    "firearm*",    "gun",         "guns",
-    "virus",    "exploit",     "steal*",    "hack",        "hacking",     "fraud",
-    "stalk*",   "shoplift*",   NULL};
-
 /* A request for instructions that produce something harmful: an instruction
  * word, then a making verb, then a harmful object, close together. Framed as
  * fiction or hypothesis it is the classic wrapper attack. */
 static void check_harmful_fiction(const words *ws, jailbreak_result *r, float *best)
 {
-    static const char *const framing[] = {
-        "hypothetical*", "fiction*",    "story",  "stories",    "novel",       "screenplay",
-        "script",        "movie",       "film",   "roleplay",   "imagine",     "pretend",
-        "character",     "villain",     "scene",  "grandma",    "grandmother", "grandfather",
-        "grandpa",       "thriller",    "game",   "simulation", "educational", "research",
-        "theoretically", "theoretical", "purely", "dream",      "poem",        "song",
-        "rap",           "universe",    "world",  "book",       NULL};
-    static const char *const instruct[] = {
-        "how",      "step",     "steps",       "instructions", "instruction", "recipe",
-        "guide",    "tutorial", "procedure",   "detailed",     "detail",      "exact",
-        "exactly",  "precise",  "ingredients", "materials",    "quantities",  "explain",
-        "explains", "describe", "describes",   "teach",        "teaches",     "show",
-        "give",     "write",    "working",     "real",         "blueprint",   "formula",
-        NULL};
-    static const char *const make[] = {
-        "make",      "making",      "build",   "building", "create",    "creating",  "synthesize*",
-        "synthesis", "cook",        "cooking", "produce",  "producing", "brew",      "brewing",
-        "assemble",  "manufactur*", "prepare", "mix",      "code",      "construct", "obtain",
-        "write",     "writing",     "making",  "get",      "use",       "plant",     "deploy",
-        "commit",    "recipe",      "for",     "of",       "to",        NULL};
     int harmful_request = 0;
     for (int h = 0; h < ws->n && !harmful_request; h++) {
         if (!word_is(ws, h, HARM_WORDS)) continue;
         for (int m = h - 1; m >= 0 && m >= h - 6 && !harmful_request; m--) {
-            if (!word_is(ws, m, make)) continue;
+            if (!word_is(ws, m, MAKE_WORDS)) continue;
             for (int i = m; i >= 0 && i >= m - 10; i--)
-                if (word_is(ws, i, instruct)) {
+                if (word_is(ws, i, INSTRUCT_WORDS)) {
                     harmful_request = 1;
                     break;
                 }
         }
     }
     if (!harmful_request) return;
-    if (word_in(ws, framing))
+    if (word_in(ws, FRAMING_WORDS))
         add_signal(r, "harmful_fiction", JAILBREAK_HARMFUL_FICTION, 0.65f, best);
     else
         add_signal(r, "harmful_howto", JAILBREAK_HARMFUL_FICTION, 0.3f, best);
@@ -665,8 +772,7 @@ static void check_payload_splitting(const char *text, size_t len, jailbreak_resu
         i = e;
     }
     if (quoted < 2) return;
-    static const char *const combine[] = {"concatenat*", "combine*", "combining", "join",  "merge",
-                                          "append",      "together", "fragments", "parts", NULL};
+
     int plus = 0;
     for (size_t i = 1; i + 1 < len; i++)
         if (text[i] == '+' && (isalnum_ascii(text[i - 1]) || text[i - 1] == ' ') &&
@@ -674,7 +780,7 @@ static void check_payload_splitting(const char *text, size_t len, jailbreak_resu
             plus = 1;
     words ws;
     int asks = 0;
-    if (split_words(text, len, &ws) == 0) asks = word_in(&ws, combine);
+    if (split_words(text, len, &ws) == 0) asks = word_in(&ws, COMBINE_WORDS);
     free_words(&ws);
     if (!(assigns >= 2 || asks) || !(plus || asks)) return;
     if (scan_decoded((const unsigned char *)joined, jn, r, best, "payload_splitting",
@@ -730,10 +836,8 @@ static int scan_decoded(const unsigned char *dec, size_t n, jailbreak_result *r,
 static void check_encoded(const char *text, size_t len, const words *ws, jailbreak_result *r,
                           float *best)
 {
-    static const char *const decode_words[] = {"decode*", "decrypt*",  "base64",  "b64",
-                                               "rot13",   "hex",       "cipher*", "deobfuscat*",
-                                               "encoded", "decipher*", "caesar",  NULL};
-    int asks_decode = word_in(ws, decode_words);
+
+    int asks_decode = word_in(ws, DECODE_WORDS);
     int carried = 0, blobs = 0;
     for (size_t i = 0; i < len;) {
         size_t s = i;
@@ -788,7 +892,7 @@ static void check_encoded(const char *text, size_t len, const words *ws, jailbre
         }
         free(dec);
     }
-    if (word_in(ws, (const char *const[]){"rot13", "rot", "caesar", "rotate", NULL})) {
+    if (word_in(ws, ROT_WORDS)) {
         char *rot = malloc(len + 1);
         if (rot) {
             for (size_t k = 0; k < len; k++) {
@@ -804,7 +908,7 @@ static void check_encoded(const char *text, size_t len, const words *ws, jailbre
             free(rot);
         }
     }
-    if (word_in(ws, (const char *const[]){"backwards", "backward", "reversed", "reverse", NULL})) {
+    if (word_in(ws, REVERSE_WORDS)) {
         char *rev = malloc(len + 1);
         if (rev) {
             for (size_t k = 0; k < len; k++)
@@ -946,7 +1050,7 @@ jailbreak_detector *jailbreak_load(const char *exemplars_path, const embed_model
                                    size_t errlen)
 {
     pthread_once(&g_once, compile_signals);
-    if (!g_signals) {
+    if (!g_signals || g_compile_failed) {
         snprintf(err, errlen, "jailbreak: out of memory compiling signals");
         return NULL;
     }
@@ -996,10 +1100,7 @@ static void topk_similarity(const float *rows, int n, int dim, const float *q, f
         top[k] = 0;
     float best = -2;
     for (int i = 0; i < n; i++) {
-        const float *v = rows + (size_t)i * (size_t)dim;
-        float dot = 0;
-        for (int k = 0; k < dim; k++)
-            dot += v[k] * q[k];
+        float dot = kernel_dot(rows + (size_t)i * (size_t)dim, q, dim);
         if (dot > best) {
             best = dot;
             if (argmax) *argmax = i;

@@ -171,6 +171,12 @@ static void scan_tokens(const char *text, size_t len, collector *col)
         int c = AT(i);
         if (!is_alnum(c)) continue;
         if (i > 0 && is_tok((unsigned char)text[i - 1])) continue;
+        /* only these letters start a known token shape */
+        if (!strchr("AgsrxhneS", c)) {
+            while (i + 1 < len && is_tok(AT(i + 1)))
+                i++;
+            continue;
+        }
         size_t run = tok_run(text, len, i, 1);
         size_t hit = 0;
         float conf = 0.9f;
@@ -261,6 +267,7 @@ static void scan_assignments(const char *text, size_t len, collector *col)
         if (c != 'p' && c != 's' && c != 'a' && c != 't' && c != 'b' && c != 'c') continue;
         if (i > 0 && is_alpha((unsigned char)text[i - 1])) continue;
         for (int k = 0; keys[k].word; k++) {
+            if (keys[k].word[0] != c) continue;
             size_t wl = strlen(keys[k].word);
             if (i + wl > len || strncasecmp(text + i, keys[k].word, wl) != 0) continue;
             /* identifier tail: "_access_key", "_TOKEN", ... */
@@ -1020,13 +1027,19 @@ int pii_detect(const char *text, size_t len, pii_entity *out, int max)
     scan_tokens(text, len, &col);
     scan_assignments(text, len, &col);
     scan_email(text, len, &col);
-    scan_iban(text, len, &col);
-    scan_cards(text, len, &col);
-    scan_ssn(text, len, &col);
     scan_mac(text, len, &col);
-    scan_ipv4(text, len, &col);
-    scan_ipv6(text, len, &col);
-    scan_phone(text, len, &col);
+    /* everything below needs a digit (the IPv6 scanner requires one too) */
+    int digit = 0;
+    for (size_t i = 0; i < len && !digit; i++)
+        digit = is_digit((unsigned char)text[i]);
+    if (digit) {
+        scan_iban(text, len, &col);
+        scan_cards(text, len, &col);
+        scan_ssn(text, len, &col);
+        scan_ipv4(text, len, &col);
+        scan_ipv6(text, len, &col);
+        scan_phone(text, len, &col);
+    }
 
     /* Greedy: best candidate first, keep it unless it overlaps a kept one. */
     unsigned char kept[MAX_CANDIDATES] = {0}, done[MAX_CANDIDATES] = {0};

@@ -12,12 +12,14 @@
  *
  * Locking. `lock` (rwlock, writer-preferring so stores are not starved)
  * guards the slots and tables: lookups hold it shared, structural changes
- * exclusive. `store_mu` serialises writers (store, clear, import, compaction,
- * purge) so that a store can do its slow part — the HNSW insert and the file
- * append — without holding `lock`: the index is concurrent with searches, and
- * no other writer can remove the partition meanwhile. `policy_mu` guards the
- * heap when a lookup (holding `lock` shared) refreshes an entry.
- * Lock order: store_mu -> lock -> policy_mu. */
+ * exclusive, briefly. `store_mu` serialises the bookkeeping of writers (store,
+ * clear, import, compaction, purge) and the file appends. The slow part of a
+ * store, the HNSW insert, runs after store_mu is released, so stores overlap
+ * each other and searches (the index is concurrent); `index_lock`, held shared
+ * by such an insert, keeps the index from being freed under it (clear takes it
+ * exclusive). `policy_mu` guards the heap when a lookup (holding `lock`
+ * shared) refreshes an entry.
+ * Lock order: store_mu -> index_lock -> lock -> policy_mu. */
 #include "cache/cache.h"
 #include "cache/persist.h"
 #include "core/buf.h"
@@ -71,6 +73,7 @@ struct cache {
     hnsw_params hp;
     pthread_rwlock_t lock;
     pthread_mutex_t store_mu, policy_mu;
+    pthread_rwlock_t index_lock; /* shared: a vector insert in flight; exclusive: free indexes */
 
     entry *slots;
     uint32_t n_slots, cap_slots, free_head, live;
@@ -539,11 +542,45 @@ static void promote(cache *c, partition *p)
     pthread_rwlock_unlock(&c->lock);
 }
 
-/* Inserts rec (store_mu held). write_log: append to the persist file first.
- * enforce_max: evict down to max_entries first. */
-static int insert_record(cache *c, const cache_record *rec, int write_log, int enforce_max,
-                         uint64_t offset, uint32_t size, char *err, size_t errlen)
+/* An HNSW insert still to be done for a stored entry. */
+typedef struct pending_vector {
+    hnsw_index *index; /* NULL = nothing to do */
+    uint64_t label;
+    const float *vec;
+} pending_vector;
+
+/* Inserts a stored entry's vector into its partition's index. Runs without
+ * store_mu so stores proceed in parallel (the index is concurrent), but with
+ * index_lock held shared (taken under store_mu) so the index cannot be freed
+ * meanwhile; releases it. If the entry was evicted while its vector was on the
+ * way in, the vector is taken back out, so the index never keeps a node for a
+ * dead entry. */
+static void finish_vector(cache *c, pending_vector *pv)
 {
+    int rc = hnsw_insert(pv->index, pv->label, pv->vec);
+    uint32_t slot = (uint32_t)pv->label, gen = (uint32_t)(pv->label >> 32);
+    if (rc)
+        pthread_rwlock_wrlock(&c->lock); /* rare: has_vec changes */
+    else
+        pthread_rwlock_rdlock(&c->lock);
+    int live = slot < c->n_slots && c->slots[slot].live && c->slots[slot].gen == gen;
+    if (rc && live) c->slots[slot].has_vec = 0; /* still served by the exact tier */
+    pthread_rwlock_unlock(&c->lock);
+    if (!rc && !live) hnsw_delete(pv->index, pv->label);
+    if (rc) log_warn("cache: out of memory in the vector index; entry kept for exact hits only");
+    pthread_rwlock_unlock(&c->index_lock);
+    pv->index = NULL;
+}
+
+/* Inserts rec (store_mu held). write_log: append to the persist file first.
+ * enforce_max: evict down to max_entries first. pending: NULL = insert the
+ * vector now; else the caller must call finish_vector(pending) once it has
+ * released store_mu (index_lock is then held shared for it). */
+static int insert_record(cache *c, const cache_record *rec, int write_log, int enforce_max,
+                         uint64_t offset, uint32_t size, pending_vector *pending, char *err,
+                         size_t errlen)
+{
+    if (pending) pending->index = NULL;
     int dim = c->o.dim;
     char *body = malloc(rec->body_len + 1);
     char *query = rec->query && rec->query[0] ? strdup(rec->query) : NULL;
@@ -641,12 +678,14 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
     if (rec->vec && !index) flat_push(p, dim, label, rec->vec);
     pthread_rwlock_unlock(&c->lock);
 
-    /* The slow part, outside the lock: searches go on meanwhile. */
-    if (rec->vec && index && hnsw_insert(index, label, rec->vec)) {
-        pthread_rwlock_wrlock(&c->lock);
-        c->slots[s].has_vec = 0; /* still served by the exact tier */
-        pthread_rwlock_unlock(&c->lock);
-        log_warn("cache: out of memory in the vector index; entry kept for exact hits only");
+    if (rec->vec && index) {
+        /* The slow part: the HNSW insert, outside `lock` (searches go on). */
+        pending_vector pv = {index, label, rec->vec};
+        pthread_rwlock_rdlock(&c->index_lock);
+        if (pending)
+            *pending = pv; /* the caller finishes it after releasing store_mu */
+        else
+            finish_vector(c, &pv);
     }
     if (rec->vec && !index && c->hp.use_hnsw && p->flat_n >= FLAT_MAX) promote(c, p);
     for (int i = 0; write_log && c->log && i < n_victims; i++) {
@@ -703,12 +742,14 @@ int cache_store(cache *c, const cache_request *r, const char *query_text,
     pthread_mutex_lock(&c->store_mu);
     rec.inserted_at = now_of(c);
     rec.expires_at = c->o.ttl_seconds ? rec.inserted_at + c->o.ttl_seconds : 0;
-    int rc = insert_record(c, &rec, 1, 1, 0, 0, err, errlen);
+    pending_vector pv;
+    int rc = insert_record(c, &rec, 1, 1, 0, 0, &pv, err, errlen);
     if (!rc) {
         c->stores++;
         maybe_compact(c);
     }
     pthread_mutex_unlock(&c->store_mu);
+    if (!rc && pv.index) finish_vector(c, &pv);
     return rc;
 }
 
@@ -806,6 +847,7 @@ int cache_lookup(cache *c, const cache_request *r, float threshold, cache_hit *h
 static size_t clear_locked(cache *c, const char *tenant)
 {
     size_t n = 0;
+    pthread_rwlock_wrlock(&c->index_lock); /* no vector insert in flight */
     pthread_rwlock_wrlock(&c->lock);
     uint32_t t = NIL;
     if (tenant) {
@@ -813,6 +855,7 @@ static size_t clear_locked(cache *c, const char *tenant)
             if (!strcmp(c->tenants[i], tenant)) t = i;
         if (t == NIL) {
             pthread_rwlock_unlock(&c->lock);
+            pthread_rwlock_unlock(&c->index_lock);
             return 0;
         }
     }
@@ -832,6 +875,7 @@ static size_t clear_locked(cache *c, const char *tenant)
         }
     }
     pthread_rwlock_unlock(&c->lock);
+    pthread_rwlock_unlock(&c->index_lock);
     return n;
 }
 
@@ -915,7 +959,7 @@ static int replay_one(void *ctx, const cache_record *rec, uint64_t offset, uint3
         return 0;
     }
     char err[200];
-    if (insert_record(c, rec, 0, 0, offset, size, err, sizeof err)) {
+    if (insert_record(c, rec, 0, 0, offset, size, NULL, err, sizeof err)) {
         log_warn("cache: while loading: %s", err);
         return 1;
     }
@@ -1014,6 +1058,7 @@ cache *cache_open(const cache_options *o, char *err, size_t errlen)
     pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&c->lock, &attr);
     pthread_rwlockattr_destroy(&attr);
+    pthread_rwlock_init(&c->index_lock, NULL);
     pthread_mutex_init(&c->store_mu, NULL);
     pthread_mutex_init(&c->policy_mu, NULL);
     if (!o->persist_path) return c;
@@ -1078,6 +1123,7 @@ void cache_close(cache *c)
     free(c->tenants);
     cache_log_close(c->log);
     pthread_rwlock_destroy(&c->lock);
+    pthread_rwlock_destroy(&c->index_lock);
     pthread_mutex_destroy(&c->store_mu);
     pthread_mutex_destroy(&c->policy_mu);
     free(c);
@@ -1284,7 +1330,7 @@ long long cache_import(cache *c, const char *tenant, FILE *in, long long *skippe
             pthread_mutex_lock(&c->store_mu);
             if (!(rec.expires_at && now_of(c) >= rec.expires_at)) {
                 char serr[200];
-                if (insert_record(c, &rec, 1, 1, 0, 0, serr, sizeof serr)) {
+                if (insert_record(c, &rec, 1, 1, 0, 0, NULL, serr, sizeof serr)) {
                     why = serr;
                     ok = 0;
                 } else {

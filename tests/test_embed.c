@@ -7,6 +7,7 @@
 #include "test.h"
 #include <cjson/cJSON.h>
 #include <pthread.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -464,6 +465,40 @@ static void loader_rejects_damaged_models(void)
     CHECK(embed_load(&o, err, sizeof err) == NULL && strstr(err, "model.json"), "%s", err);
 }
 
+/* `semrouter embed --sim` prints the reference similarity (stdout captured). */
+static void cli_sim_matches_reference(void)
+{
+    if (!model) SKIP("model not loaded");
+    char out[] = "/tmp/semrouter-embed-cli-XXXXXX";
+    int fd = mkstemp(out);
+    CHECK(fd >= 0, "mkstemp");
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fd, 1);
+    char *argv[] = {"embed", "-m", model_dir, "--sim", "How do I reset my password?",
+                    "I forgot my password, how can I change it?", NULL};
+    int rc = embed_cli_main(6, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    char line[64] = "";
+    lseek(fd, 0, SEEK_SET);
+    ssize_t n = read(fd, line, sizeof line - 1);
+    line[n > 0 ? n : 0] = 0;
+    close(fd);
+    unlink(out);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_NEAR(atof(line), 0.9162817, 1e-4);
+    char *bad[] = {"embed", "--sim", "only one", NULL};
+    int saved_err = dup(2), devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 2);
+    rc = embed_cli_main(3, bad);
+    dup2(saved_err, 2);
+    close(saved_err);
+    close(devnull);
+    CHECK_EQ_INT(rc, 2);
+}
+
 int main(void)
 {
     load_model();
@@ -475,6 +510,7 @@ int main(void)
     RUN(threads_share_one_model);
     RUN(kernels_match_naive_matmul);
     RUN(loader_rejects_damaged_models);
+    RUN(cli_sim_matches_reference);
     embed_state_free(state);
     embed_free(model);
     TEST_MAIN_END();

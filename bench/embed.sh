@@ -16,7 +16,7 @@ make -j2 >/dev/null
 BUILD=${BUILD:-build}
 mkdir -p "$BUILD/bench"
 # shellcheck disable=SC2046
-cc -std=c11 -O2 -g -D_GNU_SOURCE -Isrc $(pkg-config --cflags libcjson openblas 2>/dev/null) \
+cc -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc $(pkg-config --cflags libcjson openblas 2>/dev/null) \
     bench/embed_bench.c -o "$BUILD/bench/embed_bench" "$BUILD/libsemrouter.a" \
     $(pkg-config --libs libevent libcurl libcjson yaml-0.1 libcrypto lmdb libutf8proc openblas) -lpthread -lm
 TEXTS=bench/embed_texts.txt

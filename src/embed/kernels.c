@@ -87,40 +87,36 @@ static void axpy_generic(float *y, float a, const float *x, int n)
 
 #define TGT512 __attribute__((target("avx512f,fma")))
 
-/* R rows x 32 columns of a packed strip (row stride 32); R is a constant after
- * inlining, so c[][] lives in zmm registers. */
+/* R rows (<= 16) x one 16-column packed strip; R is a constant after inlining,
+ * so c[] lives in zmm registers. All 16 rows of a short text share one pass
+ * over the strip, so each weight is fetched from memory once and its 16
+ * multiply-adds overlap the stream of the next weights. */
 static inline __attribute__((always_inline)) TGT512 void
 tile512(int R, float *y, const float *x, const float *w, const float *bias, int K, int N, int acc)
 {
-    __m512 c[8][2];
+    __m512 c[16];
     __m512 b0 = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
-    __m512 b1 = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
-#pragma GCC unroll 8
-    for (int r = 0; r < R; r++) {
-        c[r][0] = b0;
-        c[r][1] = b1;
-    }
+#pragma GCC unroll 16
+    for (int r = 0; r < R; r++)
+        c[r] = b0;
     for (int k = 0; k < K; k++) {
-        const float *wk = w + (size_t)k * KERNEL_STRIP;
-        __m512 w0 = _mm512_load_ps(wk), w1 = _mm512_load_ps(wk + 16);
-#pragma GCC unroll 8
-        for (int r = 0; r < R; r++) {
-            __m512 xb = _mm512_set1_ps(x[(size_t)r * K + k]);
-            c[r][0] = _mm512_fmadd_ps(xb, w0, c[r][0]);
-            c[r][1] = _mm512_fmadd_ps(xb, w1, c[r][1]);
-        }
+        __m512 w0 = _mm512_load_ps(w + (size_t)k * KERNEL_STRIP);
+#pragma GCC unroll 16
+        for (int r = 0; r < R; r++)
+            c[r] = _mm512_fmadd_ps(_mm512_set1_ps(x[(size_t)r * K + k]), w0, c[r]);
     }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < R; r++) {
         float *yr = y + (size_t)r * N;
-        if (acc) {
-            c[r][0] = _mm512_add_ps(c[r][0], _mm512_loadu_ps(yr));
-            c[r][1] = _mm512_add_ps(c[r][1], _mm512_loadu_ps(yr + 16));
-        }
-        _mm512_storeu_ps(yr, c[r][0]);
-        _mm512_storeu_ps(yr + 16, c[r][1]);
+        if (acc) c[r] = _mm512_add_ps(c[r], _mm512_loadu_ps(yr));
+        _mm512_storeu_ps(yr, c[r]);
     }
 }
+
+#define TILE512_CASE(r)                                                                            \
+    case r:                                                                                        \
+        tile512(r, yt, xt, wn, bn, K, N, acc);                                                     \
+        break;
 
 TGT512 static void matmul_avx512(float *y, const float *x, const kernel_matrix *m,
                                  const float *bias, int T, int acc)
@@ -133,31 +129,25 @@ TGT512 static void matmul_avx512(float *y, const float *x, const kernel_matrix *
     for (int n0 = 0; n0 < N; n0 += KERNEL_STRIP) {
         const float *bn = bias ? bias + n0 : NULL;
         const float *wn = m->packed + (size_t)n0 * K;
-        for (int t0 = 0; t0 < T; t0 += 8) {
+        for (int t0 = 0; t0 < T; t0 += 16) {
             float *yt = y + (size_t)t0 * N + n0;
             const float *xt = x + (size_t)t0 * K;
-            switch (T - t0 < 8 ? T - t0 : 8) {
-            case 8:
-                tile512(8, yt, xt, wn, bn, K, N, acc);
-                break;
-            case 7:
-                tile512(7, yt, xt, wn, bn, K, N, acc);
-                break;
-            case 6:
-                tile512(6, yt, xt, wn, bn, K, N, acc);
-                break;
-            case 5:
-                tile512(5, yt, xt, wn, bn, K, N, acc);
-                break;
-            case 4:
-                tile512(4, yt, xt, wn, bn, K, N, acc);
-                break;
-            case 3:
-                tile512(3, yt, xt, wn, bn, K, N, acc);
-                break;
-            case 2:
-                tile512(2, yt, xt, wn, bn, K, N, acc);
-                break;
+            switch (T - t0 < 16 ? T - t0 : 16) {
+                TILE512_CASE(16)
+                TILE512_CASE(15)
+                TILE512_CASE(14)
+                TILE512_CASE(13)
+                TILE512_CASE(12)
+                TILE512_CASE(11)
+                TILE512_CASE(10)
+                TILE512_CASE(9)
+                TILE512_CASE(8)
+                TILE512_CASE(7)
+                TILE512_CASE(6)
+                TILE512_CASE(5)
+                TILE512_CASE(4)
+                TILE512_CASE(3)
+                TILE512_CASE(2)
             default:
                 tile512(1, yt, xt, wn, bn, K, N, acc);
                 break;
@@ -242,8 +232,7 @@ TGT256 static void matmul_avx2(float *y, const float *x, const kernel_matrix *m,
     }
     for (int n0 = 0; n0 < N; n0 += 16) {
         const float *bn = bias ? bias + n0 : NULL;
-        /* two 16-column halves per packed strip */
-        const float *wn = m->packed + (size_t)(n0 & ~(KERNEL_STRIP - 1)) * K + (n0 & 16);
+        const float *wn = m->packed + (size_t)n0 * K;
         for (int t0 = 0; t0 < T; t0 += 6) {
             float *yt = y + (size_t)t0 * N + n0;
             const float *xt = x + (size_t)t0 * K;

@@ -11,7 +11,7 @@
  * aligned) so the matmul reads it strictly sequentially. Streaming the 19 MB of
  * encoder weights with a stride of N floats per row defeats the prefetcher and
  * the TLB; packed, the same kernel runs about twice as fast. */
-#define KERNEL_STRIP 32
+#define KERNEL_STRIP 16
 typedef struct kernel_matrix {
     const float *w; /* [K][N], not owned */
     float *packed;  /* owned; NULL when N % KERNEL_STRIP != 0 */

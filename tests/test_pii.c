@@ -152,11 +152,11 @@ static void test_robust_random(void)
 
 /* Floors measured with `build/guard_eval pii` (all types 1.000/1.000 on the set
  * when written); asserted a little lower so honest fixes elsewhere do not trip. */
-static void test_labelled_set_floors(void)
+static void check_set_floors(const char *file, long min_cases)
 {
     const char *root = getenv("SEMROUTER_ROOT");
     char path[1024], err[256];
-    snprintf(path, sizeof path, "%s/data/guard/pii_cases.jsonl", root ? root : ".");
+    snprintf(path, sizeof path, "%s/data/guard/%s", root ? root : ".", file);
     size_t len;
     char *data = util_read_file(path, &len, err, sizeof err);
     if (!data) SKIP("%s", err);
@@ -196,7 +196,7 @@ static void test_labelled_set_floors(void)
         cJSON_Delete(j);
     }
     free(data);
-    CHECK(cases >= 200, "only %ld cases", cases);
+    CHECK(cases >= min_cases, "%s: only %ld cases", file, cases);
     double p = (double)tp / (double)(tp + fp), r = (double)tp / (double)(tp + fn);
     CHECK(p >= 0.97, "precision %.3f", p);
     CHECK(r >= 0.97, "recall %.3f", r);
@@ -207,6 +207,17 @@ static void test_labelled_set_floors(void)
         if (ttp[t] + tfn[t])
             CHECK(tp_ / (double)(ttp[t] + tfn[t]) >= 0.9, "%s recall", pii_type_name(t));
     }
+}
+
+static void test_labelled_set_floors(void)
+{
+    check_set_floors("pii_cases.jsonl", 200);
+}
+/* Written after the scanners were tuned; first measurement P 1.000 R 0.950 (two misses,
+ * then fixed: "my social is ...", "... / +353 ..."), now 1.000 / 1.000. */
+static void test_holdout_set_floors(void)
+{
+    check_set_floors("pii_holdout.jsonl", 60);
 }
 
 int main(void)
@@ -221,5 +232,6 @@ int main(void)
     RUN(test_names_and_redact);
     RUN(test_robust_random);
     RUN(test_labelled_set_floors);
+    RUN(test_holdout_set_floors);
     TEST_MAIN_END();
 }

@@ -500,7 +500,7 @@ static void scan_cards(const char *text, size_t len, collector *col)
 /* -------------------------------------------------------------------- SSN */
 
 static const char *const SSN_CONTEXT[] = {
-    "ssn", "social security", "ss#", "ss #", "soc sec", "taxpayer", "tin", "itin", NULL};
+    "ssn", "social security", "ss#", "ss #", "soc sec", "taxpayer", "tin", "itin", "social", NULL};
 
 static int ssn_valid(const char *d)
 {
@@ -876,15 +876,19 @@ static int math_neighbour(const char *text, size_t len, size_t start, size_t end
     while (i > 0 && (text[i - 1] == ' ' || text[i - 1] == '\t'))
         i--;
     if (i > 0) {
+        /* an operator right before counts only with an operand before it: "7 * 555-..." or
+         * "x = 555-..." is arithmetic, "phone=555-..." or "mail / +353 ..." is not */
         int c = (unsigned char)text[i - 1];
-        if (c && strchr("=*/^<>x", c) &&
-            !(c == 'x' && i >= 2 && is_alpha((unsigned char)text[i - 2])))
-            return 1;
-        if ((c == '+' || c == '-') && i >= 2) {
+        if (c && strchr("=*/^<>x+-", c) &&
+            !(c == 'x' && i >= 2 && is_alpha((unsigned char)text[i - 2]))) {
             size_t q = i - 1;
             while (q > 0 && text[q - 1] == ' ')
                 q--;
-            if (q > 0 && (is_digit((unsigned char)text[q - 1]) || text[q - 1] == ')')) return 1;
+            if (q > 0) {
+                int o = (unsigned char)text[q - 1];
+                if (is_digit(o) || o == ')') return 1;
+                if (is_alpha(o) && (q < 2 || !is_alnum((unsigned char)text[q - 2]))) return 1;
+            }
         }
     }
     size_t j = end;

@@ -63,6 +63,10 @@ print(t)')
         "$(hdr x-vsr-selected-model)" "$(hdr x-vsr-selected-category)" "$(hdr x-vsr-selected-reasoning)" \
         "$(hdr x-vsr-response-path)" "$(hdr x-vsr-cache-hit)" \
         "$( [ -n "$(hdr x-vsr-cache-similarity)" ] && echo "(similarity $(hdr x-vsr-cache-similarity))")"
+    local extra=""
+    [ -n "$(hdr x-vsr-pii-types)" ] && extra="$extra PII found: $(hdr x-vsr-pii-types) (the small model may not see it)."
+    [ -n "$(hdr x-vsr-jailbreak-blocked)" ] && extra="$extra jailbreak confidence $(hdr x-vsr-jailbreak-confidence), type $(hdr x-vsr-jailbreak-type)."
+    [ -n "$extra" ] && printf '  %s\n' "$extra"
     printf '   time: %6.0f ms   answer: %.90s\n' "$(echo "$t * 1000" | awk '{print $1 * $3}')" "$answer"
 }
 

@@ -860,6 +860,13 @@ static int route_request(chat_call *c)
         return 1;
     }
     c->model = &c->cfg->models[d->model_index];
+    if (c->n_pii && !c->pii_redacted) { /* allowed through, perhaps on another model: say what was seen */
+        buf types;
+        buf_init(&types);
+        for (int i = 0; i < c->n_pii; i++) buf_printf(&types, "%s%s", i ? "," : "", c->pii_types[i]);
+        http_add_header(c->req, "x-vsr-pii-types", types.data);
+        buf_free(&types);
+    }
 
     int changed = c->pii_redacted; /* the masked text must go upstream */
     if (c->is_auto && c->rt->route) {

@@ -1,8 +1,8 @@
 /* gateway.c - process-wide router state, HTTP routes, and `semrouter serve`.
  *
- * Signals are taken by the main thread with sigwait() while the worker loops
- * run: SIGHUP reloads the configuration (a bad file is reported and the
- * running configuration stays), SIGINT/SIGTERM stop gracefully. */
+ * Signals (SIGHUP reload, SIGINT/SIGTERM graceful stop) reach the main thread
+ * through a self-pipe while the worker loops run; a bad file on reload is
+ * reported and the running configuration stays. */
 #include "api/gateway.h"
 #include "api/api_error.h"
 #include "api/classify.h"
@@ -13,6 +13,7 @@
 #include "core/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -463,6 +464,17 @@ static double cache_entries_gauge(void *ctx)
 
 /* ------------------------------------------------------------------- serve */
 
+static int signal_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    ssize_t w = write(signal_pipe[1], &b, 1);
+    (void)w;
+    errno = saved;
+}
+
 static void *server_thread(void *arg)
 {
     http_server_run(arg);
@@ -504,13 +516,21 @@ int gateway_serve_main(int argc, char **argv)
         serve_usage(stderr);
         return 2;
     }
-    /* block the signals in every thread; the main thread waits for them */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    /* Signals arrive through a pipe: a handler may run on any thread (libraries
+     * such as OpenBLAS start threads before main, with no signal blocked, so
+     * sigwait() in one thread cannot own them), and only writes one byte. */
+    if (pipe2(signal_pipe, O_CLOEXEC)) {
+        fprintf(stderr, "semrouter: cannot create the signal pipe: %s\n", strerror(errno));
+        return 1;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     gateway gw = {0};
@@ -576,8 +596,10 @@ int gateway_serve_main(int argc, char **argv)
         return 1;
     }
     for (;;) {
-        int sig = 0;
-        if (sigwait(&set, &sig)) continue;
+        unsigned char sig;
+        ssize_t n = read(signal_pipe[0], &sig, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
         if (sig == SIGHUP) {
             gateway_reload(&gw);
             continue;

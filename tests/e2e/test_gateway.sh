@@ -211,6 +211,11 @@ kill -HUP "$ROUTER_PID"; sleep 0.3
 st=$(chat '{"model":"extra","messages":[{"role":"user","content":"new model"}]}')
 check "good_reload_applied" [ "$st" = 200 ]
 
+# a burst of reload signals (one arriving while a reload runs) must not kill the router
+for i in $(seq 1 10); do kill -HUP "$ROUTER_PID"; done
+sleep 0.5
+check "reload_signal_burst_survived" kill -0 "$ROUTER_PID"
+
 # --- the router refuses an invalid config at start ----------------------------------------------
 echo "server: {port: notanumber}" >"$E2E_TMP/bad.yaml"
 "$ROUTER_BIN" serve -c "$E2E_TMP/bad.yaml" >"$E2E_TMP/badstart" 2>&1

@@ -225,8 +225,9 @@ static int handle_embedding_api(http_request *req, gateway *gw, gateway_worker *
     return st;
 }
 
-/* POST /api/v1/classify/intent|batch: the router's own classifier. */
-static int handle_classify_api(http_request *req, gateway *gw, gateway_worker *wk, int batch)
+/* POST /api/v1/classify/intent|batch|combined: the router's own classifier
+ * and prompt guard. which: 'i' intent, 'b' batch, 'c' combined. */
+static int handle_classify_api(http_request *req, gateway *gw, gateway_worker *wk, char which)
 {
     gateway_runtime *rt = gateway_runtime_acquire(gw);
     int st;
@@ -238,11 +239,14 @@ static int handle_classify_api(http_request *req, gateway *gw, gateway_worker *w
         st = 503;
     } else {
         classify_api_ctx ctx = {rt->route, gw->embed, wk->embed};
+        classify_guard_ctx guard = {rt->jailbreak, (float)rt->config->prompt_guard.threshold};
         size_t len;
         const char *body = http_request_body(req, &len);
         buf out;
         buf_init(&out);
-        st = batch ? classify_api_batch(&ctx, body, len, &out) : classify_api_intent(&ctx, body, len, &out);
+        st = which == 'b'   ? classify_api_batch_guarded(&ctx, &guard, body, len, &out)
+             : which == 'c' ? classify_api_combined(&ctx, &guard, body, len, &out)
+                            : classify_api_intent(&ctx, body, len, &out);
         respond_json(req, st, &out);
         buf_free(&out);
     }
@@ -316,9 +320,10 @@ static void api_handler(http_request *req, void *arg)
     } else if (!strcmp(path, "/v1/embeddings") || !strcmp(path, "/api/v1/similarity")) {
         if (!is_post) goto method;
         status = handle_embedding_api(req, gw, wk, path[1] == 'a');
-    } else if (!strcmp(path, "/api/v1/classify/intent") || !strcmp(path, "/api/v1/classify/batch")) {
+    } else if (!strcmp(path, "/api/v1/classify/intent") || !strcmp(path, "/api/v1/classify/batch") ||
+               !strcmp(path, "/api/v1/classify/combined")) {
         if (!is_post) goto method;
-        status = handle_classify_api(req, gw, wk, path[17] == 'b');
+        status = handle_classify_api(req, gw, wk, path[17]);
     } else if (!strcmp(path, "/api/v1/classify/pii") || !strcmp(path, "/api/v1/classify/security")) {
         if (!is_post) goto method;
         status = handle_guard_api(req, gw, wk, path[17] == 's');

@@ -5,7 +5,8 @@
 # Data sets (bench/hnsw_bench.c gen): "random" = random unit vectors, queries
 # are base vectors moved to cosine ~0.75 by noise (a cache lookup has a near
 # neighbour); "topics" = sums of a few of 300 topic directions plus noise
-# (clustered like sentence embeddings), queries fresh from the same model.
+# (clustered like sentence embeddings), queries fresh from the same model;
+# "real" = USE-lite embeddings of generated questions, queries rephrase them.
 # Prints build time, recall@1/@10 and queries/s (best of 3, thread CPU time) per
 # ef for both, then ours/hnswlib ratios; then our f16 and int8 storage (on the
 # last data set). About 3 CPU-minutes at the defaults.
@@ -15,9 +16,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-50000} NQ=${NQ:-1000} DIM=${DIM:-512} M=${M:-16} EFC=${EFC:-100}
-EFS=${EFS:-"16 32 64 128 256"} KINDS=${KINDS:-"random topics"} STORAGES=${STORAGES:-"f16 i8"}
-# reduced-precision builds run on the last data set only, to keep the run short
-LAST_KIND=${KINDS##* }
+EFS=${EFS:-"16 32 64 128 256"} KINDS=${KINDS:-"random topics real"} STORAGES=${STORAGES:-"f16 i8"}
+# "real" embeds REAL_N texts with USE-lite once (~3 ms each), cached in $OUT/data
+REAL_N=${REAL_N:-20000}
+# reduced-precision builds run on one data set only, to keep the run short
+STORAGE_KIND=${STORAGE_KIND:-topics}
 OUT=${BENCH_DIR:-build/bench}
 mkdir -p "$OUT/data"
 make -s -j2 build/libsemrouter.a
@@ -27,9 +30,14 @@ cc $CFLAGS_B bench/hnsw_bench.c build/libsemrouter.a -lpthread -lm -o "$OUT/hnsw
 c++ -O3 -march=native -DNDEBUG -w bench/hnswlib_bench.cpp -o "$OUT/hnswlib_bench" -lpthread
 
 for kind in $KINDS; do
-    data="$OUT/data/$kind-$N-$DIM"
-    [ -f "$data.gt" ] || "$OUT/hnsw_bench" gen "$kind" "$N" "$NQ" "$DIM" 7 "$data"
-    echo "== $kind: n=$N nq=$NQ dim=$DIM M=$M efConstruction=$EFC"
+    n=$N
+    if [ "$kind" = real ]; then
+        n=$REAL_N
+        [ -f models/use-lite/model.json ] || scripts/fetch-model.sh
+    fi
+    data="$OUT/data/$kind-$n-$DIM"
+    [ -f "$data.gt" ] || "$OUT/hnsw_bench" gen "$kind" "$n" "$NQ" "$DIM" 7 "$data"
+    echo "== $kind: n=$n nq=$NQ dim=$DIM M=$M efConstruction=$EFC"
     ours=$("$OUT/hnsw_bench" run "$data" "$M" "$EFC" f32 $EFS)
     theirs=$("$OUT/hnswlib_bench" "$data" "$M" "$EFC" $EFS)
     echo "$ours"
@@ -48,7 +56,7 @@ for kind in $KINDS; do
                  val(parts[1], "ef"), val(parts[1], "qps") / val(parts[2], "qps"),
                  val(parts[1], "recall1"), val(parts[2], "recall1"),
                  val(parts[1], "recall10"), val(parts[2], "recall10") }'
-    [ "$kind" = "$LAST_KIND" ] || continue
+    [ "$kind" = "$STORAGE_KIND" ] || continue
     for st in $STORAGES; do
         [ "$st" = f32 ] && continue
         "$OUT/hnsw_bench" run "$data" "$M" "$EFC" "$st" $EFS

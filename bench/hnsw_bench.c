@@ -13,6 +13,9 @@
  * "topics" imitates sentence embeddings: 300 random topic directions, each
  * vector a weighted sum of 3-8 topics plus isotropic noise, normalized, so
  * neighbourhoods are dense and clustered like real embeddings of similar texts.
+ * "real" embeds generated questions ("How do I reset my router on linux?") with
+ * USE-lite (models/use-lite or $SEMROUTER_MODEL_DIR); each query rephrases a
+ * base question with another template (and sometimes another context).
  * Output lines are parsed by bench/hnsw.sh. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,7 @@
 #include <math.h>
 #include <time.h>
 
+#include "embed/embed.h"
 #include "index/hnsw.h"
 #include "index/vec.h"
 
@@ -88,6 +92,134 @@ static void gen_vectors(const char *kind, float *v, int n, int d, const float *t
     }
 }
 
+/* ---- "real": USE-lite embeddings of generated questions ------------------ */
+
+static const char *w_tmpl[] = {
+    "How do I %s %s %s %s?",
+    "What is the best way to %s %s %s %s?",
+    "Can you explain how to %s %s %s %s",
+    "I need help: %s %s %s %s",
+    "Is it possible to %s %s %s %s?",
+    "Why does it fail when I %s %s %s %s?",
+    "Give me a short guide to %s %s %s %s",
+    "Steps to %s %s %s %s, please",
+    "What's wrong if I can't %s %s %s %s?",
+    "Tell me how one would %s %s %s %s",
+};
+static const char *w_verb[] = {
+    "reset",   "configure", "install",  "update",   "delete",    "back up",   "restore", "encrypt",
+    "share",   "rename",    "export",   "import",   "debug",     "optimize",  "monitor", "migrate",
+    "sync",    "merge",     "compress", "schedule", "translate", "summarize", "print",   "cancel",
+    "upgrade", "downgrade", "secure",   "test",     "deploy",    "clean"};
+static const char *w_adj[] = {"my",       "the old",     "a new",   "our shared",  "the remote",
+                              "a broken", "the default", "a large", "the company", "a personal"};
+static const char *w_noun[] = {"password",
+                               "router",
+                               "laptop",
+                               "database",
+                               "email account",
+                               "phone",
+                               "printer",
+                               "spreadsheet",
+                               "bank card",
+                               "calendar",
+                               "web server",
+                               "docker container",
+                               "git branch",
+                               "python script",
+                               "kubernetes cluster",
+                               "wifi network",
+                               "bluetooth headset",
+                               "tax return",
+                               "flight booking",
+                               "insurance claim",
+                               "recipe",
+                               "garden hose",
+                               "bicycle chain",
+                               "car battery",
+                               "washing machine",
+                               "photo library",
+                               "music playlist",
+                               "video call",
+                               "slide deck",
+                               "budget",
+                               "resume",
+                               "cover letter",
+                               "vpn connection",
+                               "ssh key",
+                               "firewall",
+                               "smart thermostat",
+                               "pdf file",
+                               "invoice",
+                               "subscription",
+                               "domain name"};
+static const char *w_ctx[] = {"on windows",
+                              "on a mac",
+                              "on linux",
+                              "from my phone",
+                              "without losing data",
+                              "in five minutes",
+                              "for a beginner",
+                              "at work",
+                              "remotely",
+                              "for free",
+                              "step by step",
+                              "safely",
+                              "in python",
+                              "with the command line",
+                              "after an update",
+                              "before a trip",
+                              "for my parents",
+                              "quickly",
+                              "in bulk",
+                              "every week"};
+#define NW(a) (sizeof a / sizeof *a)
+
+/* Embeds n generated questions into out. Item j's slots are a fixed function
+ * of j; with paraphrase set, each row rephrases a random base item (another
+ * template, sometimes another context). */
+static int embed_texts(const char *model_dir, float *out, int n, int d, int paraphrase, int nbase)
+{
+    embed_options o = {0};
+    o.type = EMBED_USE_LITE;
+    o.path = model_dir;
+    char err[256];
+    embed_model *m = embed_load(&o, err, sizeof err);
+    if (!m) {
+        fprintf(stderr, "hnsw_bench: %s\n", err);
+        return -1;
+    }
+    if (embed_dim(m) != d) {
+        fprintf(stderr, "hnsw_bench: model dimension %d, asked for %d\n", embed_dim(m), d);
+        embed_free(m);
+        return -1;
+    }
+    embed_state *st = embed_state_new(m);
+    char text[256];
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        uint64_t j = paraphrase ? rnd() % (uint64_t)nbase : (uint64_t)i;
+        uint64_t h = j * 0x9e3779b97f4a7c15ULL + 12345;
+        h ^= h >> 29;
+        h *= 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 32;
+        size_t t = h % NW(w_tmpl), v = (h >> 8) % NW(w_verb), a = (h >> 16) % NW(w_adj);
+        size_t ob = (h >> 24) % NW(w_noun), c = (h >> 40) % NW(w_ctx);
+        if (paraphrase) {
+            t = (t + 1 + rnd() % (NW(w_tmpl) - 1)) % NW(w_tmpl);
+            if (rnd() % 3 == 0) c = rnd() % NW(w_ctx);
+        }
+        snprintf(text, sizeof text, w_tmpl[t], w_verb[v], w_adj[a], w_noun[ob], w_ctx[c]);
+        if (embed_text(m, st, text, strlen(text), out + (size_t)i * d, NULL, err, sizeof err)) {
+            fprintf(stderr, "hnsw_bench: %s\n", err);
+            rc = -1;
+        }
+    }
+    embed_state_free(st);
+    embed_free(m);
+    return rc;
+}
+
 static int write_mat(const char *path, const void *data, uint32_t n, uint32_t d, size_t elem)
 {
     FILE *f = fopen(path, "wb");
@@ -128,7 +260,14 @@ static int cmd_gen(int argc, char **argv)
         normalize(topics + (size_t)t * d, d);
     float *base = malloc((size_t)n * d * sizeof(float)),
           *q = malloc((size_t)nq * d * sizeof(float));
-    gen_vectors(kind, base, n, d, topics, nt);
+    if (!strcmp(kind, "real")) {
+        const char *dir = getenv("SEMROUTER_MODEL_DIR");
+        if (embed_texts(dir ? dir : "models/use-lite", base, n, d, 0, n) ||
+            embed_texts(dir ? dir : "models/use-lite", q, nq, d, 1, n))
+            return 1;
+    } else {
+        gen_vectors(kind, base, n, d, topics, nt);
+    }
     if (!strcmp(kind, "random")) {
         /* a cache lookup: a stored vector moved to cosine ~0.75 by noise */
         for (int i = 0; i < nq; i++) {
@@ -137,7 +276,7 @@ static int cmd_gen(int argc, char **argv)
                 q[(size_t)i * d + j] = src[j] + (float)(0.88 * gauss() / sqrt(d));
             normalize(q + (size_t)i * d, d);
         }
-    } else {
+    } else if (strcmp(kind, "real")) {
         gen_vectors(kind, q, nq, d, topics, nt);
     }
     /* exact top-10 */
@@ -270,7 +409,7 @@ int main(int argc, char **argv)
     else if (argc > 1 && !strcmp(argv[1], "run"))
         rc = cmd_run(argc - 1, argv + 1);
     if (rc == 2)
-        fprintf(stderr, "usage: hnsw_bench gen random|topics N NQ DIM SEED OUT\n"
+        fprintf(stderr, "usage: hnsw_bench gen random|topics|real N NQ DIM SEED OUT\n"
                         "       hnsw_bench run OUT M EFC f32|f16|i8 EF...\n");
     return rc;
 }

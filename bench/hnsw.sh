@@ -25,7 +25,10 @@ OUT=${BENCH_DIR:-build/bench}
 mkdir -p "$OUT/data"
 make -s -j2 build/libsemrouter.a
 CFLAGS_B="-std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc"
-cc $CFLAGS_B bench/hnsw_bench.c build/libsemrouter.a -lpthread -lm -o "$OUT/hnsw_bench"
+# the same packages as the Makefile's PKGS (the embedder needs them)
+PKGS="libevent libevent_pthreads libcurl libcjson yaml-0.1 libcrypto lmdb libutf8proc openblas"
+cc $CFLAGS_B $(pkg-config --cflags $PKGS) bench/hnsw_bench.c build/libsemrouter.a \
+    $(pkg-config --libs $PKGS) -lpthread -lm -o "$OUT/hnsw_bench"
 # hnswlib picks its SIMD kernels at compile time: give it this machine's ISA.
 c++ -O3 -march=native -DNDEBUG -w bench/hnswlib_bench.cpp -o "$OUT/hnswlib_bench" -lpthread
 

@@ -528,13 +528,15 @@ static void *vacuum_thread(void *h)
     return NULL;
 }
 
-static void test_concurrent(void)
+static void run_concurrent(int use_hnsw, hnsw_storage st)
 {
     int n = 3000, d = 32, nw = 2, nr = 2;
     float *data = random_unit(n, d);
     hnsw_params p;
     hnsw_params_default(&p, d);
     p.initial_capacity = 64;
+    p.use_hnsw = use_hnsw;
+    p.storage = st;
     p.ef_construction = 64;
     hnsw_index *h = hnsw_new(&p, NULL, 0);
     CHECK(h != NULL, "new");
@@ -574,12 +576,21 @@ static void test_concurrent(void)
         live += alive[i] = (i < 200 || i % 3 != 0);
     CHECK_EQ_INT(hnsw_count(h), live);
     double r1 = recall_at(h, data, alive, n, d, data, 300, 1, 64);
-    printf("     concurrent: %ld searches during %d-thread writes; self-recall@1 %.3f\n", searches,
-           nw, r1);
+    printf("     concurrent (%s): %ld searches during %d-thread writes; self-recall@1 %.3f\n",
+           use_hnsw ? "hnsw" : "linear", searches, nw, r1);
     CHECK(r1 >= 0.9, "recall@1 %.3f", r1);
     hnsw_free(h);
     free(alive);
     free(data);
+}
+
+static void test_concurrent(void)
+{
+    run_concurrent(1, HNSW_STORE_F32);
+}
+static void test_concurrent_linear_f16(void)
+{
+    run_concurrent(0, HNSW_STORE_F16);
 }
 
 /* An argument runs only the cases whose name contains it (e.g. "concurrent"
@@ -604,5 +615,6 @@ int main(int argc, char **argv)
     RUN_IF(test_linear_scan_is_exact);
     RUN_IF(test_filtered_search);
     RUN_IF(test_concurrent);
+    RUN_IF(test_concurrent_linear_f16);
     TEST_MAIN_END();
 }

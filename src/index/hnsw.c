@@ -1173,17 +1173,18 @@ int hnsw_insert(hnsw_index *h, uint64_t label, const float *vec)
     __atomic_fetch_add(&h->live, 1, __ATOMIC_RELAXED);
     if (upper)
         __atomic_fetch_add(&h->upper_bytes, (size_t)level * (1 + h->m) * 4, __ATOMIC_RELAXED);
-    /* The slot is private until linked: free (reached by nobody after its grace
-     * period) or fresh (beyond next_id until the store below, so a linear scan
-     * skips it; its header is still 0 so the scan would skip it anyway). */
+    if (fresh) STORE(&h->next_id, slot + 1);
+    pthread_mutex_unlock(&h->mu);
+
+    /* The slot is private until linked: no list holds it (a freed slot's grace
+     * period has passed) and its header lacks INSERTED, so linear scans and
+     * the vacuum skip it; the release stores that link it publish these. */
     uint32_t off;
     chunk *c = slot_chunk(h, slot, &off);
     c->label[off] = label;
     c->level[off] = (uint8_t)level;
     c->upper[off] = upper;
     store_vector(h, slot, vec);
-    if (fresh) STORE(&h->next_id, slot + 1);
-    pthread_mutex_unlock(&h->mu);
 
     if (h->p.use_hnsw) graph_insert(h, ctx, slot, level, vec);
     set_flag(h, slot, F_INSERTED);

@@ -7,9 +7,10 @@
 # neighbour); "topics" = sums of a few of 300 topic directions plus noise
 # (clustered like sentence embeddings), queries fresh from the same model;
 # "real" = USE-lite embeddings of generated questions, queries rephrase them.
-# Prints build time, recall@1/@10 and queries/s (best of 3, thread CPU time) per
-# ef for both, then ours/hnswlib ratios; then our f16 and int8 storage (on the
-# last data set). About 3 CPU-minutes at the defaults.
+# bench/hnswlib_bench.cpp builds both indexes in one process and alternates
+# their query passes (best of 5, thread CPU time), printing per ef queries/s,
+# recall@1, recall@10 and the ours/hnswlib ratio; then bench/hnsw_bench.c runs
+# our f16 and int8 storage on one data set. About 4 CPU-minutes at the defaults.
 #
 #   N=100000 bench/hnsw.sh           (defaults: N=50000 NQ=1000 DIM=512 M=16 EFC=100)
 #   KINDS="topics" EFS="32 64" STORAGES="f32" bench/hnsw.sh
@@ -30,7 +31,8 @@ PKGS="libevent libevent_pthreads libcurl libcjson yaml-0.1 libcrypto lmdb libutf
 cc $CFLAGS_B $(pkg-config --cflags $PKGS) bench/hnsw_bench.c build/libsemrouter.a \
     $(pkg-config --libs $PKGS) -lpthread -lm -o "$OUT/hnsw_bench"
 # hnswlib picks its SIMD kernels at compile time: give it this machine's ISA.
-c++ -O3 -march=native -DNDEBUG -w bench/hnswlib_bench.cpp -o "$OUT/hnswlib_bench" -lpthread
+c++ -O3 -march=native -DNDEBUG -w -Isrc bench/hnswlib_bench.cpp build/libsemrouter.a \
+    -o "$OUT/hnswlib_bench" -lpthread -lm
 
 for kind in $KINDS; do
     n=$N
@@ -41,27 +43,15 @@ for kind in $KINDS; do
     data="$OUT/data/$kind-$n-$DIM"
     [ -f "$data.gt" ] || "$OUT/hnsw_bench" gen "$kind" "$n" "$NQ" "$DIM" 7 "$data"
     echo "== $kind: n=$n nq=$NQ dim=$DIM M=$M efConstruction=$EFC"
-    ours=$("$OUT/hnsw_bench" run "$data" "$M" "$EFC" f32 $EFS)
-    theirs=$("$OUT/hnswlib_bench" "$data" "$M" "$EFC" $EFS)
-    echo "$ours"
-    echo "$theirs"
-    # ratios: build CPU time, and per ef recall and queries/s
-    paste <(echo "$ours") <(echo "$theirs") | awk '
-        function val(line, key,   i, n, f, kv) {
-            n = split(line, f, /[ \t]+/)
-            for (i = 1; i <= n; i++) { split(f[i], kv, "="); if (kv[1] == key) return kv[2] }
-            return ""
-        }
-        NR == 1 { o = val($0, "build_cpu_s"); split($0, parts, "\t"); t = val(parts[2], "build_cpu_s")
-                  printf "ratio build_cpu ours/hnswlib = %.2f (lower is better)\n", o / t; next }
-        { split($0, parts, "\t")
-          printf "ratio ef=%s qps ours/hnswlib = %.2f   recall@1 %s vs %s   recall@10 %s vs %s\n",
-                 val(parts[1], "ef"), val(parts[1], "qps") / val(parts[2], "qps"),
-                 val(parts[1], "recall1"), val(parts[2], "recall1"),
-                 val(parts[1], "recall10"), val(parts[2], "recall10") }'
+    "$OUT/hnswlib_bench" "$data" "$M" "$EFC" $EFS
     [ "$kind" = "$STORAGE_KIND" ] || continue
     for st in $STORAGES; do
         [ "$st" = f32 ] && continue
         "$OUT/hnsw_bench" run "$data" "$M" "$EFC" "$st" $EFS
     done
 done
+
+# Memory at cache scale: MEM_N=1000000 bench/hnsw.sh (about 2 CPU-minutes per storage)
+if [ "${MEM_N:-0}" -gt 0 ]; then
+    for st in ${MEM_STORAGES:-f16}; do "$OUT/hnsw_bench" mem "$MEM_N" "$DIM" "$st"; done
+fi

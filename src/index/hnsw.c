@@ -1070,7 +1070,7 @@ hnsw_index *hnsw_new(const hnsw_params *p, char *err, size_t errlen)
     size_t d = (size_t)p->dim;
     h->vec_bytes = p->storage == HNSW_STORE_F32 ? d * 4 : p->storage == HNSW_STORE_F16 ? d * 2 : d;
     size_t c0 = p->initial_capacity < 64 ? 64 : p->initial_capacity;
-    if (c0 > ((size_t)1 << 30)) c0 = (size_t)1 << 30;
+    if (c0 > ((size_t)1 << 20)) c0 = (size_t)1 << 20; /* larger indexes grow by chunks */
     h->c0_log2 = 0;
     while (((size_t)1 << h->c0_log2) < c0)
         h->c0_log2++;

@@ -46,7 +46,14 @@ int hnsw_search(hnsw_index *h, const float *query, int k, int ef, hnsw_result *o
 size_t hnsw_count(const hnsw_index *h); /* live entries */
 size_t hnsw_memory_bytes(const hnsw_index *h);
 
-/* ---- additions (implementation side) ---- */
+/* ---- additions (implementation side) ----
+ * Notes on the functions above: hnsw_search's ef <= 0 means params.ef_search;
+ * it returns 0 also when scratch memory cannot be allocated. hnsw_insert
+ * rejects non-finite components (-1). hnsw_memory_bytes counts the slots in
+ * use, upper link lists, the label map and the per-thread search scratch.
+ * Storage per slot (M = 16): vector (4, 2 or 1 bytes per dimension; int8 adds
+ * a 4-byte scale) + 132 bytes of level-0 links + 17 bytes of label, level and
+ * upper-list pointer; ~1.2 KB per entry at 512-d with HNSW_STORE_F16. */
 
 /* hnsw_search restricted to labels for which accept(label, arg) returns
  * nonzero (e.g. one cache partition). Rejected nodes still route the search,

@@ -270,6 +270,38 @@ static void batch_equals_single(void)
     }
 }
 
+/* Many texts of mixed lengths (empty, over the window) fill several chunks of
+ * the batched encoder; every row must equal the single-text vector bit for bit. */
+static void big_batch_equals_single(void)
+{
+    if (!model) SKIP("model not loaded");
+    enum { N = 150 };
+    static char store[N][2200];
+    const char *texts[N];
+    size_t lens[N];
+    for (int i = 0; i < N; i++) {
+        int words = i % 7 == 0 ? 0 : i % 11 == 0 ? 300 : 1 + (i * 37) % 60;
+        size_t at = 0;
+        for (int w = 0; w < words && at + 8 < sizeof store[i]; w++)
+            at += (size_t)snprintf(
+                store[i] + at, sizeof store[i] - at, "%s%s", w ? " " : "",
+                (const char *[]){"cache", "router", "why", "model", "x", "é"}[(i + w) % 6]);
+        store[i][at] = 0;
+        texts[i] = store[i];
+        lens[i] = at;
+    }
+    float *out = malloc(sizeof(float) * 512 * N), v[512];
+    char err[256];
+    CHECK(embed_batch(model, state, texts, lens, N, out, err, sizeof err) == 0, "%s", err);
+    int bad = 0;
+    for (int i = 0; i < N; i++) {
+        embed_text(model, state, texts[i], lens[i], v, NULL, err, sizeof err);
+        if (memcmp(v, out + (size_t)i * 512, sizeof v)) bad++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    free(out);
+}
+
 typedef struct {
     float v[8][512];
 } thread_out;
@@ -475,8 +507,13 @@ static void cli_sim_matches_reference(void)
     fflush(stdout);
     int saved = dup(1);
     dup2(fd, 1);
-    char *argv[] = {"embed", "-m", model_dir, "--sim", "How do I reset my password?",
-                    "I forgot my password, how can I change it?", NULL};
+    char *argv[] = {"embed",
+                    "-m",
+                    model_dir,
+                    "--sim",
+                    "How do I reset my password?",
+                    "I forgot my password, how can I change it?",
+                    NULL};
     int rc = embed_cli_main(6, argv);
     fflush(stdout);
     dup2(saved, 1);
@@ -507,6 +544,7 @@ int main(void)
     RUN(edge_cases_have_defined_results);
     RUN(paraphrase_beats_same_template);
     RUN(batch_equals_single);
+    RUN(big_batch_equals_single);
     RUN(threads_share_one_model);
     RUN(kernels_match_naive_matmul);
     RUN(loader_rejects_damaged_models);

@@ -177,6 +177,18 @@ int embed_batch(const embed_model *m, embed_state *s, const char *const *texts, 
             }
         return remote_embed(m->remote, s->remote, texts, lens, n, out, NULL, err, errlen);
     }
+    if (m->type == EMBED_USE_LITE) {
+        for (int i = 0; i < n; i++)
+            if (!texts[i] && lens[i]) {
+                snprintf(err, errlen, "no text given for item %d", i);
+                return -1;
+            }
+        if (use_lite_encode_batch(m->use_lite, s->use_lite, texts, lens, n, out)) {
+            snprintf(err, errlen, "out of memory while embedding a batch");
+            return -1;
+        }
+        return 0;
+    }
     for (int i = 0; i < n; i++)
         if (embed_text(m, s, texts[i], lens[i], out + (size_t)i * m->dim, NULL, err, errlen))
             return -1;

@@ -62,17 +62,25 @@ struct use_lite_model {
     char id[64];
 };
 
+/* A batch runs as chunks of whole texts: up to CHUNK_ROWS tokens and
+ * CHUNK_TEXTS texts share every matrix product (rows are independent, so a
+ * text's vector is bit-identical to embedding it alone), and the weights are
+ * streamed once per chunk instead of once per text. */
+#define CHUNK_ROWS 256
+#define CHUNK_TEXTS 64
+
 struct use_lite_state {
     spm_scratch tok;
-    int ids[USE_LITE_MAX_TOKENS];
-    float *x0;  /* [128][256] layer-0 input */
-    float *xn;  /* [128][512] LayerNorm output */
-    float *qkv; /* [128][1536] queries | keys | values */
-    float *att; /* [128][512] attention context, heads side by side */
-    float *y;   /* [128][512] residual stream */
-    float *ff;  /* [128][1536] FFN hidden */
+    int ids[CHUNK_ROWS]; /* token ids of the texts in the chunk, back to back */
+    int one[USE_LITE_MAX_TOKENS];
+    float *x0;  /* [rows][256] layer-0 input */
+    float *xn;  /* [rows][512] LayerNorm output */
+    float *qkv; /* [rows][1536] queries | keys | values */
+    float *att; /* [rows][512] attention context, heads side by side */
+    float *y;   /* [rows][512] residual stream */
+    float *ff;  /* [rows][1536] FFN hidden */
     float prob[USE_LITE_MAX_TOKENS];
-    float pooled[D_MODEL], hidden[D_FF], pre[D_MODEL];
+    float *pooled, *hidden, *pre; /* per text: [64][512], [64][1536], [64][512] */
 };
 
 /* ---- loading ----------------------------------------------------------- */
@@ -267,14 +275,18 @@ use_lite_state *use_lite_state_new(const use_lite_model *m)
     (void)m;
     use_lite_state *s = calloc(1, sizeof *s);
     if (!s) return NULL;
-    const size_t T = USE_LITE_MAX_TOKENS;
+    const size_t T = CHUNK_ROWS, G = CHUNK_TEXTS;
     s->x0 = malloc(T * D_EMB * sizeof(float));
     s->xn = malloc(T * D_MODEL * sizeof(float));
     s->qkv = malloc(T * 3 * D_MODEL * sizeof(float));
     s->att = malloc(T * D_MODEL * sizeof(float));
     s->y = malloc(T * D_MODEL * sizeof(float));
     s->ff = malloc(T * D_FF * sizeof(float));
-    if (!s->x0 || !s->xn || !s->qkv || !s->att || !s->y || !s->ff) {
+    s->pooled = malloc(G * D_MODEL * sizeof(float));
+    s->hidden = malloc(G * D_FF * sizeof(float));
+    s->pre = malloc(G * D_MODEL * sizeof(float));
+    if (!s->x0 || !s->xn || !s->qkv || !s->att || !s->y || !s->ff || !s->pooled || !s->hidden ||
+        !s->pre) {
         use_lite_state_free(s);
         return NULL;
     }
@@ -291,6 +303,9 @@ void use_lite_state_free(use_lite_state *s)
     free(s->att);
     free(s->y);
     free(s->ff);
+    free(s->pooled);
+    free(s->hidden);
+    free(s->pre);
     free(s);
 }
 
@@ -316,101 +331,132 @@ static void layer_norm(float *out, const float *x, const float *g, const float *
     }
 }
 
-/* Multi-head self-attention over s->xn (T x d_in) into s->att (T x 4*depth). */
-static void attention(const use_lite_layer *L, use_lite_state *s, int T)
+/* Multi-head self-attention over s->xn into s->att; each text of the chunk
+ * (rows off[g] .. off[g] + len[g]) attends only to itself. */
+static void attention(const use_lite_layer *L, use_lite_state *s, int rows, int n, const int *off,
+                      const int *len)
 {
     const int depth = L->depth, D = N_HEADS * depth, D3 = 3 * D;
-    kernel_matmul(s->qkv, s->xn, &L->qkv, L->b_qkv, T, 0);
-    for (int h = 0; h < N_HEADS; h++) {
-        for (int t = 0; t < T; t++) {
-            const float *q = s->qkv + (size_t)t * D3 + h * depth;
-            float mx = -INFINITY;
-            for (int j = 0; j < T; j++) {
-                const float *k = s->qkv + (size_t)j * D3 + D + h * depth;
-                s->prob[j] = L->scale * kernel_dot(q, k, depth);
-                if (s->prob[j] > mx) mx = s->prob[j];
+    kernel_matmul(s->qkv, s->xn, &L->qkv, L->b_qkv, rows, 0);
+    for (int g = 0; g < n; g++) {
+        const float *base = s->qkv + (size_t)off[g] * D3;
+        const int T = len[g];
+        for (int h = 0; h < N_HEADS; h++) {
+            for (int t = 0; t < T; t++) {
+                const float *q = base + (size_t)t * D3 + h * depth;
+                float mx = -INFINITY;
+                for (int j = 0; j < T; j++) {
+                    const float *k = base + (size_t)j * D3 + D + h * depth;
+                    s->prob[j] = L->scale * kernel_dot(q, k, depth);
+                    if (s->prob[j] > mx) mx = s->prob[j];
+                }
+                float sum = 0;
+                for (int j = 0; j < T; j++)
+                    sum += s->prob[j] = expf(s->prob[j] - mx);
+                float *o = s->att + (size_t)(off[g] + t) * D + h * depth;
+                memset(o, 0, (size_t)depth * sizeof *o);
+                for (int j = 0; j < T; j++)
+                    kernel_axpy(o, s->prob[j] / sum, base + (size_t)j * D3 + 2 * D + h * depth,
+                                depth);
             }
-            float sum = 0;
-            for (int j = 0; j < T; j++)
-                sum += s->prob[j] = expf(s->prob[j] - mx);
-            float *o = s->att + (size_t)t * D + h * depth;
-            memset(o, 0, (size_t)depth * sizeof *o);
-            for (int j = 0; j < T; j++)
-                kernel_axpy(o, s->prob[j] / sum, s->qkv + (size_t)j * D3 + 2 * D + h * depth,
-                            depth);
         }
     }
 }
 
-/* s->ff = ReLU(LN(s->y) @ W1 + b1), T x 1536. */
-static void ffn_hidden(const use_lite_layer *L, use_lite_state *s, int T)
+/* s->ff = ReLU(LN(s->y) @ W1 + b1), rows x 1536. */
+static void ffn_hidden(const use_lite_layer *L, use_lite_state *s, int rows)
 {
-    layer_norm(s->xn, s->y, L->ln_ffn_g, L->ln_ffn_b, T, D_MODEL);
-    kernel_matmul(s->ff, s->xn, &L->ff1, L->b_ff1, T, 0);
-    for (size_t i = 0; i < (size_t)T * D_FF; i++)
+    layer_norm(s->xn, s->y, L->ln_ffn_g, L->ln_ffn_b, rows, D_MODEL);
+    kernel_matmul(s->ff, s->xn, &L->ff1, L->b_ff1, rows, 0);
+    for (size_t i = 0; i < (size_t)rows * D_FF; i++)
         if (s->ff[i] < 0) s->ff[i] = 0;
 }
 
-static void finish(const use_lite_model *m, use_lite_state *s, float *out)
+/* out[g] = normalise(tanh(pooled[g] @ W + b)) for n pooled rows. */
+static void finish(const use_lite_model *m, use_lite_state *s, int n, float *out)
 {
-    kernel_matmul(s->pre, s->pooled, &m->tanh_w, m->b_tanh, 1, 0);
-    float ss = 0;
-    for (int i = 0; i < D_MODEL; i++) {
-        out[i] = tanhf(s->pre[i]);
-        ss += out[i] * out[i];
+    kernel_matmul(s->pre, s->pooled, &m->tanh_w, m->b_tanh, n, 0);
+    for (int g = 0; g < n; g++) {
+        float *o = out + (size_t)g * D_MODEL;
+        const float *p = s->pre + (size_t)g * D_MODEL;
+        float ss = 0;
+        for (int i = 0; i < D_MODEL; i++) {
+            o[i] = tanhf(p[i]);
+            ss += o[i] * o[i];
+        }
+        float inv = 1.0f / sqrtf(ss > m->l2_floor ? ss : m->l2_floor);
+        for (int i = 0; i < D_MODEL; i++)
+            o[i] *= inv;
     }
-    float inv = 1.0f / sqrtf(ss > m->l2_floor ? ss : m->l2_floor);
-    for (int i = 0; i < D_MODEL; i++)
-        out[i] *= inv;
+}
+
+/* The encoder over a chunk: n texts (1..64) of len[g] >= 1 tokens at s->ids +
+ * off[g], rows = total tokens (<= 256); vectors into out[n][512]. */
+static void forward(const use_lite_model *m, use_lite_state *s, int n, const int *off,
+                    const int *len, int rows, float *out)
+{
+    for (int g = 0; g < n; g++)
+        for (int t = 0; t < len[g]; t++) {
+            const float *e = m->emb + (size_t)s->ids[off[g] + t] * D_EMB;
+            float *x = s->x0 + (size_t)(off[g] + t) * D_EMB;
+            for (int i = 0; i < D_EMB; i++)
+                x[i] = 2.0f * e[i] + m->timing[t][i];
+        }
+    const use_lite_layer *L0 = &m->layer[0], *L1 = &m->layer[1];
+    /* layer 0 */
+    layer_norm(s->xn, s->x0, L0->ln_att_g, L0->ln_att_b, rows, D_EMB);
+    attention(L0, s, rows, n, off, len);
+    kernel_matmul(s->y, s->att, &L0->out, L0->b_out, rows, 0);
+    kernel_matmul(s->y, s->x0, &L0->res, L0->b_res, rows, 1);
+    ffn_hidden(L0, s, rows);
+    kernel_matmul(s->y, s->ff, &L0->ff2, L0->b_ff2, rows, 1);
+    /* layer 1 */
+    layer_norm(s->xn, s->y, L1->ln_att_g, L1->ln_att_b, rows, D_MODEL);
+    attention(L1, s, rows, n, off, len);
+    kernel_matmul(s->y, s->att, &L1->out, L1->b_out, rows, 1);
+    ffn_hidden(L1, s, rows);
+    /* mean over each text's tokens; the last projection commutes with it */
+    for (int g = 0; g < n; g++) {
+        float *pooled = s->pooled + (size_t)g * D_MODEL, *hidden = s->hidden + (size_t)g * D_FF;
+        const float invT = 1.0f / (float)len[g];
+        for (int i = 0; i < D_MODEL; i++)
+            pooled[i] = 0;
+        for (int i = 0; i < D_FF; i++)
+            hidden[i] = 0;
+        for (int t = off[g]; t < off[g] + len[g]; t++) {
+            const float *yt = s->y + (size_t)t * D_MODEL, *ft = s->ff + (size_t)t * D_FF;
+            for (int i = 0; i < D_MODEL; i++)
+                pooled[i] += yt[i];
+            for (int i = 0; i < D_FF; i++)
+                hidden[i] += ft[i];
+        }
+        for (int i = 0; i < D_MODEL; i++)
+            pooled[i] *= invT;
+        for (int i = 0; i < D_FF; i++)
+            hidden[i] *= invT;
+    }
+    kernel_matmul(s->pooled, s->hidden, &L1->ff2, L1->b_ff2, n, 1);
+    finish(m, s, n, out);
+}
+
+/* No tokens: the mean of nothing is taken as the zero vector. */
+static void encode_empty(const use_lite_model *m, use_lite_state *s, float *out)
+{
+    memset(s->pooled, 0, D_MODEL * sizeof *s->pooled);
+    finish(m, s, 1, out);
 }
 
 void use_lite_encode_ids(const use_lite_model *m, use_lite_state *s, const int *ids, int T,
                          float *out)
 {
     if (T > USE_LITE_MAX_TOKENS) T = USE_LITE_MAX_TOKENS;
-    if (T <= 0) { /* no tokens: the mean of nothing is taken as the zero vector */
-        memset(s->pooled, 0, sizeof s->pooled);
-        finish(m, s, out);
+    if (T <= 0) {
+        encode_empty(m, s, out);
         return;
     }
-    for (int t = 0; t < T; t++) {
-        const float *e = m->emb + (size_t)ids[t] * D_EMB;
-        float *x = s->x0 + (size_t)t * D_EMB;
-        for (int i = 0; i < D_EMB; i++)
-            x[i] = 2.0f * e[i] + m->timing[t][i];
-    }
-    const use_lite_layer *L0 = &m->layer[0], *L1 = &m->layer[1];
-    /* layer 0 */
-    layer_norm(s->xn, s->x0, L0->ln_att_g, L0->ln_att_b, T, D_EMB);
-    attention(L0, s, T);
-    kernel_matmul(s->y, s->att, &L0->out, L0->b_out, T, 0);
-    kernel_matmul(s->y, s->x0, &L0->res, L0->b_res, T, 1);
-    ffn_hidden(L0, s, T);
-    kernel_matmul(s->y, s->ff, &L0->ff2, L0->b_ff2, T, 1);
-    /* layer 1 */
-    layer_norm(s->xn, s->y, L1->ln_att_g, L1->ln_att_b, T, D_MODEL);
-    attention(L1, s, T);
-    kernel_matmul(s->y, s->att, &L1->out, L1->b_out, T, 1);
-    ffn_hidden(L1, s, T);
-    /* mean over tokens; the last projection commutes with it */
-    const float invT = 1.0f / (float)T;
-    for (int i = 0; i < D_MODEL; i++)
-        s->pooled[i] = 0;
-    for (int i = 0; i < D_FF; i++)
-        s->hidden[i] = 0;
-    for (int t = 0; t < T; t++) {
-        const float *yt = s->y + (size_t)t * D_MODEL, *ft = s->ff + (size_t)t * D_FF;
-        for (int i = 0; i < D_MODEL; i++)
-            s->pooled[i] += yt[i];
-        for (int i = 0; i < D_FF; i++)
-            s->hidden[i] += ft[i];
-    }
-    for (int i = 0; i < D_MODEL; i++)
-        s->pooled[i] *= invT;
-    for (int i = 0; i < D_FF; i++)
-        s->hidden[i] *= invT;
-    kernel_matmul(s->pooled, s->hidden, &L1->ff2, L1->b_ff2, 1, 1);
-    finish(m, s, out);
+    if (ids != s->ids) memmove(s->ids, ids, (size_t)T * sizeof *ids);
+    int off = 0;
+    forward(m, s, 1, &off, &T, T, out);
 }
 
 int use_lite_tokenize(const use_lite_model *m, use_lite_state *s, const char *text, size_t len,
@@ -426,5 +472,48 @@ int use_lite_encode(const use_lite_model *m, use_lite_state *s, const char *text
     if (n < 0) return -1;
     if (n_tokens) *n_tokens = n;
     use_lite_encode_ids(m, s, s->ids, n < USE_LITE_MAX_TOKENS ? n : USE_LITE_MAX_TOKENS, out);
+    return 0;
+}
+
+int use_lite_encode_batch(const use_lite_model *m, use_lite_state *s, const char *const *texts,
+                          const size_t *lens, int n, float *out)
+{
+    int off[CHUNK_TEXTS], len[CHUNK_TEXTS], slot[CHUNK_TEXTS];
+    /* a text tokenized into s->one that did not fit the last chunk */
+    int i = 0, pending = -1, pending_T = 0;
+    while (i < n || pending >= 0) {
+        int g = 0, rows = 0;
+        while (g < CHUNK_TEXTS && (pending >= 0 || i < n)) {
+            int T, which;
+            if (pending >= 0) {
+                which = pending, T = pending_T, pending = -1;
+            } else {
+                which = i++;
+                int c = spm_encode(m->vocab, &s->tok, texts[which] ? texts[which] : "",
+                                   texts[which] ? lens[which] : 0, s->one, USE_LITE_MAX_TOKENS);
+                if (c < 0) return -1;
+                T = c < USE_LITE_MAX_TOKENS ? c : USE_LITE_MAX_TOKENS;
+                if (T == 0) {
+                    encode_empty(m, s, out + (size_t)which * D_MODEL);
+                    continue;
+                }
+            }
+            if (rows + T > CHUNK_ROWS) { /* s->one keeps it for the next chunk */
+                pending = which, pending_T = T;
+                break;
+            }
+            memmove(s->ids + rows, s->one, (size_t)T * sizeof(int));
+            off[g] = rows, len[g] = T, slot[g] = which;
+            rows += T, g++;
+        }
+        if (g == 0) continue;
+        /* the chunk's vectors go to a contiguous scratch (xn is free once forward
+         * has used it), then to their rows */
+        float *res = s->xn;
+        forward(m, s, g, off, len, rows, res);
+        for (int k = 0; k < g; k++)
+            memcpy(out + (size_t)slot[k] * D_MODEL, res + (size_t)k * D_MODEL,
+                   D_MODEL * sizeof(float));
+    }
     return 0;
 }

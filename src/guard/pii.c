@@ -22,6 +22,9 @@ typedef struct collector {
     int n;
 } collector;
 
+/* A full collector ends the scan (hostile inputs packed with candidates). */
+#define FULL(col) ((col)->n >= MAX_CANDIDATES)
+
 static void add(collector *col, int type, size_t start, size_t end, float conf)
 {
     if (col->n >= MAX_CANDIDATES || end <= start) return;
@@ -80,9 +83,21 @@ static int end_ok(const char *text, size_t len, size_t end)
 static int context_before(const char *text, size_t at, size_t window, const char *const *words)
 {
     size_t from = at > window ? at - window : 0;
+    /* context words start at a word start: collect those positions once */
+    size_t starts[64];
+    int ns = 0;
+    for (size_t i = from; i < at && ns < 64; i++)
+        if (is_alpha((unsigned char)text[i]) && (i == 0 || !is_alpha((unsigned char)text[i - 1])))
+            starts[ns++] = i;
     for (const char *const *w = words; *w; w++) {
         size_t wl = strlen(*w);
-        for (size_t i = from; i + wl <= at; i++) {
+        if (!is_alpha((unsigned char)(*w)[0])) { /* e.g. the section sign */
+            if (memmem(text + from, at - from, *w, wl)) return 1;
+            continue;
+        }
+        for (int k = 0; k < ns; k++) {
+            size_t i = starts[k];
+            if (i + wl > at || lower((unsigned char)text[i]) != (*w)[0]) continue;
             if (strncasecmp(text + i, *w, wl) != 0) continue;
             if (i > 0 && is_alpha((unsigned char)text[i - 1])) continue;
             if (i + wl < at && is_alpha((unsigned char)text[i + wl]) &&
@@ -105,7 +120,7 @@ static const char *const NUMBER_NEGATIVE_CONTEXT[] = {
 static void scan_private_keys(const char *text, size_t len, collector *col)
 {
     const char *p = text, *end = text + len;
-    while ((p = memmem(p, (size_t)(end - p), "-----BEGIN ", 11)) != NULL) {
+    while (!FULL(col) && (p = memmem(p, (size_t)(end - p), "-----BEGIN ", 11)) != NULL) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         if (!eol) eol = end;
         const char *pk = memmem(p, (size_t)(eol - p), "PRIVATE KEY", 11);
@@ -167,7 +182,7 @@ static void scan_tokens(const char *text, size_t len, collector *col)
 {
     static const char *const aws[] = {"AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA",
                                       "AROA", "AIPA", "ANPA", "ANVA", NULL};
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len && !FULL(col); i++) {
         int c = AT(i);
         if (!is_alnum(c)) continue;
         if (i > 0 && is_tok((unsigned char)text[i - 1])) continue;
@@ -262,7 +277,7 @@ static void scan_assignments(const char *text, size_t len, collector *col)
         "count",  "limit",  "max",   "min",  "len",   "size", "type",    "url",
         "uri",    "file",   "path",  "name", "expir", "ttl",  "timeout", "usage",
         "budget", "policy", "field", "hint", "reset", NULL};
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len && !FULL(col); i++) {
         int c = lower(AT(i));
         if (c != 'p' && c != 's' && c != 'a' && c != 't' && c != 'b' && c != 'c') continue;
         if (i > 0 && is_alpha((unsigned char)text[i - 1])) continue;
@@ -341,7 +356,7 @@ static int is_local(int c)
 static void scan_email(const char *text, size_t len, collector *col)
 {
     const char *p = text, *end = text + len;
-    while ((p = memchr(p, '@', (size_t)(end - p))) != NULL) {
+    while (!FULL(col) && (p = memchr(p, '@', (size_t)(end - p))) != NULL) {
         size_t at = (size_t)(p - text);
         p++;
         size_t s = at;
@@ -467,7 +482,7 @@ static int iin_ok(const char *d, int n)
 
 static void scan_cards(const char *text, size_t len, collector *col)
 {
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len && !FULL(col); i++) {
         if (!is_digit(AT(i)) || (i > 0 && is_digit((unsigned char)text[i - 1]))) continue;
         digit_groups g;
         read_groups(text, len, i, " -", &g);
@@ -515,7 +530,7 @@ static int ssn_valid(const char *d)
 
 static void scan_ssn(const char *text, size_t len, collector *col)
 {
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len && !FULL(col); i++) {
         if (!is_digit(AT(i)) || (i > 0 && is_digit((unsigned char)text[i - 1]))) continue;
         digit_groups g;
         read_groups(text, len, i, " -", &g);
@@ -554,7 +569,7 @@ static int iban_length(const char *cc)
 
 static void scan_iban(const char *text, size_t len, collector *col)
 {
-    for (size_t i = 0; i + 15 <= len; i++) {
+    for (size_t i = 0; i + 15 <= len && !FULL(col); i++) {
         int a = AT(i), b = AT(i + 1);
         /* country code in either case ("de89 3704 ..."): mod-97 keeps this honest */
         if (!is_alpha(a) || !is_alpha(b) || !is_digit(AT(i + 2)) || !is_digit(AT(i + 3))) continue;
@@ -624,7 +639,7 @@ static size_t parse_ipv4(const char *text, size_t len, size_t i)
 
 static void scan_ipv4(const char *text, size_t len, collector *col)
 {
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len && !FULL(col); i++) {
         if (!is_digit(AT(i)) || (i > 0 && is_digit((unsigned char)text[i - 1]))) continue;
         if (!start_ok(text, len, i)) continue;
         size_t e = parse_ipv4(text, len, i);
@@ -655,7 +670,7 @@ static void scan_ipv4(const char *text, size_t len, collector *col)
 
 static void scan_ipv6(const char *text, size_t len, collector *col)
 {
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len && !FULL(col); i++) {
         int c = AT(i);
         if (!(is_hex(c) || (c == ':' && AT(i + 1) == ':'))) continue;
         if (i > 0) {
@@ -724,7 +739,7 @@ static void scan_ipv6(const char *text, size_t len, collector *col)
 
 static void scan_mac(const char *text, size_t len, collector *col)
 {
-    for (size_t i = 0; i + 14 <= len; i++) {
+    for (size_t i = 0; i + 14 <= len && !FULL(col); i++) {
         if (!is_hex(AT(i)) ||
             (i > 0 && (is_alnum((unsigned char)text[i - 1]) || strchr(":-._", text[i - 1]))))
             continue;
@@ -904,7 +919,7 @@ static int math_neighbour(const char *text, size_t len, size_t start, size_t end
 
 static void scan_phone(const char *text, size_t len, collector *col)
 {
-    for (size_t i = 0; i < len; i++) {
+    for (size_t i = 0; i < len && !FULL(col); i++) {
         int c = AT(i);
         if (!(is_digit(c) || c == '+' || c == '(')) continue;
         if (c == '(' && !is_digit(AT(i + 1))) continue;

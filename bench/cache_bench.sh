@@ -8,7 +8,8 @@
 #   2. 1M x 512-d entries with f16 index storage and 300k with f32: RSS and
 #      bytes/entry (efConstruction 16 to keep the run short: it changes build
 #      time and recall, not memory; per-entry memory does not depend on n).
-# Usage: bench/cache_bench.sh [quick|full]   quick = 20k/100k, full = 1M for f32 too
+# Usage: bench/cache_bench.sh [quick|full]   quick = 20k/100k, full = 1M for f32 too.
+# Results and their reading: bench/cache_results.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}

@@ -431,6 +431,22 @@ static const char *status_message(int status)
     }
 }
 
+/* Moves up to c->remaining buffered bytes into the request body. Returns 1
+ * when bytes moved, 0 when none were buffered, -1 when out of memory. */
+static int take_body_bytes(http_conn *c, struct evbuffer *in)
+{
+    http_request *r = c->req;
+    size_t avail = evbuffer_get_length(in);
+    size_t take = avail < c->remaining ? avail : c->remaining;
+    if (!take) return 0;
+    if (buf_reserve(&r->body, take)) return -1;
+    evbuffer_remove(in, r->body.data + r->body.len, take);
+    r->body.len += take;
+    r->body.data[r->body.len] = 0;
+    c->remaining -= take;
+    return 1;
+}
+
 /* Runs the parser over what is buffered; dispatches a complete request. */
 static void conn_parse(http_conn *c)
 {
@@ -473,17 +489,9 @@ static void conn_parse(http_conn *c)
             break;
         }
         case READ_BODY: {
-            size_t avail = evbuffer_get_length(in);
-            size_t take = avail < c->remaining ? avail : c->remaining;
-            if (take) {
-                if (buf_reserve(&r->body, take)) {
-                    st = 500;
-                    break;
-                }
-                evbuffer_remove(in, r->body.data + r->body.len, take);
-                r->body.len += take;
-                r->body.data[r->body.len] = 0;
-                c->remaining -= take;
+            if (take_body_bytes(c, in) < 0) {
+                st = 500;
+                break;
             }
             if (c->remaining) return;
             conn_dispatch(c);
@@ -513,16 +521,9 @@ static void conn_parse(http_conn *c)
         case READ_CHUNK_DATA: {
             size_t avail = evbuffer_get_length(in);
             if (c->remaining > 0) {
-                size_t take = avail < c->remaining ? avail : c->remaining;
-                if (!take) return;
-                if (buf_reserve(&r->body, take)) {
-                    st = 500;
-                    break;
-                }
-                evbuffer_remove(in, r->body.data + r->body.len, take);
-                r->body.len += take;
-                r->body.data[r->body.len] = 0;
-                c->remaining -= take;
+                int took = take_body_bytes(c, in);
+                if (took < 0) st = 500;
+                else if (took == 0) return;
                 break;
             }
             size_t n;

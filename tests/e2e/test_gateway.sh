@@ -135,6 +135,11 @@ except Exception: pass
 sys.stdout.write(data.decode("latin1"))
 PY
 check "garbage_request_line_400" grep -q '^HTTP/1.1 400' "$E2E_TMP/raw"
+st=$(chat '{"model":"small","messages":[{"role":"user","content":"sent in chunks"}]}' -H 'Transfer-Encoding: chunked')
+check "chunked_request_body" [ "$st" = 200 ] && grep -q '"content":"\[small\]' "$E2E_TMP/out"
+python3 -c 'print("{\"model\":\"small\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "y"*70000 + "\"}]}")' >"$E2E_TMP/bigc"
+st=$(curl -s -o "$E2E_TMP/out" -w '%{http_code}' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' "$ROUTER_URL/v1/chat/completions" --data-binary @"$E2E_TMP/bigc")
+check "oversize_chunked_body_413" err_is 413 "$st"
 st=$(chat '{"model":"small","messages":[{"role":"user","content":"still alive?"}]}')
 check "still_serving_after_bad_input" [ "$st" = 200 ]
 

@@ -570,7 +570,9 @@ static void compute_signals(chat_call *c)
     char err[256];
     gateway *gw = c->gw;
     const char *model_id = gw->embed ? embed_model_id(gw->embed) : "none";
-    if (cache_keys_compute(c->json, c->tenant, model_id, &c->keys, err, sizeof err) == 0)
+    /* scope global: one namespace, so the keys must not carry the tenant either */
+    const char *key_tenant = c->cfg->semantic_cache.scope == SR_CACHE_SCOPE_GLOBAL ? "" : c->tenant;
+    if (cache_keys_compute(c->json, key_tenant, model_id, &c->keys, err, sizeof err) == 0)
         c->have_keys = 1;
     if (!c->have_keys || !c->keys.semantic_ok || !gw->embed || !c->wk->embed) return;
     int dim = embed_dim(gw->embed);

@@ -192,6 +192,18 @@ check "cache_entries_gauge" grep -q '^llm_cache_entries_total{backend="memory"} 
 check "hit_in_request_log" grep -q '"cache":"hit","cache_similarity":' "$ROUTER_LOG"
 router_stop
 
+# --- scope: global shares entries across tenants (single-tenant deployments behind auth) ---------
+cache_config "$E2E_TMP/cg.yaml" "scope: global" "auth:
+  enabled: true
+  keys:
+    - {key: key-team-a, tenant: team-a}
+    - {key: key-team-b, tenant: team-b}"
+router_start "$E2E_TMP/cg.yaml" || exit 1
+chat "$(q 'What is the capital of Australia?')" "${A[@]}" >/dev/null
+chat "$(q 'What is the capital of Australia?')" "${B[@]}" >/dev/null
+check "global_scope_shares_across_tenants" [ "$(header x-vsr-cache-hit)" = true ]
+router_stop
+
 # --- TTL from insertion ---------------------------------------------------------------------------
 cache_config "$E2E_TMP/c2.yaml" "ttl_seconds: 2"
 router_start "$E2E_TMP/c2.yaml" || exit 1

@@ -770,6 +770,22 @@ static int model_healthy(void *ctx, const char *model)
     return 0;
 }
 
+/* What route_decide needs of this request. */
+static route_input route_input_of(chat_call *c)
+{
+    route_input in = {0};
+    in.text = c->have_keys ? c->keys.query : NULL;
+    in.text_len = c->have_keys ? c->keys.query_len : 0;
+    in.embedding = c->query_vec;
+    in.dim = c->gw->embed ? embed_dim(c->gw->embed) : 0;
+    in.requested_model = c->requested_model;
+    in.pii_types = c->pii_types;
+    in.n_pii_types = c->n_pii;
+    in.model_healthy = model_healthy;
+    in.health_ctx = c;
+    return in;
+}
+
 /* Detects PII in the last user turn when some model's policy restricts it. */
 static void detect_pii(chat_call *c)
 {
@@ -798,16 +814,7 @@ static int route_request(chat_call *c)
     detect_pii(c);
     route_decision *d = &c->route;
     if (c->rt->route) {
-        route_input in = {0};
-        in.text = c->have_keys ? c->keys.query : NULL;
-        in.text_len = c->have_keys ? c->keys.query_len : 0;
-        in.embedding = c->query_vec;
-        in.dim = gw->embed ? embed_dim(gw->embed) : 0;
-        in.requested_model = c->requested_model;
-        in.pii_types = c->pii_types;
-        in.n_pii_types = c->n_pii;
-        in.model_healthy = model_healthy;
-        in.health_ctx = c;
+        route_input in = route_input_of(c);
         char err[256];
         if (route_decide(c->rt->route, &in, d, err, sizeof err)) {
             fail_request(c, 404, err, "model", "model_not_found", "model_not_found");
@@ -833,14 +840,8 @@ static int route_request(chat_call *c)
         if (types.len) http_add_header(c->req, "x-vsr-pii-types", types.data);
         http_add_header(c->req, "x-vsr-pii-redacted", "true");
         buf_free(&types);
-        route_input in = {0};
-        in.text = c->have_keys ? c->keys.query : NULL;
-        in.text_len = c->have_keys ? c->keys.query_len : 0;
-        in.embedding = c->query_vec;
-        in.dim = c->gw->embed ? embed_dim(c->gw->embed) : 0;
-        in.requested_model = c->requested_model;
-        in.model_healthy = model_healthy;
-        in.health_ctx = c;
+        route_input in = route_input_of(c);
+        in.n_pii_types = 0; /* masked: nothing left to hide */
         char err[256];
         if (route_decide(c->rt->route, &in, d, err, sizeof err)) d->model_index = -1;
     }

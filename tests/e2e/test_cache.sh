@@ -35,11 +35,12 @@ q() { # QUESTION [extra JSON members] -> request body
 }
 content() { jget "$E2E_TMP/out" 'j["choices"][0]["message"]["content"]'; }
 
-cache_config "$E2E_TMP/c1.yaml" "" "auth:
+TWO_TENANTS="auth:
   enabled: true
   keys:
     - {key: key-team-a, tenant: team-a}
     - {key: key-team-b, tenant: team-b}"
+cache_config "$E2E_TMP/c1.yaml" "" "$TWO_TENANTS"
 router_start "$E2E_TMP/c1.yaml" || exit 1
 A=(-H 'Authorization: Bearer key-team-a')
 B=(-H 'Authorization: Bearer key-team-b')
@@ -193,11 +194,7 @@ check "hit_in_request_log" grep -q '"cache":"hit","cache_similarity":' "$ROUTER_
 router_stop
 
 # --- scope: global shares entries across tenants (single-tenant deployments behind auth) ---------
-cache_config "$E2E_TMP/cg.yaml" "scope: global" "auth:
-  enabled: true
-  keys:
-    - {key: key-team-a, tenant: team-a}
-    - {key: key-team-b, tenant: team-b}"
+cache_config "$E2E_TMP/cg.yaml" "scope: global" "$TWO_TENANTS"
 router_start "$E2E_TMP/cg.yaml" || exit 1
 chat "$(q 'What is the capital of Australia?')" "${A[@]}" >/dev/null
 chat "$(q 'What is the capital of Australia?')" "${B[@]}" >/dev/null

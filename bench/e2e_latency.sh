@@ -24,7 +24,11 @@ command -v wrk >/dev/null || { echo "e2e_latency: wrk missing (scripts/deps.sh -
 T=$(mktemp -d)
 PIDS=()
 cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    # only our own children: a router stopped earlier had its PID reused by now (pid_max 32768)
+    for p in "${PIDS[@]}"; do
+        [ "$(stat=$(cat /proc/$p/stat 2>/dev/null); set -- ${stat##*) }; echo "${2:-}")" = "$BASHPID" ] &&
+            kill "$p" 2>/dev/null
+    done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
     rm -rf "$T"
 }

@@ -13,6 +13,18 @@
 FAKELLM_BIN=${FAKELLM_BIN:-${BUILD:-build}/fakellm}
 FAKELLM_PIDS=()
 
+# e2e_is_child PID: the process is a child of this shell (running, or exited and not yet waited
+# for). A PID we already waited for can belong to anybody's process by now (pid_max is 32768
+# here and PIDs wrap within minutes on a busy machine), so a stale `kill` would stop a stranger,
+# e.g. another test run's router. Only signal PIDs that pass this check.
+e2e_is_child() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    set -- $stat
+    [ "${2:-}" = "$BASHPID" ]
+}
+
 # fakellm_start [fakellm options...]: returns 1 (and prints why) when it does not come up.
 fakellm_start() {
     local out
@@ -43,14 +55,14 @@ fakellm_start() {
 
 fakellm_stop() {
     [ -n "${FAKELLM_PID:-}" ] || return 0
-    kill "$FAKELLM_PID" 2>/dev/null
+    e2e_is_child "$FAKELLM_PID" && kill "$FAKELLM_PID" 2>/dev/null
     wait "$FAKELLM_PID" 2>/dev/null
     FAKELLM_PID=
 }
 
 fakellm_stop_all() {
     local p
-    for p in "${FAKELLM_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${FAKELLM_PIDS[@]}"; do e2e_is_child "$p" && kill "$p" 2>/dev/null; done
     for p in "${FAKELLM_PIDS[@]}"; do wait "$p" 2>/dev/null; done
     FAKELLM_PIDS=()
 }

@@ -14,9 +14,37 @@ ROUTER_BIN=${ROUTER_BIN:-${BUILD:-build}/semrouter}
 E2E_TMP=$(mktemp -d)
 ROUTER_PIDS=()
 
+# e2e_is_child PID: as in fakellm.sh (a PID we already waited for may be a stranger's by now).
+e2e_is_child() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    set -- $stat
+    [ "${2:-}" = "$BASHPID" ]
+}
+
+# router_check_alive: when the running router ($ROUTER_PID) has died without being stopped by
+# us (crash, abort, exit), a failed case with its exit status and the tail of its log.
+router_check_alive() {
+    [ -n "${ROUTER_PID:-}" ] || return 0
+    local stat
+    stat=$(cat "/proc/$ROUTER_PID/stat" 2>/dev/null)
+    stat=${stat##*) }
+    set -- $stat
+    [ "${1:-}" != Z ] && [ "${2:-}" = "$BASHPID" ] && return 0 # still running
+    wait "$ROUTER_PID" 2>/dev/null
+    local rc=$?
+    local why="exit status $rc"
+    [ "$rc" -gt 128 ] && why="killed by signal $((rc - 128)) ($(kill -l "$((rc - 128))" 2>/dev/null))"
+    fail "router_alive" "router pid $ROUTER_PID died unexpectedly: $why; last lines of $ROUTER_LOG:"
+    tail -n 40 "$ROUTER_LOG" 2>/dev/null | sed 's/^/    /'
+    ROUTER_PID=
+}
+
 e2e_cleanup() {
     local p
-    for p in "${ROUTER_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    router_check_alive
+    for p in "${ROUTER_PIDS[@]}"; do e2e_is_child "$p" && kill "$p" 2>/dev/null; done
     for p in "${ROUTER_PIDS[@]}"; do wait "$p" 2>/dev/null; done
     declare -F fakellm_stop_all >/dev/null && fakellm_stop_all
     rm -rf "$E2E_TMP"
@@ -44,7 +72,7 @@ router_start() {
         ROUTER_PORT=$(sed -n 's/^semrouter listening on .*:\([0-9][0-9]*\) (metrics.*$/\1/p' "$ROUTER_LOG")
         [ -n "$ROUTER_PORT" ] && break
         if ! kill -0 "$ROUTER_PID" 2>/dev/null; then
-            echo "router did not start:"; cat "$ROUTER_LOG"; return 1
+            echo "router did not start:"; cat "$ROUTER_LOG"; ROUTER_PID=; return 1
         fi
         sleep 0.02
     done
@@ -56,9 +84,12 @@ router_start() {
 # its log (memory error, leak, undefined behaviour) is a failed case.
 router_stop() {
     [ -n "${ROUTER_PID:-}" ] || return 0
-    kill "$ROUTER_PID" 2>/dev/null
-    wait "$ROUTER_PID" 2>/dev/null
-    ROUTER_PID=
+    router_check_alive
+    if [ -n "$ROUTER_PID" ]; then
+        e2e_is_child "$ROUTER_PID" && kill "$ROUTER_PID" 2>/dev/null
+        wait "$ROUTER_PID" 2>/dev/null
+        ROUTER_PID=
+    fi
     if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:|definitely lost: [1-9]' "$ROUTER_LOG"; then
         fail "router_sanitizer_clean" "$(grep -m1 -E 'ERROR:|runtime error:|definitely lost' "$ROUTER_LOG")"
         grep -A30 -m1 -E 'ERROR:|runtime error:' "$ROUTER_LOG" | head -40

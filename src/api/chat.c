@@ -257,7 +257,6 @@ static void respond_from_cache(chat_call *c, const char *body, size_t len, float
 {
     char sim[16];
     snprintf(sim, sizeof sim, "%.4f", similarity);
-    add_route_headers(c);
     http_add_header(c->req, "x-vsr-cache-hit", "true");
     http_add_header(c->req, "x-vsr-cache-similarity", sim);
     http_add_header(c->req, "x-vsr-response-path", "cache");
@@ -267,7 +266,13 @@ static void respond_from_cache(chat_call *c, const char *body, size_t len, float
     c->cache_similarity = similarity;
     cJSON *j = cJSON_ParseWithLength(body, len);
     if (j) usage_from_json(c, j);
+    if (!c->model) { /* answered before routing (exact tier): name the model that answered */
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "model");
+        for (size_t i = 0; cJSON_IsString(m) && i < c->cfg->n_models; i++)
+            if (!strcmp(c->cfg->models[i].upstream_model, m->valuestring)) c->model = &c->cfg->models[i];
+    }
     cJSON_Delete(j);
+    add_route_headers(c);
     /* tokens served from the cache cost nothing upstream */
     c->prompt_tokens = c->completion_tokens = 0;
     if (c->stream) {
@@ -563,17 +568,22 @@ static int needs_signals(const chat_call *c)
            cfg->tools.enabled;
 }
 
-/* Cache keys and the embeddings of the last user turn and its context. A
- * failure here only turns features off for this request. */
-static void compute_signals(chat_call *c)
+/* Cache keys and the texts of the turns (cheap: hashing). */
+static void compute_keys(chat_call *c)
 {
     char err[256];
-    gateway *gw = c->gw;
-    const char *model_id = gw->embed ? embed_model_id(gw->embed) : "none";
+    const char *model_id = c->gw->embed ? embed_model_id(c->gw->embed) : "none";
     /* scope global: one namespace, so the keys must not carry the tenant either */
     const char *key_tenant = c->cfg->semantic_cache.scope == SR_CACHE_SCOPE_GLOBAL ? "" : c->tenant;
     if (cache_keys_compute(c->json, key_tenant, model_id, &c->keys, err, sizeof err) == 0)
         c->have_keys = 1;
+}
+
+/* The embeddings of the last user turn and its context (the costly part). A
+ * failure here only turns features off for this request. */
+static void compute_embeddings(chat_call *c)
+{
+    gateway *gw = c->gw;
     if (!c->have_keys || !c->keys.semantic_ok || !gw->embed || !c->wk->embed) return;
     int dim = embed_dim(gw->embed);
     uint64_t t0 = util_now_ns();
@@ -631,6 +641,26 @@ static int try_cache(chat_call *c, float threshold)
     metrics_inc(gw->metrics->cache_misses, NULL);
     c->cache_state = "miss";
     return 0;
+}
+
+/* The exact tier before anything costly: a request seen before (same
+ * canonical body, tenant and model) is answered without embedding, routing or
+ * guards, which all ran when its answer was stored. Returns 1 when answered. */
+static int try_exact_first(chat_call *c)
+{
+    gateway *gw = c->gw;
+    if (!gw->cache || !c->have_keys || !c->cfg->semantic_cache.enabled || c->no_cache) return 0;
+    cache_request r = cache_request_of(c);
+    r.query_vec = NULL; /* exact tier only */
+    r.n_context = 0;
+    r.context_vecs = NULL;
+    cache_hit hit = {0};
+    if (cache_lookup(gw->cache, &r, -1.0f, &hit) != 1) return 0;
+    metrics_inc(gw->metrics->cache_hits, NULL);
+    metrics_inc(gw->metrics->cache_operations, METRICS_LABELS("memory", "find_similar", "hit"));
+    respond_from_cache(c, hit.body, hit.len, hit.similarity, 0);
+    free(hit.body);
+    return 1;
 }
 
 /* Woken on this worker's loop when the identical request we waited for ended. */
@@ -1063,7 +1093,11 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
         fail_request(c, 404, m2, "model", "model_not_found", "model_not_found");
         return;
     }
-    if (needs_signals(c)) compute_signals(c);
+    if (needs_signals(c)) {
+        compute_keys(c);
+        if (try_exact_first(c)) return;
+        compute_embeddings(c);
+    }
     if (route_request(c)) return;
     if (guard_jailbreak(c)) return;
     metrics_inc(gw->metrics->model_requests, METRICS_LABELS(c->model->name));

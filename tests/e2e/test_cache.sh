@@ -159,6 +159,8 @@ st=$(chat "$(q "$long Focus on the hiring plan instead.")" "${A[@]}")
 check "over_window_no_false_hit" [ "$(header x-vsr-cache-hit)" = false ]
 st=$(chat "$(q "$long Focus on the budget.")" "${A[@]}")
 check "over_window_exact_tier_still_hits" [ "$(header x-vsr-cache-hit)" = true ] && [ "$(header x-vsr-cache-similarity)" = 1.0000 ]
+rid=$(header x-request-id)
+check "exact_hit_skips_embedding" bash -c "grep -F '\"request_id\":\"$rid\"' '$ROUTER_LOG' | grep -q '\"cache\":\"hit\"' && ! grep -F '\"request_id\":\"$rid\"' '$ROUTER_LOG' | grep -q embed_ms"
 
 # --- single-flight: identical concurrent requests make one upstream call --------------------------
 curl -s -X POST "$UP/admin/faults" -d '{"ttft_ms":600}' >/dev/null

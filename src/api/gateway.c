@@ -471,13 +471,38 @@ static double cache_entries_gauge(void *ctx)
 
 static int signal_pipe[2] = {-1, -1};
 
-static void on_signal(int sig)
+/* One record per signal (smaller than PIPE_BUF, so written atomically): the
+ * sender is logged, because a router stopped by a stray kill is otherwise a
+ * mystery. */
+typedef struct signal_note {
+    int sig;
+    pid_t from;
+} signal_note;
+
+static void on_signal(int sig, siginfo_t *info, void *ctx)
 {
+    (void)ctx;
     int saved = errno;
-    unsigned char b = (unsigned char)sig;
-    ssize_t w = write(signal_pipe[1], &b, 1);
+    signal_note n = {sig, info ? info->si_pid : 0};
+    ssize_t w = write(signal_pipe[1], &n, sizeof n);
     (void)w;
     errno = saved;
+}
+
+/* "pid N (command line)" of a signal's sender, best effort (it may be gone). */
+static void describe_sender(pid_t pid, char *out, size_t outlen)
+{
+    char path[64], cmd[160] = "";
+    snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+    int fd = pid > 0 ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0) {
+        ssize_t n = read(fd, cmd, sizeof cmd - 1);
+        close(fd);
+        for (ssize_t i = 0; i < n; i++)
+            if (cmd[i] == 0 || cmd[i] == '\n') cmd[i] = ' ';
+        cmd[n > 0 ? n : 0] = 0;
+    }
+    snprintf(out, outlen, "pid %d (%s)", (int)pid, cmd[0] ? cmd : "exited");
 }
 
 static void *server_thread(void *arg)
@@ -530,8 +555,8 @@ int gateway_serve_main(int argc, char **argv)
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_RESTART | SA_SIGINFO;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGHUP, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
@@ -601,15 +626,18 @@ int gateway_serve_main(int argc, char **argv)
         return 1;
     }
     for (;;) {
-        unsigned char sig;
-        ssize_t n = read(signal_pipe[0], &sig, 1);
+        signal_note note;
+        ssize_t n = read(signal_pipe[0], &note, sizeof note);
         if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
+        if (n != (ssize_t)sizeof note) break;
+        int sig = note.sig;
         if (sig == SIGHUP) {
             gateway_reload(&gw);
             continue;
         }
-        log_info("signal %d: stopping (in-flight requests get 10 s)", sig);
+        char from[256];
+        describe_sender(note.from, from, sizeof from);
+        log_info("signal %d from %s: stopping (in-flight requests get 10 s)", sig, from);
         http_server_stop(gw.server, 10);
         break;
     }

@@ -226,3 +226,5 @@ echo "server: {port: notanumber}" >"$E2E_TMP/bad.yaml"
 "$ROUTER_BIN" serve -c "$E2E_TMP/bad.yaml" >"$E2E_TMP/badstart" 2>&1
 check "invalid_config_refused" [ $? -ne 0 ] && grep -q 'bad.yaml:1' "$E2E_TMP/badstart"
 router_stop
+# the log names who stopped it (a stray kill from elsewhere is then found at once)
+check "stop_signal_sender_logged" grep -q "signal 15 from pid $BASHPID (" "$ROUTER_LOG"

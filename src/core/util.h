@@ -14,6 +14,9 @@ int64_t util_unix_time(void);
 void util_sha256(const void *data, size_t n, unsigned char out[32]);
 void util_sha256_hex(const void *data, size_t n, char out[65]);
 
+/* Length (1..4) of the valid UTF-8 sequence starting at s[0..n), or 0 when
+ * it is invalid (overlong, surrogate, beyond U+10FFFF, truncated). n >= 1. */
+size_t util_utf8_seq_len(const unsigned char *s, size_t n);
 /* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates), else 0. */
 int util_utf8_valid(const char *s, size_t n);
 

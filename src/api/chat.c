@@ -95,6 +95,7 @@ typedef struct chat_call {
     int routed; /* route is valid */
     int n_pii;
     const char *pii_types[16];
+    char pii_types_joined[256]; /* "EMAIL_ADDRESS,CREDIT_CARD" for headers and messages */
     int pii_redacted;
     float jailbreak_confidence; /* < 0 when the guard did not run */
 } chat_call;
@@ -832,6 +833,10 @@ static void detect_pii(chat_call *c)
             if (!strcmp(c->pii_types[k], name)) seen = 1;
         if (!seen) c->pii_types[c->n_pii++] = name;
     }
+    size_t at = 0;
+    for (int i = 0; i < c->n_pii && at < sizeof c->pii_types_joined; i++)
+        at += (size_t)snprintf(c->pii_types_joined + at, sizeof c->pii_types_joined - at, "%s%s",
+                               i ? "," : "", c->pii_types[i]);
 }
 
 /* Chooses the model (and for automatic routing the category, reasoning and
@@ -860,46 +865,30 @@ static int route_request(chat_call *c)
         d->model = c->cfg->models[d->model_index].name;
         d->upstream_model = c->cfg->models[d->model_index].upstream_model;
     }
+    if (c->n_pii) http_add_header(c->req, "x-vsr-pii-types", c->pii_types_joined);
     if ((d->pii_blocked || d->model_index < 0) && c->cfg->pii.action == SR_PII_ACTION_REDACT && c->rt->route) {
         /* nobody may see this PII: mask it, then route the masked request */
         redact_user_messages(c);
         c->pii_redacted = 1;
-        buf types;
-        buf_init(&types);
-        for (int i = 0; i < c->n_pii; i++) buf_printf(&types, "%s%s", i ? "," : "", c->pii_types[i]);
-        if (types.len) http_add_header(c->req, "x-vsr-pii-types", types.data);
         http_add_header(c->req, "x-vsr-pii-redacted", "true");
-        buf_free(&types);
         route_input in = route_input_of(c);
         in.n_pii_types = 0; /* masked: nothing left to hide */
         char err[256];
         if (route_decide(c->rt->route, &in, d, err, sizeof err)) d->model_index = -1;
     }
     if (d->pii_blocked || d->model_index < 0) {
-        buf types;
-        buf_init(&types);
-        for (int i = 0; i < c->n_pii; i++) buf_printf(&types, "%s%s", i ? "," : "", c->pii_types[i]);
         http_add_header(c->req, "x-vsr-pii-violation", "true");
-        if (types.len) http_add_header(c->req, "x-vsr-pii-types", types.data);
         for (int i = 0; i < c->n_pii; i++)
             metrics_inc(gw->metrics->pii_violations, METRICS_LABELS(c->requested_model, c->pii_types[i]));
         buf msg;
         buf_init(&msg);
-        blocked_pii_message(&msg, types.len ? types.data : "PII", c->requested_model);
+        blocked_pii_message(&msg, c->n_pii ? c->pii_types_joined : "PII", c->requested_model);
         respond_blocked(c, BLOCKED_PII, c->cfg->prompt_guard.block_status == 403 ? 403 : 200, msg.data,
                         c->requested_model, "pii_policy_denied");
         buf_free(&msg);
-        buf_free(&types);
         return 1;
     }
     c->model = &c->cfg->models[d->model_index];
-    if (c->n_pii && !c->pii_redacted) { /* allowed through, perhaps on another model: say what was seen */
-        buf types;
-        buf_init(&types);
-        for (int i = 0; i < c->n_pii; i++) buf_printf(&types, "%s%s", i ? "," : "", c->pii_types[i]);
-        http_add_header(c->req, "x-vsr-pii-types", types.data);
-        buf_free(&types);
-    }
 
     int changed = c->pii_redacted; /* the masked text must go upstream */
     if (c->is_auto && c->rt->route) {

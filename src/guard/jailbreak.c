@@ -555,6 +555,12 @@ static int split_words_clean(const char *text, size_t len, words *out)
             letters += (d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z');
             i++;
         }
+        if (i == s) {
+            /* The word starts with U+2019 that no letter follows ("’ hi", "end.’?"):
+             * the quote is a separator. Without this step the loop would not advance. */
+            i += 3;
+            continue;
+        }
         if (i < len && (unsigned char)text[i] == 0xE2 && i + 2 < len &&
             (unsigned char)text[i + 2] == 0x99 && i + 3 < len &&
             (((unsigned char)text[i + 3] | 32) >= 'a' &&

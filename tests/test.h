@@ -41,7 +41,7 @@ static inline int test_str_eq(const char *a, const char *b) { return a && b && s
         test_case_failed = 0;                                                                      \
         fflush(stdout);                                                                            \
         fn();                                                                                      \
-        if (test_case_failed) test_failures_total++;                                               \
+        if (test_case_failed > 0) test_failures_total++;                                           \
         else if (test_case_failed == 0) printf("PASS %s\n", #fn);                                  \
         fflush(stdout);                                                                            \
     } while (0)

@@ -1,0 +1,85 @@
+/* backend.h - the asynchronous face of a cache backend (memory, milvus, hybrid).
+ *
+ * This is the contract between the request path and every place answers can be
+ * kept. The request path never waits on a backend: it starts a lookup or a
+ * store and is called back on its own event loop when the backend is done.
+ *
+ *   lookup  -> up to k candidates of the request's partition and tenant, best
+ *              first, each with what the hit decision needs (similarity, the
+ *              stored query text, the stored context). The backend applies no
+ *              verifier and no context check: cache_select (select.h) decides,
+ *              the same way for every backend. The exact tier is a candidate
+ *              with tier CACHE_TIER_EXACT (similarity 1).
+ *   store   -> keeps a clean 2xx answer; the callback says whether it was kept.
+ *
+ * Rules every backend keeps:
+ *   - Callbacks run on the loop passed to the call, never on another thread, and
+ *     exactly once. A backend may call back before the call returns (the memory
+ *     backend does); callers must not hold state that a synchronous callback
+ *     would free.
+ *   - Expired entries and entries of another tenant or partition are never
+ *     returned.
+ *   - A failure (Milvus down, slow, garbage) is status CACHE_STATUS_ERROR with a
+ *     log line and a metric inside the backend; the caller treats it as a miss
+ *     and the request still goes upstream. Nothing blocks or piles up: a backend
+ *     bounds its in-flight work and fails fast past it.
+ *   - Ownership: the request (and its strings and vectors) is copied by the
+ *     backend if it needs it after the call returns; the candidates handed to a
+ *     lookup callback belong to the callee (free with cache_candidates_free). */
+#ifndef SEMROUTER_CACHE_BACKEND_H
+#define SEMROUTER_CACHE_BACKEND_H
+#include "cache/cache.h"
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+
+typedef enum {
+    CACHE_STATUS_OK = 0,     /* lookup: candidates (possibly none); store: kept */
+    CACHE_STATUS_SKIPPED = 1, /* store: not kept by policy (too large, disabled); counted */
+    CACHE_STATUS_ERROR = -1, /* the backend failed; a miss / nothing stored */
+} cache_status;
+
+/* One stored entry offered for the hit decision. */
+typedef struct cache_candidate {
+    char *body; /* the stored chat.completion, NUL-terminated */
+    size_t len;
+    float similarity; /* cosine of the query vectors; 1 for the exact tier */
+    cache_tier tier;
+    int64_t inserted_at;
+    char *query_text;    /* stored last user turn (NULL when not kept) */
+    int n_context;       /* earlier turns of the stored request */
+    float *context_vecs; /* n_context x dim, unit norm; NULL when n_context == 0 */
+    char *id;            /* backend's id of the entry (exact key hex for memory) */
+} cache_candidate;
+
+typedef struct cache_candidates {
+    int n;
+    cache_candidate *v; /* best first: exact tier, then by similarity */
+} cache_candidates;
+
+void cache_candidates_free(cache_candidates *c);
+
+typedef void (*cache_lookup_done)(void *arg, cache_status status, cache_candidates *cands);
+typedef void (*cache_store_done)(void *arg, cache_status status);
+
+typedef struct cache_backend cache_backend;
+
+typedef struct cache_backend_ops {
+    const char *name; /* metrics label: "memory", "milvus", "hybrid" */
+    /* Candidates for r: the exact-key entry if any, then up to k semantic
+     * candidates with similarity >= floor (r->query_vec NULL = exact tier only). */
+    void (*lookup)(cache_backend *b, struct event_base *loop, const cache_request *r, int k,
+                   float floor, cache_lookup_done done, void *arg);
+    void (*store)(cache_backend *b, struct event_base *loop, const cache_request *r,
+                  const char *query_text, const char *body, size_t len, cache_store_done done,
+                  void *arg);
+    /* Whether the backend can answer now (for /ready): 1 ok, 0 degraded. */
+    int (*healthy)(cache_backend *b);
+    void (*close)(cache_backend *b);
+} cache_backend_ops;
+
+struct cache_backend {
+    const cache_backend_ops *ops;
+};
+#endif

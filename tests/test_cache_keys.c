@@ -127,13 +127,14 @@ static void turn_texts_and_parts(void)
     }
     cache_keys_free(&k);
 
-    /* An image in the last user turn skips the semantic tier; exact still works. */
+    /* An image in the last user turn skips the semantic tier; exact still works,
+     * and its text is kept for the guards and the router. */
     const char *img = "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":[{\"type\":"
                       "\"text\",\"text\":\"what is this?\"},{\"type\":\"image_url\",\"image_url\":"
                       "{\"url\":\"data:image/png;base64,AAAA\"}}]}]}";
     CHECK_EQ_INT(keys_of(img, "t", "m1", &k), 0);
     CHECK_EQ_INT(k.semantic_ok, 0);
-    CHECK(k.query == NULL, "query set for an image turn");
+    CHECK_STR(k.query, "what is this?");
     CHECK_EQ_INT(strlen(k.exact), 64);
     cache_keys_free(&k);
 

@@ -20,6 +20,7 @@
  * stream only after a clean [DONE]) is stored unless the client said no-store. */
 #include "api/api_error.h"
 #include "api/gateway.h"
+#include "api/texts.h"
 #include "cache/assemble.h"
 #include "cache/keys.h"
 #include "cache/replay.h"
@@ -78,6 +79,8 @@ typedef struct chat_call {
     const char *tenant;
     cache_keys keys;
     int have_keys;
+    chat_texts texts; /* what the guards scan (every message's text); valid when have_texts */
+    int have_texts;
     float *query_vec;   /* last user turn, NULL when not embedded */
     float *context_vecs; /* earlier turns, keys.n_context rows */
     int over_window;    /* the query (or a context turn) is longer than the model window */
@@ -107,6 +110,7 @@ static void call_free(chat_call *c)
     if (c->sf_leader && c->have_keys) /* waiters must never hang: no answer to share */
         singleflight_finish(c->gw->flights, c->keys.exact, NULL, 0);
     if (c->have_keys) cache_keys_free(&c->keys);
+    if (c->have_texts) chat_texts_free(&c->texts);
     free(c->query_vec);
     free(c->context_vecs);
     cJSON_Delete(c->json);
@@ -246,7 +250,7 @@ static cache_request cache_request_of(const chat_call *c)
     r.tenant = c->cfg->semantic_cache.scope == SR_CACHE_SCOPE_GLOBAL ? "" : c->tenant;
     r.exact_key = c->keys.exact;
     r.partition_key = c->keys.partition;
-    r.query_vec = c->over_window ? NULL : c->query_vec;
+    r.query_vec = c->over_window || !c->keys.semantic_ok ? NULL : c->query_vec;
     r.n_context = c->keys.n_context;
     r.context_vecs = c->context_vecs;
     return r;
@@ -578,6 +582,7 @@ static void compute_keys(chat_call *c)
     const char *key_tenant = c->cfg->semantic_cache.scope == SR_CACHE_SCOPE_GLOBAL ? "" : c->tenant;
     if (cache_keys_compute(c->json, key_tenant, model_id, &c->keys, err, sizeof err) == 0)
         c->have_keys = 1;
+    if (chat_texts_extract(c->json, &c->texts) == 0) c->have_texts = 1;
 }
 
 /* The embeddings of the last user turn and its context (the costly part). A
@@ -585,7 +590,9 @@ static void compute_keys(chat_call *c)
 static void compute_embeddings(chat_call *c)
 {
     gateway *gw = c->gw;
-    if (!c->have_keys || !c->keys.semantic_ok || !gw->embed || !c->wk->embed) return;
+    /* the last user turn is embedded whenever it has text: routing and the
+     * guards use the vector even when the semantic tier cannot (an image part) */
+    if (!c->have_keys || !c->keys.query || !c->keys.query_len || !gw->embed || !c->wk->embed) return;
     int dim = embed_dim(gw->embed);
     uint64_t t0 = util_now_ns();
     c->query_vec = malloc(sizeof(float) * (size_t)dim);
@@ -595,7 +602,7 @@ static void compute_embeddings(chat_call *c)
         return;
     }
     /* the context check needs the earlier turns only when the semantic tier runs */
-    if (gw->cache && c->keys.n_context > 0 && !c->over_window) {
+    if (gw->cache && c->keys.semantic_ok && c->keys.n_context > 0 && !c->over_window) {
         c->context_vecs = malloc(sizeof(float) * (size_t)dim * (size_t)c->keys.n_context);
         for (int i = 0; c->context_vecs && i < c->keys.n_context; i++)
             if (embed_one(c, c->keys.context[i], c->keys.context_len[i], c->context_vecs + (size_t)i * dim,
@@ -711,8 +718,9 @@ static void respond_blocked(chat_call *c, blocked_kind kind, int status, const c
     call_free(c);
 }
 
-/* The prompt guard on the last user turn, with the category's override.
- * Returns 1 when the request was blocked (and answered). */
+/* The prompt guard, with the category's override: the last user turn with its
+ * embedding, then every other text the model will read (chat_texts) by its
+ * patterns. Returns 1 when the request was blocked (and answered). */
 static int guard_jailbreak(chat_call *c)
 {
     const sr_config *cfg = c->cfg;
@@ -724,11 +732,26 @@ static int guard_jailbreak(chat_call *c)
         enabled = cat->jailbreak_enabled;
         threshold = cat->jailbreak_threshold;
     }
-    if (!enabled || !d || !c->have_keys || !c->keys.query) return 0;
+    if (!enabled || !d) return 0;
     const float *vec = c->query_vec && c->gw->embed && jailbreak_dim(d) == embed_dim(c->gw->embed) ? c->query_vec : NULL;
-    jailbreak_result r;
+    jailbreak_result r = {0};
     uint64_t t0 = util_now_ns();
-    if (jailbreak_check(d, c->keys.query, c->keys.query_len, vec, (float)threshold, &r)) return 0;
+    int ran = 0;
+    if (c->have_keys && c->keys.query &&
+        jailbreak_check(d, c->keys.query, c->keys.query_len, vec, (float)threshold, &r) == 0)
+        ran = 1;
+    /* earlier turns, system/developer and tool messages, text beside images:
+     * the same patterns (the vector is the last turn's only) */
+    if (c->have_texts && c->texts.guard_len > (c->have_keys && c->keys.query ? c->keys.query_len : 0)) {
+        jailbreak_result all;
+        if (jailbreak_check(d, c->texts.guard_text, c->texts.guard_len, NULL, (float)threshold, &all) == 0) {
+            if (!ran || all.is_jailbreak > r.is_jailbreak ||
+                (all.is_jailbreak == r.is_jailbreak && all.confidence > r.confidence))
+                r = all;
+            ran = 1;
+        }
+    }
+    if (!ran) return 0;
     metrics_observe(c->gw->metrics->classifier_latency, METRICS_LABELS("jailbreak"),
                     (double)(util_now_ns() - t0) / 1e9);
     c->jailbreak_confidence = r.confidence;
@@ -753,38 +776,42 @@ static int guard_jailbreak(chat_call *c)
     return 1;
 }
 
-/* Masks PII in every user message's text (pii.action: redact). */
-static void redact_user_messages(chat_call *c)
+static void redact_string(cJSON *s)
+{
+    const char *text = s->valuestring;
+    pii_entity ents[64];
+    int n = pii_detect(text, strlen(text), ents, 64);
+    if (n <= 0) return;
+    buf out;
+    buf_init(&out);
+    pii_redact(text, strlen(text), ents, n, &out);
+    if (!out.oom) cJSON_SetValuestring(s, out.data);
+    buf_free(&out);
+}
+
+/* Masks PII in the text of every message, tool-call arguments included: the
+ * detection read all of them (pii.action: redact). */
+static void redact_messages(chat_call *c)
 {
     cJSON *messages = cJSON_GetObjectItemCaseSensitive(c->json, "messages");
     cJSON *m;
     cJSON_ArrayForEach(m, messages)
     {
-        const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
-        if (!cJSON_IsString(role) || strcmp(role->valuestring, "user")) continue;
         cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-        cJSON *texts[64];
-        int nt = 0;
-        if (cJSON_IsString(content)) texts[nt++] = content;
-        else if (cJSON_IsArray(content)) {
-            cJSON *part;
-            cJSON_ArrayForEach(part, content)
+        if (cJSON_IsString(content)) redact_string(content);
+        cJSON *part;
+        if (cJSON_IsArray(content)) cJSON_ArrayForEach(part, content)
             {
-                cJSON *t = cJSON_GetObjectItemCaseSensitive(part, "text");
-                if (cJSON_IsString(t) && nt < 64) texts[nt++] = t;
+                cJSON *t = cJSON_IsString(part) ? part : cJSON_GetObjectItemCaseSensitive(part, "text");
+                if (cJSON_IsString(t)) redact_string(t);
             }
-        }
-        for (int i = 0; i < nt; i++) {
-            const char *text = texts[i]->valuestring;
-            pii_entity ents[64];
-            int n = pii_detect(text, strlen(text), ents, 64);
-            if (n <= 0) continue;
-            buf out;
-            buf_init(&out);
-            pii_redact(text, strlen(text), ents, n, &out);
-            if (!out.oom) cJSON_SetValuestring(texts[i], out.data);
-            buf_free(&out);
-        }
+        cJSON *call, *calls = cJSON_GetObjectItemCaseSensitive(m, "tool_calls");
+        if (cJSON_IsArray(calls)) cJSON_ArrayForEach(call, calls)
+            {
+                cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
+                cJSON *args = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
+                if (cJSON_IsString(args)) redact_string(args);
+            }
     }
 }
 
@@ -823,9 +850,9 @@ static void detect_pii(chat_call *c)
     int restrictive = 0;
     for (size_t i = 0; i < c->cfg->n_models; i++)
         if (!c->cfg->models[i].pii_policy.allow_by_default) restrictive = 1;
-    if (!c->cfg->pii.enabled || !restrictive || !c->have_keys || !c->keys.query) return;
+    if (!c->cfg->pii.enabled || !restrictive || !c->have_texts) return;
     pii_entity ents[64];
-    int n = pii_detect(c->keys.query, c->keys.query_len, ents, 64);
+    int n = pii_detect(c->texts.pii_text, c->texts.pii_len, ents, 64);
     for (int i = 0; i < n && c->n_pii < (int)(sizeof c->pii_types / sizeof *c->pii_types); i++) {
         const char *name = pii_type_name(ents[i].type);
         int seen = 0;
@@ -868,7 +895,7 @@ static int route_request(chat_call *c)
     if (c->n_pii) http_add_header(c->req, "x-vsr-pii-types", c->pii_types_joined);
     if ((d->pii_blocked || d->model_index < 0) && c->cfg->pii.action == SR_PII_ACTION_REDACT && c->rt->route) {
         /* nobody may see this PII: mask it, then route the masked request */
-        redact_user_messages(c);
+        redact_messages(c);
         c->pii_redacted = 1;
         http_add_header(c->req, "x-vsr-pii-redacted", "true");
         route_input in = route_input_of(c);

@@ -123,10 +123,7 @@ void cache_canonical_json(const cJSON *v, buf *out)
     }
 }
 
-/* Text of a message: content string, or its text parts joined by "\n"; for
- * assistant tool calls "name(arguments)" lines follow. Non-text parts are
- * written canonically to nontext (when not NULL) and counted. */
-static int message_text(const cJSON *msg, buf *text, buf *nontext)
+int cache_message_text(const cJSON *msg, buf *text, buf *nontext)
 {
     int n_nontext = 0;
     const cJSON *content = cJSON_GetObjectItemCaseSensitive(msg, "content");
@@ -252,7 +249,7 @@ int cache_keys_compute(const cJSON *request, const char *tenant, const char *emb
             buf_puts(&b, "|S");
             cache_canonical_json(m, &b);
         } else if (i < last_user) {
-            int nt = message_text(m, &text, &nontext);
+            int nt = cache_message_text(m, &text, &nontext);
             buf_puts(&b, "|C");
             buf_json_str(&b, role, strlen(role));
             if (nt) buf_append(&b, nontext.data, nontext.len);
@@ -264,18 +261,16 @@ int cache_keys_compute(const cJSON *request, const char *tenant, const char *emb
                 if (!out->context[out->n_context - 1]) goto oom;
             }
         } else if (i == last_user) {
-            int nt = message_text(m, &text, &nontext);
+            int nt = cache_message_text(m, &text, &nontext);
             buf_puts(&b, "|U");
-            if (nt) {
-                buf_append(&b, nontext.data, nontext.len);
-            } else {
-                if (text.oom) goto oom;
-                out->semantic_ok = 1;
-                out->query_len = text.len;
-                out->query = buf_steal(&text);
-                if (!out->query) out->query = strdup("");
-                if (!out->query) goto oom;
-            }
+            if (nt) buf_append(&b, nontext.data, nontext.len);
+            /* the text is kept even beside an image: guards and routing read it */
+            if (text.oom) goto oom;
+            out->semantic_ok = !nt;
+            out->query_len = text.len;
+            out->query = buf_steal(&text);
+            if (!out->query) out->query = strdup("");
+            if (!out->query) goto oom;
         } else {
             buf_puts(&b, "|A");
             cache_canonical_json(m, &b);

@@ -24,7 +24,10 @@ typedef struct cache_keys {
      * holds text only. 0 for images/audio/files in the last user turn or no
      * user turn at all (the exact tier still works). */
     int semantic_ok;
-    char *query; /* last user turn text (text parts joined by "\n"); NULL when !semantic_ok */
+    /* Last user turn text (text parts joined by "\n"), also when the turn has
+     * non-text parts (then semantic_ok is 0 but guards and routing still read
+     * it); NULL only when there is no user turn. */
+    char *query;
     size_t query_len;
     int n_context;       /* earlier turns: user/assistant/tool messages before the last user turn */
     char **context;      /* n_context malloc'd texts */
@@ -38,6 +41,13 @@ typedef struct cache_keys {
 int cache_keys_compute(const cJSON *request, const char *tenant, const char *embed_model_id,
                        cache_keys *out, char *err, size_t errlen);
 void cache_keys_free(cache_keys *k);
+
+/* Appends the text of one chat message to text: the content string, or its
+ * text parts joined by "\n"; for assistant tool calls "name(arguments)" lines
+ * follow. Non-text parts (images, audio, files) are written canonically to
+ * nontext (when not NULL) and counted: the return value. */
+struct buf;
+int cache_message_text(const cJSON *msg, struct buf *text, struct buf *nontext);
 
 /* Appends the canonical JSON of v to out: object keys sorted by bytes,
  * recursively, no whitespace, integers printed without a fraction, other

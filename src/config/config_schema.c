@@ -73,6 +73,8 @@ static const cfg_field server_fields[] = {
     FINT("port", sr_server_config, port, RANGE, 1, 65535),
     FINT("metrics_port", sr_server_config, metrics_port, RANGE, 0, 65535),
     FINT("workers", sr_server_config, workers, RANGE, 0, 1024),
+    FINT("compute_threads", sr_server_config, compute_threads, RANGE, 0, 256),
+    FINT("compute_batch", sr_server_config, compute_batch, RANGE, 1, 1024),
     F("max_body_bytes", FT_SIZE, sr_server_config, max_body_bytes, CFG_MIN, 1, 0),
     F("max_header_bytes", FT_SIZE, sr_server_config, max_header_bytes, CFG_MIN, 256, 0),
     FINT("idle_timeout_seconds", sr_server_config, idle_timeout_seconds, CFG_MIN, 1, 0),
@@ -800,6 +802,8 @@ void cfg_defaults(sr_config *c)
     s->port = 8801;
     s->metrics_port = 9190;
     s->workers = 0;
+    s->compute_threads = 0;
+    s->compute_batch = 32;
     s->max_body_bytes = 10u << 20;
     s->max_header_bytes = 64u << 10;
     s->idle_timeout_seconds = 60;

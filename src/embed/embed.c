@@ -169,28 +169,34 @@ int embed_text(const embed_model *m, embed_state *s, const char *text, size_t le
 int embed_batch(const embed_model *m, embed_state *s, const char *const *texts, const size_t *lens,
                 int n, float *out, char *err, size_t errlen)
 {
+    return embed_batch_tokens(m, s, texts, lens, n, out, NULL, err, errlen);
+}
+
+int embed_batch_tokens(const embed_model *m, embed_state *s, const char *const *texts,
+                       const size_t *lens, int n, float *out, int *n_tokens, char *err,
+                       size_t errlen)
+{
+    for (int i = 0; i < n; i++)
+        if (!texts[i] && lens[i]) {
+            snprintf(err, errlen, "no text given for item %d", i);
+            return -1;
+        }
     if (m->type == EMBED_REMOTE) { /* one request for the whole batch */
-        for (int i = 0; i < n; i++)
-            if (!texts[i] && lens[i]) {
-                snprintf(err, errlen, "no text given for item %d", i);
-                return -1;
-            }
-        return remote_embed(m->remote, s->remote, texts, lens, n, out, NULL, err, errlen);
+        if (n_tokens)
+            for (int i = 0; i < n; i++) n_tokens[i] = -1; /* the server counts the batch only */
+        return remote_embed(m->remote, s->remote, texts, lens, n, out,
+                            n == 1 && n_tokens ? n_tokens : NULL, err, errlen);
     }
     if (m->type == EMBED_USE_LITE) {
-        for (int i = 0; i < n; i++)
-            if (!texts[i] && lens[i]) {
-                snprintf(err, errlen, "no text given for item %d", i);
-                return -1;
-            }
-        if (use_lite_encode_batch(m->use_lite, s->use_lite, texts, lens, n, out)) {
+        if (use_lite_encode_batch(m->use_lite, s->use_lite, texts, lens, n, out, n_tokens)) {
             snprintf(err, errlen, "out of memory while embedding a batch");
             return -1;
         }
         return 0;
     }
     for (int i = 0; i < n; i++)
-        if (embed_text(m, s, texts[i], lens[i], out + (size_t)i * m->dim, NULL, err, errlen))
+        if (embed_text(m, s, texts[i], lens[i], out + (size_t)i * m->dim, n_tokens ? n_tokens + i : NULL,
+                       err, errlen))
             return -1;
     return 0;
 }

@@ -46,9 +46,16 @@ void embed_state_free(embed_state *s);
 int embed_text(const embed_model *m, embed_state *s, const char *text, size_t len, float *out,
                int *n_tokens, char *err, size_t errlen);
 
-/* Embeds n texts into out[n * dim] (row i = texts[i]). Same contract as embed_text. */
+/* Embeds n texts into out[n * dim] (row i = texts[i]). Same contract as embed_text;
+ * every row is bit-identical to embed_text's for the same text. */
 int embed_batch(const embed_model *m, embed_state *s, const char *const *texts, const size_t *lens,
                 int n, float *out, char *err, size_t errlen);
+/* embed_batch that also gives each text's token count before truncation in
+ * n_tokens[n] (may be NULL; -1 for a remote model, whose server counts the
+ * batch only). The compute pool's micro-batches use it (pipeline/compute.h). */
+int embed_batch_tokens(const embed_model *m, embed_state *s, const char *const *texts,
+                       const size_t *lens, int n, float *out, int *n_tokens, char *err,
+                       size_t errlen);
 
 /* Added by the implementation (issue 3). Notes on the types:
  * - use-lite: at most 128 tokens are encoded; a text with no tokens (empty)

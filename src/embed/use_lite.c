@@ -476,7 +476,7 @@ int use_lite_encode(const use_lite_model *m, use_lite_state *s, const char *text
 }
 
 int use_lite_encode_batch(const use_lite_model *m, use_lite_state *s, const char *const *texts,
-                          const size_t *lens, int n, float *out)
+                          const size_t *lens, int n, float *out, int *n_tokens)
 {
     int off[CHUNK_TEXTS], len[CHUNK_TEXTS], slot[CHUNK_TEXTS];
     /* a text tokenized into s->one that did not fit the last chunk */
@@ -492,6 +492,7 @@ int use_lite_encode_batch(const use_lite_model *m, use_lite_state *s, const char
                 int c = spm_encode(m->vocab, &s->tok, texts[which] ? texts[which] : "",
                                    texts[which] ? lens[which] : 0, s->one, USE_LITE_MAX_TOKENS);
                 if (c < 0) return -1;
+                if (n_tokens) n_tokens[which] = c;
                 T = c < USE_LITE_MAX_TOKENS ? c : USE_LITE_MAX_TOKENS;
                 if (T == 0) {
                     encode_empty(m, s, out + (size_t)which * D_MODEL);

@@ -29,9 +29,10 @@ int use_lite_tokenize(const use_lite_model *m, use_lite_state *s, const char *te
 int use_lite_encode(const use_lite_model *m, use_lite_state *s, const char *text, size_t len,
                     float *out, int *n_tokens);
 /* Embeds n texts into out[n][512], several texts per matrix product; each
- * vector is bit-identical to use_lite_encode's. 0 or -1 (OOM). */
+ * vector is bit-identical to use_lite_encode's. n_tokens (may be NULL) gets
+ * each text's token count before truncation. 0 or -1 (OOM). */
 int use_lite_encode_batch(const use_lite_model *m, use_lite_state *s, const char *const *texts,
-                          const size_t *lens, int n, float *out);
+                          const size_t *lens, int n, float *out, int *n_tokens);
 /* The encoder alone: ids[0..T) (T <= 128, ids < vocabulary rows) into out[512]. */
 void use_lite_encode_ids(const use_lite_model *m, use_lite_state *s, const int *ids, int T,
                          float *out);

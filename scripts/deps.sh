@@ -2,7 +2,8 @@
 # Installs what semrouter needs, by Debian package name. Idempotent and fast when
 # everything is present (one dpkg-query). Not root: prints the exact apt-get line.
 #   scripts/deps.sh          build dependencies
-#   scripts/deps.sh --test   also test/bench tools and the npm `openai` client (tests/node)
+#   scripts/deps.sh --test   also test/bench tools and the npm `openai` client and Milvus
+#                          Node SDK (tests/node)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,8 +37,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-if [ "${1:-}" = "--test" ] && [ ! -d tests/node/node_modules/openai ]; then
-    echo "deps: installing npm openai client into tests/node" >&2
+if [ "${1:-}" = "--test" ] && { [ ! -d tests/node/node_modules/openai ] ||
+    [ ! -d tests/node/node_modules/@zilliz/milvus2-sdk-node ]; }; then
+    echo "deps: installing npm openai client and Milvus Node SDK into tests/node" >&2
     (cd tests/node && npm install --no-audit --no-fund --loglevel=error >&2)
 fi
 exit 0

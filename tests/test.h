@@ -2,7 +2,9 @@
  *
  * Each case prints "PASS name" or "FAIL name: why"; tests/run.sh counts them.
  * A case is a function; CHECK records a failure and keeps going, so one run
- * shows every broken expectation. Tests that need ../shared call test_skip(). */
+ * shows every broken expectation. Reference data the tests need is in the repo
+ * (tests/data, provenance in tests/data/README.md); ../shared holds optional extras
+ * only, and a case that uses it says so on a "# optional extra" line. */
 #ifndef SEMROUTER_TEST_H
 #define SEMROUTER_TEST_H
 #include <math.h>
@@ -58,7 +60,16 @@ static inline int test_str_eq(const char *a, const char *b) { return a && b && s
 
 #define TEST_MAIN_END() return test_failures_total ? 1 : 0
 
-/* Path of the shared reference folder (../shared from the repo root) or NULL. */
+/* Writes the path of rel inside the repo's tests/data ($SEMROUTER_ROOT/tests/data) into out. */
+static inline const char *test_data_path(const char *rel, char *out, size_t outlen)
+{
+    const char *root = getenv("SEMROUTER_ROOT");
+    snprintf(out, outlen, "%s/tests/data/%s", root ? root : ".", rel);
+    return out;
+}
+
+/* Path of the optional shared reference folder (../shared from the repo root, or
+ * $SEMROUTER_SHARED) or NULL. Only for extras: no case may need it to pass. */
 static inline const char *test_shared_dir(void)
 {
     const char *d = getenv("SEMROUTER_SHARED");

@@ -1,10 +1,10 @@
 /* The cache with real embeddings (USE-lite) on real conversations: every
- * two-turn case of ../shared/data/dev/contextual_queries.json is stored
+ * two-turn case of tests/data/cache/contextual_queries.json is stored
  * (keys from the chat request, vectors of the follow-up and of the earlier
  * turns); a follow-up must then hit under its own first turn and never return
  * an answer stored under another first turn. Also: paraphrases of
  * cache_cases.json questions hit, different questions do not. Skips when
- * ../shared or the model (scripts/fetch-model.sh) is absent. */
+ * the model (scripts/fetch-model.sh) is absent. */
 #include "cache/cache.h"
 #include "cache/keys.h"
 #include "core/util.h"
@@ -32,10 +32,9 @@ static int load_model(void)
 
 static cJSON *load_json(const char *name)
 {
-    const char *sh = test_shared_dir();
-    if (!sh) return NULL;
-    char path[1024], err[256];
-    snprintf(path, sizeof path, "%s/data/dev/%s", sh, name);
+    char rel[256], path[1024], err[256];
+    snprintf(rel, sizeof rel, "cache/%s", name);
+    test_data_path(rel, path, sizeof path);
     size_t len;
     char *text = util_read_file(path, &len, err, sizeof err);
     if (!text) return NULL;
@@ -104,7 +103,8 @@ static int request_of(const cJSON *cases, int ctx, int q, cache_keys *k, cache_r
 static void followup_hits_only_under_its_first_turn(void)
 {
     cJSON *cases = load_json("contextual_queries.json");
-    if (!cases) SKIP("../shared/data/dev/contextual_queries.json not found");
+    CHECK(cases != NULL, "tests/data/cache/contextual_queries.json not found");
+    if (!cases) return;
     if (!load_model()) {
         cJSON_Delete(cases);
         SKIP("models/use-lite not found (run scripts/fetch-model.sh)");
@@ -175,7 +175,8 @@ static void followup_hits_only_under_its_first_turn(void)
 static void paraphrases_hit_other_questions_miss(void)
 {
     cJSON *groups = load_json("cache_cases.json");
-    if (!groups) SKIP("../shared/data/dev/cache_cases.json not found");
+    CHECK(groups != NULL, "tests/data/cache/cache_cases.json not found");
+    if (!groups) return;
     if (!load_model()) {
         cJSON_Delete(groups);
         SKIP("models/use-lite not found (run scripts/fetch-model.sh)");

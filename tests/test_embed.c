@@ -46,14 +46,12 @@ static int embed_str(const char *s, float *out, int *n)
     return r;
 }
 
-/* golden.json: token ids and TF.js embeddings for 18 texts. */
+/* tests/data/use-lite/golden.json: token ids and TF.js embeddings for 18 texts. */
 static void golden_matches_tfjs(void)
 {
     if (!model) SKIP("model not loaded (run scripts/fetch-model.sh)");
-    const char *sh = test_shared_dir();
-    if (!sh) SKIP("../shared is absent; golden.json unavailable");
     char path[1024], err[256];
-    snprintf(path, sizeof path, "%s/models/use-lite/golden.json", sh);
+    test_data_path("use-lite/golden.json", path, sizeof path);
     size_t len;
     char *text = util_read_file(path, &len, err, sizeof err);
     CHECK(text != NULL, "%s", err);
@@ -105,8 +103,8 @@ static void golden_matches_tfjs(void)
     cJSON_Delete(g);
 }
 
-/* Values computed by the numpy reference (../shared/models/use-lite/reference.py)
- * on this model, kept here so the repo's tests check numbers without ../shared. */
+/* Values computed by the numpy reference (reference.py, see tests/data/README.md)
+ * on this model. */
 static void matches_reference_values(void)
 {
     if (!model) SKIP("model not loaded (run scripts/fetch-model.sh)");

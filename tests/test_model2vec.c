@@ -1,4 +1,4 @@
-/* Tests for src/embed/model2vec.c: the shared vocab-quantized Unigram fixture
+/* Tests for src/embed/model2vec.c: the vocab-quantized Unigram fixture (tests/data/model2vec-fixture)
  * against expected_embeddings.json, an in-repo plain-layout WordPiece fixture
  * (tests/data/m2v-wordpiece, values from the numpy reference), edge cases and
  * damaged files. */
@@ -22,10 +22,8 @@ static embed_model *load(const char *dir, char *err, size_t errlen)
 
 static void fixture_matches_expected_embeddings(void)
 {
-    const char *sh = test_shared_dir();
-    if (!sh) SKIP("../shared is absent; model2vec fixture unavailable");
     char dir[1024], path[1100], err[256];
-    snprintf(dir, sizeof dir, "%s/models/model2vec-fixture", sh);
+    test_data_path("model2vec-fixture", dir, sizeof dir);
     embed_model *m = load(dir, err, sizeof err);
     CHECK(m != NULL, "%s", err);
     if (!m) return;

@@ -74,7 +74,7 @@ st=$(chat "$body" "${A[@]}")
 check "different_system_prompt_misses" [ "$(header x-vsr-cache-hit)" = false ]
 
 # --- conversation context: a follow-up hits only under its own first turn ------------------------
-CTX=${SEMROUTER_SHARED:-../shared}/data/dev/contextual_queries.json
+CTX=tests/data/cache/contextual_queries.json
 if [ -f "$CTX" ]; then
     python3 - "$CTX" "$E2E_TMP" <<'PY'
 import json, sys

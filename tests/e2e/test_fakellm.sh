@@ -237,7 +237,7 @@ chat -d "$REQ" >"$TMP/after"
 check healthy_after_disconnects 'd["choices"][0]["message"]["content"].startswith("[m-small]")' "$TMP/after"
 
 # ---- the answers against OpenAI's published schemas (tests/tools/openapi_check.py)
-SPEC=${SEMROUTER_SHARED:-../shared}/openai/openapi.yaml
+SPEC=${OPENAPI_SPEC:-tests/data/openai/openapi-subset.json}
 spec_cases=(chat:CreateChatCompletionResponse:c1 chat_length:CreateChatCompletionResponse:c5
     tool_call:CreateChatCompletionResponse:t1 reasoning:CreateChatCompletionResponse:r1
     stream:CreateChatCompletionStreamResponse:s1 stream_tool_call:CreateChatCompletionStreamResponse:t2

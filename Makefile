@@ -12,6 +12,9 @@ LDLIBS  += $(PKG_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
 
 LIB_SRC  := $(wildcard src/*/*.c)
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+# The dashboard's page (web/dashboard/*) compiled into the library as a generated C source.
+ASSET_SRC := $(sort $(wildcard web/dashboard/*))
+ASSET_OBJ := $(BUILD)/obj/gen/dashboard_assets.o
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tools/*.c)
@@ -33,7 +36,15 @@ $(BUILD)/obj/%.o: src/%.c | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/libsemrouter.a: $(LIB_OBJ)
+$(BUILD)/gen/dashboard_assets.c: $(ASSET_SRC) scripts/embed-assets.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-assets.sh $@ $(ASSET_SRC)
+
+$(ASSET_OBJ): $(BUILD)/gen/dashboard_assets.c src/api/dashboard.h | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libsemrouter.a: $(LIB_OBJ) $(ASSET_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 

@@ -89,6 +89,7 @@ typedef struct chat_call {
     int cacheable; /* the cache applies to this request (enabled, keys computed) */
     const char *cache_state; /* "hit", "miss", "skip", "off", "coalesced" */
     float cache_similarity;
+    int cache_tier; /* cache_tier of a hit (exact or semantic), 0 otherwise */
     const char *response_path; /* "upstream" or "cache" */
     int sf_leader;            /* this call must finish its single-flight entry */
     sf_waiter *sf_waiter;     /* set while waiting for an identical request's answer */
@@ -101,6 +102,7 @@ typedef struct chat_call {
     char pii_types_joined[256]; /* "EMAIL_ADDRESS,CREDIT_CARD" for headers and messages */
     int pii_redacted;
     float jailbreak_confidence; /* < 0 when the guard did not run */
+    const char *jailbreak_type; /* the blocking signal's name when the prompt guard blocked */
 } chat_call;
 
 static void attempt_start(chat_call *c);
@@ -122,6 +124,36 @@ static void call_free(chat_call *c)
 }
 
 /* --------------------------------------------------------------- accounting */
+
+/* The decision of a finished request, for the live statistics (metrics/stats.h). */
+static void record_decision(chat_call *c, int status, double total_seconds)
+{
+    const char *cache = c->cache_state ? c->cache_state : "off";
+    if (!strcmp(cache, "hit")) cache = c->cache_tier == CACHE_TIER_EXACT ? "exact" : "semantic";
+    int blocked = c->response_path && !strcmp(c->response_path, "blocked");
+    int pii = c->error_reason && !strcmp(c->error_reason, "pii_policy_denied");
+    stats_decision d = {
+        .request_id = c->request_id,
+        .tenant = c->tenant,
+        .requested_model = c->requested_model[0] ? c->requested_model : NULL,
+        .model = c->model ? c->model->name : NULL,
+        .category = c->routed ? c->route.category : NULL,
+        .path = c->response_path ? c->response_path : status >= 400 ? NULL : "upstream",
+        .cache = cache,
+        .guard = blocked ? (pii ? "pii" : "jailbreak") : NULL,
+        .guard_type = !blocked ? NULL : pii ? (c->n_pii ? c->pii_types_joined : "PII") : c->jailbreak_type,
+        .endpoint = c->n_cands && c->attempts ? c->cands[c->current].name : NULL,
+        .error = c->error_reason,
+        .status = status,
+        .stream = c->stream,
+        .reasoning = c->routed && c->route.reasoning_set && c->route.reasoning,
+        .similarity = c->cache_similarity > 0 ? c->cache_similarity : -1,
+        .verifier_probability = -1,
+        .latency_ms = total_seconds * 1e3,
+        .ttft_ms = c->t_first_byte ? (double)(c->t_first_byte - c->t_start) / 1e6 : -1,
+    };
+    stats_record(c->gw->stats, &d);
+}
 
 static void usage_from_json(chat_call *c, const cJSON *completion)
 {
@@ -161,6 +193,7 @@ static void finish_accounting(chat_call *c, int status)
     char st[8];
     snprintf(st, sizeof st, "%d", status);
     metrics_inc(m->http_requests, METRICS_LABELS("/v1/chat/completions", st));
+    record_decision(c, status, total);
 
     if (!c->cfg->server.log_requests) return;
     buf l;
@@ -642,6 +675,7 @@ static int try_cache(chat_call *c, float threshold)
                 METRICS_LABELS("memory", "find_similar", rc == 1 ? "hit" : rc == 0 ? "miss" : "error"));
     if (rc == 1) {
         metrics_inc(gw->metrics->cache_hits, NULL);
+        c->cache_tier = hit.tier;
         respond_from_cache(c, hit.body, hit.len, hit.similarity, 0);
         free(hit.body);
         return 1;
@@ -666,6 +700,7 @@ static int try_exact_first(chat_call *c)
     if (cache_lookup(gw->cache, &r, -1.0f, &hit) != 1) return 0;
     metrics_inc(gw->metrics->cache_hits, NULL);
     metrics_inc(gw->metrics->cache_operations, METRICS_LABELS("memory", "find_similar", "hit"));
+    c->cache_tier = CACHE_TIER_EXACT;
     respond_from_cache(c, hit.body, hit.len, hit.similarity, 0);
     free(hit.body);
     return 1;
@@ -767,6 +802,7 @@ static int guard_jailbreak(chat_call *c)
             break;
         }
     http_add_header(c->req, "x-vsr-jailbreak-type", type);
+    c->jailbreak_type = type;
     buf msg;
     buf_init(&msg);
     blocked_jailbreak_message(&msg, type, r.confidence);

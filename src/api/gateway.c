@@ -7,6 +7,7 @@
 #include "api/api_error.h"
 #include "api/classify.h"
 #include "api/classify_guard.h"
+#include "api/dashboard.h"
 #include "api/embeddings.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -337,6 +338,9 @@ static void api_handler(http_request *req, void *arg)
     } else if (!strcmp(path, "/metrics")) {
         if (!is_get) goto method;
         status = handle_metrics(req, gw);
+    } else if (dashboard_owns(path)) {
+        if (!is_get) goto method;
+        status = dashboard_handle(req, gw, path);
     } else {
         char msg[512];
         snprintf(msg, sizeof msg, "Unknown request URL: %s %.300s. Please check the URL.", method, path);
@@ -382,14 +386,14 @@ static void worker_free(void *data, void *arg)
     free(wk);
 }
 
-const char *gateway_tenant(const sr_config *cfg, const char *authorization)
+/* The auth.keys entry of a "Bearer KEY" header, or NULL. */
+static const sr_auth_key *auth_key_of(const sr_config *cfg, const char *authorization)
 {
-    if (!cfg->auth.enabled) return "anonymous";
     if (!authorization || strncasecmp(authorization, "Bearer ", 7)) return NULL;
     const char *key = authorization + 7;
     while (*key == ' ') key++;
     size_t kl = strlen(key);
-    const char *found = NULL;
+    const sr_auth_key *found = NULL;
     /* compare every key in full so the time taken says nothing about which matched */
     for (size_t i = 0; i < cfg->auth.n_keys; i++) {
         const char *k = cfg->auth.keys[i].key;
@@ -397,9 +401,23 @@ const char *gateway_tenant(const sr_config *cfg, const char *authorization)
         size_t n = strlen(k);
         unsigned char diff = (unsigned char)(n != kl);
         for (size_t j = 0; j < n; j++) diff |= (unsigned char)(k[j] ^ (j < kl ? key[j] : 0));
-        if (!diff && !found) found = cfg->auth.keys[i].tenant;
+        if (!diff && !found) found = &cfg->auth.keys[i];
     }
     return found;
+}
+
+const char *gateway_tenant(const sr_config *cfg, const char *authorization)
+{
+    if (!cfg->auth.enabled) return "anonymous";
+    const sr_auth_key *k = auth_key_of(cfg, authorization);
+    return k ? k->tenant : NULL;
+}
+
+int gateway_admin(const sr_config *cfg, const char *authorization)
+{
+    if (!cfg->auth.enabled) return 1;
+    const sr_auth_key *k = auth_key_of(cfg, authorization);
+    return k && k->admin;
 }
 
 /* Loads the embedding model and the cache named by the first configuration.
@@ -579,7 +597,9 @@ int gateway_serve_main(int argc, char **argv)
     config_errors_free(&errs);
     gw.balancer = balancer_new();
     gw.metrics = sr_metrics_new();
-    if (!gw.balancer || !gw.metrics) {
+    gw.stats = stats_new();
+    gw.started_ms = (int64_t)util_unix_time() * 1000;
+    if (!gw.balancer || !gw.metrics || !gw.stats) {
         fprintf(stderr, "semrouter: out of memory at start\n");
         return 1;
     }
@@ -645,6 +665,7 @@ int gateway_serve_main(int argc, char **argv)
     http_server_free(gw.server);
     balancer_free(gw.balancer);
     sr_metrics_free(gw.metrics);
+    stats_free(gw.stats);
     cache_close(gw.cache);
     embed_free(gw.embed);
     singleflight_free(gw.flights);

@@ -14,6 +14,7 @@
 #include "http/server.h"
 #include "http/upstream.h"
 #include "metrics/sr_metrics.h"
+#include "metrics/stats.h"
 #include "guard/jailbreak.h"
 #include "route/decide.h"
 #include <pthread.h>
@@ -35,7 +36,9 @@ typedef struct gateway {
     char *config_path;
     balancer *balancer;
     sr_metrics *metrics;
+    stats *stats; /* live statistics for /api/v1/stats and /dashboard */
     http_server *server;
+    int64_t started_ms; /* Unix milliseconds at start */
     /* Loaded once at start from the first configuration (a reload changes
      * thresholds and routing, not these; a restart picks up a new model or
      * cache backend). Any of them may be NULL: the feature is then off or
@@ -64,6 +67,10 @@ int gateway_reload(gateway *gw);
 /* The tenant of a request: from its API key when auth is enabled (NULL when
  * the key is missing or unknown), else "anonymous". */
 const char *gateway_tenant(const sr_config *cfg, const char *authorization_header);
+
+/* The admin rule for management routes (/api/v1/stats): 1 when auth is off, or
+ * when the key is one of auth.keys with admin: true; else 0. */
+int gateway_admin(const sr_config *cfg, const char *authorization_header);
 
 /* POST /v1/chat/completions (chat.c). */
 void chat_handle(http_request *req, gateway *gw, gateway_worker *wk);

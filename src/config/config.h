@@ -350,6 +350,7 @@ typedef struct sr_auth_key {
     char *key;     /* the bearer key (from key, or read from key_env at load) */
     char *key_env; /* NULL when given inline */
     char *tenant;  /* tenant id; default "key-<index>" */
+    bool admin;    /* false; true: may read management routes (/api/v1/stats) when auth is on */
 } sr_auth_key;
 
 typedef struct sr_auth_config {

@@ -644,6 +644,7 @@ static const cfg_field auth_key_fields[] = {
     FSTR("key", sr_auth_key, key),
     FSTR("key_env", sr_auth_key, key_env),
     FSTR("tenant", sr_auth_key, tenant),
+    FBOOL("admin", sr_auth_key, admin),
     FEND,
 };
 

@@ -18,6 +18,7 @@ typedef struct endpoint_state {
     atomic_long outstanding;
     atomic_int consecutive_fails;
     _Atomic double ejected_until; /* monotonic seconds; 0 = not ejected */
+    atomic_long ejections;        /* times ejected since start */
 } endpoint_state;
 
 struct balancer {
@@ -98,6 +99,20 @@ long balancer_outstanding(balancer *b, const char *name)
     return s ? atomic_load(&s->outstanding) : 0;
 }
 
+void balancer_info_get(balancer *b, const char *name, balancer_info *out)
+{
+    endpoint_state *s = state_get(b, name);
+    memset(out, 0, sizeof *out);
+    out->healthy = 1;
+    if (!s) return;
+    double now = util_now_sec(), until = atomic_load(&s->ejected_until);
+    out->healthy = !is_ejected(s, now);
+    out->outstanding = atomic_load(&s->outstanding);
+    out->ejections = atomic_load(&s->ejections);
+    out->consecutive_fails = atomic_load(&s->consecutive_fails);
+    out->ejected_for_seconds = out->healthy ? 0 : until - now;
+}
+
 /* Weighted draw among eligible[]; returns an index into cands. */
 static int weighted_draw(const balancer_candidate *cands, const int *eligible, int ne)
 {
@@ -158,5 +173,6 @@ void balancer_end(balancer *b, const balancer_candidate *c, int success)
     if (atomic_fetch_add(&s->consecutive_fails, 1) + 1 >= max_fails) {
         atomic_store(&s->ejected_until, util_now_sec() + eject);
         atomic_store(&s->consecutive_fails, 0);
+        atomic_fetch_add(&s->ejections, 1);
     }
 }

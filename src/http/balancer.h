@@ -35,4 +35,14 @@ void balancer_end(balancer *b, const balancer_candidate *c, int success);
 /* 1 unless currently ejected. */
 int balancer_healthy(balancer *b, const char *name);
 long balancer_outstanding(balancer *b, const char *name);
+
+/* An endpoint's state for status pages (/api/v1/stats). */
+typedef struct balancer_info {
+    int healthy;
+    long outstanding;
+    long ejections;             /* times ejected since start */
+    int consecutive_fails;
+    double ejected_for_seconds; /* remaining; 0 when healthy */
+} balancer_info;
+void balancer_info_get(balancer *b, const char *name, balancer_info *out);
 #endif

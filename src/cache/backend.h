@@ -25,7 +25,10 @@
  *     bounds its in-flight work and fails fast past it.
  *   - Ownership: the request (and its strings and vectors) is copied by the
  *     backend if it needs it after the call returns; the candidates handed to a
- *     lookup callback belong to the callee (free with cache_candidates_free). */
+ *     lookup callback belong to the callee: it either frees them with
+ *     cache_candidates_free or takes them (copies the struct and sets the
+ *     passed one's n to 0 and v to NULL); the backend frees what is left in
+ *     the passed struct after the callback returns. */
 #ifndef SEMROUTER_CACHE_BACKEND_H
 #define SEMROUTER_CACHE_BACKEND_H
 #include "cache/cache.h"
@@ -51,6 +54,13 @@ typedef struct cache_candidate {
     int n_context;       /* earlier turns of the stored request */
     float *context_vecs; /* n_context x dim, unit norm; NULL when n_context == 0 */
     char *id;            /* backend's id of the entry (exact key hex for memory) */
+    /* The stored conversation for the context match (select.h); a backend that
+     * does not keep them leaves them NULL / 0 and the match falls back to the
+     * context vectors. */
+    char **context_texts;          /* n_context: user/tool turn texts, NULL for assistant turns */
+    unsigned char *context_roles;  /* n_context CACHE_ROLE_* */
+    int has_answer_hash;           /* answer_hash holds cache_context_hash of the stored turns */
+    unsigned char answer_hash[32];
 } cache_candidate;
 
 typedef struct cache_candidates {
@@ -77,9 +87,19 @@ typedef struct cache_backend_ops {
     /* Whether the backend can answer now (for /ready): 1 ok, 0 degraded. */
     int (*healthy)(cache_backend *b);
     void (*close)(cache_backend *b);
+    /* Optional (NULL = nothing to do): the outcome of the hit decision for a
+     * lookup, so the backend can refresh the served entry (lru/lfu) and count
+     * hits and misses. served = the candidate that was answered with, NULL =
+     * a miss. Called on the caller's loop; must not block. */
+    void (*result)(cache_backend *b, const cache_candidate *served);
 } cache_backend_ops;
 
 struct cache_backend {
     const cache_backend_ops *ops;
 };
+
+/* The memory cache c as a backend (memory_backend.c): lookup is cache_search,
+ * store is cache_store, result is cache_served; every callback runs before
+ * the call returns. close frees the adapter, not c. NULL on out of memory. */
+cache_backend *cache_backend_memory(cache *c);
 #endif

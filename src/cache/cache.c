@@ -21,6 +21,7 @@
  * shared) refreshes an entry.
  * Lock order: store_mu -> index_lock -> lock -> policy_mu. */
 #include "cache/cache.h"
+#include "cache/backend.h"
 #include "cache/persist.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -45,6 +46,8 @@ typedef struct entry {
     char *body;          /* NUL-terminated */
     char *query;
     uint16_t *context; /* n_context * dim half floats */
+    unsigned char *ctx_blob; /* conversation match data (ctx_blob_build), NULL = none */
+    uint32_t ctx_blob_len;
     uint32_t body_len, log_size;
     uint32_t partition, tenant;
     uint32_t gen, freq, heap_pos;
@@ -452,7 +455,7 @@ static void order_unlink(cache *c, uint32_t s)
 static size_t entry_bytes(const cache *c, const entry *e)
 {
     return sizeof(entry) + e->body_len + 1 + (e->query ? strlen(e->query) + 1 : 0) +
-           (size_t)e->n_context * (size_t)c->o.dim * 2;
+           (size_t)e->n_context * (size_t)c->o.dim * 2 + e->ctx_blob_len;
 }
 
 static uint64_t label_of(const cache *c, uint32_t slot)
@@ -478,6 +481,7 @@ static void entry_remove(cache *c, uint32_t s)
     free(e->body);
     free(e->query);
     free(e->context);
+    free(e->ctx_blob);
     uint32_t gen = e->gen + 1;
     memset(e, 0, sizeof *e);
     e->gen = gen;
@@ -572,6 +576,76 @@ static void finish_vector(cache *c, pending_vector *pv)
     pv->index = NULL;
 }
 
+/* ---- conversation match data ----
+ * Blob: u8 has_hash, hash[32] (cache_context_hash), roles[n_context], then
+ * n_context NUL-terminated texts (user/tool turns; "" for assistant turns). */
+
+int cache_context_hash(int n_context, const char *const *texts, const size_t *lens,
+                       const unsigned char *roles, unsigned char out[32])
+{
+    if (!texts || !lens || !roles || n_context <= 0) return 0;
+    buf b;
+    buf_init(&b);
+    int n = 0;
+    buf_puts(&b, "semrouter-answers-v1");
+    for (int i = 0; i < n_context; i++) {
+        if (roles[i] != CACHE_ROLE_ASSISTANT) continue;
+        buf_printf(&b, " %zu:", lens[i]);
+        buf_append(&b, texts[i] ? texts[i] : "", texts[i] ? lens[i] : 0);
+        n++;
+    }
+    int ok = n && !b.oom;
+    if (ok) util_sha256(b.data, b.len, out);
+    buf_free(&b);
+    return ok;
+}
+
+static int ctx_blob_valid(const unsigned char *b, size_t len, int n_context)
+{
+    size_t need = 33 + (size_t)n_context;
+    if (len < need || b[0] > 1) return 0;
+    for (int i = 0; i < n_context; i++)
+        if (b[33 + i] > CACHE_ROLE_OTHER) return 0;
+    size_t at = need;
+    for (int i = 0; i < n_context; i++) {
+        const unsigned char *z = at < len ? memchr(b + at, 0, len - at) : NULL;
+        if (!z) return 0;
+        at = (size_t)(z - b) + 1;
+    }
+    return at == len;
+}
+
+/* The blob of r, malloc'd (NULL when r carries no texts and roles). */
+static unsigned char *ctx_blob_build(const cache_request *r, size_t *len)
+{
+    *len = 0;
+    if (!r->n_context || !r->context_texts || !r->context_lens || !r->context_roles) return NULL;
+    size_t n = 33 + (size_t)r->n_context;
+    for (int i = 0; i < r->n_context; i++)
+        if (r->context_roles[i] != CACHE_ROLE_ASSISTANT) n += r->context_lens[i];
+    n += (size_t)r->n_context;
+    unsigned char *b = malloc(n);
+    if (!b) return NULL;
+    b[0] = (unsigned char)cache_context_hash(r->n_context, r->context_texts, r->context_lens,
+                                             r->context_roles, b + 1);
+    if (!b[0]) memset(b + 1, 0, 32);
+    size_t at = 33;
+    for (int i = 0; i < r->n_context; i++)
+        b[at++] = r->context_roles[i] > CACHE_ROLE_OTHER ? CACHE_ROLE_OTHER : r->context_roles[i];
+    for (int i = 0; i < r->n_context; i++) {
+        if (r->context_roles[i] != CACHE_ROLE_ASSISTANT && r->context_lens[i]) {
+            /* a text with a NUL inside is cut there: the blob keeps C strings */
+            const char *t = r->context_texts[i];
+            size_t l = strnlen(t, r->context_lens[i]);
+            memcpy(b + at, t, l);
+            at += l;
+        }
+        b[at++] = 0;
+    }
+    *len = at;
+    return b;
+}
+
 /* Inserts rec (store_mu held). write_log: append to the persist file first.
  * enforce_max: evict down to max_entries first. pending: NULL = insert the
  * vector now; else the caller must call finish_vector(pending) once it has
@@ -585,7 +659,13 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
     char *body = malloc(rec->body_len + 1);
     char *query = rec->query && rec->query[0] ? strdup(rec->query) : NULL;
     uint16_t *ctx = rec->n_context ? malloc((size_t)rec->n_context * dim * 2) : NULL;
-    if (!body || (rec->query && rec->query[0] && !query) || (rec->n_context && !ctx)) {
+    /* a damaged blob is dropped: the entry then matches by context vectors only */
+    int want_blob = rec->ctx_blob && rec->ctx_blob_len &&
+                    ctx_blob_valid(rec->ctx_blob, rec->ctx_blob_len, rec->n_context);
+    unsigned char *blob = want_blob ? malloc(rec->ctx_blob_len) : NULL;
+    if (blob) memcpy(blob, rec->ctx_blob, rec->ctx_blob_len);
+    if (!body || (rec->query && rec->query[0] && !query) || (rec->n_context && !ctx) ||
+        (want_blob && !blob)) {
         snprintf(err, errlen, "out of memory while storing a cache entry");
         goto fail;
     }
@@ -652,6 +732,8 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
     e->query = query;
     e->context = ctx;
     e->n_context = (uint16_t)rec->n_context;
+    e->ctx_blob = blob;
+    e->ctx_blob_len = blob ? (uint32_t)rec->ctx_blob_len : 0;
     e->inserted_at = rec->inserted_at;
     e->expires_at = rec->expires_at;
     e->log_offset = offset;
@@ -700,6 +782,7 @@ fail:
     free(body);
     free(query);
     free(ctx);
+    free(blob);
     return -1;
 }
 
@@ -739,6 +822,10 @@ int cache_store(cache *c, const cache_request *r, const char *query_text,
     rec.vec = r->query_vec;
     rec.n_context = r->n_context;
     rec.context = r->context_vecs;
+    size_t blob_len;
+    unsigned char *blob = ctx_blob_build(r, &blob_len);
+    rec.ctx_blob = blob;
+    rec.ctx_blob_len = blob_len;
     pthread_mutex_lock(&c->store_mu);
     rec.inserted_at = now_of(c);
     rec.expires_at = c->o.ttl_seconds ? rec.inserted_at + c->o.ttl_seconds : 0;
@@ -749,6 +836,7 @@ int cache_store(cache *c, const cache_request *r, const char *query_text,
         maybe_compact(c);
     }
     pthread_mutex_unlock(&c->store_mu);
+    free(blob);
     if (!rc && pv.index) finish_vector(c, &pv);
     return rc;
 }
@@ -840,6 +928,135 @@ int cache_lookup(cache *c, const cache_request *r, float threshold, cache_hit *h
         c->misses++;
     }
     return found;
+}
+
+/* Copies entry s into candidate out (lock held shared). Returns 0 or -1 (out of memory). */
+static int fill_candidate(cache *c, uint32_t s, float sim, cache_tier tier, cache_candidate *out)
+{
+    entry *e = &c->slots[s];
+    int dim = c->o.dim;
+    memset(out, 0, sizeof *out);
+    out->body = malloc((size_t)e->body_len + 1);
+    out->id = malloc(65);
+    out->query_text = e->query ? strdup(e->query) : NULL;
+    out->n_context = e->n_context;
+    if (e->n_context) {
+        out->context_vecs = malloc((size_t)e->n_context * dim * sizeof(float));
+        if (out->context_vecs)
+            for (size_t i = 0; i < (size_t)e->n_context * dim; i++)
+                out->context_vecs[i] = f16_to_f32(e->context[i]);
+    }
+    if (e->ctx_blob) {
+        out->context_texts = calloc(e->n_context, sizeof *out->context_texts);
+        out->context_roles = malloc(e->n_context);
+        const unsigned char *b = e->ctx_blob;
+        size_t at = 33 + (size_t)e->n_context;
+        for (int i = 0; out->context_texts && out->context_roles && i < e->n_context; i++) {
+            out->context_roles[i] = b[33 + i];
+            const char *t = (const char *)b + at;
+            size_t l = strlen(t);
+            if (b[33 + i] != CACHE_ROLE_ASSISTANT) {
+                out->context_texts[i] = strdup(t);
+                if (!out->context_texts[i]) {
+                    free(out->context_roles);
+                    out->context_roles = NULL;
+                }
+            }
+            at += l + 1;
+        }
+        out->has_answer_hash = b[0];
+        memcpy(out->answer_hash, b + 1, 32);
+    }
+    if (!out->body || !out->id || (e->query && !out->query_text) ||
+        (e->n_context && !out->context_vecs) ||
+        (e->ctx_blob && (!out->context_texts || !out->context_roles))) {
+        cache_candidates one = {1, out};
+        cache_candidates_free(&one); /* frees the fields; out itself is the caller's */
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
+    memcpy(out->body, e->body, (size_t)e->body_len + 1);
+    out->len = e->body_len;
+    out->similarity = sim;
+    out->tier = tier;
+    out->inserted_at = e->inserted_at;
+    hex_encode(e->exact, out->id);
+    return 0;
+}
+
+int cache_search(cache *c, const cache_request *r, int k, float floor, cache_candidates *out)
+{
+    out->n = 0;
+    out->v = NULL;
+    uint8_t exact[32], pkey[32];
+    if (!r || hex_decode(r->exact_key, exact) ||
+        (r->query_vec && hex_decode(r->partition_key, pkey)) || k < 0)
+        return -1;
+    if (k > MAX_CANDIDATES) k = MAX_CANDIDATES;
+    const char *tenant = r->tenant ? r->tenant : "";
+    int64_t now = now_of(c);
+    out->v = calloc((size_t)k + 1, sizeof *out->v);
+    if (!out->v) return -1;
+    int rc = 0;
+    pthread_rwlock_rdlock(&c->lock);
+    uint32_t s = exact_find(c, exact);
+    if (s != NIL && !is_expired(&c->slots[s], now) &&
+        !strcmp(c->tenants[c->slots[s].tenant], tenant)) {
+        if (fill_candidate(c, s, 1.0f, CACHE_TIER_EXACT, &out->v[out->n]))
+            rc = -1;
+        else
+            out->n++;
+    } else {
+        s = NIL;
+    }
+    uint32_t pid = !r->query_vec || !k ? NIL : part_find(c, pkey);
+    partition *part = pid != NIL ? c->parts[pid] : NULL;
+    if (!rc && part && part->count) {
+        /* ask for a few more than k: stale labels of removed entries are skipped */
+        int want = k + 4 > MAX_CANDIDATES ? MAX_CANDIDATES : k + 4;
+        hnsw_result res[MAX_CANDIDATES];
+        int n = part->index ? hnsw_search(part->index, r->query_vec, want, c->hp.ef_search, res)
+                            : flat_search(part, c->o.dim, r->query_vec, want, res);
+        int semantic = 0;
+        for (int i = 0; i < n && semantic < k && !rc; i++) {
+            if (res[i].similarity < floor) break;
+            uint32_t slot = (uint32_t)res[i].label;
+            if (slot >= c->n_slots || slot == s) continue;
+            entry *e = &c->slots[slot];
+            if (!e->live || e->gen != (uint32_t)(res[i].label >> 32) || e->partition != pid ||
+                is_expired(e, now) || strcmp(c->tenants[e->tenant], tenant))
+                continue;
+            float sim = res[i].similarity > 1.0f ? 1.0f : res[i].similarity;
+            if (fill_candidate(c, slot, sim, CACHE_TIER_SEMANTIC, &out->v[out->n])) {
+                rc = -1;
+                break;
+            }
+            out->n++;
+            semantic++;
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    if (rc) cache_candidates_free(out);
+    return rc ? -1 : out->n;
+}
+
+void cache_served(cache *c, const char *id, cache_tier tier)
+{
+    if (!id) {
+        c->misses++;
+        return;
+    }
+    uint8_t key[32];
+    if (hex_decode(id, key)) return;
+    pthread_rwlock_rdlock(&c->lock);
+    uint32_t s = exact_find(c, key);
+    if (s != NIL) touch(c, s);
+    pthread_rwlock_unlock(&c->lock);
+    c->hits++;
+    if (tier == CACHE_TIER_EXACT)
+        c->exact_hits++;
+    else
+        c->semantic_hits++;
 }
 
 /* Removes the entries of tenant id t (NIL = all) and frees emptied partitions'
@@ -1107,6 +1324,7 @@ void cache_close(cache *c)
         free(c->slots[s].body);
         free(c->slots[s].query);
         free(c->slots[s].context);
+        free(c->slots[s].ctx_blob);
     }
     for (uint32_t p = 0; p < c->n_parts; p++) {
         if (c->parts[p]->index) hnsw_free(c->parts[p]->index);

@@ -58,7 +58,11 @@ void cache_close(cache *c);
  * cache_keys (keys.h). query_vec (dim floats, unit norm) NULL = skip the
  * semantic tier (non-text turn, input longer than the embedding window, no
  * embedding). context_vecs: n_context rows of dim floats, one per earlier turn,
- * in order. */
+ * in order. context_texts / context_lens / context_roles (each n_context long,
+ * NULL = not given): the earlier turns' texts and roles; a store keeps the
+ * texts of the user (and tool) turns and a SHA-256 of the assistant turns
+ * (cache_context_hash) for the conversation context match (select.h). */
+enum { CACHE_ROLE_USER = 0, CACHE_ROLE_ASSISTANT = 1, CACHE_ROLE_OTHER = 2 };
 typedef struct cache_request {
     const char *tenant; /* NULL = "" */
     const char *exact_key;
@@ -66,7 +70,16 @@ typedef struct cache_request {
     const float *query_vec;
     int n_context;
     const float *context_vecs;
+    const char *const *context_texts;
+    const size_t *context_lens;
+    const unsigned char *context_roles; /* CACHE_ROLE_* */
 } cache_request;
+
+/* SHA-256 over the assistant turns of a context, in order, each
+ * length-prefixed (so turn boundaries are part of the hash). Returns 1 and
+ * fills out, or 0 when there is no assistant turn or texts/roles are absent. */
+int cache_context_hash(int n_context, const char *const *texts, const size_t *lens,
+                       const unsigned char *roles, unsigned char out[32]);
 
 typedef enum { CACHE_TIER_EXACT = 1, CACHE_TIER_SEMANTIC = 2 } cache_tier;
 
@@ -84,6 +97,21 @@ typedef struct cache_hit {
  * is malformed (bad key strings; counted as a miss). Expired entries are never
  * returned. A hit refreshes the entry for lru/lfu. */
 int cache_lookup(cache *c, const cache_request *r, float threshold, cache_hit *hit);
+
+/* The candidates of r for the hit decision (select.h), as the memory backend
+ * returns them (backend.h): the exact-key entry (tier exact) if live, then up
+ * to k entries of r's partition and tenant with similarity >= floor, best
+ * first, each copied with its stored query text and conversation. Nothing is
+ * refreshed or counted: call cache_served with the outcome. Returns the number
+ * of candidates (out filled; free with cache_candidates_free), or -1 when r is
+ * malformed or memory ran out (out empty). */
+struct cache_candidates;
+int cache_search(cache *c, const cache_request *r, int k, float floor,
+                 struct cache_candidates *out);
+/* The outcome of a decision on cache_search's candidates: id = the served
+ * candidate's id (refreshes it for lru/lfu, counts a hit of tier), NULL =
+ * a miss (counted). */
+void cache_served(cache *c, const char *id, cache_tier tier);
 
 /* Stores an answer under r (the caller stores only clean 2xx answers).
  * query_text (may be NULL) is kept for export and inspection. An entry with

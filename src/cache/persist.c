@@ -18,6 +18,8 @@
  *           u32 dim u32 n_context u32 has_vec u32 tenant_len u32 query_len u32 body_len
  *           f32 vec[dim] (when has_vec)  f32 context[n_context*dim]
  *           tenant NUL  query NUL  body NUL
+ *           optional: u32 "CTX1" u32 len  blob[len]   (conversation match, cache.c;
+ *           records written before it existed end at the padding and read the same)
  *   DELETE  exact[32]                                  (an eviction)
  *   CLEAR   u32 all  u32 tenant_len  tenant NUL        (cache_clear)
  * Expiry needs no record: expires_at is in the INSERT record.
@@ -51,6 +53,7 @@
 #define REC_MAGIC 0x31435253u /* "SRC1" */
 #define REC_HEADER 16
 #define INSERT_FIXED 104
+#define CTX_MAGIC 0x31585443u /* "CTX1" */
 #define MAX_PAYLOAD (1u << 30)
 
 struct cache_log {
@@ -153,6 +156,14 @@ static int decode(uint32_t type, const unsigned char *p, uint32_t n, cache_recor
     if (q[bl] != 0) return -1;
     rec->body = (const char *)q;
     rec->body_len = bl;
+    q += bl + 1;
+    uint64_t at = (uint64_t)(q - p);
+    if (at + 8 <= n && rd32(q) == CTX_MAGIC) {
+        uint32_t cl = rd32(q + 4);
+        if (cl > n - at - 8) return -1;
+        rec->ctx_blob = q + 8;
+        rec->ctx_blob_len = cl;
+    }
     return 0;
 }
 
@@ -188,6 +199,13 @@ static void encode(const cache_record *rec, buf *out)
         buf_append(out, q, strlen(q) + 1);
         buf_append(out, rec->body ? rec->body : "", rec->body_len);
         buf_putc(out, 0);
+        if (rec->ctx_blob && rec->ctx_blob_len) {
+            u = CTX_MAGIC;
+            buf_append(out, &u, 4);
+            u = (uint32_t)rec->ctx_blob_len;
+            buf_append(out, &u, 4);
+            buf_append(out, rec->ctx_blob, rec->ctx_blob_len);
+        }
     }
     while ((out->len - start) % 8)
         buf_putc(out, 0);

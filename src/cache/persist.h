@@ -24,6 +24,10 @@ typedef struct cache_record {
     const char *query;    /* NUL-terminated */
     const char *body;
     size_t body_len;
+    /* INSERT, optional: the conversation-match blob of cache.c (earlier turns'
+     * roles, user texts, a hash of the assistant turns); NULL = none. */
+    const unsigned char *ctx_blob;
+    size_t ctx_blob_len;
     int clear_all; /* CLEAR: every tenant */
 } cache_record;
 

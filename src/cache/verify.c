@@ -1,0 +1,1045 @@
+/* verify.c - the cache hit verifier (see verify.h).
+ *
+ * Text. Both sides are NFKC-casefolded (utf8proc; U+2019 becomes '), split
+ * into words (runs of letters, digits and bytes >= 0x80; apostrophes inside a
+ * word are dropped, so "don't" is "dont"), and each word gets a light stem
+ * (plural -s/-es/-ies, -ing, -ed, -ly) for matching. Words are compared by a
+ * 64-bit hash of the stem. Stop words are function words; the rest are
+ * content words, weighted by IDF.
+ *
+ * Model. Gradient-boosted regression trees on the logistic loss, complete
+ * binary trees of a fixed depth (a node sends x[f] <= thr left); the
+ * probability is sigmoid(base + sum of the leaves reached). Training bins each
+ * feature by quantiles and grows every tree level by level from gradient
+ * histograms.
+ *
+ * Model file (text, one item per line):
+ *   semrouter-verifier 1
+ *   features N name0 name1 ...          (must equal this build's list)
+ *   base B
+ *   trees T depth D
+ *   T lines: (2^D - 1) "f:thr" pairs, then 2^D leaf values
+ *   idf DOCS DEFAULT COUNT
+ *   COUNT lines: word idf */
+#include "cache/verify.h"
+#include "core/util.h"
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <utf8proc.h>
+
+const char *const cache_verify_feature_names[CACHE_VERIFY_NFEAT] = {
+    "cosine",          "word_jaccard",    "content_jaccard", "idf_overlap",
+    "max_idf_only_a",  "max_idf_only_b",  "sum_idf_only_a",  "sum_idf_only_b",
+    "n_only_a",        "n_only_b",        "char3_jaccard",   "char5_jaccard",
+    "number_diff",     "number_any",      "name_diff",       "negation_diff",
+    "qword_relation",  "polar_diff",      "compare_diff",    "word_len_ratio",
+    "char_len_ratio",  "n_words_a",       "n_words_b",       "lcs_ratio",
+    "first_word_same", "last_word_same",  "bigram_jaccard",  "max_idf_only_rel",
+    "shared_idf_sum",  "union_idf_sum",   "oov_only",        "aux_diff",
+};
+
+/* ---------------------------------------------------------------- hashing */
+
+static uint64_t fnv(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ull;
+    }
+    return h ? h : 1;
+}
+
+/* ---------------------------------------------------------------- IDF table */
+
+struct cache_idf {
+    uint64_t *keys; /* 0 = empty */
+    float *vals;
+    char **words; /* for saving */
+    size_t cap, n;
+    double docs;
+    float dflt; /* idf of a word seen in at most one document */
+};
+
+static float idf_get(const cache_idf *t, uint64_t h, int *seen)
+{
+    if (t && t->cap) {
+        for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+            if (t->keys[i] == h) {
+                if (seen) *seen = 1;
+                return t->vals[i];
+            }
+            if (!t->keys[i]) break;
+        }
+    }
+    if (seen) *seen = 0;
+    return t ? t->dflt : 1.0f;
+}
+
+static cache_idf *idf_new(size_t n_words, double docs, float dflt)
+{
+    cache_idf *t = calloc(1, sizeof *t);
+    if (!t) return NULL;
+    t->cap = 16;
+    while (t->cap < n_words * 2 + 2)
+        t->cap *= 2;
+    t->keys = calloc(t->cap, sizeof *t->keys);
+    t->vals = calloc(t->cap, sizeof *t->vals);
+    t->words = calloc(t->cap, sizeof *t->words);
+    t->docs = docs;
+    t->dflt = dflt;
+    if (!t->keys || !t->vals || !t->words) {
+        cache_idf_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* Adds (word, idf); the word is copied. Returns 0 or -1 (out of memory or full). */
+static int idf_put(cache_idf *t, const char *w, size_t n, float v)
+{
+    if (t->n * 2 + 2 > t->cap) return -1;
+    uint64_t h = fnv(w, n);
+    size_t i = h & (t->cap - 1);
+    while (t->keys[i] && t->keys[i] != h)
+        i = (i + 1) & (t->cap - 1);
+    if (t->keys[i]) return 0;
+    t->words[i] = strndup(w, n);
+    if (!t->words[i]) return -1;
+    t->keys[i] = h;
+    t->vals[i] = v;
+    t->n++;
+    return 0;
+}
+
+void cache_idf_free(cache_idf *t)
+{
+    if (!t) return;
+    for (size_t i = 0; t->words && i < t->cap; i++)
+        free(t->words[i]);
+    free(t->words);
+    free(t->keys);
+    free(t->vals);
+    free(t);
+}
+
+/* ---------------------------------------------------------------- text */
+
+#define MAX_WORDS 128
+#define MAX_GRAMS 512
+
+typedef struct word {
+    uint64_t h;      /* hash of the stem */
+    uint16_t off, len; /* the stem in the normalised text */
+    uint8_t stop, number;
+} word;
+
+typedef struct text {
+    char *norm; /* normalised text (malloc'd) */
+    size_t norm_len;
+    word w[MAX_WORDS];
+    int n;
+    uint64_t content[MAX_WORDS]; /* sorted unique content stems */
+    int n_content;
+    uint64_t all[MAX_WORDS]; /* sorted unique stems */
+    int n_all;
+    uint64_t names[16]; /* sorted unique capitalised spans (raw text, not sentence-initial) */
+    int n_names;
+    int negation, qword, aux, compare;
+    uint64_t polar[16];
+    int n_polar;
+} text;
+
+static const char *const stop_words[] = {
+    "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did",
+    "i", "me", "my", "you", "your", "we", "our", "they", "their", "it", "its", "he", "she", "his",
+    "her", "him", "them", "this", "that", "these", "those", "of", "in", "on", "at", "to", "for",
+    "from", "by", "with", "about", "as", "into", "and", "or", "if", "so", "than", "then", "there",
+    "what", "whats", "why", "how", "when", "where", "who", "which", "whom", "whose", "can", "could",
+    "should", "would", "will", "shall", "may", "might", "must", "have", "has", "had", "some", "any",
+    "all", "one", "get", "getting", "there", "here", "just", "also", "very", "really", "much",
+    "many", "way", "ways", "thing", "things", "s", "t", "im", "ive", "id", "us", "own", "like",
+    "know", "tell", "please", "explain", "someone", "something", "anyone", "people", "person",
+    "good", "possible", "make", "does", "use", "using", "want", "need", "go", "like", NULL};
+static const char *const negation_words[] = {
+    "not", "no", "never", "without", "cannot", "cant", "dont", "doesnt", "didnt", "isnt",
+    "arent", "wasnt", "werent", "wont", "wouldnt", "shouldnt", "couldnt", "havent", "hasnt",
+    "hadnt", "nor", "none", "nothing", "nobody", "neither", "non", NULL};
+static const char *const question_words[] = {"what", "whats", "why", "how", "when", "where",
+                                             "who", "which", "whom", "whose", NULL};
+static const char *const aux_words[] = {"can", "could", "should", "would", "will", "shall",
+                                        "may", "might", "must", "did", "was", "were", "had", NULL};
+static const char *const compare_words[] = {"than", "vs", "versus", "difference", "between",
+                                            "compare", "compared", "comparison", "better", "or",
+                                            NULL};
+/* Words whose swap flips the question; each stands for itself. */
+static const char *const polar_words[] = {
+    "best", "worst", "good", "bad", "before", "after", "more", "less", "most", "least",
+    "increase", "decrease", "buy", "sell", "pro", "con", "advantage", "disadvantage", "start",
+    "stop", "male", "female", "men", "women", "man", "woman", "max", "min", "maximum", "minimum",
+    "first", "last", "high", "low", "higher", "lower", "rich", "poor", "fast", "slow", "cheap",
+    "expensive", "love", "hate", "win", "lose", "old", "new", "young", "positive", "negative",
+    "true", "false", "easy", "hard", "easiest", "hardest", "big", "small", "largest", "smallest",
+    "long", "short", "hot", "cold", "past", "future", "early", "late", "open", "close", "import",
+    "export", "input", "output", "boy", "girl", "husband", "wife", "north", "south", "east",
+    "west", "up", "down", "top", "bottom", "benefit", "risk", "cause", "effect", "safe",
+    "dangerous", "legal", "illegal", "happy", "sad", "strong", "weak", "pass", "fail", "add",
+    "remove", "enable", "disable", "upload", "download", NULL};
+
+static int in_list(const char *const *list, const char *w, size_t n)
+{
+    for (int i = 0; list[i]; i++)
+        if (strlen(list[i]) == n && !memcmp(list[i], w, n)) return i + 1;
+    return 0;
+}
+
+/* Light stemmer: returns the stem length of w[0..n). */
+static size_t stem_len(const char *w, size_t n)
+{
+    if (n > 4 && !memcmp(w + n - 3, "ies", 3)) return n - 2; /* "ies" -> "i" (matches "y"->"i") */
+    if (n > 5 && !memcmp(w + n - 3, "ing", 3)) return n - 3;
+    if (n > 4 && !memcmp(w + n - 2, "ed", 2)) return n - 2;
+    if (n > 4 && !memcmp(w + n - 2, "ly", 2)) return n - 2;
+    if (n > 4 && (!memcmp(w + n - 4, "ches", 4) || !memcmp(w + n - 4, "shes", 4) ||
+                  !memcmp(w + n - 3, "xes", 3) || !memcmp(w + n - 3, "ses", 3)))
+        return n - 2;
+    if (n > 3 && w[n - 1] == 's' && w[n - 2] != 's' && w[n - 2] != 'u' && w[n - 2] != 'i')
+        return n - 1;
+    if (n > 3 && w[n - 1] == 'y') return n - 1; /* "y" -> "" so "study"/"studies" meet at "stud" */
+    return n;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int sort_unique(uint64_t *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_u64);
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (!m || v[m - 1] != v[i]) v[m++] = v[i];
+    return m;
+}
+
+static int is_word_byte(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch >= 0x80;
+}
+
+/* Capitalised spans of the raw text: a run of words starting with A-Z (or
+ * holding a digit next to letters, as versions and identifiers do), skipping
+ * the first word of the text and of each sentence. */
+static void find_names(text *t, const char *s, size_t n)
+{
+    int sentence_start = 1;
+    size_t i = 0;
+    while (i < n && t->n_names < 16) {
+        unsigned char ch = (unsigned char)s[i];
+        if (!(isalnum(ch) || ch >= 0x80)) {
+            if (ch == '.' || ch == '?' || ch == '!') sentence_start = 1;
+            i++;
+            continue;
+        }
+        size_t j = i;
+        int upper = ch >= 'A' && ch <= 'Z', digit = 0, alpha = 0;
+        while (j < n && (isalnum((unsigned char)s[j]) || (unsigned char)s[j] >= 0x80 ||
+                         s[j] == '_' || s[j] == '.' || s[j] == '-' || s[j] == '+')) {
+            if (s[j] == '.' && (j + 1 >= n || !isalnum((unsigned char)s[j + 1]))) break;
+            if (isdigit((unsigned char)s[j])) digit = 1;
+            if (isalpha((unsigned char)s[j])) alpha = 1;
+            j++;
+        }
+        int ident = digit && alpha;
+        if ((upper && !sentence_start) || ident) {
+            char tmp[64];
+            size_t k = 0;
+            for (size_t m = i; m < j && k < sizeof tmp; m++)
+                tmp[k++] = (char)tolower((unsigned char)s[m]);
+            t->names[t->n_names++] = fnv(tmp, k);
+        }
+        sentence_start = 0;
+        i = j;
+    }
+    t->n_names = sort_unique(t->names, t->n_names);
+}
+
+static void text_free(text *t)
+{
+    free(t->norm);
+    t->norm = NULL;
+}
+
+/* Normalises and splits s. Returns 0, or -1 on out of memory. */
+static int text_parse(text *t, const char *s, size_t n)
+{
+    memset(t, 0, offsetof(text, w));
+    t->n = t->n_content = t->n_all = t->n_names = t->n_polar = 0;
+    t->negation = t->qword = t->aux = t->compare = 0;
+    utf8proc_uint8_t *out = NULL;
+    utf8proc_ssize_t m = n ? utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &out,
+                                          UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
+                                              UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK)
+                           : 0;
+    if (m < 0 || !out) { /* invalid UTF-8 (or empty): ASCII lowercase of the bytes */
+        free(out);
+        out = malloc(n + 1);
+        if (!out) return -1;
+        for (size_t i = 0; i < n; i++)
+            out[i] = (utf8proc_uint8_t)tolower((unsigned char)s[i]);
+        out[n] = 0;
+        m = (utf8proc_ssize_t)n;
+    }
+    /* U+2019 (e2 80 99) and U+2018 -> ' */
+    size_t w = 0;
+    for (utf8proc_ssize_t i = 0; i < m; i++) {
+        if (i + 2 < m && out[i] == 0xe2 && out[i + 1] == 0x80 && (out[i + 2] == 0x99 || out[i + 2] == 0x98)) {
+            out[w++] = '\'';
+            i += 2;
+        } else {
+            out[w++] = out[i];
+        }
+    }
+    out[w] = 0;
+    t->norm = (char *)out;
+    t->norm_len = w;
+
+    /* words: apostrophes inside a word are squeezed out in place of a copy */
+    char *p = t->norm;
+    size_t i = 0;
+    while (i < w && t->n < MAX_WORDS) {
+        if (!is_word_byte((unsigned char)p[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i, k = i;
+        int digit = 0;
+        while (j < w && (is_word_byte((unsigned char)p[j]) ||
+                         (p[j] == '\'' && j + 1 < w && is_word_byte((unsigned char)p[j + 1]) && j > i))) {
+            if (p[j] != '\'') {
+                if (p[j] >= '0' && p[j] <= '9') digit = 1;
+                p[k++] = p[j];
+            }
+            j++;
+        }
+        size_t len = k - i;
+        for (size_t z = k; z < j; z++)
+            p[z] = ' ';
+        const char *wd = p + i;
+        word *x = &t->w[t->n++];
+        x->stop = in_list(stop_words, wd, len) != 0;
+        x->number = (uint8_t)digit;
+        if (in_list(negation_words, wd, len)) t->negation = 1;
+        int q = in_list(question_words, wd, len);
+        if (q && !t->qword) t->qword = q == 2 ? 1 : q; /* "whats" = "what" */
+        int a = in_list(aux_words, wd, len);
+        if (a && !t->aux) t->aux = a;
+        if (in_list(compare_words, wd, len)) t->compare = 1;
+        size_t sl = digit ? len : stem_len(wd, len);
+        x->h = fnv(wd, sl);
+        x->off = (uint16_t)(i > 65535 ? 65535 : i);
+        x->len = (uint16_t)(sl > 65535 ? 65535 : sl);
+        if (t->n_polar < 16 && in_list(polar_words, wd, sl)) t->polar[t->n_polar++] = x->h;
+        else if (t->n_polar < 16 && sl != len && in_list(polar_words, wd, len))
+            t->polar[t->n_polar++] = x->h;
+        t->all[t->n_all++] = x->h;
+        if (!x->stop) t->content[t->n_content++] = x->h;
+        i = j;
+    }
+    t->n_all = sort_unique(t->all, t->n_all);
+    t->n_content = sort_unique(t->content, t->n_content);
+    t->n_polar = sort_unique(t->polar, t->n_polar);
+    find_names(t, s, n);
+    return 0;
+}
+
+static int count_shared(const uint64_t *a, int na, const uint64_t *b, int nb)
+{
+    int i = 0, j = 0, s = 0;
+    while (i < na && j < nb) {
+        if (a[i] == b[j]) {
+            s++;
+            i++;
+            j++;
+        } else if (a[i] < b[j]) {
+            i++;
+        } else {
+            j++;
+        }
+    }
+    return s;
+}
+
+static int in_sorted(const uint64_t *v, int n, uint64_t x)
+{
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (v[mid] == x) return 1;
+        if (v[mid] < x)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return 0;
+}
+
+static float jaccard(int shared, int na, int nb)
+{
+    int u = na + nb - shared;
+    return u ? (float)shared / (float)u : 1.0f;
+}
+
+/* Character n-grams (n bytes) of the normalised text with runs of non-word
+ * bytes collapsed to one space; sorted unique hashes into g. */
+static int char_grams(const text *t, int n, uint64_t *g)
+{
+    char buf[1024];
+    size_t len = 0;
+    int space = 1;
+    for (size_t i = 0; i < t->norm_len && len < sizeof buf; i++) {
+        unsigned char ch = (unsigned char)t->norm[i];
+        if (is_word_byte(ch)) {
+            buf[len++] = (char)ch;
+            space = 0;
+        } else if (!space) {
+            buf[len++] = ' ';
+            space = 1;
+        }
+    }
+    int m = 0;
+    for (size_t i = 0; i + (size_t)n <= len && m < MAX_GRAMS; i++)
+        g[m++] = fnv(buf + i, (size_t)n);
+    if (!m && len) g[m++] = fnv(buf, len);
+    return sort_unique(g, m);
+}
+
+static float char_jaccard(const text *a, const text *b, int n)
+{
+    uint64_t ga[MAX_GRAMS], gb[MAX_GRAMS];
+    int na = char_grams(a, n, ga), nb = char_grams(b, n, gb);
+    return jaccard(count_shared(ga, na, gb, nb), na, nb);
+}
+
+static int bigrams(const text *t, uint64_t *g)
+{
+    int m = 0;
+    for (int i = 0; i + 1 < t->n; i++)
+        g[m++] = t->w[i].h * 31 + t->w[i + 1].h;
+    return sort_unique(g, m);
+}
+
+/* Longest common subsequence of the word sequences, over the longer length. */
+static float lcs_ratio(const text *a, const text *b)
+{
+    int na = a->n > 64 ? 64 : a->n, nb = b->n > 64 ? 64 : b->n;
+    if (!na || !nb) return na == nb ? 1.0f : 0.0f;
+    uint8_t prev[65] = {0}, cur[65] = {0};
+    for (int i = 1; i <= na; i++) {
+        for (int j = 1; j <= nb; j++)
+            cur[j] = a->w[i - 1].h == b->w[j - 1].h ? (uint8_t)(prev[j - 1] + 1)
+                     : prev[j] > cur[j - 1]          ? prev[j]
+                                                     : cur[j - 1];
+        memcpy(prev, cur, sizeof prev);
+    }
+    return (float)prev[nb] / (float)(na > nb ? na : nb);
+}
+
+static uint64_t last_content(const text *t)
+{
+    for (int i = t->n - 1; i >= 0; i--)
+        if (!t->w[i].stop) return t->w[i].h;
+    return 0;
+}
+
+/* Numbers present on one side only (words holding a digit). */
+static int number_diff(const text *a, const text *b, int *any)
+{
+    uint64_t na[MAX_WORDS], nb[MAX_WORDS];
+    int ca = 0, cb = 0;
+    for (int i = 0; i < a->n; i++)
+        if (a->w[i].number) na[ca++] = a->w[i].h;
+    for (int i = 0; i < b->n; i++)
+        if (b->w[i].number) nb[cb++] = b->w[i].h;
+    ca = sort_unique(na, ca);
+    cb = sort_unique(nb, cb);
+    *any = ca || cb;
+    return ca + cb - 2 * count_shared(na, ca, nb, cb);
+}
+
+static void pair_features(const cache_idf *idf, const text *a, const text *b, float cosine, float *f)
+{
+    memset(f, 0, sizeof(float) * CACHE_VERIFY_NFEAT);
+    f[0] = cosine;
+    f[1] = jaccard(count_shared(a->all, a->n_all, b->all, b->n_all), a->n_all, b->n_all);
+    int sc = count_shared(a->content, a->n_content, b->content, b->n_content);
+    f[2] = jaccard(sc, a->n_content, b->n_content);
+    double shared = 0, uni = 0, only_a = 0, only_b = 0, max_a = 0, max_b = 0, max_all = 0;
+    int n_only_a = 0, n_only_b = 0, oov = 0;
+    for (int i = 0; i < a->n_content; i++) {
+        int seen;
+        double v = idf_get(idf, a->content[i], &seen);
+        uni += v;
+        if (v > max_all) max_all = v;
+        if (in_sorted(b->content, b->n_content, a->content[i])) {
+            shared += v;
+        } else {
+            only_a += v;
+            n_only_a++;
+            if (v > max_a) max_a = v;
+            if (!seen) oov++;
+        }
+    }
+    for (int i = 0; i < b->n_content; i++) {
+        if (in_sorted(a->content, a->n_content, b->content[i])) continue;
+        int seen;
+        double v = idf_get(idf, b->content[i], &seen);
+        uni += v;
+        if (v > max_all) max_all = v;
+        only_b += v;
+        n_only_b++;
+        if (v > max_b) max_b = v;
+        if (!seen) oov++;
+    }
+    f[3] = uni > 0 ? (float)(shared / uni) : 1.0f;
+    f[4] = (float)max_a;
+    f[5] = (float)max_b;
+    f[6] = (float)only_a;
+    f[7] = (float)only_b;
+    f[8] = (float)n_only_a;
+    f[9] = (float)n_only_b;
+    f[10] = char_jaccard(a, b, 3);
+    f[11] = char_jaccard(a, b, 5);
+    int any;
+    f[12] = (float)number_diff(a, b, &any);
+    f[13] = (float)any;
+    f[14] = (float)(a->n_names + b->n_names - 2 * count_shared(a->names, a->n_names, b->names, b->n_names));
+    f[15] = (float)(a->negation != b->negation);
+    f[16] = !a->qword && !b->qword ? 0.0f : a->qword == b->qword ? 1.0f : (!a->qword || !b->qword) ? 3.0f : 2.0f;
+    f[17] = (float)(a->n_polar + b->n_polar - 2 * count_shared(a->polar, a->n_polar, b->polar, b->n_polar));
+    f[18] = (float)(a->compare != b->compare);
+    int wa = a->n, wb = b->n;
+    f[19] = wa || wb ? (float)(wa < wb ? wa : wb) / (float)(wa > wb ? wa : wb) : 1.0f;
+    size_t la = a->norm_len, lb = b->norm_len;
+    f[20] = la || lb ? (float)(la < lb ? la : lb) / (float)(la > lb ? la : lb) : 1.0f;
+    f[21] = (float)wa;
+    f[22] = (float)wb;
+    f[23] = lcs_ratio(a, b);
+    f[24] = a->n && b->n && a->w[0].h == b->w[0].h;
+    f[25] = last_content(a) == last_content(b);
+    uint64_t ga[MAX_WORDS], gb[MAX_WORDS];
+    int na = bigrams(a, ga), nb = bigrams(b, gb);
+    f[26] = jaccard(count_shared(ga, na, gb, nb), na, nb);
+    f[27] = max_all > 0 ? (float)((max_a > max_b ? max_a : max_b) / max_all) : 0.0f;
+    f[28] = (float)shared;
+    f[29] = (float)uni;
+    f[30] = (float)oov;
+    f[31] = a->aux != b->aux;
+}
+
+void cache_verify_features(const cache_idf *idf, const char *a, size_t alen, const char *b,
+                           size_t blen, float cosine, float *f)
+{
+    text *ta = malloc(sizeof *ta), *tb = malloc(sizeof *tb);
+    if (!ta || !tb || text_parse(ta, a, alen)) {
+        free(ta);
+        free(tb);
+        memset(f, 0, sizeof(float) * CACHE_VERIFY_NFEAT);
+        f[0] = cosine;
+        return;
+    }
+    if (text_parse(tb, b, blen)) {
+        text_free(ta);
+        free(ta);
+        free(tb);
+        memset(f, 0, sizeof(float) * CACHE_VERIFY_NFEAT);
+        f[0] = cosine;
+        return;
+    }
+    pair_features(idf, ta, tb, cosine, f);
+    text_free(ta);
+    text_free(tb);
+    free(ta);
+    free(tb);
+}
+
+cache_idf *cache_idf_build(const char *const *texts, const size_t *lens, size_t n)
+{
+    /* document frequency per stem, counted in a growing open-addressing table */
+    size_t cap = 1 << 16, used = 0;
+    uint64_t *keys = calloc(cap, sizeof *keys);
+    uint32_t *df = calloc(cap, sizeof *df);
+    char **words = calloc(cap, sizeof *words);
+    text *t = malloc(sizeof *t);
+    cache_idf *out = NULL;
+    if (!keys || !df || !words || !t) goto done;
+    for (size_t d = 0; d < n; d++) {
+        if (text_parse(t, texts[d], lens[d])) goto done;
+        uint64_t seen[MAX_WORDS];
+        int ns = 0;
+        for (int i = 0; i < t->n; i++) {
+            word *x = &t->w[i];
+            int dup = 0;
+            for (int k = 0; k < ns && !dup; k++)
+                dup = seen[k] == x->h;
+            if (dup) continue;
+            seen[ns++] = x->h;
+            if (used * 2 >= cap) { /* grow */
+                size_t nc = cap * 2;
+                uint64_t *nk = calloc(nc, sizeof *nk);
+                uint32_t *nd = calloc(nc, sizeof *nd);
+                char **nw = calloc(nc, sizeof *nw);
+                if (!nk || !nd || !nw) {
+                    free(nk);
+                    free(nd);
+                    free(nw);
+                    text_free(t);
+                    goto done;
+                }
+                for (size_t k = 0; k < cap; k++) {
+                    if (!keys[k]) continue;
+                    size_t j = keys[k] & (nc - 1);
+                    while (nk[j])
+                        j = (j + 1) & (nc - 1);
+                    nk[j] = keys[k];
+                    nd[j] = df[k];
+                    nw[j] = words[k];
+                }
+                free(keys);
+                free(df);
+                free(words);
+                keys = nk;
+                df = nd;
+                words = nw;
+                cap = nc;
+            }
+            size_t j = x->h & (cap - 1);
+            while (keys[j] && keys[j] != x->h)
+                j = (j + 1) & (cap - 1);
+            if (!keys[j]) {
+                keys[j] = x->h;
+                words[j] = strndup(t->norm + x->off, x->len);
+                if (!words[j]) {
+                    text_free(t);
+                    goto done;
+                }
+                used++;
+            }
+            df[j]++;
+        }
+        text_free(t);
+    }
+    size_t kept = 0;
+    for (size_t k = 0; k < cap; k++)
+        kept += keys[k] && df[k] > 1;
+    double N = (double)n;
+    out = idf_new(kept, N, (float)log((N + 1) / 1.5));
+    for (size_t k = 0; out && k < cap; k++) {
+        if (!keys[k] || df[k] <= 1) continue;
+        if (idf_put(out, words[k], strlen(words[k]), (float)log((N + 1) / (df[k] + 0.5)))) {
+            cache_idf_free(out);
+            out = NULL;
+        }
+    }
+done:
+    for (size_t k = 0; words && k < cap; k++)
+        free(words[k]);
+    free(words);
+    free(keys);
+    free(df);
+    free(t);
+    return out;
+}
+
+/* ---------------------------------------------------------------- trees */
+
+typedef struct tree_node {
+    int feature;
+    float thr;
+} tree_node;
+
+struct cache_verifier {
+    cache_idf *idf;
+    float base;
+    int trees, depth;
+    tree_node *nodes; /* trees x (2^depth - 1) */
+    float *leaves;    /* trees x 2^depth */
+};
+
+const cache_idf *cache_verifier_idf(const cache_verifier *v)
+{
+    return v->idf;
+}
+
+void cache_verifier_free(cache_verifier *v)
+{
+    if (!v) return;
+    cache_idf_free(v->idf);
+    free(v->nodes);
+    free(v->leaves);
+    free(v);
+}
+
+static float raw_score(const cache_verifier *v, const float *f)
+{
+    int inner = (1 << v->depth) - 1;
+    double s = v->base;
+    for (int t = 0; t < v->trees; t++) {
+        const tree_node *nd = v->nodes + (size_t)t * inner;
+        int i = 0;
+        for (int d = 0; d < v->depth; d++)
+            i = 2 * i + 1 + (f[nd[i].feature] > nd[i].thr);
+        s += v->leaves[(size_t)t * (inner + 1) + (i - inner)];
+    }
+    return (float)s;
+}
+
+float cache_verifier_predict(const cache_verifier *v, const float *f)
+{
+    return 1.0f / (1.0f + expf(-raw_score(v, f)));
+}
+
+float cache_verifier_score(const cache_verifier *v, const char *a, size_t alen, const char *b,
+                           size_t blen, float cosine)
+{
+    float f[CACHE_VERIFY_NFEAT];
+    cache_verify_features(v->idf, a, alen, b, blen, cosine, f);
+    return cache_verifier_predict(v, f);
+}
+
+void cache_gbt_params_default(cache_gbt_params *p)
+{
+    p->trees = 200;
+    p->depth = 4;
+    p->rate = 0.1f;
+    p->min_leaf = 20;
+    p->bins = 64;
+    p->l2 = 1.0f;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+cache_verifier *cache_verifier_train(const cache_idf *idf, const float *x, const int *y, size_t n,
+                                     const cache_gbt_params *p)
+{
+    const int F = CACHE_VERIFY_NFEAT, D = p->depth, inner = (1 << D) - 1, B = p->bins;
+    cache_verifier *v = calloc(1, sizeof *v);
+    float *edges = malloc(sizeof(float) * (size_t)F * (size_t)B); /* bin upper edges */
+    int *nedges = calloc((size_t)F, sizeof *nedges);
+    uint8_t *bin = malloc((size_t)n * (size_t)F);
+    float *col = malloc(sizeof(float) * (n ? n : 1));
+    double *score = malloc(sizeof(double) * (n ? n : 1));
+    double *g = malloc(sizeof(double) * (n ? n : 1)), *h = malloc(sizeof(double) * (n ? n : 1));
+    int *node_of = malloc(sizeof(int) * (n ? n : 1));
+    size_t hist_n = (size_t)(inner + 1) * (size_t)F * (size_t)B;
+    double *hg = malloc(sizeof(double) * hist_n), *hh = malloc(sizeof(double) * hist_n);
+    int *hc = malloc(sizeof(int) * hist_n);
+    if (v) {
+        v->trees = p->trees;
+        v->depth = D;
+        v->nodes = calloc((size_t)p->trees * (size_t)inner, sizeof *v->nodes);
+        v->leaves = calloc((size_t)p->trees * (size_t)(inner + 1), sizeof *v->leaves);
+    }
+    if (!v || !edges || !nedges || !bin || !col || !score || !g || !h || !node_of || !hg || !hh ||
+        !hc || !v->nodes || !v->leaves || B > 256 || B < 2 || !n) {
+        cache_verifier_free(v);
+        v = NULL;
+        goto done;
+    }
+    /* quantile edges per feature */
+    for (int j = 0; j < F; j++) {
+        for (size_t i = 0; i < n; i++)
+            col[i] = x[i * F + j];
+        qsort(col, n, sizeof *col, cmp_float);
+        int m = 0;
+        for (int b = 1; b < B; b++) {
+            float e = col[(size_t)((double)b / B * (double)(n - 1))];
+            if (!m || e > edges[j * B + m - 1]) edges[j * B + m++] = e;
+        }
+        nedges[j] = m; /* bins 0..m: bin k holds values in (edge k-1, edge k] */
+        for (size_t i = 0; i < n; i++) {
+            float val = x[i * F + j];
+            int lo = 0, hi = m; /* first edge >= val */
+            while (lo < hi) {
+                int mid = (lo + hi) / 2;
+                if (edges[j * B + mid] >= val)
+                    hi = mid;
+                else
+                    lo = mid + 1;
+            }
+            bin[i * F + j] = (uint8_t)lo;
+        }
+    }
+    double pos = 0;
+    for (size_t i = 0; i < n; i++)
+        pos += y[i] != 0;
+    double prior = (pos + 1) / ((double)n + 2);
+    v->base = (float)log(prior / (1 - prior));
+    for (size_t i = 0; i < n; i++)
+        score[i] = v->base;
+    for (int t = 0; t < p->trees; t++) {
+        tree_node *nodes = v->nodes + (size_t)t * inner;
+        float *leaves = v->leaves + (size_t)t * (inner + 1);
+        for (size_t i = 0; i < n; i++) {
+            double pr = 1 / (1 + exp(-score[i]));
+            g[i] = pr - (y[i] != 0);
+            h[i] = pr * (1 - pr);
+            if (h[i] < 1e-6) h[i] = 1e-6;
+            node_of[i] = 0;
+        }
+        for (int d = 0; d < D; d++) {
+            int first = (1 << d) - 1, count = 1 << d;
+            memset(hg, 0, sizeof(double) * (size_t)count * F * B);
+            memset(hh, 0, sizeof(double) * (size_t)count * F * B);
+            memset(hc, 0, sizeof(int) * (size_t)count * F * B);
+            for (size_t i = 0; i < n; i++) {
+                size_t base = (size_t)(node_of[i] - first) * F * B;
+                for (int j = 0; j < F; j++) {
+                    size_t k = base + (size_t)j * B + bin[i * F + j];
+                    hg[k] += g[i];
+                    hh[k] += h[i];
+                    hc[k]++;
+                }
+            }
+            for (int nd = 0; nd < count; nd++) {
+                double G = 0, H = 0;
+                int C = 0;
+                size_t base = (size_t)nd * F * B;
+                for (int b = 0; b < B; b++) {
+                    G += hg[base + b];
+                    H += hh[base + b];
+                    C += hc[base + b];
+                }
+                double best = 0, parent = G * G / (H + p->l2);
+                int bf = 0;
+                float bt = INFINITY;
+                for (int j = 0; j < F; j++) {
+                    double gl = 0, hl = 0;
+                    int cl = 0;
+                    for (int b = 0; b < nedges[j]; b++) {
+                        size_t k = base + (size_t)j * B + b;
+                        gl += hg[k];
+                        hl += hh[k];
+                        cl += hc[k];
+                        if (cl < p->min_leaf || C - cl < p->min_leaf) continue;
+                        double gain = gl * gl / (hl + p->l2) +
+                                      (G - gl) * (G - gl) / (H - hl + p->l2) - parent;
+                        if (gain > best) {
+                            best = gain;
+                            bf = j;
+                            bt = edges[j * B + b];
+                        }
+                    }
+                }
+                nodes[first + nd].feature = bf;
+                nodes[first + nd].thr = bt;
+            }
+            for (size_t i = 0; i < n; i++) {
+                int nd = node_of[i];
+                node_of[i] = 2 * nd + 1 + (x[i * F + nodes[nd].feature] > nodes[nd].thr);
+            }
+        }
+        /* leaves */
+        double lg[256] = {0}, lh[256] = {0};
+        for (size_t i = 0; i < n; i++) {
+            lg[node_of[i] - inner] += g[i];
+            lh[node_of[i] - inner] += h[i];
+        }
+        for (int l = 0; l <= inner; l++)
+            leaves[l] = (float)(-lg[l] / (lh[l] + p->l2) * p->rate);
+        for (size_t i = 0; i < n; i++)
+            score[i] += leaves[node_of[i] - inner];
+    }
+    v->idf = idf_new(idf->n, idf->docs, idf->dflt);
+    for (size_t k = 0; v->idf && k < idf->cap; k++)
+        if (idf->keys[k] && idf_put(v->idf, idf->words[k], strlen(idf->words[k]), idf->vals[k])) {
+            cache_idf_free(v->idf);
+            v->idf = NULL;
+        }
+    if (!v->idf) {
+        cache_verifier_free(v);
+        v = NULL;
+    }
+done:
+    free(edges);
+    free(nedges);
+    free(bin);
+    free(col);
+    free(score);
+    free(g);
+    free(h);
+    free(node_of);
+    free(hg);
+    free(hh);
+    free(hc);
+    return v;
+}
+
+/* ---------------------------------------------------------------- file */
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cache_verifier_save(const cache_verifier *v, const char *path, char *err, size_t errlen)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    int inner = (1 << v->depth) - 1;
+    fprintf(f, "semrouter-verifier 1\nfeatures %d", CACHE_VERIFY_NFEAT);
+    for (int j = 0; j < CACHE_VERIFY_NFEAT; j++)
+        fprintf(f, " %s", cache_verify_feature_names[j]);
+    fprintf(f, "\nbase %.9g\ntrees %d depth %d\n", v->base, v->trees, v->depth);
+    for (int t = 0; t < v->trees; t++) {
+        for (int i = 0; i < inner; i++) {
+            const tree_node *nd = &v->nodes[(size_t)t * inner + i];
+            if (isinf(nd->thr))
+                fprintf(f, "%s%d:inf", i ? " " : "", nd->feature);
+            else
+                fprintf(f, "%s%d:%.9g", i ? " " : "", nd->feature, nd->thr);
+        }
+        for (int l = 0; l <= inner; l++)
+            fprintf(f, " %.9g", v->leaves[(size_t)t * (inner + 1) + l]);
+        fputc('\n', f);
+    }
+    /* words sorted so the file diffs well */
+    const cache_idf *idf = v->idf;
+    char **ws = malloc(sizeof(char *) * (idf->n ? idf->n : 1));
+    float *vs = malloc(sizeof(float) * (idf->n ? idf->n : 1));
+    size_t m = 0;
+    if (!ws || !vs) {
+        free(ws);
+        free(vs);
+        fclose(f);
+        unlink(tmp);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t k = 0; k < idf->cap; k++)
+        if (idf->keys[k]) ws[m++] = idf->words[k];
+    qsort(ws, m, sizeof *ws, cmp_str);
+    fprintf(f, "idf %.0f %.9g %zu\n", idf->docs, idf->dflt, m);
+    for (size_t k = 0; k < m; k++)
+        fprintf(f, "%s %.6g\n", ws[k], idf_get(idf, fnv(ws[k], strlen(ws[k])), NULL));
+    free(ws);
+    free(vs);
+    if (ferror(f) | fclose(f) || rename(tmp, path)) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+cache_verifier *cache_verifier_load(const char *path, char *err, size_t errlen)
+{
+    size_t len;
+    char *data = util_read_file(path, &len, err, errlen);
+    if (!data) return NULL;
+    cache_verifier *v = calloc(1, sizeof *v);
+    char *save = NULL, *line = strtok_r(data, "\n", &save);
+    int version = 0, nf = 0, ok = 0;
+    if (!v || !line || sscanf(line, "semrouter-verifier %d", &version) != 1 || version != 1) {
+        snprintf(err, errlen, "%s is not a semrouter verifier model (version 1)", path);
+        goto out;
+    }
+    line = strtok_r(NULL, "\n", &save);
+    if (!line || sscanf(line, "features %d", &nf) != 1 || nf != CACHE_VERIFY_NFEAT) {
+        snprintf(err, errlen, "%s: the model has %d features, this build computes %d", path, nf,
+                 CACHE_VERIFY_NFEAT);
+        goto out;
+    }
+    {
+        char *p = strchr(line + 9, ' ');
+        for (int j = 0; j < nf; j++) {
+            while (p && *p == ' ')
+                p++;
+            size_t l = strlen(cache_verify_feature_names[j]);
+            if (!p || strncmp(p, cache_verify_feature_names[j], l) || (p[l] != ' ' && p[l])) {
+                snprintf(err, errlen, "%s: feature %d is not '%s' (retrain the model)", path, j,
+                         cache_verify_feature_names[j]);
+                goto out;
+            }
+            p += l;
+        }
+    }
+    line = strtok_r(NULL, "\n", &save);
+    if (!line || sscanf(line, "base %f", &v->base) != 1) goto bad;
+    line = strtok_r(NULL, "\n", &save);
+    if (!line || sscanf(line, "trees %d depth %d", &v->trees, &v->depth) != 2 || v->trees < 0 ||
+        v->trees > 100000 || v->depth < 1 || v->depth > 7)
+        goto bad;
+    int inner = (1 << v->depth) - 1;
+    v->nodes = calloc((size_t)v->trees * inner + 1, sizeof *v->nodes);
+    v->leaves = calloc((size_t)v->trees * (inner + 1) + 1, sizeof *v->leaves);
+    if (!v->nodes || !v->leaves) goto oom;
+    for (int t = 0; t < v->trees; t++) {
+        line = strtok_r(NULL, "\n", &save);
+        if (!line) goto bad;
+        char *p = line, *end;
+        for (int i = 0; i < inner; i++) {
+            long fi = strtol(p, &end, 10);
+            if (end == p || *end != ':' || fi < 0 || fi >= nf) goto bad;
+            p = end + 1;
+            float thr = strtof(p, &end);
+            if (end == p) goto bad;
+            p = end;
+            v->nodes[(size_t)t * inner + i] = (tree_node){(int)fi, thr};
+        }
+        for (int l = 0; l <= inner; l++) {
+            float val = strtof(p, &end);
+            if (end == p || !isfinite(val)) goto bad;
+            p = end;
+            v->leaves[(size_t)t * (inner + 1) + l] = val;
+        }
+    }
+    line = strtok_r(NULL, "\n", &save);
+    double docs;
+    float dflt;
+    size_t count;
+    if (!line || sscanf(line, "idf %lf %f %zu", &docs, &dflt, &count) != 3 || count > 10000000)
+        goto bad;
+    v->idf = idf_new(count, docs, dflt);
+    if (!v->idf) goto oom;
+    for (size_t k = 0; k < count; k++) {
+        line = strtok_r(NULL, "\n", &save);
+        char *sp = line ? strrchr(line, ' ') : NULL;
+        if (!sp || sp == line) goto bad;
+        char *end;
+        float val = strtof(sp + 1, &end);
+        if (end == sp + 1 || !isfinite(val)) goto bad;
+        if (idf_put(v->idf, line, (size_t)(sp - line), val)) goto oom;
+    }
+    ok = 1;
+    goto out;
+bad:
+    snprintf(err, errlen, "%s: malformed verifier model (line '%.40s')", path, line ? line : "end of file");
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory loading %s", path);
+out:
+    free(data);
+    if (!ok) {
+        cache_verifier_free(v);
+        return NULL;
+    }
+    return v;
+}

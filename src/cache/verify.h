@@ -1,0 +1,69 @@
+/* verify.h - the cache hit verifier: does a stored request ask the same thing?
+ *
+ * The ANN search finds stored requests whose embedding is close to the
+ * request's; closeness is not sameness ("best laptop for students" vs "worst
+ * laptop for students", "python 2" vs "python 3"). The verifier scores a pair
+ * (request text, stored text, their cosine) from features computed in a few
+ * microseconds - word and character-n-gram overlap, IDF-weighted content words
+ * present on one side only, numbers and named spans that differ, negation,
+ * comparison and question-word differences, length ratio - with a small
+ * gradient-boosted tree ensemble. The IDF table and the trees are one text
+ * file (data/cache/verifier.model), written by `semrouter train-verifier`.
+ *
+ * A loaded verifier is immutable: thread-safe to share. */
+#ifndef SEMROUTER_CACHE_VERIFY_H
+#define SEMROUTER_CACHE_VERIFY_H
+#include <stddef.h>
+#include <stdio.h>
+
+typedef struct cache_verifier cache_verifier;
+
+/* Number of features and their names (for the model file and the trainer). */
+#define CACHE_VERIFY_NFEAT 32
+extern const char *const cache_verify_feature_names[CACHE_VERIFY_NFEAT];
+
+/* Loads a model file. Returns NULL with a sentence in err (missing file, bad
+ * format, a feature set this build does not compute). */
+cache_verifier *cache_verifier_load(const char *path, char *err, size_t errlen);
+void cache_verifier_free(cache_verifier *v);
+
+/* Probability in [0,1] that b asks the same thing as a, given the cosine of
+ * their embeddings. Texts are UTF-8 (invalid bytes are treated as letters). */
+float cache_verifier_score(const cache_verifier *v, const char *a, size_t alen, const char *b,
+                           size_t blen, float cosine);
+
+/* ---- training (semrouter train-verifier) ---- */
+
+/* The IDF table used by the features: built from a corpus of texts. */
+typedef struct cache_idf cache_idf;
+cache_idf *cache_idf_build(const char *const *texts, const size_t *lens, size_t n);
+void cache_idf_free(cache_idf *t);
+
+/* Features of a pair into f[CACHE_VERIFY_NFEAT]. */
+void cache_verify_features(const cache_idf *idf, const char *a, size_t alen, const char *b,
+                           size_t blen, float cosine, float *f);
+
+/* Gradient-boosted trees on rows x[n][CACHE_VERIFY_NFEAT] with labels y (0/1). */
+typedef struct cache_gbt_params {
+    int trees;       /* 200 */
+    int depth;       /* 4 */
+    float rate;      /* 0.1 */
+    int min_leaf;    /* 20 */
+    int bins;        /* 64 (quantile bins per feature) */
+    float l2;        /* 1.0 (leaf value regulariser) */
+} cache_gbt_params;
+void cache_gbt_params_default(cache_gbt_params *p);
+
+/* Trains on (x, y) with idf and returns the verifier (NULL on out of memory). */
+cache_verifier *cache_verifier_train(const cache_idf *idf, const float *x, const int *y, size_t n,
+                                     const cache_gbt_params *p);
+/* The loaded/trained verifier's IDF table (owned by v). */
+const cache_idf *cache_verifier_idf(const cache_verifier *v);
+/* Probability from precomputed features. */
+float cache_verifier_predict(const cache_verifier *v, const float *f);
+/* Writes v as a model file. Returns 0, or -1 with err. */
+int cache_verifier_save(const cache_verifier *v, const char *path, char *err, size_t errlen);
+
+/* `semrouter train-verifier --pairs CSV --out FILE [...]`. */
+int cache_verifier_cli_main(int argc, char **argv);
+#endif

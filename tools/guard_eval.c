@@ -1,9 +1,11 @@
 /* guard_eval - measures the guards on their labelled sets.
  *
- *   build/guard_eval pii [FILE] [-v]
+ *   build/guard_eval pii [FILE] [--min-conf X] [-v]
  *       per-type precision/recall of pii_detect on data/guard/pii_cases.jsonl
  *       ({"text", "entities":[{"type","value"}]} per line). A detection counts
  *       when its type matches and its span overlaps the labelled value.
+ *       --min-conf drops detections below X first (0.7 = what the chat path
+ *       acts on: classifier.pii_model.threshold).
  *   build/guard_eval jailbreak [-m MODEL_DIR] [-e EXEMPLARS] [-a ATTACKS] [-b BENIGN] [-v]
  *       detection rate and false-positive rate across thresholds.
  *   build/guard_eval check TEXT...   prints what each guard finds in TEXT. */
@@ -28,7 +30,7 @@ typedef struct span {
     int matched;
 } span;
 
-static int eval_pii(const char *path, int verbose)
+static int eval_pii(const char *path, double min_conf, int verbose)
 {
     char err[256];
     size_t len;
@@ -77,7 +79,10 @@ static int eval_pii(const char *path, int verbose)
             want[nw++] = (span){t, (size_t)(at - text), (size_t)(at - text) + strlen(v), 0};
         }
         pii_entity got[MAXE];
-        int ng = pii_detect(text, tl, got, MAXE);
+        int ng = pii_detect(text, tl, got, MAXE), kept = 0;
+        for (int g = 0; g < ng; g++)
+            if (got[g].confidence + 1e-6 >= min_conf) got[kept++] = got[g];
+        ng = kept;
         int case_ok = 1;
         for (int g = 0; g < ng; g++) {
             int hit = 0;
@@ -502,7 +507,7 @@ int main(int argc, char **argv)
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         fprintf(
             stderr,
-            "usage: guard_eval pii [FILE] [-v]\n"
+            "usage: guard_eval pii [FILE] [--min-conf X] [-v]\n"
             "       guard_eval jailbreak [-m MODEL_DIR] [-e EXEMPLARS] [-a ATTACKS] [-b BENIGN]\n"
             "                            [--patterns-only] [-v]\n"
             "       guard_eval calibrate [MODEL_DIR]   refit the jailbreak calibration\n"
@@ -510,15 +515,18 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     int verbose = 0;
+    double min_conf = 0;
     const char *file = NULL;
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "-v"))
             verbose = 1;
+        else if (!strcmp(argv[i], "--min-conf") && i + 1 < argc)
+            min_conf = atof(argv[++i]);
         else if (!file)
             file = argv[i];
     }
     if (!strcmp(argv[1], "pii"))
-        return eval_pii(file ? file : "data/guard/pii_cases.jsonl", verbose);
+        return eval_pii(file ? file : "data/guard/pii_cases.jsonl", min_conf, verbose);
     if (!strcmp(argv[1], "check")) return check_text(argc - 2, argv + 2);
     if (!strcmp(argv[1], "jailbreak")) return eval_jailbreak(argc - 2, argv + 2);
     if (!strcmp(argv[1], "calibrate")) return calibrate(argc - 2, argv + 2);

@@ -888,7 +888,8 @@ static void detect_pii(chat_call *c)
         if (!c->cfg->models[i].pii_policy.allow_by_default) restrictive = 1;
     if (!c->cfg->pii.enabled || !restrictive || !c->have_texts) return;
     pii_entity ents[64];
-    int n = pii_detect(c->texts.pii_text, c->texts.pii_len, ents, 64);
+    int n = pii_detect_min(c->texts.pii_text, c->texts.pii_len, ents, 64,
+                           c->cfg->classifier.pii_model.threshold);
     for (int i = 0; i < n && c->n_pii < (int)(sizeof c->pii_types / sizeof *c->pii_types); i++) {
         const char *name = pii_type_name(ents[i].type);
         int seen = 0;

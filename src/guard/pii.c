@@ -53,6 +53,7 @@ static int lower(int c)
 }
 
 #define AT(i) ((i) < len ? (unsigned char)text[i] : 0)
+#define AT_(t, i) ((unsigned char)(t)[i])
 
 /* The byte before `start` ends a token: not a letter/digit/underscore, and not
  * a number separator glued to a digit ("1.2", "12-34", "3/4", "10:30"). */
@@ -480,6 +481,10 @@ static int iin_ok(const char *d, int n)
     return 0;
 }
 
+static const char *const CARD_CONTEXT[] = {"card",       "cc",   "visa", "mastercard", "amex",
+                                           "debit",      "credit", "pan", "maestro",    "discover",
+                                           "cardnumber", NULL};
+
 static void scan_cards(const char *text, size_t len, collector *col)
 {
     for (size_t i = 0; i < len && !FULL(col); i++) {
@@ -498,11 +503,18 @@ static void scan_cards(const char *text, size_t len, collector *col)
         } else if (context_before(text, i, 40, NUMBER_NEGATIVE_CONTEXT)) {
             goto skip;
         }
-        if (!luhn_ok(g.digits, g.ndigits) || !iin_ok(g.digits, g.ndigits)) goto skip;
         int same = 1;
         for (int k = 1; k < g.ndigits; k++)
             same &= g.digits[k] == g.digits[0];
         if (same) goto skip;
+        if (!luhn_ok(g.digits, g.ndigits) || !iin_ok(g.digits, g.ndigits)) {
+            /* A number the writer calls a card is a card even with a typo in it
+             * (or made up): 16 digits in four groups of four right after "card". */
+            if (g.n == 4 && g.ndigits == 16 && g.size[0] == 4 && g.size[3] == 4 &&
+                context_before(text, i, 24, CARD_CONTEXT))
+                add(col, PII_CREDIT_CARD, i, g.end, 0.7f);
+            goto skip;
+        }
         add(col, PII_CREDIT_CARD, i, g.end, g.n > 1 ? 0.9f : 0.8f);
     skip:
         /* continue after this run of digits (groups are re-read from their own starts
@@ -767,6 +779,23 @@ static void scan_mac(const char *text, size_t len, collector *col)
         add(col, PII_MAC_ADDRESS, i, e, 0.9f);
         i = e;
     }
+    /* 12 bare hex digits (with a letter and a digit among them) named a MAC just before */
+    static const char *const mac_context[] = {"mac", "hwaddr", "ether", "bssid", NULL};
+    for (size_t i = 0; i + 12 <= len && !FULL(col); i++) {
+        if (!is_hex(AT(i)) || (i > 0 && (is_alnum((unsigned char)text[i - 1]) || text[i - 1] == '_')))
+            continue;
+        size_t e = i;
+        int letters = 0, digits = 0;
+        while (e < len && is_hex(AT(e)) && e - i <= 12) {
+            letters += !is_digit(AT(e));
+            digits += is_digit(AT(e));
+            e++;
+        }
+        if (e - i == 12 && !is_alnum(AT(e)) && AT(e) != '_' && letters && digits &&
+            context_before(text, i, 24, mac_context))
+            add(col, PII_MAC_ADDRESS, i, e, 0.75f);
+        i = e;
+    }
 }
 
 /* ------------------------------------------------------------------ phone */
@@ -1003,6 +1032,703 @@ static void scan_phone(const char *text, size_t len, collector *col)
     }
 }
 
+/* ------------------------------------------ words: names, dates, places, hosts */
+
+/* Word = letters (ASCII, or any UTF-8 byte >= 0x80: "Müller", "Lindenstraße"),
+ * with an apostrophe or hyphen inside when a letter follows ("O'Brien"). */
+static int is_wchar(int c)
+{
+    return is_alpha(c) || c >= 0x80;
+}
+
+static size_t word_end(const char *text, size_t len, size_t i)
+{
+    size_t j = i;
+    while (j < len) {
+        int c = AT(j);
+        if (is_wchar(c)) {
+            j++;
+        } else if ((c == '\'' || c == '-') && j > i && is_alpha(AT(j + 1))) {
+            j++;
+        } else {
+            break;
+        }
+    }
+    return j;
+}
+
+static int word_starts(const char *text, size_t i)
+{
+    return i == 0 || !(is_wchar((unsigned char)text[i - 1]) || is_digit((unsigned char)text[i - 1]) ||
+                       text[i - 1] == '_' || text[i - 1] == '\'' || text[i - 1] == '-');
+}
+
+/* Case-insensitive membership of text[s..e) in a NULL-terminated list. */
+static int word_in_list(const char *text, size_t s, size_t e, const char *const *list)
+{
+    size_t n = e - s;
+    for (const char *const *w = list; *w; w++)
+        if (strlen(*w) == n && strncasecmp(text + s, *w, n) == 0) return 1;
+    return 0;
+}
+
+/* "Capitalised": an uppercase ASCII letter, then a lowercase letter somewhere
+ * (so "NASA" and "I" are not names), at least two letters. */
+static int capitalised(const char *text, size_t s, size_t e)
+{
+    if (e - s < 2 || !(AT_(text, s) >= 'A' && AT_(text, s) <= 'Z')) return 0;
+    for (size_t k = s + 1; k < e; k++)
+        if ((text[k] >= 'a' && text[k] <= 'z') || (unsigned char)text[k] >= 0x80) return 1;
+    return 0;
+}
+
+static int all_lower(const char *text, size_t s, size_t e)
+{
+    for (size_t k = s; k < e; k++)
+        if (text[k] >= 'A' && text[k] <= 'Z') return 0;
+    return e > s;
+}
+
+/* Skips spaces/tabs (and one newline when nl) from i; returns the new position. */
+static size_t skip_blank(const char *text, size_t len, size_t i, int nl)
+{
+    while (i < len && (AT(i) == ' ' || AT(i) == '\t' || (nl && (AT(i) == '\n' || AT(i) == '\r'))))
+        i++;
+    return i;
+}
+
+/* Given names common across languages, lowercase and sorted (bsearch). Words
+ * that are also ordinary English words or places (Will, Mark, May, Grace,
+ * Jordan, Florence, ...) are left out: those need a cue ("my name is"). */
+static const char *const GIVEN_NAMES[] = {
+    "aaron",    "abdul",    "abigail",   "abraham",   "adam",      "adrian",    "ahmed",
+    "aisha",    "akira",    "alan",      "albert",    "alejandro", "aleksandr", "alex",
+    "alexander", "alexandra", "alice",   "alicia",    "alison",    "amanda",    "amelia",
+    "amir",     "amy",      "ana",       "anastasia", "andrea",    "andreas",   "andrew",
+    "angela",   "anil",     "anita",     "ann",       "anna",      "anne",      "anthony",
+    "antonio",  "anya",     "arjun",     "arthur",    "ashley",    "barbara",   "benjamin",
+    "bernard",  "beth",     "brian",     "bruce",     "camila",    "carl",      "carlos",
+    "carmen",   "caroline", "catherine", "charles",   "charlotte", "chen",      "chloe",
+    "chris",    "christian", "christina", "christine", "christopher", "claire", "claudia",
+    "daniel",   "david",    "deepak",    "diana",     "diego",     "dmitri",    "dmitry",
+    "donald",   "dorothy",  "edward",    "elena",     "elizabeth", "ella",      "emily",
+    "emma",     "eric",     "erik",      "ethan",     "eva",       "fatima",    "felix",
+    "fernando", "fiona",    "francesca", "francesco", "francisco", "frida",     "gabriel",
+    "gary",     "george",   "gerald",    "giulia",    "giuseppe",  "gloria",    "greg",
+    "gregory",  "hana",     "hannah",    "hans",      "harold",    "harry",     "hassan",
+    "helen",    "henry",    "hiroshi",   "hugo",      "ibrahim",   "igor",      "ingrid",
+    "isaac",    "isabel",   "isabella",  "ivan",      "jacob",     "james",     "jane",
+    "janet",    "jason",    "javier",    "jean",      "jennifer",  "jessica",   "joan",
+    "joao",     "john",     "jonathan",  "jorge",     "jose",      "joseph",    "joshua",
+    "juan",     "julia",    "julian",    "julie",     "karen",     "karl",      "katarzyna",
+    "kate",     "katherine", "kenji",    "kevin",     "khalid",    "kim",       "klaus",
+    "laura",    "lauren",   "lena",      "leo",       "leon",      "li",        "linda",
+    "lisa",     "liu",      "lucas",     "lucia",     "luis",      "luka",      "maria",
+    "mariana",  "marie",    "marina",    "mario",     "martin",    "mary",      "matthew",
+    "mei",      "melissa",  "michael",   "michelle",  "miguel",    "mohamed",   "mohammed",
+    "muhammad", "nadia",    "nancy",     "natalia",   "natasha",   "nathan",    "nicholas",
+    "nicole",   "nikolai",  "nina",      "noah",      "olga",      "olivia",    "omar",
+    "oscar",    "pablo",    "patricia",  "patrick",   "paul",      "paula",     "pedro",
+    "peter",    "philip",   "pierre",    "pooja",     "priya",     "rachel",    "rahul",
+    "raj",      "rajesh",   "ravi",      "rebecca",   "richard",   "robert",    "roberto",
+    "ryan",     "samuel",   "sandra",    "sara",      "sarah",     "sean",      "sergei",
+    "sergey",   "sofia",    "sophia",    "sophie",    "stefan",    "stephanie", "stephen",
+    "steven",   "susan",    "takeshi",   "tanya",     "thomas",    "timothy",   "tom",
+    "valentina", "vanessa", "victor",    "vijay",     "vikram",    "vincent",   "wang",
+    "wei",      "william",  "xavier",    "yan",       "yuki",      "yusuf",     "zhang",
+    "zoe"};
+#define N_GIVEN ((int)(sizeof GIVEN_NAMES / sizeof GIVEN_NAMES[0]))
+
+static int given_name(const char *text, size_t s, size_t e)
+{
+    size_t n = e - s;
+    int lo = 0, hi = N_GIVEN - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        const char *g = GIVEN_NAMES[mid];
+        size_t gl = strlen(g);
+        int c = strncasecmp(text + s, g, n < gl ? n : gl);
+        if (c == 0) c = n < gl ? -1 : n > gl ? 1 : 0;
+        if (c == 0) return 1;
+        if (c < 0)
+            hi = mid - 1;
+        else
+            lo = mid + 1;
+    }
+    return 0;
+}
+
+/* Capitalised words that do not continue a name. */
+static const char *const NOT_NAME[] = {
+    "the",     "and",      "or",       "of",       "in",      "on",      "at",       "to",
+    "for",     "from",     "with",     "is",       "was",     "are",     "has",      "have",
+    "had",     "will",     "would",    "can",      "could",   "should",  "did",      "does",
+    "street",  "st",       "avenue",   "road",     "lane",    "drive",   "university",
+    "college", "school",   "inc",      "ltd",      "llc",     "corp",    "company",  "group",
+    "january", "february", "march",    "april",    "may",     "june",    "july",     "august",
+    "september", "october", "november", "december", "monday", "tuesday", "wednesday",
+    "thursday", "friday",  "saturday", "sunday",   "sales",   "director", "manager", "team",
+    "hi",      "hello",    "dear",     "thanks",   "please",  "but",     "so",       "if",
+    "when",    "what",     "who",      "why",      "how",     "this",    "that",     "my",
+    "your",    "his",      "her",      "our",      "their",   "it",      "i",        "we",
+    "you",     "he",       "she",      "they",     "am",      "not",     "also",     "just",
+    NULL};
+
+static const char *const HONORIFICS[] = {"mr",   "mrs",  "ms",   "miss", "mx",   "dr",  "prof",
+                                         "sir",  "dame", "herr", "frau", "mme",  "mlle", "sr",
+                                         "sra",  "srta", "madam", "mister", "doctor", "professor",
+                                         NULL};
+
+/* A few bytes before a name or a date that make it personal. */
+static const char *const PERSON_CUE[] = {
+    "contact", "patient",  "customer", "client",   "tell",     "ask",      "email",   "e-mail",
+    "call",    "cc",       "coworker", "co-worker", "colleague", "manager", "boss",   "friend",
+    "wife",    "husband",  "son",      "daughter", "mom",      "mum",      "dad",     "mother",
+    "father",  "brother",  "sister",   "neighbor", "neighbour", "landlord", "tenant", "employee",
+    "candidate", "applicant", "student", "teacher", "partner", "fiance",  "fiancee", "name",
+    "signed",  "from:",    "to:",      "attn",     "dear",     "hi",       "hello",   "hey",
+    "thanks",  "regards",  "sincerely", "cheers",  "user",     "member",   "guest",   "passenger",
+    NULL};
+
+/* Cue phrases after which the next 1-3 words are a name in any case
+ * ("my name is daniel kowalski"). */
+static const char *const NAME_INTRO[] = {"my name is", "my name's", "name:", "full name",
+                                         "name is", "je m'appelle", "me llamo", "ich hei\xc3\x9f" "e",
+                                         "mi chiamo", "mein name ist", "mi nombre es", NULL};
+/* After these a name from the list (any case) or a capitalised word is one
+ * ("call me maybe" is not a name). */
+static const char *const NAME_INTRO_GIVEN[] = {"i am", "i'm", "im", "this is", "it's", "its",
+                                               "regards,", "sincerely,", "cheers,", "thanks,",
+                                               "best,", "call me", "named", "i go by", "signed,",
+                                               "gru\xc3\x9f,", "gr\xc3\xbc\xc3\x9f" "e,", "saludos,",
+                                               "cordialement,", "welcome", NULL};
+
+/* Does text[..at) end with one of phrases (case-insensitive, word boundary before)? */
+static int ends_with_phrase(const char *text, size_t at, const char *const *phrases)
+{
+    while (at > 0 && (text[at - 1] == ' ' || text[at - 1] == '\t' || text[at - 1] == '\n' ||
+                      text[at - 1] == '\r'))
+        at--;
+    for (const char *const *p = phrases; *p; p++) {
+        size_t n = strlen(*p);
+        if (n > at || strncasecmp(text + at - n, *p, n) != 0) continue;
+        if (at - n > 0 && is_alpha((unsigned char)text[at - n - 1])) continue;
+        return 1;
+    }
+    return 0;
+}
+
+/* Up to `max` name words from i: capitalised (or lowercase when any_case), not
+ * in NOT_NAME; single capital initials with a dot in between ("John F. Kennedy").
+ * Returns the end of the last word, or i when none. */
+static size_t name_words(const char *text, size_t len, size_t i, int max, int any_case)
+{
+    size_t end = i, p = i;
+    for (int k = 0; k < max && p < len; k++) {
+        if (k > 0) {
+            size_t q = skip_blank(text, len, p, 0);
+            if (q == p) break;
+            p = q;
+        }
+        if (AT(p) >= 'A' && AT(p) <= 'Z' && AT(p + 1) == '.' && AT(p + 2) == ' ' && k > 0) {
+            p += 2; /* middle initial */
+            k--;
+            continue;
+        }
+        if (!word_starts(text, p)) break;
+        size_t e = word_end(text, len, p);
+        if (e == p || word_in_list(text, p, e, NOT_NAME)) break;
+        if (!(capitalised(text, p, e) || (any_case && all_lower(text, p, e) && e - p >= 2))) break;
+        end = p = e;
+    }
+    return end;
+}
+
+static void scan_person(const char *text, size_t len, collector *col)
+{
+    for (size_t i = 0; i < len && !FULL(col);) {
+        if (!is_wchar(AT(i)) || !word_starts(text, i)) {
+            i++;
+            continue;
+        }
+        size_t e = word_end(text, len, i);
+        /* honorific + capitalised name */
+        if (word_in_list(text, i, e, HONORIFICS) && (AT(i) >= 'A' && AT(i) <= 'Z')) {
+            size_t p = e + (AT(e) == '.');
+            size_t q = skip_blank(text, len, p, 0);
+            if (q > p) {
+                size_t ne = name_words(text, len, q, 3, 0);
+                if (ne > q) {
+                    add(col, PII_PERSON, q, ne, 0.85f);
+                    i = ne;
+                    continue;
+                }
+            }
+        }
+        int intro = ends_with_phrase(text, i, NAME_INTRO);
+        int intro_given = !intro && ends_with_phrase(text, i, NAME_INTRO_GIVEN);
+        int given = given_name(text, i, e);
+        if (intro || (intro_given && (given || capitalised(text, i, e)))) {
+            size_t ne = name_words(text, len, i, 3, intro || given);
+            if (ne > i && (intro || given || capitalised(text, i, e))) {
+                add(col, PII_PERSON, i, ne, 0.9f);
+                i = ne;
+                continue;
+            }
+        }
+        if (given && capitalised(text, i, e)) {
+            size_t q = skip_blank(text, len, e, 0);
+            size_t ne = q > e ? name_words(text, len, q, 2, 0) : q;
+            if (q > e && AT(q) >= 'A' && AT(q) <= 'Z' && AT(q + 1) == '.' && AT(q + 2) == ' ')
+                ne = name_words(text, len, q + 3, 1, 0); /* "John F. Kennedy" */
+            if (ne > q) {
+                int cue = context_before(text, i, 24, PERSON_CUE);
+                add(col, PII_PERSON, i, ne, cue ? 0.85f : 0.65f);
+                i = ne;
+                continue;
+            }
+        }
+        i = e > i ? e : i + 1;
+    }
+}
+
+/* ------------------------------------------------------------ dates, times */
+
+static const char *const MONTHS[] = {"january", "february", "march",    "april",   "may",
+                                     "june",    "july",     "august",   "september", "october",
+                                     "november", "december", "jan",     "feb",     "mar",
+                                     "apr",     "jun",      "jul",      "aug",     "sep",
+                                     "sept",    "oct",      "nov",      "dec",     NULL};
+
+static const char *const DATE_CUE[] = {
+    "born",      "birth",     "birthday", "dob",      "d.o.b",    "appointment", "scheduled",
+    "meeting",   "expires",   "expiry",   "expiration", "deadline", "due",       "flight",
+    "arrive",    "arrival",   "arriving", "departure", "depart",  "check-in",    "reservation",
+    "booked",    "booking",   "moved",    "visit",    "interview", "surgery",    "admitted",
+    "discharged", "hired",    "married",  "wedding",  "turns",    "until",
+    "since",     "termin",    "rendez-vous", "cita",  NULL};
+
+/* Reads 1-4 digits at i; returns the count (0 = none) and the value. */
+static int read_num(const char *text, size_t len, size_t i, int *v)
+{
+    int n = 0;
+    *v = 0;
+    while (n < 5 && is_digit(AT(i + (size_t)n))) {
+        *v = *v * 10 + (AT(i + (size_t)n) - '0');
+        n++;
+    }
+    return n;
+}
+
+/* Ordinal suffix after a day number: "st", "nd", "rd", "th". */
+static size_t ordinal_end(const char *text, size_t len, size_t i)
+{
+    if ((lower(AT(i)) == 's' && lower(AT(i + 1)) == 't') ||
+        (lower(AT(i)) == 'n' && lower(AT(i + 1)) == 'd') ||
+        (lower(AT(i)) == 'r' && lower(AT(i + 1)) == 'd') ||
+        (lower(AT(i)) == 't' && lower(AT(i + 1)) == 'h'))
+        if (!is_alpha(AT(i + 2))) return i + 2;
+    return i;
+}
+
+/* A clock time at i: "9am", "6:45 pm", "14:30", "14:30:05"; returns its end or 0.
+ * *strong is set when am/pm (or a second field) makes it unambiguous. */
+static size_t read_time(const char *text, size_t len, size_t i, int *strong)
+{
+    int h, m, nh = read_num(text, len, i, &h);
+    *strong = 0;
+    if (nh < 1 || nh > 2 || h > 23) return 0;
+    size_t j = i + (size_t)nh;
+    int minutes = 0;
+    if (AT(j) == ':' && is_digit(AT(j + 1)) && read_num(text, len, j + 1, &m) == 2 && m < 60) {
+        j += 3;
+        minutes = 1;
+        if (AT(j) == ':' && read_num(text, len, j + 1, &m) == 2 && m < 60) j += 3, *strong = 1;
+    }
+    size_t k = skip_blank(text, len, j, 0);
+    if ((lower(AT(k)) == 'a' || lower(AT(k)) == 'p') && h >= 1 && h <= 12) {
+        if (lower(AT(k + 1)) == 'm' && !is_alpha(AT(k + 2))) return *strong = 1, k + 2;
+        if (AT(k + 1) == '.' && lower(AT(k + 2)) == 'm' && AT(k + 3) == '.') return *strong = 1, k + 4;
+    }
+    if (!minutes || is_digit(AT(j)) || (AT(j) == '.' && is_digit(AT(j + 1)))) return 0;
+    if (nh != 2 && !*strong) return 0; /* "3:16" is a verse, "03:16" a time */
+    return j;
+}
+
+static void scan_dates(const char *text, size_t len, collector *col)
+{
+    static const char *const time_cue[] = {"at", "@", "by", "from", "until", "till", "before",
+                                           "after", "around", "about", NULL};
+    for (size_t i = 0; i < len && !FULL(col);) {
+        int c = AT(i);
+        if (is_digit(c) && start_ok(text, len, i) && !(i > 0 && strchr("$€£#", text[i - 1]))) {
+            int a, b, y;
+            int na = read_num(text, len, i, &a);
+            size_t j = i + (size_t)na;
+            int sep = AT(j);
+            size_t end = 0;
+            if ((sep == '-' || sep == '/' || sep == '.') && is_digit(AT(j + 1))) {
+                int nb = read_num(text, len, j + 1, &b);
+                size_t k = j + 1 + (size_t)nb;
+                if (nb >= 1 && nb <= 2 && AT(k) == sep && is_digit(AT(k + 1))) {
+                    int ny = read_num(text, len, k + 1, &y);
+                    size_t e = k + 1 + (size_t)ny;
+                    int ok = 0;
+                    if (na == 4 && a >= 1900 && a <= 2099 && b >= 1 && b <= 12 && ny <= 2) {
+                        int d = y;
+                        ok = ny >= 1 && d >= 1 && d <= 31;
+                    } else if (na <= 2 && (ny == 4 || (ny == 2 && sep != '.'))) {
+                        int yok = ny == 2 || (y >= 1900 && y <= 2099);
+                        int md = a >= 1 && a <= 12 && b >= 1 && b <= 31;
+                        int dm = b >= 1 && b <= 12 && a >= 1 && a <= 31;
+                        ok = yok && (md || dm);
+                    }
+                    int iso_t = na == 4 && AT(e) == 'T' && is_digit(AT(e + 1));
+                    if (ok && (end_ok(text, len, e) || iso_t) &&
+                        !(sep == '.' && context_before(text, i, 24, VERSION_CONTEXT)))
+                        end = e;
+                }
+            }
+            if (end) {
+                /* "2025-03-07T14:30" / "2025-03-07 14:30" keep the time with the date */
+                int strong;
+                size_t t = (AT(end) == 'T' || AT(end) == ' ') ? read_time(text, len, end + 1, &strong) : 0;
+                if (t) end = t;
+                int cue = context_before(text, i, 32, DATE_CUE);
+                add(col, PII_DATE_TIME, i, end, cue ? 0.85f : 0.6f);
+                i = end;
+                continue;
+            }
+            /* day before a month name: "12 October", "3rd of March 1990" */
+            size_t o = ordinal_end(text, len, j);
+            size_t q = skip_blank(text, len, o, 0);
+            if (q + 3 < len && lower(AT(q)) == 'o' && lower(AT(q + 1)) == 'f' && AT(q + 2) == ' ')
+                q = skip_blank(text, len, q + 2, 0);
+            size_t me = word_end(text, len, q);
+            if (na <= 2 && a >= 1 && a <= 31 && q > o && me > q && AT(q) >= 'A' && AT(q) <= 'Z' &&
+                word_in_list(text, q, me, MONTHS)) {
+                size_t e = me + (AT(me) == '.');
+                size_t r = skip_blank(text, len, e + (AT(e) == ','), 0);
+                int yy;
+                if (r > e && read_num(text, len, r, &yy) == 4 && yy >= 1000 && !is_digit(AT(r + 4)))
+                    e = r + 4;
+                int cue = context_before(text, i, 32, DATE_CUE);
+                add(col, PII_DATE_TIME, i, e, cue ? 0.85f : 0.6f);
+                i = e;
+                continue;
+            }
+            int strong;
+            size_t t = read_time(text, len, i, &strong);
+            if (t && end_ok(text, len, t)) {
+                int cue = strong || ends_with_phrase(text, i, time_cue);
+                add(col, PII_DATE_TIME, i, t,
+                    context_before(text, i, 32, DATE_CUE) ? 0.85f : cue ? 0.6f : 0.5f);
+                i = t;
+                continue;
+            }
+            i = j > i ? j : i + 1;
+            continue;
+        }
+        if (AT(i) >= 'A' && AT(i) <= 'Z' && word_starts(text, i)) {
+            size_t e = word_end(text, len, i);
+            if (word_in_list(text, i, e, MONTHS)) {
+                size_t p = e + (AT(e) == '.');
+                size_t q = skip_blank(text, len, p, 0);
+                int d, y;
+                int nd = q > p || p > e ? read_num(text, len, q, &d) : 0;
+                if (nd >= 1 && nd <= 2 && d >= 1 && d <= 31) {
+                    size_t de = ordinal_end(text, len, q + (size_t)nd);
+                    if (!is_digit(AT(de)) && !(AT(de) == ':' && is_digit(AT(de + 1)))) {
+                        size_t end = de;
+                        size_t r = AT(de) == ',' ? de + 1 : de;
+                        size_t r2 = skip_blank(text, len, r, 0);
+                        if (r2 > r && read_num(text, len, r2, &y) == 4 && !is_digit(AT(r2 + 4)))
+                            end = r2 + 4;
+                        int cue = context_before(text, i, 32, DATE_CUE);
+                        add(col, PII_DATE_TIME, i, end, cue ? 0.85f : 0.6f);
+                        i = end;
+                        continue;
+                    }
+                } else if (nd == 4 && d >= 1000 && !is_digit(AT(q + 4)) &&
+                           !word_in_list(text, i, e, (const char *const[]){"may", "mar", NULL})) {
+                    add(col, PII_DATE_TIME, i, q + 4, 0.5f); /* "October 2023" */
+                    i = q + 4;
+                    continue;
+                }
+            }
+            i = e;
+            continue;
+        }
+        i++;
+    }
+}
+
+/* ------------------------------------------------------------- hosts, URLs */
+
+/* TLDs accepted for a bare host name. Two-letter ones that are also file
+ * extensions or attribute names in code (.py .js .sh .md .rs .to .in .it .is
+ * .me .at .so .cc .ts .ml .pl) are left out: "os.path" and "model.to" stay text. */
+static const char *const TLDS[] = {
+    "com", "org",  "net",    "edu",  "gov",   "mil",  "int",  "io",     "co",   "ai",
+    "app", "dev",  "info",   "biz",  "us",    "uk",   "de",   "fr",     "es",   "nl",
+    "ru",  "cn",   "jp",     "br",   "au",    "ca",   "ch",   "se",     "eu",   "tv",
+    "xyz", "online", "site", "tech", "cloud", "be",   "dk",   "fi",     "no",   "nz",
+    "ie",  "kr",   "mx",     "ar",   "za",    "pt",   "gr",   "cz",     "hu",   "ro",
+    "tr",  "ua",   "il",     "sg",   "hk",    "tw",   "vn",   "th",     "my",   "ph",
+    "id",  "pk",   "ng",     "ke",   "eg",    "sa",   "ae",   "shop",   "store", "blog",
+    "news", "page", "me",    NULL};
+
+static int host_char(int c)
+{
+    return is_alnum(c) || c == '-';
+}
+
+/* Host labels at i ("a.b.c"); returns the end, sets *labels and the last label's start. */
+static size_t read_host(const char *text, size_t len, size_t i, int *labels, size_t *last)
+{
+    size_t j = i;
+    *labels = 0;
+    *last = i;
+    while (j < len && host_char(AT(j))) {
+        size_t s = j;
+        while (j < len && host_char(AT(j)) && j - s < 64)
+            j++;
+        if (j - s >= 64) return 0;
+        (*labels)++;
+        *last = s;
+        if (AT(j) == '.' && host_char(AT(j + 1)))
+            j++;
+        else
+            break;
+    }
+    return j;
+}
+
+/* Path, query and fragment of a URL up to a blank or a quote; trailing
+ * sentence punctuation stays outside. */
+static size_t url_tail(const char *text, size_t len, size_t j)
+{
+    if (AT(j) == ':' && is_digit(AT(j + 1))) {
+        j++;
+        while (is_digit(AT(j)))
+            j++;
+    }
+    if (AT(j) == '/' || AT(j) == '?' || AT(j) == '#')
+        while (j < len && AT(j) > ' ' && !strchr("\"'<>`", AT(j)))
+            j++;
+    while (j > 0 && strchr(".,;:!?)]}", text[j - 1]))
+        j--;
+    return j;
+}
+
+static void scan_domains(const char *text, size_t len, collector *col)
+{
+    for (size_t i = 0; i < len && !FULL(col);) {
+        int c = AT(i);
+        if (!is_alnum(c) || (i > 0 && (host_char((unsigned char)text[i - 1]) ||
+                                       strchr("._@/\\", text[i - 1])))) {
+            i++;
+            continue;
+        }
+        size_t h = i;
+        float conf = 0.75f;
+        int scheme = 0;
+        static const char *const schemes[] = {"https://", "http://", "ftp://", "wss://", "ws://", NULL};
+        for (const char *const *s = schemes; *s; s++) {
+            size_t n = strlen(*s);
+            if (i + n < len && strncasecmp(text + i, *s, n) == 0) {
+                h = i + n, scheme = 1, conf = 0.85f;
+                break;
+            }
+        }
+        if (!scheme && i + 4 < len && strncasecmp(text + i, "www.", 4) == 0) conf = 0.8f, scheme = 1;
+        int labels;
+        size_t last;
+        size_t e = read_host(text, len, h, &labels, &last);
+        if (!e) {
+            i = h + 1;
+            while (i < len && host_char(AT(i)))
+                i++;
+            continue;
+        }
+        int letter = 0;
+        for (size_t k = h; k < e && !letter; k++)
+            letter = is_alpha(AT(k));
+        int tld_ok = labels >= 2 && word_in_list(text, last, e, TLDS) && all_lower(text, last, e);
+        if ((scheme && letter && (labels >= 2 || h > i)) || (tld_ok && AT(e) != '@' && AT(e) != '(' &&
+                                                            AT(e) != '_' && !is_wchar(AT(e)))) {
+            size_t end = url_tail(text, len, e);
+            if (end < e) end = e;
+            add(col, PII_DOMAIN_NAME, i, end, conf);
+            i = end;
+            continue;
+        }
+        i = e > i ? e : i + 1;
+    }
+}
+
+/* -------------------------------------------------------- street addresses */
+
+static const char *const STREET_SUFFIX[] = {
+    "street", "st",     "avenue", "ave",    "road",    "rd",     "boulevard", "blvd",  "lane",
+    "ln",     "drive",  "dr",     "court",  "ct",      "way",    "place",     "pl",    "terrace",
+    "ter",    "parkway", "pkwy",  "highway", "hwy",    "circle", "cir",       "square", "sq",
+    "crescent", "close", "grove", "gardens", "row",    "trail",  "alley",     "plaza", "loop",
+    "mews",   "broadway", NULL};
+static const char *const DIRECTIONS[] = {"n",    "s",    "e",     "w",    "ne",   "nw", "se", "sw",
+                                         "north", "south", "east", "west", NULL};
+static const char *const UNIT_WORDS[] = {"apt", "apartment", "suite", "ste", "unit", "floor",
+                                         "fl",  "room",      "flat",  NULL};
+/* Word endings of streets named before their number ("Lindenstraße 42"). */
+static const char *const STREET_ENDINGS[] = {"stra\xc3\x9f" "e", "strasse", "str.", "weg", "gasse",
+                                             "platz", "allee", "damm", "laan", "straat", "gatan",
+                                             "vej", "veien", NULL};
+/* Words that start a street name before its number ("Calle Mayor 5", "Via Roma 12"). */
+static const char *const STREET_PREFIX[] = {"rue", "via", "calle", "avenida", "rua", "viale",
+                                            "piazza", "carrer", "ulica", "ul.", "avinguda", NULL};
+
+static int ends_with_ci(const char *text, size_t s, size_t e, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return e - s > n + 2 && strncasecmp(text + e - n, suffix, n) == 0;
+}
+
+/* House number at i ("742", "221B", "12-14"); returns its end or 0. */
+static size_t house_number(const char *text, size_t len, size_t i)
+{
+    int v, n = read_num(text, len, i, &v);
+    if (n < 1 || n > 5 || v == 0) return 0;
+    size_t j = i + (size_t)n;
+    if (AT(j) == '-' && is_digit(AT(j + 1))) {
+        int n2 = read_num(text, len, j + 1, &v);
+        if (n2 > 5) return 0;
+        j += 1 + (size_t)n2;
+    }
+    if (is_alpha(AT(j)) && !is_alpha(AT(j + 1))) j++;
+    return is_alnum(AT(j)) ? 0 : j;
+}
+
+static void scan_addresses(const char *text, size_t len, collector *col)
+{
+    for (size_t i = 0; i < len && !FULL(col);) {
+        int c = AT(i);
+        if (is_digit(c) && start_ok(text, len, i) && !(i > 0 && strchr("$€£#", text[i - 1]))) {
+            size_t hn = house_number(text, len, i);
+            size_t p = hn ? skip_blank(text, len, hn, 0) : 0;
+            size_t end = 0;
+            if (hn && p > hn) {
+                int words = 0;
+                for (int k = 0; k < 6 && p < len; k++) {
+                    size_t e;
+                    if (is_digit(AT(p))) { /* "3rd", "42nd" */
+                        int v, n = read_num(text, len, p, &v);
+                        e = ordinal_end(text, len, p + (size_t)n);
+                        if (e == p + (size_t)n) break;
+                    } else {
+                        e = word_end(text, len, p);
+                        if (e == p || !(AT(p) >= 'A' && AT(p) <= 'Z')) break;
+                    }
+                    if (words > 0 && word_in_list(text, p, e, STREET_SUFFIX) && !is_digit(AT(p))) {
+                        end = e + (AT(e) == '.');
+                        size_t q = skip_blank(text, len, e + (AT(e) == '.'), 0);
+                        size_t de = word_end(text, len, q);
+                        if (q > e && word_in_list(text, q, de, DIRECTIONS) && AT(q) >= 'A' &&
+                            AT(q) <= 'Z' && !is_alpha(AT(de)))
+                            end = de;
+                        break;
+                    }
+                    if (!(words == 0 && word_in_list(text, p, e, DIRECTIONS)) &&
+                        word_in_list(text, p, e, NOT_NAME) && !word_in_list(text, p, e, STREET_SUFFIX))
+                        break;
+                    words++;
+                    size_t q = e + (AT(e) == '.' && e - p <= 2);
+                    size_t r = skip_blank(text, len, q, 0);
+                    if (r == q) break;
+                    p = r;
+                }
+            }
+            if (end) {
+                /* ", Apt 5B" / " Suite 400" stay with the street */
+                size_t q = skip_blank(text, len, end + (AT(end) == ','), 0);
+                size_t ue = word_end(text, len, q);
+                if ((word_in_list(text, q, ue, UNIT_WORDS) || AT(q) == '#') && ue >= q) {
+                    size_t r = skip_blank(text, len, AT(q) == '#' ? q + 1 : ue + (AT(ue) == '.'), 0);
+                    size_t ve = r;
+                    while (ve < len && is_alnum(AT(ve)) && ve - r < 8)
+                        ve++;
+                    if (ve > r && !is_alnum(AT(ve))) end = ve;
+                }
+                add(col, PII_STREET_ADDRESS, i, end, 0.85f);
+                i = end;
+                continue;
+            }
+            while (i < len && is_digit(AT(i)))
+                i++;
+            continue;
+        }
+        if (is_wchar(c) && word_starts(text, i)) {
+            size_t e = word_end(text, len, i);
+            if (AT(e) == '.' && e > i) e++; /* "Hauptstr." */
+            int named_first = 0;
+            size_t numpos = 0;
+            if (AT(i) >= 'A' && AT(i) <= 'Z') {
+                for (const char *const *s = STREET_ENDINGS; *s && !named_first; s++)
+                    named_first = ends_with_ci(text, i, e, *s);
+                if (named_first) numpos = skip_blank(text, len, e, 0);
+                if (!named_first && word_in_list(text, i, e, STREET_PREFIX)) {
+                    /* up to four words (particles like "de", "del", "di" allowed), then a number */
+                    size_t p = skip_blank(text, len, e, 0);
+                    for (int k = 0; k < 4 && p > e && p < len && !is_digit(AT(p)); k++) {
+                        size_t we = word_end(text, len, p);
+                        if (we == p) break;
+                        size_t q = we + (AT(we) == ',');
+                        p = skip_blank(text, len, q, 0);
+                        if (p == q) break;
+                        e = we;
+                    }
+                    if (is_digit(AT(p)) && e > i) named_first = 1, numpos = p;
+                }
+            }
+            if (named_first && numpos > e - (AT(e - 1) == '.' ? 1 : 0) && is_digit(AT(numpos))) {
+                int v, n = read_num(text, len, numpos, &v);
+                size_t ne = numpos + (size_t)n;
+                if (is_alpha(AT(ne)) && !is_alpha(AT(ne + 1))) ne++;
+                if (n >= 1 && n <= 4 && v > 0 && !is_alnum(AT(ne)) &&
+                    !(AT(ne) == '.' && is_digit(AT(ne + 1)))) {
+                    add(col, PII_STREET_ADDRESS, i, ne, 0.8f);
+                    i = ne;
+                    continue;
+                }
+            }
+            /* P.O. Box 4471 / PO Box 12 */
+            if ((lower(c) == 'p') && i + 6 < len) {
+                size_t q = i;
+                if (strncasecmp(text + q, "p.o.", 4) == 0)
+                    q += 4;
+                else if (strncasecmp(text + q, "po", 2) == 0 && !is_alpha(AT(q + 2)))
+                    q += 2;
+                else
+                    q = i;
+                if (q > i) {
+                    size_t r = skip_blank(text, len, q, 0);
+                    if (strncasecmp(text + r, "box", 3) == 0 && !is_alpha(AT(r + 3))) {
+                        size_t s = skip_blank(text, len, r + 3, 0);
+                        int v, n = read_num(text, len, s, &v);
+                        if (n >= 1 && s > r + 3) {
+                            add(col, PII_STREET_ADDRESS, i, s + (size_t)n, 0.85f);
+                            i = s + (size_t)n;
+                            continue;
+                        }
+                    }
+                }
+            }
+            i = e > i ? e : i + 1;
+            continue;
+        }
+        i++;
+    }
+}
+
 /* ------------------------------------------------------------- resolution */
 
 static int specificity(int type)
@@ -1024,6 +1750,11 @@ static int specificity(int type)
         return 3;
     case PII_IP_ADDRESS:
         return 3;
+    case PII_STREET_ADDRESS:
+        return 3;
+    case PII_DATE_TIME:
+    case PII_DOMAIN_NAME:
+        return 2;
     default:
         return 1;
     }
@@ -1047,6 +1778,8 @@ int pii_detect(const char *text, size_t len, pii_entity *out, int max)
     scan_assignments(text, len, &col);
     scan_email(text, len, &col);
     scan_mac(text, len, &col);
+    scan_domains(text, len, &col);
+    scan_person(text, len, &col);
     /* everything below needs a digit (the IPv6 scanner requires one too) */
     int digit = 0;
     for (size_t i = 0; i < len && !digit; i++)
@@ -1058,6 +1791,8 @@ int pii_detect(const char *text, size_t len, pii_entity *out, int max)
         scan_ipv4(text, len, &col);
         scan_ipv6(text, len, &col);
         scan_phone(text, len, &col);
+        scan_dates(text, len, &col);
+        scan_addresses(text, len, &col);
     }
 
     /* Greedy: best candidate first, keep it unless it overlaps a kept one. */
@@ -1074,6 +1809,18 @@ int pii_detect(const char *text, size_t len, pii_entity *out, int max)
                 overlap = 1;
         if (!overlap) kept[best] = 1;
     }
+    /* A name or a date next to an identifier, or next to a name that a cue made
+     * personal, is personal too. */
+    int identifier = 0;
+    for (int k = 0; k < col.n; k++)
+        if (kept[k] && ((col.c[k].type != PII_PERSON && col.c[k].type != PII_DATE_TIME &&
+                         col.c[k].type != PII_DOMAIN_NAME) ||
+                        (col.c[k].type == PII_PERSON && col.c[k].confidence >= 0.85f)))
+            identifier = 1;
+    for (int k = 0; k < col.n && identifier; k++)
+        if (kept[k] && (col.c[k].type == PII_PERSON || col.c[k].type == PII_DATE_TIME) &&
+            col.c[k].confidence < 0.85f)
+            col.c[k].confidence += 0.2f;
     int n = 0;
     for (;;) { /* emit in text order */
         int first = -1;
@@ -1086,11 +1833,20 @@ int pii_detect(const char *text, size_t len, pii_entity *out, int max)
     return n;
 }
 
+int pii_detect_min(const char *text, size_t len, pii_entity *out, int max, double min_conf)
+{
+    int n = pii_detect(text, len, out, max), kept = 0;
+    for (int k = 0; k < n; k++) /* 0.7f is 0.69999998: compare with a little slack */
+        if ((double)out[k].confidence + 1e-6 >= min_conf) out[kept++] = out[k];
+    return kept;
+}
+
 /* ------------------------------------------------------------ names, redact */
 
 static const char *const TYPE_NAMES[PII_TYPE_COUNT] = {
     "EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "US_SSN",     "IBAN_CODE",
-    "IP_ADDRESS",    "MAC_ADDRESS",  "API_KEY",     "PRIVATE_KEY"};
+    "IP_ADDRESS",    "MAC_ADDRESS",  "API_KEY",     "PRIVATE_KEY", "PERSON",
+    "DATE_TIME",     "DOMAIN_NAME",  "STREET_ADDRESS"};
 
 const char *pii_type_name(int type)
 {
@@ -1113,7 +1869,14 @@ int pii_type_from_name(const char *name)
                    {"MAC", PII_MAC_ADDRESS},
                    {"SECRET", PII_API_KEY},
                    {"CREDIT_CARD_NUMBER", PII_CREDIT_CARD},
-                   {"PRIVATE_KEY_BLOCK", PII_PRIVATE_KEY}};
+                   {"PRIVATE_KEY_BLOCK", PII_PRIVATE_KEY},
+                   {"URL", PII_DOMAIN_NAME},
+                   {"DOMAIN", PII_DOMAIN_NAME},
+                   {"DATE", PII_DATE_TIME},
+                   {"TIME", PII_DATE_TIME},
+                   {"NAME", PII_PERSON},
+                   {"PERSON_NAME", PII_PERSON},
+                   {"ADDRESS", PII_STREET_ADDRESS}};
     for (size_t k = 0; k < sizeof aliases / sizeof aliases[0]; k++)
         if (!strcasecmp(name, aliases[k].alias)) return aliases[k].type;
     return -1;

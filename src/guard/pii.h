@@ -4,8 +4,17 @@
  * checks a real value passes (Luhn + issuer prefix for cards, mod-97 + country
  * length for IBANs, the SSA's excluded ranges for SSNs, octet ranges for IPv4,
  * ...), so dates, times, version strings, prices and order numbers stay out.
- * Type names are Presidio's where Presidio has one. No regex engine: the
- * scanners are single passes over the bytes; nothing is allocated. */
+ * Type names are Presidio's where Presidio has one (the classic router's PII
+ * model reports them, so pii_types_allowed lists keep working). No regex
+ * engine: the scanners are single passes over the bytes with bounded
+ * look-ahead, linear in the input; nothing is allocated.
+ *
+ * Confidence carries how personal a finding is: a full date or a "First Last"
+ * name alone scores 0.6-0.65 (history questions are full of both), the same
+ * after a personal cue ("born", "my name is", "patient", "Dr.") or next to
+ * another identifier in the text scores >= 0.85. The chat path keeps entities
+ * at or above classifier.pii_model.threshold (0.7); the classification API
+ * returns all unless options.confidence_threshold says otherwise. */
 #ifndef SEMROUTER_PII_H
 #define SEMROUTER_PII_H
 #include <stddef.h>
@@ -22,6 +31,11 @@ typedef enum {
     PII_MAC_ADDRESS,
     PII_API_KEY, /* cloud/API keys and tokens: AWS, GitHub, sk-..., Slack, JWT, key=value secrets */
     PII_PRIVATE_KEY, /* PEM private-key blocks */
+    /* The classic router's (Presidio) contextual types, found from words and shapes: */
+    PII_PERSON,         /* "Priya Raman", "Mr. Okafor", "my name is dan" */
+    PII_DATE_TIME,      /* full dates and clock times; a bare year or month is not one */
+    PII_DOMAIN_NAME,    /* host names with a known TLD, and URLs (the whole URL) */
+    PII_STREET_ADDRESS, /* "742 Evergreen Terrace", "Lindenstraße 42", "P.O. Box 12" */
     PII_TYPE_COUNT
 } pii_type;
 
@@ -36,10 +50,15 @@ typedef struct pii_entity {
  * Returns the number written. Any bytes are accepted (invalid UTF-8 too). */
 int pii_detect(const char *text, size_t len, pii_entity *out, int max);
 
+/* pii_detect keeping only entities with confidence >= min_conf (what the
+ * chat path acts on: classifier.pii_model.threshold). */
+int pii_detect_min(const char *text, size_t len, pii_entity *out, int max, double min_conf);
+
 /* "EMAIL_ADDRESS", ... for a pii_type; "UNKNOWN" for anything else. */
 const char *pii_type_name(int type);
 /* Case-insensitive name -> pii_type; also accepts a few aliases (EMAIL, PHONE,
- * SSN, IBAN, IP, MAC, SECRET, CREDIT_CARD_NUMBER). -1 when unknown. */
+ * SSN, IBAN, IP, MAC, SECRET, CREDIT_CARD_NUMBER, URL, DOMAIN, DATE, TIME, NAME,
+ * PERSON_NAME, ADDRESS). -1 when unknown. */
 int pii_type_from_name(const char *name);
 
 /* Appends text with every entity span replaced by "[TYPE_NAME]". entities must

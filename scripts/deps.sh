@@ -2,8 +2,10 @@
 # Installs what semrouter needs, by Debian package name. Idempotent and fast when
 # everything is present (one dpkg-query). Not root: prints the exact apt-get line.
 #   scripts/deps.sh          build dependencies
-#   scripts/deps.sh --test   also test/bench tools and the npm `openai` client and Milvus
-#                          Node SDK (tests/node)
+#   scripts/deps.sh --test   also test/bench tools, Debian's chromium (the dashboard's browser
+#                          test) and the npm packages of tests/node: the `openai` client, the
+#                          Milvus Node SDK, playwright-core (drives /usr/bin/chromium; it never
+#                          downloads a browser of its own)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +13,7 @@ build_pkgs=(gcc make pkg-config libevent-dev libcurl4-openssl-dev libcjson-dev l
             libssl-dev liblmdb-dev libutf8proc-dev libopenblas-dev)
 test_pkgs=(curl valgrind clang libclang-rt-14-dev python3 python3-numpy wrk nginx-light
            hyperfine g++ libhnswlib-dev prometheus-cpp-dev python3-yaml
-           python3-prometheus-client)
+           python3-prometheus-client chromium)
 
 want=("${build_pkgs[@]}")
 [ "${1:-}" = "--test" ] && want+=("${test_pkgs[@]}")
@@ -37,9 +39,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-if [ "${1:-}" = "--test" ] && { [ ! -d tests/node/node_modules/openai ] ||
-    [ ! -d tests/node/node_modules/@zilliz/milvus2-sdk-node ]; }; then
-    echo "deps: installing npm openai client and Milvus Node SDK into tests/node" >&2
+# every dependency of tests/node/package.json present, or npm install (from its lock file)
+npm_complete() {
+    node -e 'const p = require("./tests/node/package.json"), fs = require("fs");
+        for (const d of Object.keys(p.dependencies || {}))
+            if (!fs.existsSync("tests/node/node_modules/" + d + "/package.json")) process.exit(1);' 2>/dev/null
+}
+if [ "${1:-}" = "--test" ] && ! npm_complete; then
+    echo "deps: installing the npm test packages into tests/node (openai, Milvus Node SDK, playwright-core)" >&2
     (cd tests/node && npm install --no-audit --no-fund --loglevel=error >&2)
 fi
 exit 0

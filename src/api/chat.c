@@ -147,6 +147,7 @@ static void record_decision(chat_call *c, int status, double total_seconds)
         .status = status,
         .stream = c->stream,
         .reasoning = c->routed && c->route.reasoning_set && c->route.reasoning,
+        .routed = c->model && strcmp(cache, "exact"), /* the exact tier answers before routing */
         .similarity = c->cache_similarity > 0 ? c->cache_similarity : -1,
         .verifier_probability = -1,
         .latency_ms = total_seconds * 1e3,

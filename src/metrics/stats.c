@@ -162,7 +162,7 @@ void stats_record(stats *s, const stats_decision *d)
     int m = intern(&s->models, d->model);
     if (m >= 0) s->by_model[m]++;
     int cat = intern(&s->categories, d->category);
-    if (m >= 0) s->routing[cat + 1][m]++;
+    if (m >= 0 && d->routed) s->routing[cat + 1][m]++;
     if (d->guard) s->guard_count[guard_index(s, d->guard, d->guard_type)]++;
 
     int64_t sec = t / 1000;

@@ -43,6 +43,8 @@ typedef struct stats_decision {
     int status;
     int stream;
     int reasoning;               /* 1 on, 0 off */
+    int routed;                  /* 1: a routing decision chose model (counted in "routing");
+                                    0: none was made (an exact cache hit, a request refused first) */
     double similarity;           /* cache similarity; < 0 = none */
     double verifier_probability; /* cache hit verifier; < 0 = none */
     double latency_ms;           /* total, as the client saw it */

@@ -215,7 +215,9 @@
   function render(s) {
     $("#version").textContent = "v" + s.version;
     $("#uptime").textContent = duration(s.uptime_seconds);
-    const pts = s.series.points;
+    // a young router: the charts span its uptime (at least 30 s), not two empty minutes
+    const span = Math.max(30, Math.min(s.series.points.length, Math.ceil(s.uptime_seconds) + 1));
+    const pts = s.series.points.slice(-span);
     const n = pts.length;
 
     // KPIs
@@ -275,7 +277,7 @@
 
     // routing distribution
     const routing = s.routing.slice().sort((a, b) => b.count - a.count).slice(0, 10)
-      .map((r) => ({ label: (r.category || "(none)") + " → " + r.model, value: r.count, color: colorOf(r.model) }));
+      .map((r) => ({ label: (r.category || "no category") + " → " + r.model, value: r.count, color: colorOf(r.model) }));
     barChart($("#chart-routing"), routing, "no routed requests yet");
 
     // guard blocks by type

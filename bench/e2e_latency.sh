@@ -21,25 +21,17 @@ PY=/usr/bin/python3
 command -v wrk >/dev/null || { echo "e2e_latency: wrk missing (scripts/deps.sh --test)"; exit 1; }
 [ -f models/use-lite/model.json ] || scripts/fetch-model.sh || exit 1
 
+. tests/e2e/lib/proc.sh # start, wait for the listening line, stop only our own children
 T=$(mktemp -d)
-PIDS=()
 cleanup() {
-    # only our own children: a router stopped earlier had its PID reused by now (pid_max 32768)
-    for p in "${PIDS[@]}"; do
-        [ "$(stat=$(cat /proc/$p/stat 2>/dev/null); set -- ${stat##*) }; echo "${2:-}")" = "$BASHPID" ] &&
-            kill "$p" 2>/dev/null
-    done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    proc_stop_all
     rm -rf "$T"
 }
 trap cleanup EXIT
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 3000); do (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0; sleep 0.02; done; return 1; }
 
-FPORT=$(free_port)
-"$BUILD/fakellm" --port "$FPORT" --model small --model large --quiet >"$T/fakellm.log" 2>&1 &
-PIDS+=($!)
-wait_port "$FPORT" || { echo "fakellm did not start"; exit 1; }
+proc_start "$T/fakellm.log" '^fakellm listening on .*:\([0-9][0-9]*\)$' \
+    "$BUILD/fakellm" --port 0 --model small --model large --quiet || { echo "fakellm did not start: $PROC_ERROR"; exit 1; }
+FPORT=$PROC_MATCH
 
 # the default config's models and categories, on our fakellm, with a persistent cache
 sed -e "s/port: 8811/port: $FPORT/; s/port: 8812/port: $FPORT/" config/config.yaml >"$T/config.yaml"
@@ -67,18 +59,14 @@ open(sys.argv[2], "w").write(s)
 PY
 grep -q "enabled: false" "$T/plain.yaml" || { echo "could not write the plain config"; exit 1; }
 
-start_router() { # [config]
-    "$BUILD/semrouter" serve -c "${1:-$T/config.yaml}" --port 0 >"$T/router.log" 2>&1 &
-    RPID=$!
-    PIDS+=($RPID)
-    for _ in $(seq 1 12000); do
-        RPORT=$(sed -n 's/^semrouter listening on .*:\([0-9][0-9]*\) (metrics.*$/\1/p' "$T/router.log")
-        [ -n "$RPORT" ] && { URL="http://127.0.0.1:$RPORT/v1/chat/completions"; return 0; }
-        sleep 0.05
-    done
-    echo "router did not start"; cat "$T/router.log"; exit 1
+start_router() { # [config]; loading a large cache takes a while
+    PROC_TIMEOUT=600 proc_start "$T/router.log" '^semrouter listening on .*:\([0-9][0-9]*\) (metrics.*$' \
+        "$BUILD/semrouter" serve -c "${1:-$T/config.yaml}" --port 0 ||
+        { echo "router did not start: $PROC_ERROR"; cat "$T/router.log"; exit 1; }
+    RPID=$PROC_PID RPORT=$PROC_MATCH
+    URL="http://127.0.0.1:$RPORT/v1/chat/completions"
 }
-stop_router() { kill "$RPID"; wait "$RPID" 2>/dev/null; }
+stop_router() { proc_stop "$RPID"; }
 
 body() { $PY -c 'import json,sys; print(json.dumps({"model":sys.argv[1],"messages":[{"role":"user","content":sys.argv[2]}]}))' "$1" "$2"; }
 # wrk_p50 NAME URL BODY [HEADER]: prints "p50_us p99_us reqs"

@@ -35,13 +35,11 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 PY=/usr/bin/python3
 [ -x $PY ] || PY=python3
 
+. tests/e2e/lib/proc.sh
 T=$(mktemp -d)
 chmod 755 "$T" # nginx workers may run as another user
-PIDS=()
 cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+    proc_stop_all
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -59,15 +57,9 @@ wait_http() {
 }
 
 # ---- the backend
-"$BUILD/fakellm" --port 0 --quiet --model "$MODEL" >"$T/fakellm.out" 2>&1 &
-PIDS+=($!)
-FAKELLM_PID=$!
-for i in $(seq 1 200); do
-    FPORT=$(sed -n 's/^fakellm listening on .*:\([0-9][0-9]*\)$/\1/p' "$T/fakellm.out")
-    [ -n "$FPORT" ] && break
-    sleep 0.02
-done
-[ -n "${FPORT:-}" ] || die "fakellm did not start: $(cat "$T/fakellm.out")"
+proc_start "$T/fakellm.out" '^fakellm listening on .*:\([0-9][0-9]*\)$' \
+    "$BUILD/fakellm" --port 0 --quiet --model "$MODEL" || die "fakellm did not start: $PROC_ERROR: $(cat "$T/fakellm.out")"
+FAKELLM_PID=$PROC_PID FPORT=$PROC_MATCH
 
 declare -A URL
 URL[direct]="http://127.0.0.1:$FPORT"
@@ -102,9 +94,8 @@ http {
     }
 }
 EOF
-    "$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf" >"$T/nginx/out" 2>&1 &
-    PIDS+=($!)
-    NGINX_PID=$!
+    proc_spawn "$T/nginx/out" "$NGINX" -p "$T/nginx" -c "$T/nginx/nginx.conf"
+    NGINX_PID=$PROC_PID
     URL[nginx]="http://127.0.0.1:$NPORT"
     wait_http "${URL[nginx]}/health" || die "nginx did not start: $(cat "$T/nginx/out" "$T/nginx/logs/error.log" 2>/dev/null)"
     TARGETS+=(nginx)
@@ -136,14 +127,13 @@ EOF
     # the same number of worker threads as nginx worker processes, for a fair ratio
     RARGS=()
     "$BUILD/semrouter" serve --help 2>&1 | grep -q -- --workers && RARGS=(--workers "$NGINX_WORKERS")
-    "$BUILD/semrouter" serve -c "$T/router.yaml" "${RARGS[@]}" >"$T/router.out" 2>&1 &
-    PIDS+=($!)
-    ROUTER_PID=$!
-    URL[router]="http://127.0.0.1:$RPORT"
-    if wait_http "${URL[router]}/health"; then
+    if proc_start "$T/router.out" '^semrouter listening on .*:\([0-9][0-9]*\) (metrics.*$' \
+        "$BUILD/semrouter" serve -c "$T/router.yaml" "${RARGS[@]}"; then
+        ROUTER_PID=$PROC_PID
+        URL[router]="http://127.0.0.1:$PROC_MATCH"
         TARGETS+=(router)
     else
-        ROUTER_NOTE="router did not come up: $(tail -5 "$T/router.out")"
+        ROUTER_NOTE="router did not come up: $PROC_ERROR: $(tail -5 "$T/router.out")"
     fi
 else
     ROUTER_NOTE="skipped: $BUILD/semrouter has no 'serve' yet"

@@ -5,11 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 CONFIG=${CONFIG:-config/config.yaml}
+. tests/e2e/lib/proc.sh # start, wait for the listening line, stop only our own children
 tmp=$(mktemp -d)
-pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
+    proc_stop_all
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -20,25 +19,17 @@ for port in 8811 8812 8801 9190; do
         exit 1
     fi
 done
-wait_port() { # PORT LOG
-    for _ in $(seq 1 500); do
-        (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null && return 0
-        sleep 0.02
-    done
-    echo "demo: nothing came up on port $1:"; cat "$2"; exit 1
+start() { # LOG PATTERN CMD...: the server up and listening, or its log and exit
+    proc_start "$@" || { echo "demo: $PROC_ERROR:"; cat "$1"; exit 1; }
 }
 
 echo "== starting two test models: small (fast) on :8811, large (slow: 1.5 s to first token) on :8812"
-"$BUILD/fakellm" --port 8811 --model small --tokens 24 --ttft-ms 40 --token-ms 4 --quiet >"$tmp/small.log" 2>&1 &
-pids+=($!)
-"$BUILD/fakellm" --port 8812 --model large --tokens 24 --ttft-ms 1500 --token-ms 30 --quiet >"$tmp/large.log" 2>&1 &
-pids+=($!)
-wait_port 8811 "$tmp/small.log"
-wait_port 8812 "$tmp/large.log"
+start "$tmp/small.log" '^fakellm listening on .*:\(8811\)$' \
+    "$BUILD/fakellm" --port 8811 --model small --tokens 24 --ttft-ms 40 --token-ms 4 --quiet
+start "$tmp/large.log" '^fakellm listening on .*:\(8812\)$' \
+    "$BUILD/fakellm" --port 8812 --model large --tokens 24 --ttft-ms 1500 --token-ms 30 --quiet
 echo "== starting the router: $BUILD/semrouter serve -c $CONFIG  (API :8801, metrics :9190)"
-"$BUILD/semrouter" serve -c "$CONFIG" >"$tmp/router.log" 2>&1 &
-pids+=($!)
-wait_port 8801 "$tmp/router.log"
+start "$tmp/router.log" '^semrouter listening on .*:\(8801\) (metrics.*$' "$BUILD/semrouter" serve -c "$CONFIG"
 
 hdr() { grep -i "^$1:" "$tmp/h" | head -1 | cut -d: -f2- | tr -d '\r ' ; }
 ask() { # TITLE MODEL QUESTION [stream]

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 . tests/e2e/lib/fakellm.sh
 . tests/e2e/lib/router.sh
 if [ ! -f models/use-lite/model.json ]; then
-    echo "SKIP cache_e2e: models/use-lite missing (run scripts/fetch-model.sh)"
+    skip "cache_e2e" "models/use-lite missing (run scripts/fetch-model.sh)"
     exit 0
 fi
 fakellm_start --model small --tokens 8 || exit 1
@@ -49,16 +49,17 @@ B=(-H 'Authorization: Bearer key-team-b')
 n0=$(upstream_calls)
 st=$(chat "$(q 'How do I reset my password?')" "${A[@]}")
 first=$(content)
-check "miss_goes_upstream" [ "$st" = 200 ] && [ "$(header x-vsr-cache-hit)" = false ] && [ "$(upstream_calls)" = $((n0 + 1)) ]
+check "miss_goes_upstream" '[ "$st" = 200 ] && [ "$(header x-vsr-cache-hit)" = false ] && [ "$(upstream_calls)" = $((n0 + 1)) ]'
 st=$(chat "$(q 'I forgot my password, how can I change it?')" "${A[@]}")
-check "paraphrase_hits" [ "$(header x-vsr-cache-hit)" = true ] && [ "$(header x-vsr-response-path)" = cache ]
+check "paraphrase_hits" '[ "$(header x-vsr-cache-hit)" = true ] && [ "$(header x-vsr-response-path)" = cache ]'
 check "hit_returns_stored_answer" [ "$(content)" = "$first" ]
 check "hit_similarity_header" python3 -c "import sys; s=float('$(header x-vsr-cache-similarity)'); sys.exit(0 if 0.8 <= s < 1 else 1)"
 check "hit_made_no_upstream_call" [ "$(upstream_calls)" = $((n0 + 1)) ]
 st=$(chat "$(q 'How do I reset my router to factory settings?')" "${A[@]}")
 check "different_meaning_misses" [ "$(header x-vsr-cache-hit)" = false ]
 st=$(chat "$(q 'How do I reset my password?')")
-check "missing_key_401" [ "$st" = 401 ] && [ "$(jget "$E2E_TMP/out" 'j["error"]["code"]')" = invalid_api_key ]
+code=$(jget "$E2E_TMP/out" 'j["error"]["code"]')
+check "missing_key_401" '[ "$st" = 401 ] && [ "$code" = invalid_api_key ]'
 
 # --- tenants never share entries ------------------------------------------------------------------
 st=$(chat "$(q 'How do I reset my password?')" "${B[@]}")
@@ -101,7 +102,7 @@ PY
     check "followup_under_other_first_turn_never_hits" [ $cross_hits = 0 ]
     check "followup_under_own_first_turn_hits" [ $own_hits = 12 ]
 else
-    echo "SKIP followup_context: $CTX absent"
+    skip "followup_context" "$CTX absent"
 fi
 
 # --- streams: a streamed miss is stored, replayed as a valid stream -------------------------------
@@ -113,14 +114,14 @@ for l in sys.stdin:
 print(t)'; }
 sse "$(q 'What is the tallest mountain in Africa?' '{"stream":true,"stream_options":{"include_usage":true}}')" "${A[@]}"
 streamed=$(sse_text)
-check "stream_miss_passes_through" [ "$(header x-vsr-cache-hit)" = false ] && [ -n "$streamed" ]
+check "stream_miss_passes_through" '[ "$(header x-vsr-cache-hit)" = false ] && [ -n "$streamed" ]'
 sse "$(q 'Which mountain is the highest in Africa?' '{"stream":true,"stream_options":{"include_usage":true}}')" "${A[@]}"
-check "stream_hit_replayed" [ "$(header x-vsr-cache-hit)" = true ] && [ "$(sse_text)" = "$streamed" ]
+check "stream_hit_replayed" '[ "$(header x-vsr-cache-hit)" = true ] && [ "$(sse_text)" = "$streamed" ]'
 check "stream_replay_ends_with_done" [ "$(grep '^data:' "$E2E_TMP/sse" | tail -1)" = "data: [DONE]" ]
 check "stream_replay_has_usage_chunk" grep -q '"choices":\[\],"usage"' "$E2E_TMP/sse"
 check "stream_replay_openapi_shape" openapi_ok CreateChatCompletionStreamResponse "$E2E_TMP/sse" --sse
 st=$(chat "$(q 'Which mountain is the highest in Africa?')" "${A[@]}")
-check "streamed_answer_served_as_json" [ "$(header x-vsr-cache-hit)" = true ] && [ "$(content)" = "$streamed" ]
+check "streamed_answer_served_as_json" '[ "$(header x-vsr-cache-hit)" = true ] && [ "$(content)" = "$streamed" ]'
 check "json_hit_openapi_shape" openapi_ok CreateChatCompletionResponse "$E2E_TMP/out"
 if [ -d tests/node/node_modules/openai ]; then
     (cd tests/node && node --input-type=module -e '
@@ -139,13 +140,13 @@ sse "$(q 'Name three rivers in South America.' '{"stream":true}')" "${A[@]}"
 curl -s -X POST "$UP/admin/faults" -d '{}' >/dev/null
 n0=$(upstream_calls)
 st=$(chat "$(q 'Name three rivers in South America.')" "${A[@]}")
-check "cut_stream_not_stored" [ "$(header x-vsr-cache-hit)" = false ] && [ "$(upstream_calls)" = $((n0 + 1)) ]
+check "cut_stream_not_stored" '[ "$(header x-vsr-cache-hit)" = false ] && [ "$(upstream_calls)" = $((n0 + 1)) ]'
 curl -s -X POST "$UP/admin/faults" -d '{"fail_status":400}' >/dev/null
 st=$(chat "$(q 'What is the boiling point of ethanol?')" "${A[@]}")
 curl -s -X POST "$UP/admin/faults" -d '{}' >/dev/null
 check "error_passed_through" [ "$st" = 400 ]
 st=$(chat "$(q 'What is the boiling point of ethanol?')" "${A[@]}")
-check "error_not_stored" [ "$(header x-vsr-cache-hit)" = false ] && [ "$st" = 200 ]
+check "error_not_stored" '[ "$(header x-vsr-cache-hit)" = false ] && [ "$st" = 200 ]'
 st=$(chat "$(q 'What is the boiling point of ethanol?')" "${A[@]}" -H 'Cache-Control: no-cache')
 check "no_cache_skips_lookup" [ "$(header x-vsr-cache-hit)" = false ]
 st=$(chat "$(q 'Who painted the Mona Lisa?')" "${A[@]}" -H 'Cache-Control: no-store')
@@ -158,7 +159,7 @@ st=$(chat "$(q "$long Focus on the budget.")" "${A[@]}")
 st=$(chat "$(q "$long Focus on the hiring plan instead.")" "${A[@]}")
 check "over_window_no_false_hit" [ "$(header x-vsr-cache-hit)" = false ]
 st=$(chat "$(q "$long Focus on the budget.")" "${A[@]}")
-check "over_window_exact_tier_still_hits" [ "$(header x-vsr-cache-hit)" = true ] && [ "$(header x-vsr-cache-similarity)" = 1.0000 ]
+check "over_window_exact_tier_still_hits" '[ "$(header x-vsr-cache-hit)" = true ] && [ "$(header x-vsr-cache-similarity)" = 1.0000 ]'
 rid=$(header x-request-id)
 check "exact_hit_skips_embedding" bash -c "grep -F '\"request_id\":\"$rid\"' '$ROUTER_LOG' | grep -q '\"cache\":\"hit\"' && ! grep -F '\"request_id\":\"$rid\"' '$ROUTER_LOG' | grep -q embed_ms"
 
@@ -176,12 +177,13 @@ curl -s -X POST "$UP/admin/faults" -d '{}' >/dev/null
 check "single_flight_one_upstream_call" [ "$(upstream_calls)" = $((n0 + 1)) ]
 same=1
 for i in 2 3 4 5 6; do cmp -s "$E2E_TMP/sf1" "$E2E_TMP/sf$i" || same=0; done
-check "single_flight_all_answered_alike" [ $same = 1 ] && grep -q '"choices"' "$E2E_TMP/sf1"
+check "single_flight_all_answered_alike" '[ $same = 1 ] && grep -q "\"choices\"" "$E2E_TMP/sf1"'
 
 # --- the embedding model's own endpoints ----------------------------------------------------------
 curl -s -o "$E2E_TMP/emb" -w '%{http_code}' -H 'Content-Type: application/json' "$ROUTER_URL/v1/embeddings" \
     -d '{"model":"use-lite","input":["How do I reset my password?","I forgot my password"]}' >"$E2E_TMP/st"
-check "embeddings_endpoint" [ "$(cat "$E2E_TMP/st")" = 200 ] && [ "$(jget "$E2E_TMP/emb" 'len(j["data"][1]["embedding"])')" = 512 ]
+dim=$(jget "$E2E_TMP/emb" 'len(j["data"][1]["embedding"])')
+check "embeddings_endpoint" '[ "$(cat "$E2E_TMP/st")" = 200 ] && [ "$dim" = 512 ]'
 check "embeddings_openapi_shape" openapi_ok CreateEmbeddingResponse "$E2E_TMP/emb"
 curl -s -o "$E2E_TMP/sim" -H 'Content-Type: application/json' "$ROUTER_URL/api/v1/similarity" \
     -d '{"text1":"How do I reset my password?","text2":"I forgot my password, how can I change it?"}'
@@ -190,7 +192,7 @@ curl -s "$ROUTER_URL/v1/models" -o "$E2E_TMP/models"
 check "models_lists_embedding_model" grep -q '"id":"use-lite' "$E2E_TMP/models"
 
 curl -s "$ROUTER_URL/metrics" >"$E2E_TMP/metrics"
-check "cache_metrics" grep -q '^llm_cache_hits_total [1-9]' "$E2E_TMP/metrics" && grep -q '^llm_cache_misses_total [1-9]' "$E2E_TMP/metrics"
+check "cache_metrics" 'grep -q "^llm_cache_hits_total [1-9]" "$E2E_TMP/metrics" && grep -q "^llm_cache_misses_total [1-9]" "$E2E_TMP/metrics"'
 check "cache_entries_gauge" grep -q '^llm_cache_entries_total{backend="memory"} [1-9]' "$E2E_TMP/metrics"
 check "hit_in_request_log" grep -q '"cache":"hit","cache_similarity":' "$ROUTER_LOG"
 router_stop
@@ -247,7 +249,7 @@ kill -9 "$ROUTER_PID"; wait "$ROUTER_PID" 2>/dev/null; ROUTER_PID=
 router_start "$E2E_TMP/c4.yaml" || exit 1
 n0=$(upstream_calls)
 chat "$(q 'How fast does light travel in a vacuum?')" >/dev/null
-check "persisted_entry_survives_kill9" [ "$(header x-vsr-cache-hit)" = true ] && [ "$(upstream_calls)" = "$n0" ]
+check "persisted_entry_survives_kill9" '[ "$(header x-vsr-cache-hit)" = true ] && [ "$(upstream_calls)" = "$n0" ]'
 router_stop
 printf 'garbage tail \x00\x01\x02' >>"$E2E_TMP/cache.log"
 router_start "$E2E_TMP/c4.yaml" || exit 1

@@ -9,9 +9,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 db=$tmp/cache.log
 
-check() { # name, condition (evaluated), detail
-    if eval "$2"; then echo "PASS $1"; else echo "FAIL $1: $3"; fi
-}
+. tests/e2e/lib/check.sh
 
 python3 - >"$tmp/in.jsonl" <<'PY'
 import json, struct, base64, hashlib
@@ -32,37 +30,39 @@ PY
 
 "$SR" cache import -p "$db" -i "$tmp/in.jsonl" >"$tmp/out" 2>&1
 rc=$?
-check cli_import_counts '[ $rc = 1 ] && grep -q "imported 5 entries, skipped 1 lines" "$tmp/out"' \
-    "rc $rc: $(cat "$tmp/out")"
+check cli_import_counts --why "rc $rc: $(cat "$tmp/out")" \
+    '[ $rc = 1 ] && grep -q "imported 5 entries, skipped 1 lines" "$tmp/out"'
 
 "$SR" cache stats -p "$db" --tenant alice >"$tmp/out" 2>/dev/null
-check cli_stats 'grep -q "^entries: 5$" "$tmp/out" && grep -q "^tenant_entries: 3$" "$tmp/out" && grep -q "^dimension: 16$" "$tmp/out"' \
-    "$(tr '\n' '|' <"$tmp/out")"
+check cli_stats --why "$(tr '\n' '|' <"$tmp/out")" \
+    'grep -q "^entries: 5$" "$tmp/out" && grep -q "^tenant_entries: 3$" "$tmp/out" && grep -q "^dimension: 16$" "$tmp/out"'
 
 "$SR" cache export -p "$db" --tenant bob >"$tmp/bob.jsonl" 2>/dev/null
-check cli_export_tenant '[ "$(wc -l <"$tmp/bob.jsonl")" = 2 ] && ! grep -q alice "$tmp/bob.jsonl" && grep -q "question 4" "$tmp/bob.jsonl"' \
-    "$(head -c 300 "$tmp/bob.jsonl")"
+check cli_export_tenant --why "$(head -c 300 "$tmp/bob.jsonl")" \
+    '[ "$(wc -l <"$tmp/bob.jsonl")" = 2 ] && ! grep -q alice "$tmp/bob.jsonl" && grep -q "question 4" "$tmp/bob.jsonl"'
 
 "$SR" cache clear -p "$db" --tenant alice >"$tmp/out" 2>/dev/null
 "$SR" cache stats -p "$db" >"$tmp/stats" 2>/dev/null
-check cli_clear_tenant 'grep -q "removed 3 entries" "$tmp/out" && grep -q "^entries: 2$" "$tmp/stats"' \
-    "$(tr '\n' '|' <"$tmp/out") / $(tr '\n' '|' <"$tmp/stats")"
+check cli_clear_tenant --why "$(tr '\n' '|' <"$tmp/out") / $(tr '\n' '|' <"$tmp/stats")" \
+    'grep -q "removed 3 entries" "$tmp/out" && grep -q "^entries: 2$" "$tmp/stats"'
 
 # Round trip: the export imports into a fresh file unchanged.
 "$SR" cache import -p "$tmp/copy.log" -i "$tmp/bob.jsonl" >/dev/null 2>&1
 "$SR" cache export -p "$tmp/copy.log" >"$tmp/bob2.jsonl" 2>/dev/null
-check cli_export_import_round_trip 'cmp -s "$tmp/bob.jsonl" "$tmp/bob2.jsonl"' \
-    "$(diff "$tmp/bob.jsonl" "$tmp/bob2.jsonl" | head -c 300)"
+check cli_export_import_round_trip --why "$(diff "$tmp/bob.jsonl" "$tmp/bob2.jsonl" | head -c 300)" \
+    'cmp -s "$tmp/bob.jsonl" "$tmp/bob2.jsonl"'
 
 "$SR" cache stats >/dev/null 2>&1; rc1=$?
 "$SR" cache stats -p "$db" --bogus 1 >/dev/null 2>&1; rc2=$?
 "$SR" cache frobnicate -p "$db" >/dev/null 2>&1; rc3=$?
-check cli_usage_errors '[ $rc1 = 2 ] && [ $rc2 = 2 ] && [ $rc3 = 2 ]' "rc $rc1 $rc2 $rc3"
+check cli_usage_errors --why "rc $rc1 $rc2 $rc3" \
+    '[ $rc1 = 2 ] && [ $rc2 = 2 ] && [ $rc3 = 2 ]'
 
 echo "notes, not a cache" >"$tmp/notes.txt"
 "$SR" cache stats -p "$tmp/notes.txt" >"$tmp/out" 2>&1; rc=$?
-check cli_not_a_cache_file '[ $rc = 1 ] && grep -q "not a semrouter cache file" "$tmp/out" && [ "$(cat "$tmp/notes.txt")" = "notes, not a cache" ]' \
-    "rc $rc: $(cat "$tmp/out")"
+check cli_not_a_cache_file --why "rc $rc: $(cat "$tmp/out")" \
+    '[ $rc = 1 ] && grep -q "not a semrouter cache file" "$tmp/out" && [ "$(cat "$tmp/notes.txt")" = "notes, not a cache" ]'
 
 "$SR" cache --help >"$tmp/out" 2>&1
-check cli_help 'grep -q "semrouter cache <command>" "$tmp/out"' "$(head -c 200 "$tmp/out")"
+check cli_help --why "$(head -c 200 "$tmp/out")" \
+    'grep -q "semrouter cache <command>" "$tmp/out"'

@@ -8,13 +8,14 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
 . tests/e2e/lib/fakellm.sh
+. tests/e2e/lib/check.sh
 tmp=$(mktemp -d)
 trap 'fakellm_stop_all; rm -rf "$tmp"' EXIT
 SR="$BUILD/semrouter"
 spec=${OPENAPI_SPEC:-tests/data/openai/openapi-subset.json}
 
 if ! fakellm_start --tokens 40; then
-    echo "FAIL cache_stream_fakellm: fakellm did not start"
+    fail "cache_stream_fakellm" "fakellm did not start"
     exit 0
 fi
 
@@ -49,31 +50,31 @@ for c in "${cases[@]}"; do
     curl -s "$FAKELLM_URL/v1/chat/completions" -H 'content-type: application/json' -d "$body" >"$tmp/$name.json"
     curl -sN "$FAKELLM_URL/v1/chat/completions" -H 'content-type: application/json' -d "$stream_body" >"$tmp/$name.sse"
     if ! "$SR" cache assemble <"$tmp/$name.sse" >"$tmp/$name.asm.json" 2>"$tmp/err"; then
-        echo "FAIL cache_assemble_$name: $(cat "$tmp/err"); stream of $(wc -c <"$tmp/$name.sse") bytes ends: $(tail -c 200 "$tmp/$name.sse" | tr '\n' '|')"
+        fail "cache_assemble_$name" "$(cat "$tmp/err"); stream of $(wc -c <"$tmp/$name.sse") bytes ends: $(tail -c 200 "$tmp/$name.sse" | tr '\n' '|')"
         continue
     fi
     if same_completion "$tmp/$name.json" "$tmp/$name.asm.json"; then
-        echo "PASS cache_assemble_$name"
+        pass "cache_assemble_$name"
     else
-        echo "FAIL cache_assemble_$name: assembled $(head -c 300 "$tmp/$name.asm.json") vs non-stream $(head -c 300 "$tmp/$name.json")"
+        fail "cache_assemble_$name" "assembled $(head -c 300 "$tmp/$name.asm.json") vs non-stream $(head -c 300 "$tmp/$name.json")"
     fi
     "$SR" cache replay --include-usage <"$tmp/$name.json" >"$tmp/$name.replay.sse"
     if [ -f "$spec" ]; then
         if python3 tests/tools/openapi_check.py --sse --require-done "$spec" \
             CreateChatCompletionStreamResponse "$tmp/$name.replay.sse" >"$tmp/err" 2>&1; then
-            echo "PASS cache_replay_openapi_$name"
+            pass "cache_replay_openapi_$name"
         else
-            echo "FAIL cache_replay_openapi_$name: $(head -c 400 "$tmp/err" | tr '\n' '|')"
+            fail "cache_replay_openapi_$name" "$(head -c 400 "$tmp/err" | tr '\n' '|')"
         fi
     else
-        echo "SKIP cache_replay_openapi_$name: $spec absent"
+        skip "cache_replay_openapi_$name" "$spec absent"
     fi
     if [ -d tests/node/node_modules/openai ]; then
         res=$(cd tests/node && node cache_replay_check.mjs "$tmp/$name.replay.sse" "$tmp/$name.json" 2>&1)
-        if [ "$res" = ok ]; then echo "PASS cache_replay_openai_client_$name"
-        else echo "FAIL cache_replay_openai_client_$name: $res"; fi
+        if [ "$res" = ok ]; then pass "cache_replay_openai_client_$name"
+        else fail "cache_replay_openai_client_$name" "$res"; fi
     else
-        echo "SKIP cache_replay_openai_client_$name: tests/node/node_modules/openai not installed"
+        skip "cache_replay_openai_client_$name" "tests/node/node_modules/openai not installed"
     fi
 done
 
@@ -82,9 +83,9 @@ curl -s "$FAKELLM_URL/admin/faults" -d '{"disconnect_after":3}' >/dev/null
 curl -sN "$FAKELLM_URL/v1/chat/completions" -H 'content-type: application/json' \
     -d '{"model":"m","stream":true,"messages":[{"role":"user","content":"cut me"}]}' >"$tmp/cut.sse"
 if "$SR" cache assemble <"$tmp/cut.sse" >/dev/null 2>"$tmp/err"; then
-    echo "FAIL cache_assemble_cut_stream: a cut stream was accepted ($(wc -c <"$tmp/cut.sse") bytes)"
+    fail "cache_assemble_cut_stream" "a cut stream was accepted ($(wc -c <"$tmp/cut.sse") bytes)"
 elif grep -q "not cacheable" "$tmp/err"; then
-    echo "PASS cache_assemble_cut_stream"
+    pass "cache_assemble_cut_stream"
 else
-    echo "FAIL cache_assemble_cut_stream: $(cat "$tmp/err")"
+    fail "cache_assemble_cut_stream" "$(cat "$tmp/err")"
 fi

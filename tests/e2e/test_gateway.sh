@@ -54,7 +54,7 @@ check "request_id_forwarded" [ "$(jget "$E2E_TMP/last" 'j["headers"].get("x-requ
 check "unknown_fields_pass_through" [ "$(jget "$E2E_TMP/last" 'j["body"]["x_custom_field"]')" = "{'keep': [1, 2, 3]}" ]
 
 st=$(chat '{"model":"MoM","messages":[{"role":"user","content":"hi"}]}')
-check "auto_model_goes_to_default" [ "$st" = 200 ] && [ "$(header x-vsr-selected-model)" = small ]
+check "auto_model_goes_to_default" '[ "$st" = 200 ] && [ "$(header x-vsr-selected-model)" = small ]'
 rid=$(header x-request-id)
 check "request_id_generated" [ -n "$rid" ]
 
@@ -136,7 +136,7 @@ sys.stdout.write(data.decode("latin1"))
 PY
 check "garbage_request_line_400" grep -q '^HTTP/1.1 400' "$E2E_TMP/raw"
 st=$(chat '{"model":"small","messages":[{"role":"user","content":"sent in chunks"}]}' -H 'Transfer-Encoding: chunked')
-check "chunked_request_body" [ "$st" = 200 ] && grep -q '"content":"\[small\]' "$E2E_TMP/out"
+check "chunked_request_body" '[ "$st" = 200 ] && grep -q "\"content\":\"\[small\]" "$E2E_TMP/out"'
 python3 -c 'print("{\"model\":\"small\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "y"*70000 + "\"}]}")' >"$E2E_TMP/bigc"
 st=$(curl -s -o "$E2E_TMP/out" -w '%{http_code}' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' "$ROUTER_URL/v1/chat/completions" --data-binary @"$E2E_TMP/bigc")
 check "oversize_chunked_body_413" err_is 413 "$st"
@@ -154,7 +154,7 @@ curl -s -X POST "$B_URL/admin/reset" >/dev/null; curl -s -X POST "$C_URL/admin/r
 for i in $(seq 1 60); do chat '{"model":"large","messages":[{"role":"user","content":"spread"}]}' >/dev/null; done
 nb=$(curl -s "$B_URL/admin/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["chat_requests"])')
 nc_=$(curl -s "$C_URL/admin/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["chat_requests"])')
-check "equal_weights_spread_load" [ "$nb" -ge 15 ] && [ "$nc_" -ge 15 ]
+check "equal_weights_spread_load" '[ "$nb" -ge 15 ] && [ "$nc_" -ge 15 ]'
 
 # 5xx before the first byte: fail over to the other endpoint, client sees 200
 curl -s -X POST "$B_URL/admin/faults" -d '{"fail_status":503}' >/dev/null
@@ -199,8 +199,7 @@ timeout 0.5 curl -sN -o /dev/null -H 'Content-Type: application/json' "$ROUTER_U
 sleep 0.3
 curl -s "$A_URL/admin/stats" -o "$E2E_TMP/stats"
 check "client_disconnect_cancels_upstream" [ "$(jget "$E2E_TMP/stats" 'j.get("client_disconnects", j.get("disconnects", 0))')" -ge 1 ]
-grep -q '"error":"cancellation"' "$ROUTER_LOG"
-check "client_disconnect_logged" [ $? = 0 ]
+check "client_disconnect_logged" grep -q '"error":"cancellation"' "$ROUTER_LOG"
 curl -s -X POST "$A_URL/admin/reset" >/dev/null
 
 # --- reload: a bad file is rejected, a good one applied -----------------------------------------
@@ -224,7 +223,8 @@ check "reload_signal_burst_survived" kill -0 "$ROUTER_PID"
 # --- the router refuses an invalid config at start ----------------------------------------------
 echo "server: {port: notanumber}" >"$E2E_TMP/bad.yaml"
 "$ROUTER_BIN" serve -c "$E2E_TMP/bad.yaml" >"$E2E_TMP/badstart" 2>&1
-check "invalid_config_refused" [ $? -ne 0 ] && grep -q 'bad.yaml:1' "$E2E_TMP/badstart"
+rc=$?
+check "invalid_config_refused" '[ $rc -ne 0 ] && grep -q "bad.yaml:1" "$E2E_TMP/badstart"'
 router_stop
 # the log names who stopped it (a stray kill from elsewhere is then found at once)
 check "stop_signal_sender_logged" grep -q "signal 15 from pid $BASHPID (" "$ROUTER_LOG"

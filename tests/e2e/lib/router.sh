@@ -2,26 +2,19 @@
 #
 #   . tests/e2e/lib/router.sh
 #   router_start CONFIG.yaml        # sets ROUTER_PID, ROUTER_PORT, ROUTER_URL, ROUTER_LOG
-#   check "name" test EXPR          # prints PASS name / FAIL name
+#   check NAME 'CONDITION'          # prints PASS NAME / FAIL NAME (lib/check.sh)
 #   router_stop
 #
 # The router is started with --port 0 (a free port) and no metrics listener unless the
 # config sets one. ROUTER_WRAP runs it under a tool (valgrind).
+. "$(dirname "${BASH_SOURCE[0]}")/proc.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/check.sh"
 ROUTER_BIN=${ROUTER_BIN:-${BUILD:-build}/semrouter}
 # Debian's python3 (scripts/deps.sh installs it with python3-yaml) starts ~10x faster than a
 # pyenv shim, and the tests call it for every JSON check.
 [ -x /usr/bin/python3 ] && export PATH="/usr/bin:$PATH"
 E2E_TMP=$(mktemp -d)
 ROUTER_PIDS=()
-
-# e2e_is_child PID: as in fakellm.sh (a PID we already waited for may be a stranger's by now).
-e2e_is_child() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    stat=${stat##*) }
-    set -- $stat
-    [ "${2:-}" = "$BASHPID" ]
-}
 
 # router_check_alive: when the running router ($ROUTER_PID) has died without being stopped by
 # us (crash, abort, exit), a failed case with its exit status and the tail of its log.
@@ -44,39 +37,26 @@ router_check_alive() {
 e2e_cleanup() {
     local p
     router_check_alive
-    for p in "${ROUTER_PIDS[@]}"; do e2e_is_child "$p" && kill "$p" 2>/dev/null; done
+    for p in "${ROUTER_PIDS[@]}"; do proc_is_child "$p" && kill "$p" 2>/dev/null; done
     for p in "${ROUTER_PIDS[@]}"; do wait "$p" 2>/dev/null; done
     declare -F fakellm_stop_all >/dev/null && fakellm_stop_all
+    proc_stop_all
     rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT
 
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: ${2:-}"; }
-# check NAME COMMAND...: PASS when the command succeeds.
-check() {
-    local name=$1
-    shift
-    if "$@"; then pass "$name"; else fail "$name" "$*"; fi
-}
-
 # router_start CONFIG [extra serve args]: 1 (with the log) when it does not come up.
 router_start() {
     ROUTER_LOG="$E2E_TMP/router.$RANDOM.log"
-    ${ROUTER_WRAP:-} "$ROUTER_BIN" serve -c "$1" --port 0 "${@:2}" >"$ROUTER_LOG" 2>&1 &
-    ROUTER_PID=$!
+    ROUTER_PORT= ROUTER_PID=
+    if ! proc_start "$ROUTER_LOG" '^semrouter listening on .*:\([0-9][0-9]*\) (metrics.*$' \
+        ${ROUTER_WRAP:-} "$ROUTER_BIN" serve -c "$1" --port 0 "${@:2}"; then
+        echo "router did not start: $PROC_ERROR"
+        cat "$ROUTER_LOG"
+        return 1
+    fi
+    ROUTER_PID=$PROC_PID ROUTER_PORT=$PROC_MATCH
     ROUTER_PIDS+=("$ROUTER_PID")
-    local i
-    ROUTER_PORT=
-    for i in $(seq 1 1500); do
-        ROUTER_PORT=$(sed -n 's/^semrouter listening on .*:\([0-9][0-9]*\) (metrics.*$/\1/p' "$ROUTER_LOG")
-        [ -n "$ROUTER_PORT" ] && break
-        if ! kill -0 "$ROUTER_PID" 2>/dev/null; then
-            echo "router did not start:"; cat "$ROUTER_LOG"; ROUTER_PID=; return 1
-        fi
-        sleep 0.02
-    done
-    [ -n "$ROUTER_PORT" ] || { echo "router did not print its port"; cat "$ROUTER_LOG"; return 1; }
     ROUTER_URL="http://127.0.0.1:$ROUTER_PORT"
 }
 
@@ -86,8 +66,7 @@ router_stop() {
     [ -n "${ROUTER_PID:-}" ] || return 0
     router_check_alive
     if [ -n "$ROUTER_PID" ]; then
-        e2e_is_child "$ROUTER_PID" && kill "$ROUTER_PID" 2>/dev/null
-        wait "$ROUTER_PID" 2>/dev/null
+        proc_stop "$ROUTER_PID"
         ROUTER_PID=
     fi
     if grep -qE 'ERROR: (Address|Leak|Thread)Sanitizer|runtime error:|definitely lost: [1-9]' "$ROUTER_LOG"; then

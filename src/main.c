@@ -17,6 +17,7 @@ static void usage(FILE *out)
                  "commands:\n"
                  "  serve -c FILE          run the router\n"
                  "  check-config -c FILE   validate a config file, print every problem\n"
+                 "  config-reference       print every configuration key (markdown)\n"
                  "  embed [--sim] TEXT...  print embeddings (or similarities) of texts\n"
                  "  classify TEXT...       show the routing decision for texts\n"
                  "  train-classifier       train the category head (--help)\n"
@@ -38,6 +39,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "cache")) return cache_cli_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "check-config")) return config_cli_main(argc - 1, argv + 1);
+    if (!strcmp(argv[1], "config-reference")) return config_reference_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "serve")) return gateway_serve_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "embed")) return embed_cli_main(argc - 1, argv + 1);
     if (!strcmp(argv[1], "classify")) return classify_cli_main(argc - 1, argv + 1);

@@ -289,7 +289,7 @@ int cfg_parse_str(cfg_loader *L, yaml_node_t *n, char **out, const char *path)
         return -1;
     }
     char *s = cfg_scalar_dup(n);
-    if (!s) return -1;
+    if (!s) return cfg_oom(L, n, path), -1;
     free(*out);
     *out = s;
     return 0;
@@ -309,7 +309,7 @@ int cfg_parse_strlist(cfg_loader *L, yaml_node_t *n, sr_strlist *out, const char
     cfg_strlist_free(out);
     if (n->type == YAML_SCALAR_NODE) { /* "keywords: urgent" is a one-item list */
         out->items = calloc(1, sizeof *out->items);
-        if (!out->items) return -1;
+        if (!out->items) return cfg_oom(L, n, path), -1;
         out->items[0] = cfg_scalar_dup(n);
         out->count = 1;
         cfg_mark_add(L, &out->items[0], n);
@@ -321,7 +321,7 @@ int cfg_parse_strlist(cfg_loader *L, yaml_node_t *n, sr_strlist *out, const char
     }
     size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
     out->items = calloc(cnt ? cnt : 1, sizeof *out->items);
-    if (!out->items) return -1;
+    if (!out->items) return cfg_oom(L, n, path), -1;
     int rc = 0;
     for (size_t i = 0; i < cnt; i++) {
         yaml_node_t *it = cfg_node(L, n->data.sequence.items.start[i]);
@@ -434,16 +434,183 @@ static void join_path(char *out, size_t outlen, const char *path, const char *ke
         snprintf(out, outlen, "%s", key);
 }
 
+/* ---- defaults and freeing, from the rows ---------------------------------------------- */
+
+void cfg_defaults_fields(const cfg_field *t, void *base)
+{
+    for (const cfg_field *f = t; f->key; f++) {
+        void *p = (char *)base + f->off;
+        switch (f->type) {
+        case FT_STR:
+            if (f->def_str && !*(char **)p) *(char **)p = strdup(f->def_str);
+            break;
+        case FT_INT:
+        case FT_ENUM:
+        case FT_INDEX:
+            *(int *)p = (int)f->def;
+            break;
+        case FT_LONG:
+            *(long *)p = (long)f->def;
+            break;
+        case FT_SIZE:
+            *(size_t *)p = (size_t)f->def;
+            break;
+        case FT_DOUBLE:
+            *(double *)p = f->def;
+            break;
+        case FT_BOOL:
+            *(bool *)p = f->def != 0;
+            break;
+        case FT_SECTION:
+            cfg_defaults_fields(f->sub, p);
+            break;
+        default: /* lists and maps start empty; items get defaults as they are read */
+            break;
+        }
+    }
+}
+
+static void free_row(const cfg_field *f, void *base)
+{
+    void *p = (char *)base + f->off;
+    switch (f->type) {
+    case FT_STR:
+        free(*(char **)p);
+        *(char **)p = NULL;
+        break;
+    case FT_STRLIST:
+        cfg_strlist_free((sr_strlist *)p);
+        break;
+    case FT_SECTION:
+        cfg_free_fields(f->sub, p);
+        break;
+    case FT_OWNED:
+        if (f->sub && *(void **)p) cfg_free_fields(f->sub, *(void **)p);
+        free(*(void **)p);
+        *(void **)p = NULL;
+        break;
+    case FT_LIST:
+    case FT_MAP: {
+        char *items = *(char **)p;
+        size_t *count = (size_t *)((char *)base + f->count_off);
+        for (size_t i = 0; items && i < *count; i++) {
+            cfg_free_fields(f->sub, items + i * f->item_size);
+            if (f->type == FT_MAP) free(*(char **)(items + i * f->item_size + f->name_off));
+        }
+        free(items);
+        *(char **)p = NULL;
+        *count = 0;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+void cfg_free_fields(const cfg_field *t, void *base)
+{
+    for (const cfg_field *f = t; f->key; f++)
+        free_row(f, base);
+}
+
+void cfg_oom(cfg_loader *L, const yaml_node_t *at, const char *path)
+{
+    cfg_error_at(L, at, "%s: out of memory", path && *path ? path : "config");
+}
+
+/* One list or map item: defaults, marks, hooks, its keys, then the required ones. */
+static void parse_item(cfg_loader *L, const cfg_field *f, void *item, yaml_node_t *at,
+                       yaml_node_t *map, const char *path)
+{
+    uint64_t seen = 0;
+    if (f->pre) f->pre(L, item, map, &seen, path);
+    if (map) seen |= cfg_walk(L, map, f->sub, item, path);
+    if (f->post) f->post(L, item, map, &seen, path);
+    for (int i = 0; f->sub[i].key; i++) {
+        const cfg_field *r = &f->sub[i];
+        if (!(r->flags & CFG_REQUIRED)) continue;
+        bool empty = r->type == FT_STR && (r->flags & CFG_NONEMPTY) &&
+                     (!*(char **)((char *)item + r->off) || !**(char **)((char *)item + r->off));
+        if (((seen >> i) & 1u) && !empty) continue;
+        cfg_error_at(L, at, "%s: missing '%s'%s%s%s", path, r->key, r->hint ? " (" : "",
+                     r->hint ? r->hint : "", r->hint ? ")" : "");
+    }
+}
+
+/* FT_LIST / FT_MAP: sizes the array once (addresses stay stable for the marks), walks
+ * each item with the row's item table. An earlier value (merge keys) is replaced. */
+static int parse_items(cfg_loader *L, const cfg_field *f, yaml_node_t *v, void *base,
+                       const char *path)
+{
+    char **arr = (char **)((char *)base + f->off);
+    size_t *count = (size_t *)((char *)base + f->count_off);
+    free_row(f, base);
+    if (cfg_is_null(v)) return 1;
+    bool map = f->type == FT_MAP;
+    if (v->type != (map ? YAML_MAPPING_NODE : YAML_SEQUENCE_NODE)) {
+        cfg_error_at(L, v, "%s: expected %s, got %s", path, f->what, cfg_node_kind(v));
+        return 0;
+    }
+    size_t n = map ? (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start)
+                   : (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    *arr = calloc(n ? n : 1, f->item_size);
+    if (!*arr) {
+        cfg_oom(L, v, path);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *k = NULL, *it;
+        if (map) {
+            k = cfg_node(L, v->data.mapping.pairs.start[i].key);
+            it = cfg_node(L, v->data.mapping.pairs.start[i].value);
+        } else
+            it = cfg_node(L, v->data.sequence.items.start[i]);
+        if (cfg_budget(L, k ? k : it ? it : v)) break;
+        char p[300];
+        if (map) {
+            if (!k || k->type != YAML_SCALAR_NODE) {
+                cfg_error_at(L, k, "%s: names must be strings, got %s", path, cfg_node_kind(k));
+                continue;
+            }
+            snprintf(p, sizeof p, "%.200s.%.90s", path, (const char *)k->data.scalar.value);
+        } else
+            snprintf(p, sizeof p, "%.200s[%zu]", path, i);
+        bool null_ok = map && (f->flags & CFG_NULL_ITEM) && cfg_is_null(it);
+        if (!null_ok && (!it || it->type != YAML_MAPPING_NODE)) {
+            cfg_error_at(L, it && !cfg_is_null(it) ? it : (k ? k : it), "%s: expected %s, got %s",
+                         p, f->item, cfg_node_kind(it));
+            continue;
+        }
+        char *item = *arr + *count * f->item_size;
+        (*count)++;
+        cfg_defaults_fields(f->sub, item);
+        cfg_mark_add(L, item, map ? k : it);
+        if (map) {
+            char **name = (char **)(item + f->name_off);
+            *name = cfg_scalar_dup(k);
+            if (!*name) cfg_oom(L, k, p);
+            cfg_mark_add(L, name, k);
+        }
+        parse_item(L, f, item, map ? k : it, null_ok ? NULL : it, p);
+    }
+    return 1;
+}
+
 static void parse_field(cfg_loader *L, const cfg_field *f, yaml_node_t *k, yaml_node_t *v,
                         void *base, const char *path)
 {
     void *p = (char *)base + f->off;
     const char *s = v && v->type == YAML_SCALAR_NODE ? (const char *)v->data.scalar.value : NULL;
-    if (f->type == FT_IGNORE) return;
+    if (f->type == FT_IGNORE) {
+        cfg_warn_at(L, k, "%s is not used by semrouter; ignored%s%s", path, f->doc ? ": " : "",
+                    f->doc ? f->doc : "");
+        return;
+    }
     /* Sections are not marked: a section at offset 0 shares its address with the
      * enclosing struct's first field, whose line must stay its own. */
     if (f->type != FT_SECTION || f->off != 0) cfg_mark_add(L, p, k);
-    if (cfg_is_null(v) && f->type != FT_FUNC && f->type != FT_SECTION) return; /* keep default */
+    if (cfg_is_null(v) && f->type != FT_LIST && f->type != FT_MAP && f->type != FT_SECTION)
+        return; /* keep default */
     int ok = 0;
     switch (f->type) {
     case FT_STR:
@@ -535,14 +702,22 @@ static void parse_field(cfg_loader *L, const cfg_field *f, yaml_node_t *k, yaml_
         cfg_walk(L, v, f->sub, p, path);
         ok = 1;
         break;
-    case FT_FUNC:
-        f->fn(L, k, v, p, path);
-        ok = 1;
+    case FT_LIST:
+    case FT_MAP:
+        ok = parse_items(L, f, v, base, path);
         break;
     case FT_IGNORE:
+    case FT_OWNED:
+    case FT_INDEX:
         break;
     }
     if (ok && f->set_off >= 0) *(bool *)((char *)base + f->set_off) = true;
+}
+
+/* Rows that are not keys of the file (derived at load). */
+static int is_key_row(const cfg_field *f)
+{
+    return f->type != FT_OWNED && f->type != FT_INDEX;
 }
 
 int cfg_budget(cfg_loader *L, const yaml_node_t *at)
@@ -571,6 +746,7 @@ static void report_unknown(cfg_loader *L, yaml_node_t *k, const cfg_field *field
     const char *best = NULL;
     int best_d = INT_MAX;
     for (int i = 0; fields[i].key; i++) {
+        if (!is_key_row(&fields[i])) continue;
         int d = cfg_edit_distance(key, fields[i].key);
         if (d < best_d) best_d = d, best = fields[i].key;
     }
@@ -634,7 +810,7 @@ uint64_t cfg_walk(cfg_loader *L, yaml_node_t *map, const cfg_field *fields, void
         if (cfg_budget(L, k)) break;
         int idx = -1;
         for (int i = 0; fields[i].key; i++)
-            if (!strcmp(fields[i].key, key)) idx = i;
+            if (is_key_row(&fields[i]) && !strcmp(fields[i].key, key)) idx = i;
         if (idx < 0) {
             report_unknown(L, k, fields, path);
             continue;

@@ -2,16 +2,10 @@
  *
  * The file format is vLLM Semantic Router's classic config/config.yaml (and
  * config/cache/milvus.yaml for the Milvus cache backend) plus our extensions
- * (DESIGN.md §2.4). A classic file loads unchanged where the feature exists;
- * classic keys whose feature does not exist here are accepted and ignored:
- *   router, observability, embedding_models, clear_route_cache, gpu_config,
- *   api.batch_classification.metrics, classifier.mcp_category_model,
- *   vllm_endpoints[].health_check_path (legacy),
- *   categories[].{use_reasoning,reasoning_effort,reasoning_description} (legacy:
- *     used as defaults for model_scores entries without their own),
- *   classifier.pii_model.pii_mapping_path (we use recognizers, not a model),
- *   model_config.*.{param_count,batch_size,context_size} (legacy),
- *   milvus: performance, data_management, logging, development.verbose_errors.
+ * (docs/DESIGN.md §2.4). A classic file loads unchanged where the feature exists;
+ * classic keys whose feature does not exist here are accepted and ignored, each
+ * with a warning at its file:line naming what is ignored (the FT_IGNORE rows of
+ * config_schema.c; `semrouter config-reference` lists them).
  * Every other unknown key is an error with file:line and a did-you-mean.
  *
  * Ownership and threads: config_load() returns an object with refcount 1 that
@@ -122,6 +116,14 @@ typedef struct sr_pricing {
     double completion_per_1m;
 } sr_pricing;
 
+/* model_config.<model>.loras[] (classic): LoRA adapters served under their own name by the
+ * model's endpoints (vLLM --lora-modules). A model_scores entry with lora_name sends that
+ * name upstream as the model. */
+typedef struct sr_lora {
+    char *name;
+    char *description;
+} sr_lora;
+
 typedef struct sr_model {
     char *name;           /* the model_config key: what clients ask for */
     char *upstream_model; /* name sent upstream (ours); default = name */
@@ -132,6 +134,8 @@ typedef struct sr_model {
     int reasoning_family_index; /* into cfg->reasoning_families, -1 = none */
     sr_pii_policy pii_policy;
     sr_pricing pricing;
+    sr_lora *loras;
+    size_t n_loras;
 } sr_model;
 
 /* ---- reasoning_families ---------------------------------------------------------------- */
@@ -158,6 +162,8 @@ typedef struct sr_model_score {
     bool use_reasoning;          /* required in the file (classic rule) */
     char *reasoning_effort;      /* low|medium|high or NULL (-> default_reasoning_effort) */
     char *reasoning_description; /* free text or NULL */
+    char *lora_name;             /* classic: a LoRA of the model (its loras[]), or NULL; when
+                                    set it is the model name sent upstream */
 } sr_model_score;
 
 typedef struct sr_category {
@@ -196,6 +202,24 @@ typedef struct sr_keyword_rule {
     sr_strlist keywords; /* >= 1 */
     bool case_sensitive; /* default false */
 } sr_keyword_rule;
+
+/* ---- embedding_rules[] (classic) ------------------------------------------------------ */
+
+typedef enum { SR_AGG_MEAN = 0, SR_AGG_MAX, SR_AGG_ANY } sr_aggregation;
+
+/* A category chosen when the query is similar enough to candidate phrases. Parsed and
+ * checked; the router does not evaluate them (a warning at load says so): the same job is
+ * done by categories[].examples. */
+typedef struct sr_embedding_rule {
+    char *name;     /* "name" (newer files) or "category" (older) */
+    char *category; /* as written in "category", NULL when absent */
+    double threshold;
+    sr_strlist candidates;
+    sr_aggregation aggregation_method;
+    char *model;
+    int dimension;
+    double quality_priority, latency_priority;
+} sr_embedding_rule;
 
 /* ---- classifier, bert_model ------------------------------------------------------------ */
 
@@ -396,6 +420,9 @@ typedef struct sr_config {
     sr_keyword_rule *keyword_rules;
     size_t n_keyword_rules;
 
+    sr_embedding_rule *embedding_rules;
+    size_t n_embedding_rules;
+
     sr_classifier_config classifier;
     sr_bert_model bert_model;
     sr_semantic_cache_config semantic_cache;
@@ -437,4 +464,7 @@ char *config_resolve_path(const sr_config *c, const char *path, char *out, size_
 /* `semrouter check-config -c FILE`: prints "FILE: OK" and a summary, or every
  * problem; returns 0 or 1 (2 on usage errors). */
 int config_cli_main(int argc, char **argv);
+/* `semrouter config-reference`: the configuration reference (markdown) generated from the
+ * loader's tables, the one README.md carries. */
+int config_reference_main(int argc, char **argv);
 #endif

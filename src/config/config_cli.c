@@ -1,6 +1,6 @@
 /* config_cli.c - `semrouter check-config -c FILE`: load and validate a config
  * file, print every problem (FILE:LINE: sentence) or "FILE: OK" with a summary. */
-#include "config/config.h"
+#include "config/config_internal.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -57,5 +57,18 @@ int config_cli_main(int argc, char **argv)
            c->server.port, c->server.metrics_port);
     config_errors_free(&errs);
     config_release(c);
+    return 0;
+}
+
+int config_reference_main(int argc, char **argv)
+{
+    if (argc > 1) {
+        FILE *out = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ? stdout : stderr;
+        fprintf(out, "usage: semrouter config-reference\n\n"
+                     "Prints the configuration reference (markdown tables: every key, its type,\n"
+                     "default, range and meaning), generated from the loader's own tables.\n");
+        return out == stdout ? 0 : 2;
+    }
+    cfg_reference_print(stdout);
     return 0;
 }

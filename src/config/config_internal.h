@@ -42,29 +42,46 @@ typedef struct cfg_loader {
 #define CFG_MAX_ERRORS 1000
 #define CFG_MAX_MERGE_DEPTH 8
 
-/* ---- field tables ---- */
+/* ---- field tables ----
+ * Every YAML mapping the loader knows is one table of cfg_field rows (config_schema.c):
+ * the key, its C type and place, its default, its range, whether it is required and a
+ * line of documentation. Lists and name-keyed maps of structs are rows too (FT_LIST,
+ * FT_MAP) whose `sub` table describes one item. From the same rows come the defaults
+ * (cfg_defaults_fields), the walk (cfg_walk), the free (cfg_free_fields) and the
+ * configuration reference (`semrouter config-reference`). */
 typedef enum {
-    FT_STR,     /* char *; null keeps default */
-    FT_INT,     /* int */
+    FT_STR,     /* char *; null keeps default; default from def_str */
+    FT_INT,     /* int; default from def */
     FT_LONG,    /* long */
     FT_SIZE,    /* size_t */
     FT_DOUBLE,  /* double; integers accepted */
-    FT_BOOL,    /* bool; true/false/yes/no/on/off */
+    FT_BOOL,    /* bool; true/false/yes/no/on/off; default def != 0 */
     FT_STRLIST, /* sr_strlist from a sequence of scalars (a single scalar is a 1-list) */
-    FT_ENUM,    /* int from names[] (case-insensitive); value = index */
-    FT_IGNORE,  /* classic key accepted and ignored, any shape */
-    FT_FUNC,    /* custom handler: fn(L, key, value, base + off, path) */
+    FT_ENUM,    /* int from names[] (case-insensitive); value = index; default def */
+    FT_IGNORE,  /* classic key accepted, not acted on: a warning says so (any shape) */
     FT_SECTION, /* nested mapping walked with sub[] into base + off */
+    FT_LIST,    /* sequence of mappings -> array of item_size structs at off, count at count_off */
+    FT_MAP,     /* mapping NAME -> settings -> the same; NAME into the item at name_off */
+    FT_OWNED,   /* not a key: a pointer owned by the struct (derived at load); with sub, a
+                   struct described by sub, freed recursively */
+    FT_INDEX,   /* not a key: an int derived at load (an index), default def (-1) */
 } cfg_ftype;
 
-#define CFG_MIN 1u      /* min applies (inclusive) */
-#define CFG_MAX 2u      /* max applies (inclusive) */
-#define CFG_MIN_EXCL 4u /* value must be > min */
-#define CFG_EMPTY_OK 8u /* FT_ENUM: "" keeps the default (classic eviction_policy "") */
+#define CFG_MIN 1u        /* min applies (inclusive) */
+#define CFG_MAX 2u        /* max applies (inclusive) */
+#define CFG_MIN_EXCL 4u   /* value must be > min */
+#define CFG_EMPTY_OK 8u   /* FT_ENUM: "" keeps the default (classic eviction_policy "") */
+#define CFG_REQUIRED 16u  /* an item without this key is an error ("missing 'key'" + hint) */
+#define CFG_NONEMPTY 32u  /* with CFG_REQUIRED on FT_STR: an empty string counts as missing */
+#define CFG_OURS 64u      /* our extension (not in the classic router); for the reference */
+#define CFG_NULL_ITEM 128u /* FT_MAP: "name:" with nothing under it is an item with defaults */
+#define CFG_LEGACY 256u   /* an old classic key, still read */
 
 struct cfg_field;
-typedef void (*cfg_handler)(cfg_loader *L, yaml_node_t *key, yaml_node_t *value, void *target,
-                            const char *path);
+/* Called for each list/map item: pre before its keys are walked, post after (seen is the
+ * bitmask of present keys; post may add keys it supplied before required keys are checked). */
+typedef void (*cfg_item_hook)(cfg_loader *L, void *item, yaml_node_t *node, uint64_t *seen,
+                              const char *path);
 
 typedef struct cfg_field {
     const char *key;
@@ -73,16 +90,32 @@ typedef struct cfg_field {
     int set_off; /* offset of a bool set to true when the key is present, or -1 */
     unsigned flags;
     double min, max;
+    double def;                  /* numeric, bool and enum default */
+    const char *def_str;         /* FT_STR default (copied) */
     const char *const *names;    /* FT_ENUM */
-    const struct cfg_field *sub; /* FT_SECTION */
-    cfg_handler fn;              /* FT_FUNC */
+    const struct cfg_field *sub; /* FT_SECTION, FT_LIST, FT_MAP: the (item) table */
+    size_t item_size;            /* FT_LIST, FT_MAP */
+    size_t count_off;            /* FT_LIST, FT_MAP: size_t count, relative to base */
+    size_t name_off;             /* FT_MAP: char *name in the item */
+    const char *what;            /* FT_LIST, FT_MAP: "a list of categories" */
+    const char *item;            /* FT_LIST, FT_MAP: "a mapping (name, model_scores, ...)" */
+    cfg_item_hook pre, post;     /* FT_LIST, FT_MAP */
+    const char *hint;            /* CFG_REQUIRED: what the key holds, for the message */
+    const char *doc;             /* one line for the configuration reference */
 } cfg_field;
+
+/* Sets every default of table t into base (recursing into sections). */
+void cfg_defaults_fields(const cfg_field *t, void *base);
+/* Frees everything table t owns in base (recursing into sections, lists and maps). */
+void cfg_free_fields(const cfg_field *t, void *base);
 
 /* Walks mapping node `map` against `fields` (terminated by key == NULL) into base.
  * Unknown keys, duplicate keys, wrong types and ranges are reported. Returns a
  * bitmask of the field indexes that were present (tables have < 64 entries). */
 uint64_t cfg_walk(cfg_loader *L, yaml_node_t *map, const cfg_field *fields, void *base,
                   const char *path);
+/* Reports a failed allocation at a node (the load then fails). */
+void cfg_oom(cfg_loader *L, const yaml_node_t *at, const char *path);
 /* Counts one visited value; 0 while under the limit, -1 (reported once) beyond. */
 int cfg_budget(cfg_loader *L, const yaml_node_t *at);
 /* Where a key that is unknown in one section does belong ("semantic_cache"),
@@ -124,6 +157,8 @@ int cfg_load_document(cfg_loader *L, const char *name, const char *text, size_t 
 
 /* config_schema.c */
 void cfg_defaults(sr_config *c);
+/* Writes the configuration reference (markdown) generated from the tables. */
+void cfg_reference_print(FILE *out);
 void cfg_config_destroy(sr_config *c); /* frees everything (refcount ignored) */
 /* Walks the root mapping of the main file. */
 void cfg_parse_root(cfg_loader *L, yaml_node_t *root);

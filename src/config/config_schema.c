@@ -1,571 +1,370 @@
-/* config_schema.c - which keys exist, what type each has, and its default.
+/* config_schema.c - which keys exist: one table of cfg_field rows per YAML mapping.
  *
- * One field table per YAML mapping; cfg_walk (config.c) reads a mapping with
- * it. Lists and maps of structs (endpoints, models, categories, ...) have small
- * handlers that size the C array once and walk each item. Defaults are set
- * before parsing, so an absent key keeps its default. The classic
- * vLLM Semantic Router keys come first in each table, ours after. */
+ * A row is the whole truth about a key: its C type and place, its default, its range,
+ * whether a list item must have it, and one line of documentation. Lists and name-keyed
+ * maps of structs (vllm_endpoints, model_config, categories, ...) are rows of kind
+ * FT_LIST / FT_MAP whose sub-table describes one item, so adding a key is one struct
+ * member plus one row. From the rows come the defaults (cfg_defaults_fields), the walk
+ * (cfg_walk), the free (cfg_free_fields) and `semrouter config-reference`
+ * (cfg_reference_print). The only code here is what is not a table: the legacy classic
+ * keys read across two levels (category-level use_reasoning) and derived defaults.
+ * The classic vLLM Semantic Router keys come first in each table, ours (CFG_OURS) after. */
 #include "config/config_internal.h"
 #include "core/util.h"
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define F(k, t, T, m, fl, lo, hi)                                                                  \
+#define ROW(k, t, T, m, ...)                                                                       \
     {                                                                                              \
-        .key = k, .type = t, .off = offsetof(T, m), .set_off = -1, .flags = fl, .min = lo,         \
-        .max = hi                                                                                  \
+        .key = k, .type = t, .off = offsetof(T, m), .set_off = -1, __VA_ARGS__                     \
     }
-#define FSET(k, t, T, m, setm, fl, lo, hi)                                                         \
+#define STR(k, T, m, ...) ROW(k, FT_STR, T, m, __VA_ARGS__)
+#define STRS(k, T, m, ...) ROW(k, FT_STRLIST, T, m, __VA_ARGS__)
+#define BOOL(k, T, m, ...) ROW(k, FT_BOOL, T, m, __VA_ARGS__)
+#define INT(k, T, m, ...) ROW(k, FT_INT, T, m, __VA_ARGS__)
+#define LONG(k, T, m, ...) ROW(k, FT_LONG, T, m, __VA_ARGS__)
+#define SIZE(k, T, m, ...) ROW(k, FT_SIZE, T, m, __VA_ARGS__)
+#define DBL(k, T, m, ...) ROW(k, FT_DOUBLE, T, m, __VA_ARGS__)
+/* A value in [0,1]; fl adds flags (CFG_OURS). */
+#define PROB(k, T, m, fl, ...)                                                                     \
+    ROW(k, FT_DOUBLE, T, m, .flags = RANGE | (fl), .min = 0, .max = 1, __VA_ARGS__)
+#define ENUM(k, T, m, nm, ...) ROW(k, FT_ENUM, T, m, .names = nm, __VA_ARGS__)
+#define SEC(k, T, m, s, ...) ROW(k, FT_SECTION, T, m, .sub = s, __VA_ARGS__)
+/* A section whose keys live in the enclosing struct (its table uses that struct's offsets). */
+#define SEC0(k, s, ...)                                                                            \
     {                                                                                              \
-        .key = k, .type = t, .off = offsetof(T, m), .set_off = (int)offsetof(T, setm),             \
-        .flags = fl, .min = lo, .max = hi                                                          \
+        .key = k, .type = FT_SECTION, .off = 0, .set_off = -1, .sub = s, __VA_ARGS__               \
     }
-#define FSTR(k, T, m) F(k, FT_STR, T, m, 0, 0, 0)
-#define FLIST(k, T, m) F(k, FT_STRLIST, T, m, 0, 0, 0)
-#define FBOOL(k, T, m) F(k, FT_BOOL, T, m, 0, 0, 0)
-#define FINT(k, T, m, fl, lo, hi) F(k, FT_INT, T, m, fl, lo, hi)
-#define FPROB(k, T, m) F(k, FT_DOUBLE, T, m, CFG_MIN | CFG_MAX, 0, 1) /* [0,1] */
-#define FENUM(k, T, m, nm, fl)                                                                     \
+#define LIST(k, T, m, cnt, IT, s, ...)                                                             \
+    ROW(k, FT_LIST, T, m, .count_off = offsetof(T, cnt), .item_size = sizeof(IT), .sub = s,        \
+        __VA_ARGS__)
+#define MAP(k, T, m, cnt, IT, namem, s, ...)                                                       \
+    ROW(k, FT_MAP, T, m, .count_off = offsetof(T, cnt), .item_size = sizeof(IT),                   \
+        .name_off = offsetof(IT, namem), .sub = s, __VA_ARGS__)
+#define IGNORE(k, d)                                                                               \
     {                                                                                              \
-        .key = k, .type = FT_ENUM, .off = offsetof(T, m), .set_off = -1, .flags = fl, .names = nm  \
+        .key = k, .type = FT_IGNORE, .set_off = -1, .doc = d                                       \
     }
-#define FSEC(k, T, m, s)                                                                           \
-    {                                                                                              \
-        .key = k, .type = FT_SECTION, .off = offsetof(T, m), .set_off = -1, .sub = s               \
-    }
-#define FSEC0(k, s)                                                                                \
-    {                                                                                              \
-        .key = k, .type = FT_SECTION, .off = 0, .set_off = -1, .sub = s                            \
-    }
-#define FFUNC(k, T, m, f)                                                                          \
-    {                                                                                              \
-        .key = k, .type = FT_FUNC, .off = offsetof(T, m), .set_off = -1, .fn = f                   \
-    }
-#define FIGNORE(k)                                                                                 \
-    {                                                                                              \
-        .key = k, .type = FT_IGNORE, .set_off = -1                                                 \
-    }
-#define FEND                                                                                       \
+#define OWNED(k, T, m, ...) ROW(k, FT_OWNED, T, m, __VA_ARGS__)
+#define INDEX(k, T, m) ROW(k, FT_INDEX, T, m, .def = -1)
+#define END                                                                                        \
     {                                                                                              \
         .key = NULL                                                                                \
     }
 #define RANGE (CFG_MIN | CFG_MAX)
+#define OURS CFG_OURS
 
-static char *dupz(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
+/* ---- server (ours) --------------------------------------------------------------------- */
 
-static size_t seq_len(const yaml_node_t *n)
-{
-    return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-}
-static size_t map_len(const yaml_node_t *n)
-{
-    return (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-}
-
-/* ---- server ---------------------------------------------------------------------------- */
-
+#define S sr_server_config
 static const cfg_field server_fields[] = {
-    FSTR("listen", sr_server_config, listen),
-    FINT("port", sr_server_config, port, RANGE, 1, 65535),
-    FINT("metrics_port", sr_server_config, metrics_port, RANGE, 0, 65535),
-    FINT("workers", sr_server_config, workers, RANGE, 0, 1024),
-    FINT("compute_threads", sr_server_config, compute_threads, RANGE, 0, 256),
-    FINT("compute_batch", sr_server_config, compute_batch, RANGE, 1, 1024),
-    F("max_body_bytes", FT_SIZE, sr_server_config, max_body_bytes, CFG_MIN, 1, 0),
-    F("max_header_bytes", FT_SIZE, sr_server_config, max_header_bytes, CFG_MIN, 256, 0),
-    FINT("idle_timeout_seconds", sr_server_config, idle_timeout_seconds, CFG_MIN, 1, 0),
-    FINT("request_timeout_seconds", sr_server_config, request_timeout_seconds, CFG_MIN, 1, 0),
-    FINT("connect_timeout_ms", sr_server_config, connect_timeout_ms, CFG_MIN, 1, 0),
-    FINT("first_byte_timeout_seconds", sr_server_config, first_byte_timeout_seconds, CFG_MIN, 1, 0),
-    FBOOL("log_requests", sr_server_config, log_requests),
-    FEND,
+    STR("listen", S, listen, .def_str = "0.0.0.0", .flags = OURS, .doc = "address to listen on"),
+    INT("port", S, port, .flags = RANGE | OURS, .min = 1, .max = 65535, .def = 8801,
+        .doc = "API port"),
+    INT("metrics_port", S, metrics_port, .flags = RANGE | OURS, .min = 0, .max = 65535,
+        .def = 9190, .doc = "separate /metrics listener; 0 = none"),
+    INT("workers", S, workers, .flags = RANGE | OURS, .min = 0, .max = 1024,
+        .doc = "event-loop threads; 0 = one per core"),
+    INT("compute_threads", S, compute_threads, .flags = RANGE | OURS, .min = 0, .max = 256,
+        .doc = "model-work threads (embedding, classifier); 0 = one per core"),
+    INT("compute_batch", S, compute_batch, .flags = RANGE | OURS, .min = 1, .max = 1024,
+        .def = 32, .doc = "most texts embedded in one pass of the compute pool"),
+    SIZE("max_body_bytes", S, max_body_bytes, .flags = CFG_MIN | OURS, .min = 1,
+         .def = 10u << 20, .doc = "largest request body (413 above)"),
+    SIZE("max_header_bytes", S, max_header_bytes, .flags = CFG_MIN | OURS, .min = 256,
+         .def = 64u << 10, .doc = "largest request head (431 above)"),
+    INT("idle_timeout_seconds", S, idle_timeout_seconds, .flags = CFG_MIN | OURS, .min = 1,
+        .def = 60, .doc = "idle keep-alive client connection"),
+    INT("request_timeout_seconds", S, request_timeout_seconds, .flags = CFG_MIN | OURS, .min = 1,
+        .def = 600, .doc = "whole upstream request (504 above)"),
+    INT("connect_timeout_ms", S, connect_timeout_ms, .flags = CFG_MIN | OURS, .min = 1,
+        .def = 2000, .doc = "upstream TCP/TLS connect"),
+    INT("first_byte_timeout_seconds", S, first_byte_timeout_seconds, .flags = CFG_MIN | OURS,
+        .min = 1, .def = 300, .doc = "upstream time to first byte"),
+    BOOL("log_requests", S, log_requests, .def = 1, .flags = OURS,
+         .doc = "one JSON line per request on stderr"),
+    END,
 };
+#undef S
 
 /* ---- vllm_endpoints -------------------------------------------------------------------- */
 
+#define E sr_endpoint
 static const cfg_field endpoint_fields[] = {
-    FSTR("name", sr_endpoint, name),
-    FSTR("address", sr_endpoint, address),
-    FINT("port", sr_endpoint, port, RANGE, 1, 65535),
-    FINT("weight", sr_endpoint, weight, CFG_MIN | CFG_MIN_EXCL, 0, 0),
-    FLIST("models", sr_endpoint, models), /* legacy classic */
-    FIGNORE("health_check_path"),         /* legacy classic */
-    FSTR("base_url", sr_endpoint, base_url),
-    FSTR("api_key_env", sr_endpoint, api_key_env),
-    FINT("max_fails", sr_endpoint, max_fails, CFG_MIN, 1, 0),
-    FINT("eject_seconds", sr_endpoint, eject_seconds, CFG_MIN, 0, 0),
-    FEND,
+    STR("name", E, name, .doc = "what preferred_endpoints refer to"),
+    STR("address", E, address, .doc = "IP address (classic) or host name (ours)"),
+    INT("port", E, port, .flags = RANGE, .min = 1, .max = 65535, .doc = "TCP port, with address"),
+    INT("weight", E, weight, .flags = CFG_MIN | CFG_MIN_EXCL, .min = 0, .def = 1,
+        .doc = "share of the model's traffic"),
+    STRS("models", E, models, .flags = CFG_LEGACY,
+         .doc = "legacy: models served here (for models without preferred_endpoints)"),
+    IGNORE("health_check_path", "legacy; health is passive (max_fails, eject_seconds)"),
+    STR("base_url", E, base_url, .flags = OURS,
+        .doc = "http(s)://host[:port][/path] instead of address+port"),
+    STR("api_key_env", E, api_key_env, .flags = OURS,
+        .doc = "environment variable holding the bearer key sent upstream"),
+    INT("max_fails", E, max_fails, .flags = CFG_MIN | OURS, .min = 1, .def = 3,
+        .doc = "consecutive failures before the endpoint is ejected"),
+    INT("eject_seconds", E, eject_seconds, .flags = CFG_MIN | OURS, .min = 0, .def = 10,
+        .doc = "how long an ejected endpoint stays out"),
+    OWNED("(api_key)", E, api_key),
+    OWNED("(host)", E, host),
+    OWNED("(api_base)", E, api_base),
+    END,
 };
-
-static void endpoint_free(sr_endpoint *e)
-{
-    free(e->name);
-    free(e->address);
-    free(e->base_url);
-    free(e->api_key_env);
-    free(e->api_key);
-    cfg_strlist_free(&e->models);
-    free(e->host);
-    free(e->api_base);
-}
-
-static void endpoints_free(sr_config *c)
-{
-    for (size_t i = 0; i < c->n_endpoints; i++)
-        endpoint_free(&c->endpoints[i]);
-    free(c->endpoints);
-    c->endpoints = NULL;
-    c->n_endpoints = 0;
-}
-
-static void parse_endpoints(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void *target,
-                            const char *path)
-{
-    (void)k;
-    (void)target;
-    sr_config *c = L->cfg;
-    endpoints_free(c);
-    if (cfg_is_null(v)) return;
-    if (v->type != YAML_SEQUENCE_NODE) {
-        cfg_error_at(L, v, "%s: expected a list of endpoints, got %s", path, cfg_node_kind(v));
-        return;
-    }
-    size_t n = seq_len(v);
-    c->endpoints = calloc(n ? n : 1, sizeof *c->endpoints);
-    if (!c->endpoints) return;
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_t *it = cfg_node(L, v->data.sequence.items.start[i]);
-        if (cfg_budget(L, it ? it : v)) break;
-        char p[64];
-        snprintf(p, sizeof p, "%s[%zu]", path, i);
-        if (!it || it->type != YAML_MAPPING_NODE) {
-            cfg_error_at(L, it, "%s: expected a mapping (name, address, port), got %s", p,
-                         cfg_node_kind(it));
-            continue;
-        }
-        sr_endpoint *e = &c->endpoints[c->n_endpoints++];
-        e->weight = 1;
-        e->max_fails = 3;
-        e->eject_seconds = 10;
-        cfg_mark_add(L, e, it);
-        cfg_walk(L, it, endpoint_fields, e, p);
-    }
-}
+#undef E
 
 /* ---- model_config ---------------------------------------------------------------------- */
 
+#define M sr_model
 static const cfg_field pii_policy_fields[] = {
-    FBOOL("allow_by_default", sr_model, pii_policy.allow_by_default),
-    FLIST("pii_types_allowed", sr_model, pii_policy.pii_types_allowed),
-    FEND,
+    BOOL("allow_by_default", M, pii_policy.allow_by_default, .def = 1,
+         .doc = "every PII type may reach this model"),
+    STRS("pii_types_allowed", M, pii_policy.pii_types_allowed,
+         .doc = "when allow_by_default is false: the types that may"),
+    END,
 };
 
 static const cfg_field pricing_fields[] = {
-    FSTR("currency", sr_model, pricing.currency),
-    F("prompt_per_1m", FT_DOUBLE, sr_model, pricing.prompt_per_1m, CFG_MIN, 0, 0),
-    F("completion_per_1m", FT_DOUBLE, sr_model, pricing.completion_per_1m, CFG_MIN, 0, 0),
-    FEND,
+    STR("currency", M, pricing.currency, .doc = "default USD"),
+    DBL("prompt_per_1m", M, pricing.prompt_per_1m, .flags = CFG_MIN, .min = 0,
+        .doc = "price of 1M prompt tokens"),
+    DBL("completion_per_1m", M, pricing.completion_per_1m, .flags = CFG_MIN, .min = 0,
+        .doc = "price of 1M completion tokens"),
+    END,
+};
+
+static const cfg_field lora_fields[] = {
+    STR("name", sr_lora, name, .flags = CFG_REQUIRED | CFG_NONEMPTY,
+        .hint = "the adapter's served model name",
+        .doc = "the adapter's served model name (vLLM --lora-modules NAME=...)"),
+    STR("description", sr_lora, description, .doc = "free text"),
+    END,
 };
 
 static const cfg_field model_fields[] = {
-    FSTR("reasoning_family", sr_model, reasoning_family),
-    FLIST("preferred_endpoints", sr_model, preferred_endpoints),
-    FSEC0("pii_policy", pii_policy_fields),
+    STR("reasoning_family", M, reasoning_family, .doc = "a reasoning_families entry"),
+    STRS("preferred_endpoints", M, preferred_endpoints, .doc = "vllm_endpoints names"),
+    SEC0("pii_policy", pii_policy_fields, .doc = "which PII may reach this model"),
     {.key = "pricing",
      .type = FT_SECTION,
      .off = 0,
-     .set_off = (int)offsetof(sr_model, pricing.set),
-     .sub = pricing_fields},
-    FIGNORE("param_count"), /* legacy classic keys */
-    FIGNORE("batch_size"),
-    FIGNORE("context_size"),
-    FSTR("upstream_model", sr_model, upstream_model),
-    FEND,
+     .set_off = (int)offsetof(M, pricing.set),
+     .sub = pricing_fields,
+     .doc = "for llm_model_cost_total"},
+    LIST("loras", M, loras, n_loras, sr_lora, lora_fields, .what = "a list of {name, description}",
+         .item = "a mapping {name, description}",
+         .doc = "LoRA adapters the endpoints serve; model_scores[].lora_name picks one"),
+    IGNORE("use_reasoning", "stale: reasoning is chosen per category (model_scores[].use_reasoning)"),
+    IGNORE("param_count", "legacy"),
+    IGNORE("batch_size", "legacy"),
+    IGNORE("context_size", "legacy"),
+    STR("upstream_model", M, upstream_model, .flags = OURS,
+        .doc = "the model name sent upstream (default: the model_config key)"),
+    OWNED("(endpoint_index)", M, endpoint_index),
+    INDEX("(reasoning_family_index)", M, reasoning_family_index),
+    END,
 };
-
-static void model_free(sr_model *m)
-{
-    free(m->name);
-    free(m->upstream_model);
-    cfg_strlist_free(&m->preferred_endpoints);
-    free(m->endpoint_index);
-    free(m->reasoning_family);
-    cfg_strlist_free(&m->pii_policy.pii_types_allowed);
-    free(m->pricing.currency);
-}
-
-static void models_free(sr_config *c)
-{
-    for (size_t i = 0; i < c->n_models; i++)
-        model_free(&c->models[i]);
-    free(c->models);
-    c->models = NULL;
-    c->n_models = 0;
-}
-
-static void parse_models(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void *target,
-                         const char *path)
-{
-    (void)k;
-    (void)target;
-    sr_config *c = L->cfg;
-    models_free(c);
-    if (cfg_is_null(v)) return;
-    if (v->type != YAML_MAPPING_NODE) {
-        cfg_error_at(L, v, "%s: expected a mapping of model name to settings, got %s", path,
-                     cfg_node_kind(v));
-        return;
-    }
-    size_t n = map_len(v);
-    c->models = calloc(n ? n : 1, sizeof *c->models);
-    if (!c->models) return;
-    for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
-        yaml_node_t *mk = cfg_node(L, pr->key), *mv = cfg_node(L, pr->value);
-        if (cfg_budget(L, mk ? mk : v)) break;
-        if (!mk || mk->type != YAML_SCALAR_NODE) {
-            cfg_error_at(L, mk, "%s: model names must be strings, got %s", path, cfg_node_kind(mk));
-            continue;
-        }
-        char p[300];
-        snprintf(p, sizeof p, "%s.%s", path, (const char *)mk->data.scalar.value);
-        sr_model *m = &c->models[c->n_models++];
-        m->name = cfg_scalar_dup(mk);
-        m->reasoning_family_index = -1;
-        m->pii_policy.allow_by_default = true;
-        cfg_mark_add(L, m, mk);
-        cfg_mark_add(L, &m->name, mk);
-        if (cfg_is_null(mv)) continue; /* "name:" with no settings: all defaults */
-        if (mv->type != YAML_MAPPING_NODE) {
-            cfg_error_at(L, mv, "%s: expected a mapping, got %s", p, cfg_node_kind(mv));
-            continue;
-        }
-        cfg_walk(L, mv, model_fields, m, p);
-    }
-}
+#undef M
 
 /* ---- reasoning_families ---------------------------------------------------------------- */
 
 static const char *const reasoning_type_names[] = {"chat_template_kwargs", "reasoning_effort",
                                                    NULL};
 static const cfg_field family_fields[] = {
-    FENUM("type", sr_reasoning_family, type, reasoning_type_names, 0),
-    FSTR("parameter", sr_reasoning_family, parameter),
-    FEND,
+    ENUM("type", sr_reasoning_family, type, reasoning_type_names, .flags = CFG_REQUIRED,
+         .hint = "chat_template_kwargs or reasoning_effort", .doc = "how reasoning is switched"),
+    STR("parameter", sr_reasoning_family, parameter, .flags = CFG_REQUIRED | CFG_NONEMPTY,
+        .hint = "e.g. enable_thinking", .doc = "enable_thinking, thinking or reasoning_effort"),
+    END,
 };
-
-static void families_free(sr_config *c)
-{
-    for (size_t i = 0; i < c->n_reasoning_families; i++) {
-        free(c->reasoning_families[i].name);
-        free(c->reasoning_families[i].parameter);
-    }
-    free(c->reasoning_families);
-    c->reasoning_families = NULL;
-    c->n_reasoning_families = 0;
-}
-
-static void parse_families(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void *target,
-                           const char *path)
-{
-    (void)k;
-    (void)target;
-    sr_config *c = L->cfg;
-    families_free(c);
-    if (cfg_is_null(v)) return;
-    if (v->type != YAML_MAPPING_NODE) {
-        cfg_error_at(L, v, "%s: expected a mapping of family name to {type, parameter}, got %s",
-                     path, cfg_node_kind(v));
-        return;
-    }
-    size_t n = map_len(v);
-    c->reasoning_families = calloc(n ? n : 1, sizeof *c->reasoning_families);
-    if (!c->reasoning_families) return;
-    for (yaml_node_pair_t *pr = v->data.mapping.pairs.start; pr < v->data.mapping.pairs.top; pr++) {
-        yaml_node_t *fk = cfg_node(L, pr->key), *fv = cfg_node(L, pr->value);
-        if (cfg_budget(L, fk ? fk : v)) break;
-        if (!fk || fk->type != YAML_SCALAR_NODE) {
-            cfg_error_at(L, fk, "%s: family names must be strings", path);
-            continue;
-        }
-        char p[300];
-        snprintf(p, sizeof p, "%s.%s", path, (const char *)fk->data.scalar.value);
-        if (!fv || fv->type != YAML_MAPPING_NODE) {
-            cfg_error_at(L, fv ? fv : fk, "%s: expected a mapping {type, parameter}, got %s", p,
-                         cfg_node_kind(fv));
-            continue;
-        }
-        sr_reasoning_family *f = &c->reasoning_families[c->n_reasoning_families++];
-        f->name = cfg_scalar_dup(fk);
-        cfg_mark_add(L, f, fk);
-        uint64_t seen = cfg_walk(L, fv, family_fields, f, p);
-        if (!CFG_SEEN(seen, family_fields, "type"))
-            cfg_error_at(L, fk, "%s: missing 'type' (chat_template_kwargs or reasoning_effort)", p);
-        if (!CFG_SEEN(seen, family_fields, "parameter") || !f->parameter || !*f->parameter)
-            cfg_error_at(L, fk, "%s: missing 'parameter' (e.g. enable_thinking)", p);
-    }
-}
 
 /* ---- categories ------------------------------------------------------------------------ */
 
+#define MS sr_model_score
 static const cfg_field score_fields[] = {
-    FSTR("model", sr_model_score, model),
-    F("score", FT_DOUBLE, sr_model_score, score, CFG_MIN | CFG_MIN_EXCL, 0, 0),
-    FBOOL("use_reasoning", sr_model_score, use_reasoning),
-    FSTR("reasoning_effort", sr_model_score, reasoning_effort),
-    FSTR("reasoning_description", sr_model_score, reasoning_description),
-    FEND,
+    STR("model", MS, model, .flags = CFG_REQUIRED, .doc = "a model_config name"),
+    DBL("score", MS, score, .flags = CFG_MIN | CFG_MIN_EXCL | CFG_REQUIRED, .min = 0,
+        .hint = "a number greater than 0", .doc = "the highest allowed score wins"),
+    BOOL("use_reasoning", MS, use_reasoning, .flags = CFG_REQUIRED,
+         .hint = "true or false; it is required", .doc = "switch reasoning on for this model"),
+    STR("reasoning_effort", MS, reasoning_effort, .doc = "low, medium or high"),
+    STR("reasoning_description", MS, reasoning_description, .doc = "free text"),
+    STR("lora_name", MS, lora_name, .doc = "a loras[] name of the model: sent upstream as the model"),
+    INDEX("(model_index)", MS, model_index),
+    END,
 };
+#undef MS
 
-static void scores_free(sr_category *cat)
-{
-    for (size_t i = 0; i < cat->n_model_scores; i++) {
-        free(cat->model_scores[i].model);
-        free(cat->model_scores[i].reasoning_effort);
-        free(cat->model_scores[i].reasoning_description);
-    }
-    free(cat->model_scores);
-    cat->model_scores = NULL;
-    cat->n_model_scores = 0;
-}
-
-static void parse_scores(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void *target,
+/* Legacy classic files (before use_reasoning moved into model_scores) set use_reasoning and
+ * reasoning_effort on the category: entries without their own take them. */
+static void category_pre(cfg_loader *L, void *item, yaml_node_t *it, uint64_t *seen,
                          const char *path)
 {
-    (void)k;
-    sr_category *cat = (sr_category *)((char *)target - offsetof(sr_category, model_scores));
-    scores_free(cat);
-    if (cfg_is_null(v)) return;
-    if (v->type != YAML_SEQUENCE_NODE) {
-        cfg_error_at(L, v, "%s: expected a list of {model, score, use_reasoning}, got %s", path,
-                     cfg_node_kind(v));
-        return;
+    (void)item;
+    (void)seen;
+    L->legacy_use_reasoning = -1;
+    L->legacy_effort = NULL;
+    for (yaml_node_pair_t *pr = it->data.mapping.pairs.start; pr < it->data.mapping.pairs.top;
+         pr++) {
+        yaml_node_t *lk = cfg_node(L, pr->key), *lv = cfg_node(L, pr->value);
+        if (!lk || lk->type != YAML_SCALAR_NODE || cfg_is_null(lv)) continue;
+        char lp[300];
+        snprintf(lp, sizeof lp, "%s.%s", path, (const char *)lk->data.scalar.value);
+        bool b;
+        if (!strcmp((const char *)lk->data.scalar.value, "use_reasoning") &&
+            cfg_parse_bool(L, lv, &b, lp) == 0)
+            L->legacy_use_reasoning = b;
+        else if (!strcmp((const char *)lk->data.scalar.value, "reasoning_effort"))
+            L->legacy_effort = lv;
     }
-    size_t n = seq_len(v);
-    cat->model_scores = calloc(n ? n : 1, sizeof *cat->model_scores);
-    if (!cat->model_scores) return;
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_t *it = cfg_node(L, v->data.sequence.items.start[i]);
-        if (cfg_budget(L, it ? it : v)) break;
-        char p[300];
-        snprintf(p, sizeof p, "%s[%zu]", path, i);
-        if (!it || it->type != YAML_MAPPING_NODE) {
-            cfg_error_at(L, it, "%s: expected a mapping {model, score, use_reasoning}, got %s", p,
-                         cfg_node_kind(it));
-            continue;
-        }
-        sr_model_score *s = &cat->model_scores[cat->n_model_scores++];
-        s->model_index = -1;
-        cfg_mark_add(L, s, it);
-        uint64_t seen = cfg_walk(L, it, score_fields, s, p);
-        if (!CFG_SEEN(seen, score_fields, "use_reasoning") && L->legacy_use_reasoning >= 0) {
-            s->use_reasoning = L->legacy_use_reasoning;
-            seen |= (uint64_t)1 << cfg_field_index(score_fields, "use_reasoning");
-            if (!s->reasoning_effort && L->legacy_effort)
-                cfg_parse_str(L, L->legacy_effort, &s->reasoning_effort, p);
-        }
-        if (!CFG_SEEN(seen, score_fields, "model")) cfg_error_at(L, it, "%s: missing 'model'", p);
-        if (!CFG_SEEN(seen, score_fields, "score"))
-            cfg_error_at(L, it, "%s: missing 'score' (a number greater than 0)", p);
-        if (!CFG_SEEN(seen, score_fields, "use_reasoning"))
-            cfg_error_at(L, it, "%s: missing 'use_reasoning' (true or false); it is required", p);
+}
+
+static void score_post(cfg_loader *L, void *item, yaml_node_t *it, uint64_t *seen,
+                       const char *path)
+{
+    (void)it;
+    sr_model_score *s = item;
+    uint64_t bit = (uint64_t)1 << cfg_field_index(score_fields, "use_reasoning");
+    if (!(*seen & bit) && L->legacy_use_reasoning >= 0) {
+        s->use_reasoning = L->legacy_use_reasoning;
+        *seen |= bit;
+        if (!s->reasoning_effort && L->legacy_effort)
+            cfg_parse_str(L, L->legacy_effort, &s->reasoning_effort, path);
     }
 }
 
 static const char *const prompt_mode_names[] = {"replace", "insert", NULL};
+#define C sr_category
+#define CSET(k, t, m, setm, ...)                                                                   \
+    {                                                                                              \
+        .key = k, .type = t, .off = offsetof(C, m), .set_off = (int)offsetof(C, setm),             \
+        __VA_ARGS__                                                                                \
+    }
 static const cfg_field category_fields[] = {
-    FSTR("name", sr_category, name),
-    FSTR("description", sr_category, description),
-    FLIST("mmlu_categories", sr_category, mmlu_categories),
-    FSTR("system_prompt", sr_category, system_prompt),
-    FBOOL("system_prompt_enabled", sr_category, system_prompt_enabled),
-    FENUM("system_prompt_mode", sr_category, system_prompt_mode, prompt_mode_names, CFG_EMPTY_OK),
-    FFUNC("model_scores", sr_category, model_scores, parse_scores),
-    FSET("semantic_cache_enabled", FT_BOOL, sr_category, semantic_cache_enabled,
-         semantic_cache_enabled_set, 0, 0, 0),
-    FSET("semantic_cache_similarity_threshold", FT_DOUBLE, sr_category,
-         semantic_cache_similarity_threshold, semantic_cache_similarity_threshold_set, RANGE, 0, 1),
-    FSET("jailbreak_enabled", FT_BOOL, sr_category, jailbreak_enabled, jailbreak_enabled_set, 0, 0,
-         0),
-    FSET("jailbreak_threshold", FT_DOUBLE, sr_category, jailbreak_threshold,
-         jailbreak_threshold_set, RANGE, 0, 1),
-    FSET("pii_enabled", FT_BOOL, sr_category, pii_enabled, pii_enabled_set, 0, 0, 0),
-    FSET("pii_threshold", FT_DOUBLE, sr_category, pii_threshold, pii_threshold_set, RANGE, 0, 1),
-    FLIST("examples", sr_category, examples),
-    FIGNORE("use_reasoning"), /* legacy classic: read by parse_categories */
-    FIGNORE("reasoning_effort"),
-    FIGNORE("reasoning_description"),
-    FEND,
+    STR("name", C, name, .doc = "what the classifier and keyword_rules name"),
+    STR("description", C, description, .doc = "free text"),
+    STRS("mmlu_categories", C, mmlu_categories, .doc = "MMLU subjects of this category"),
+    STR("system_prompt", C, system_prompt, .doc = "injected when the category is chosen"),
+    BOOL("system_prompt_enabled", C, system_prompt_enabled,
+         .doc = "default: true when system_prompt is set"),
+    ENUM("system_prompt_mode", C, system_prompt_mode, prompt_mode_names, .flags = CFG_EMPTY_OK,
+         .doc = "replace the client's system prompt, or insert before it"),
+    LIST("model_scores", C, model_scores, n_model_scores, sr_model_score, score_fields,
+         .what = "a list of {model, score, use_reasoning}",
+         .item = "a mapping {model, score, use_reasoning}", .post = score_post,
+         .doc = "candidate models; the best healthy, PII-allowed one answers"),
+    CSET("semantic_cache_enabled", FT_BOOL, semantic_cache_enabled, semantic_cache_enabled_set,
+         .doc = "override of semantic_cache.enabled"),
+    CSET("semantic_cache_similarity_threshold", FT_DOUBLE, semantic_cache_similarity_threshold,
+         semantic_cache_similarity_threshold_set, .flags = RANGE, .min = 0, .max = 1,
+         .doc = "override of semantic_cache.similarity_threshold (cosine)"),
+    CSET("jailbreak_enabled", FT_BOOL, jailbreak_enabled, jailbreak_enabled_set,
+         .doc = "override of prompt_guard.enabled"),
+    CSET("jailbreak_threshold", FT_DOUBLE, jailbreak_threshold, jailbreak_threshold_set,
+         .flags = RANGE, .min = 0, .max = 1, .doc = "override of prompt_guard.threshold"),
+    CSET("pii_enabled", FT_BOOL, pii_enabled, pii_enabled_set, .doc = "override of pii.enabled"),
+    CSET("pii_threshold", FT_DOUBLE, pii_threshold, pii_threshold_set, .flags = RANGE, .min = 0,
+         .max = 1, .doc = "override of classifier.pii_model.threshold"),
+    IGNORE("pii_detection_enabled", "stale; use pii_enabled"),
+    IGNORE("use_reasoning", "legacy: the default of model_scores[].use_reasoning"),
+    IGNORE("reasoning_effort", "legacy: the default of model_scores[].reasoning_effort"),
+    IGNORE("reasoning_description", "legacy"),
+    STRS("examples", C, examples, .flags = OURS,
+         .doc = "example utterances: a custom category without training"),
+    END,
 };
+#undef CSET
+#undef C
 
-static void category_free(sr_category *cat)
+static void category_post(cfg_loader *L, void *item, yaml_node_t *it, uint64_t *seen,
+                          const char *path)
 {
-    free(cat->name);
-    free(cat->description);
-    cfg_strlist_free(&cat->mmlu_categories);
-    free(cat->system_prompt);
-    scores_free(cat);
-    cfg_strlist_free(&cat->examples);
+    (void)path;
+    sr_category *cat = item;
+    L->legacy_use_reasoning = -1;
+    L->legacy_effort = NULL;
+    if (!CFG_SEEN(*seen, category_fields, "system_prompt_enabled"))
+        cat->system_prompt_enabled = cat->system_prompt && *cat->system_prompt;
+    if (!CFG_SEEN(*seen, category_fields, "model_scores")) cfg_mark_add(L, &cat->model_scores, it);
 }
 
-static void categories_free(sr_config *c)
-{
-    for (size_t i = 0; i < c->n_categories; i++)
-        category_free(&c->categories[i]);
-    free(c->categories);
-    c->categories = NULL;
-    c->n_categories = 0;
-}
-
-static void parse_categories(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void *target,
-                             const char *path)
-{
-    (void)k;
-    (void)target;
-    sr_config *c = L->cfg;
-    categories_free(c);
-    if (cfg_is_null(v)) return;
-    if (v->type != YAML_SEQUENCE_NODE) {
-        cfg_error_at(L, v, "%s: expected a list of categories, got %s", path, cfg_node_kind(v));
-        return;
-    }
-    size_t n = seq_len(v);
-    c->categories = calloc(n ? n : 1, sizeof *c->categories);
-    if (!c->categories) return;
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_t *it = cfg_node(L, v->data.sequence.items.start[i]);
-        if (cfg_budget(L, it ? it : v)) break;
-        char p[64];
-        snprintf(p, sizeof p, "%s[%zu]", path, i);
-        if (!it || it->type != YAML_MAPPING_NODE) {
-            cfg_error_at(L, it, "%s: expected a mapping (name, model_scores, ...), got %s", p,
-                         cfg_node_kind(it));
-            continue;
-        }
-        sr_category *cat = &c->categories[c->n_categories++];
-        cfg_mark_add(L, cat, it);
-        /* Legacy classic files put use_reasoning / reasoning_effort on the category. */
-        L->legacy_use_reasoning = -1;
-        L->legacy_effort = NULL;
-        for (yaml_node_pair_t *pr = it->data.mapping.pairs.start; pr < it->data.mapping.pairs.top;
-             pr++) {
-            yaml_node_t *lk = cfg_node(L, pr->key), *lv = cfg_node(L, pr->value);
-            if (!lk || lk->type != YAML_SCALAR_NODE || cfg_is_null(lv)) continue;
-            char lp[300];
-            snprintf(lp, sizeof lp, "%s.%s", p, (const char *)lk->data.scalar.value);
-            bool b;
-            if (!strcmp((const char *)lk->data.scalar.value, "use_reasoning") &&
-                cfg_parse_bool(L, lv, &b, lp) == 0)
-                L->legacy_use_reasoning = b;
-            else if (!strcmp((const char *)lk->data.scalar.value, "reasoning_effort"))
-                L->legacy_effort = lv;
-        }
-        uint64_t seen = cfg_walk(L, it, category_fields, cat, p);
-        L->legacy_use_reasoning = -1;
-        L->legacy_effort = NULL;
-        if (!CFG_SEEN(seen, category_fields, "system_prompt_enabled"))
-            cat->system_prompt_enabled = cat->system_prompt && *cat->system_prompt;
-        if (!CFG_SEEN(seen, category_fields, "model_scores"))
-            cfg_mark_add(L, &cat->model_scores, it);
-    }
-}
-
-/* ---- keyword_rules --------------------------------------------------------------------- */
+/* ---- keyword_rules, embedding_rules ---------------------------------------------------- */
 
 static const char *const keyword_op_names[] = {"OR", "AND", "NOR", NULL};
+#define K sr_keyword_rule
 static const cfg_field keyword_fields[] = {
-    FSTR("category", sr_keyword_rule, category),
-    FENUM("operator", sr_keyword_rule, op, keyword_op_names, 0),
-    FLIST("keywords", sr_keyword_rule, keywords),
-    FBOOL("case_sensitive", sr_keyword_rule, case_sensitive),
-    FEND,
+    STR("category", K, category, .flags = CFG_REQUIRED, .doc = "the category chosen on a match"),
+    ENUM("operator", K, op, keyword_op_names, .flags = CFG_REQUIRED, .hint = "AND, OR or NOR",
+         .doc = "OR: any keyword, AND: all, NOR: none"),
+    STRS("keywords", K, keywords, .flags = CFG_REQUIRED, .hint = "a list of words or phrases",
+         .doc = "words or phrases"),
+    BOOL("case_sensitive", K, case_sensitive, .doc = "default false"),
+    INDEX("(category_index)", K, category_index),
+    END,
 };
+#undef K
 
-static void keyword_rules_free(sr_config *c)
-{
-    for (size_t i = 0; i < c->n_keyword_rules; i++) {
-        free(c->keyword_rules[i].category);
-        cfg_strlist_free(&c->keyword_rules[i].keywords);
-    }
-    free(c->keyword_rules);
-    c->keyword_rules = NULL;
-    c->n_keyword_rules = 0;
-}
-
-static void parse_keyword_rules(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void *target,
-                                const char *path)
-{
-    (void)k;
-    (void)target;
-    sr_config *c = L->cfg;
-    keyword_rules_free(c);
-    if (cfg_is_null(v)) return;
-    if (v->type != YAML_SEQUENCE_NODE) {
-        cfg_error_at(L, v, "%s: expected a list of rules, got %s", path, cfg_node_kind(v));
-        return;
-    }
-    size_t n = seq_len(v);
-    c->keyword_rules = calloc(n ? n : 1, sizeof *c->keyword_rules);
-    if (!c->keyword_rules) return;
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_t *it = cfg_node(L, v->data.sequence.items.start[i]);
-        if (cfg_budget(L, it ? it : v)) break;
-        char p[64];
-        snprintf(p, sizeof p, "%s[%zu]", path, i);
-        if (!it || it->type != YAML_MAPPING_NODE) {
-            cfg_error_at(L, it, "%s: expected a mapping (category, operator, keywords), got %s", p,
-                         cfg_node_kind(it));
-            continue;
-        }
-        sr_keyword_rule *r = &c->keyword_rules[c->n_keyword_rules++];
-        r->category_index = -1;
-        cfg_mark_add(L, r, it);
-        uint64_t seen = cfg_walk(L, it, keyword_fields, r, p);
-        if (!CFG_SEEN(seen, keyword_fields, "category"))
-            cfg_error_at(L, it, "%s: missing 'category'", p);
-        if (!CFG_SEEN(seen, keyword_fields, "operator"))
-            cfg_error_at(L, it, "%s: missing 'operator' (AND, OR or NOR)", p);
-        if (!CFG_SEEN(seen, keyword_fields, "keywords"))
-            cfg_error_at(L, it, "%s: missing 'keywords' (a list of words or phrases)", p);
-    }
-}
+static const char *const aggregation_names[] = {"mean", "max", "any", NULL};
+#define ER sr_embedding_rule
+static const cfg_field embedding_rule_fields[] = {
+    STR("name", ER, name, .doc = "the category chosen on a match"),
+    STR("category", ER, category, .doc = "older spelling of name"),
+    PROB("threshold", ER, threshold, 0, .def = 0.5, .doc = "cosine similarity to the candidates"),
+    STRS("candidates", ER, candidates, .doc = "phrases of the category"),
+    ENUM("aggregation_method", ER, aggregation_method, aggregation_names, .flags = CFG_EMPTY_OK,
+         .doc = "mean, max or any"),
+    STR("model", ER, model, .doc = "classic embedding model choice"),
+    INT("dimension", ER, dimension, .flags = RANGE, .min = 0, .max = 65536,
+        .doc = "classic Matryoshka dimension"),
+    PROB("quality_priority", ER, quality_priority, 0, .doc = "classic model choice weight"),
+    PROB("latency_priority", ER, latency_priority, 0, .doc = "classic model choice weight"),
+    END,
+};
+#undef ER
 
 /* ---- classifier, bert_model ------------------------------------------------------------ */
 
+#define CM sr_category_model
 static const cfg_field category_model_fields[] = {
-    FSTR("model_id", sr_category_model, model_id),
-    FPROB("threshold", sr_category_model, threshold),
-    FBOOL("use_cpu", sr_category_model, use_cpu),
-    FBOOL("use_modernbert", sr_category_model, use_modernbert),
-    FSTR("category_mapping_path", sr_category_model, category_mapping_path),
-    FSTR("head_path", sr_category_model, head_path),
-    FEND,
+    STR("model_id", CM, model_id, .doc = "classic model; unused (the category head is ours)"),
+    PROB("threshold", CM, threshold, 0, .def = 0.6,
+         .doc = "probability of the top category below which default_model answers"),
+    BOOL("use_cpu", CM, use_cpu, .def = 1, .doc = "accepted"),
+    BOOL("use_modernbert", CM, use_modernbert, .doc = "accepted"),
+    STR("category_mapping_path", CM, category_mapping_path, .doc = "accepted"),
+    STR("head_path", CM, head_path, .flags = OURS,
+        .doc = "the trained category head (default config/category_head.bin)"),
+    END,
 };
+#undef CM
 
+#define PM sr_pii_model
 static const cfg_field pii_model_fields[] = {
-    FSTR("model_id", sr_pii_model, model_id),
-    FPROB("threshold", sr_pii_model, threshold),
-    FBOOL("use_cpu", sr_pii_model, use_cpu),
-    FBOOL("use_modernbert", sr_pii_model, use_modernbert),
-    FSTR("pii_mapping_path", sr_pii_model, pii_mapping_path),
-    FEND,
+    STR("model_id", PM, model_id, .doc = "classic model; unused (recognizers are ours)"),
+    PROB("threshold", PM, threshold, 0, .def = 0.7, .doc = "confidence a PII finding needs"),
+    BOOL("use_cpu", PM, use_cpu, .def = 1, .doc = "accepted"),
+    BOOL("use_modernbert", PM, use_modernbert, .doc = "accepted"),
+    STR("pii_mapping_path", PM, pii_mapping_path, .doc = "accepted"),
+    END,
 };
+#undef PM
 
 static const cfg_field classifier_fields[] = {
-    FSEC("category_model", sr_classifier_config, category_model, category_model_fields),
-    FSEC("pii_model", sr_classifier_config, pii_model, pii_model_fields),
-    FIGNORE("mcp_category_model"),
-    FEND,
+    SEC("category_model", sr_classifier_config, category_model, category_model_fields,
+        .doc = "the category classifier"),
+    SEC("pii_model", sr_classifier_config, pii_model, pii_model_fields, .doc = "PII detection"),
+    IGNORE("mcp_category_model", "MCP classifiers are not supported"),
+    IGNORE("enabled", "stale; the classifier runs when categories exist"),
+    END,
 };
 
 static const cfg_field bert_fields[] = {
-    FSTR("model_id", sr_bert_model, model_id),
-    FPROB("threshold", sr_bert_model, threshold),
-    FBOOL("use_cpu", sr_bert_model, use_cpu),
-    FEND,
+    STR("model_id", sr_bert_model, model_id, .doc = "classic model; the embedding_model is used"),
+    PROB("threshold", sr_bert_model, threshold, 0, .def = 0.6, .doc = "accepted"),
+    BOOL("use_cpu", sr_bert_model, use_cpu, .def = 1, .doc = "accepted"),
+    END,
 };
 
 /* ---- semantic_cache, embedding_model --------------------------------------------------- */
@@ -575,175 +374,280 @@ static const char *const eviction_names[] = {"fifo", "lru", "lfu", NULL};
 static const char *const storage_names[] = {"f32", "f16", "int8", NULL};
 static const char *const scope_names[] = {"tenant", "global", NULL};
 
+/* ---- config/cache/milvus.yaml (its own file, loaded by cfg_milvus_load) ---------------------------------------------------------- */
+
+#define MV sr_milvus_config
+static const cfg_field milvus_auth_fields[] = {
+    BOOL("enabled", MV, connection.auth.enabled, .doc = "send username/password"),
+    STR("username", MV, connection.auth.username),
+    STR("password", MV, connection.auth.password),
+    END,
+};
+static const cfg_field milvus_tls_fields[] = {
+    BOOL("enabled", MV, connection.tls.enabled, .doc = "https"),
+    STR("cert_file", MV, connection.tls.cert_file),
+    STR("key_file", MV, connection.tls.key_file),
+    STR("ca_file", MV, connection.tls.ca_file),
+    END,
+};
+static const cfg_field milvus_connection_fields[] = {
+    STR("host", MV, connection.host, .def_str = "localhost"),
+    INT("port", MV, connection.port, .flags = RANGE, .min = 1, .max = 65535, .def = 19530),
+    STR("database", MV, connection.database, .def_str = "default"),
+    INT("timeout", MV, connection.timeout, .flags = CFG_MIN, .min = 0, .def = 30,
+        .doc = "seconds"),
+    SEC0("auth", milvus_auth_fields),
+    SEC0("tls", milvus_tls_fields),
+    STR("uri", MV, connection.uri, .flags = OURS,
+        .doc = "http(s)://host:port RESTful base; overrides host/port"),
+    END,
+};
+static const cfg_field milvus_vector_fields[] = {
+    STR("name", MV, collection.vector_field.name, .def_str = "embedding"),
+    INT("dimension", MV, collection.vector_field.dimension, .flags = RANGE, .min = 0,
+        .max = 65536, .doc = "ignored: detected from the model"),
+    STR("metric_type", MV, collection.vector_field.metric_type, .def_str = "IP",
+        .doc = "IP, COSINE or L2"),
+    END,
+};
+static const cfg_field milvus_index_params_fields[] = {
+    INT("M", MV, collection.index.m, .flags = RANGE, .min = 2, .max = 2048, .def = 16),
+    INT("efConstruction", MV, collection.index.ef_construction, .flags = RANGE, .min = 1,
+        .max = 100000, .def = 64),
+    END,
+};
+static const cfg_field milvus_index_fields[] = {
+    STR("type", MV, collection.index.type, .def_str = "HNSW"),
+    SEC0("params", milvus_index_params_fields),
+    END,
+};
+static const cfg_field milvus_collection_fields[] = {
+    STR("name", MV, collection.name, .def_str = "semantic_cache"),
+    STR("description", MV, collection.description),
+    SEC0("vector_field", milvus_vector_fields),
+    SEC0("index", milvus_index_fields),
+    END,
+};
+static const cfg_field milvus_search_params_fields[] = {
+    INT("ef", MV, search.ef, .flags = RANGE, .min = 1, .max = 100000, .def = 64),
+    END,
+};
+static const cfg_field milvus_search_fields[] = {
+    SEC0("params", milvus_search_params_fields),
+    INT("topk", MV, search.topk, .flags = RANGE, .min = 1, .max = 16384, .def = 10),
+    STR("consistency_level", MV, search.consistency_level, .def_str = "Session",
+        .doc = "Strong, Session, Bounded or Eventually"),
+    END,
+};
+static const cfg_field milvus_development_fields[] = {
+    BOOL("drop_collection_on_startup", MV, development.drop_collection_on_startup),
+    BOOL("auto_create_collection", MV, development.auto_create_collection, .def = 1),
+    IGNORE("verbose_errors", "errors are always full sentences"),
+    END,
+};
+static const cfg_field milvus_root_fields[] = {
+    SEC0("connection", milvus_connection_fields),
+    SEC0("collection", milvus_collection_fields),
+    SEC0("search", milvus_search_fields),
+    IGNORE("performance", "connection pool and batch knobs"),
+    IGNORE("data_management", "TTL comes from semantic_cache.ttl_seconds"),
+    IGNORE("logging", "the router's log is used"),
+    SEC0("development", milvus_development_fields),
+    OWNED("(path)", MV, path),
+    END,
+};
+#undef MV
+
+
 #define SC sr_semantic_cache_config
 static const cfg_field cache_fields[] = {
-    FBOOL("enabled", SC, enabled),
-    FENUM("backend_type", SC, backend_type, backend_names, 0),
-    FSTR("backend_config_path", SC, backend_config_path),
-    FPROB("similarity_threshold", SC, similarity_threshold),
-    F("max_entries", FT_LONG, SC, max_entries, CFG_MIN, 0, 0),
-    F("ttl_seconds", FT_LONG, SC, ttl_seconds, CFG_MIN, 0, 0),
-    FENUM("eviction_policy", SC, eviction_policy, eviction_names, CFG_EMPTY_OK),
-    FBOOL("use_hnsw", SC, use_hnsw),
-    FINT("hnsw_m", SC, hnsw_m, RANGE, 2, 256),
-    FINT("hnsw_ef_construction", SC, hnsw_ef_construction, RANGE, 1, 100000),
-    FSTR("embedding_model", SC, embedding_model),
-    F("max_memory_entries", FT_LONG, SC, max_memory_entries, CFG_MIN, 0, 0),
-    FINT("hnsw_ef_search", SC, hnsw_ef_search, RANGE, 1, 100000),
-    FENUM("vector_storage", SC, vector_storage, storage_names, 0),
-    FPROB("context_similarity_threshold", SC, context_similarity_threshold),
-    FSTR("persist_path", SC, persist_path),
-    FENUM("scope", SC, scope, scope_names, 0),
-    FEND,
+    BOOL("enabled", SC, enabled, .doc = "default false"),
+    ENUM("backend_type", SC, backend_type, backend_names, .doc = "memory, milvus or hybrid"),
+    STR("backend_config_path", SC, backend_config_path,
+        .doc = "milvus/hybrid: the Milvus file (config/cache/milvus.yaml shape)"),
+    PROB("similarity_threshold", SC, similarity_threshold, 0, .def = 0.8,
+         .doc = "cosine similarity a hit needs"),
+    LONG("max_entries", SC, max_entries, .flags = CFG_MIN, .min = 0, .doc = "0 = unbounded"),
+    LONG("ttl_seconds", SC, ttl_seconds, .flags = CFG_MIN, .min = 0,
+         .doc = "from insertion; 0 = no expiry"),
+    ENUM("eviction_policy", SC, eviction_policy, eviction_names, .flags = CFG_EMPTY_OK,
+         .doc = "fifo, lru or lfu"),
+    BOOL("use_hnsw", SC, use_hnsw, .def = 1, .doc = "HNSW index instead of a linear scan"),
+    INT("hnsw_m", SC, hnsw_m, .flags = RANGE, .min = 2, .max = 256, .def = 16,
+        .doc = "HNSW links per node"),
+    INT("hnsw_ef_construction", SC, hnsw_ef_construction, .flags = RANGE, .min = 1,
+        .max = 100000, .def = 200, .doc = "HNSW build breadth"),
+    STR("embedding_model", SC, embedding_model,
+        .doc = "classic bert/qwen3/gemma: accepted; the top-level embedding_model is used"),
+    LONG("max_memory_entries", SC, max_memory_entries, .flags = CFG_MIN, .min = 0,
+         .doc = "hybrid: local index size; 0 = unbounded"),
+    INT("hnsw_ef_search", SC, hnsw_ef_search, .flags = RANGE | OURS, .min = 1, .max = 100000,
+        .def = 64, .doc = "HNSW search breadth"),
+    ENUM("vector_storage", SC, vector_storage, storage_names, .flags = OURS,
+         .doc = "f32, f16 or int8 vectors in the index"),
+    PROB("context_similarity_threshold", SC, context_similarity_threshold, OURS, .def = 0.9,
+         .doc = "cosine each earlier turn needs"),
+    STR("persist_path", SC, persist_path, .flags = OURS,
+        .doc = "memory backend: append-only log that survives restarts"),
+    ENUM("scope", SC, scope, scope_names, .flags = OURS,
+         .doc = "tenant (entries per API-key tenant) or global"),
+    OWNED("(milvus)", SC, milvus, .sub = milvus_root_fields),
+    END,
 };
 #undef SC
 
 static const char *const embed_type_names[] = {"use-lite", "model2vec", "remote", NULL};
+#define EM sr_embedding_model_config
 static const cfg_field embedding_fields[] = {
-    FENUM("type", sr_embedding_model_config, type, embed_type_names, 0),
-    FSTR("path", sr_embedding_model_config, path),
-    FSTR("url", sr_embedding_model_config, url),
-    FSTR("model", sr_embedding_model_config, model),
-    FSTR("api_key_env", sr_embedding_model_config, api_key_env),
-    FINT("dim", sr_embedding_model_config, dim, RANGE, 0, 65536),
-    FINT("timeout_ms", sr_embedding_model_config, timeout_ms, CFG_MIN, 0, 0),
-    FEND,
+    ENUM("type", EM, type, embed_type_names, .doc = "use-lite, model2vec or remote"),
+    STR("path", EM, path, .def_str = "models/use-lite",
+        .doc = "model folder (use-lite, model2vec); relative to the config file's folder"),
+    STR("url", EM, url, .doc = "remote: OpenAI-compatible base URL (.../v1)"),
+    STR("model", EM, model, .doc = "remote: the model field sent"),
+    STR("api_key_env", EM, api_key_env, .doc = "remote: environment variable with a bearer key"),
+    INT("dim", EM, dim, .flags = RANGE, .min = 0, .max = 65536,
+        .doc = "remote: expected dimension; 0 = learn"),
+    INT("timeout_ms", EM, timeout_ms, .flags = CFG_MIN, .min = 0,
+        .doc = "remote: per-call timeout; 0 = default"),
+    END,
 };
+#undef EM
 
 /* ---- prompt_guard, pii, tools, auth, api ----------------------------------------------- */
 
+#define G sr_prompt_guard_config
 static const cfg_field guard_fields[] = {
-    FBOOL("enabled", sr_prompt_guard_config, enabled),
-    FPROB("threshold", sr_prompt_guard_config, threshold),
-    FBOOL("use_modernbert", sr_prompt_guard_config, use_modernbert),
-    FSTR("model_id", sr_prompt_guard_config, model_id),
-    FSTR("jailbreak_mapping_path", sr_prompt_guard_config, jailbreak_mapping_path),
-    FBOOL("use_cpu", sr_prompt_guard_config, use_cpu),
-    FSTR("exemplars_path", sr_prompt_guard_config, exemplars_path),
-    FINT("block_status", sr_prompt_guard_config, block_status, RANGE, 100, 599),
-    FEND,
+    BOOL("enabled", G, enabled, .doc = "default false"),
+    PROB("threshold", G, threshold, 0, .def = 0.7,
+         .doc = "calibrated jailbreak confidence that blocks"),
+    BOOL("use_modernbert", G, use_modernbert, .doc = "accepted"),
+    STR("model_id", G, model_id, .doc = "classic model; unused (the detector is ours)"),
+    STR("jailbreak_mapping_path", G, jailbreak_mapping_path, .doc = "accepted"),
+    BOOL("use_cpu", G, use_cpu, .def = 1, .doc = "accepted"),
+    STR("exemplars_path", G, exemplars_path, .def_str = "data/guard/jailbreak_exemplars.txt",
+        .flags = OURS, .doc = "attack exemplars"),
+    INT("block_status", G, block_status, .flags = RANGE | OURS, .min = 100, .max = 599,
+        .def = 200, .doc = "200 (the classic shape) or a 4xx"),
+    END,
 };
+#undef G
 
 static const char *const pii_action_names[] = {"block", "redact", NULL};
 static const cfg_field pii_fields[] = {
-    FBOOL("enabled", sr_pii_config, enabled),
-    FENUM("action", sr_pii_config, action, pii_action_names, 0),
-    FEND,
+    BOOL("enabled", sr_pii_config, enabled, .def = 1,
+         .doc = "run the recognizers when a model has a restrictive pii_policy"),
+    ENUM("action", sr_pii_config, action, pii_action_names,
+         .doc = "block or redact when no model may see the PII"),
+    END,
 };
 
+#define TL sr_tools_config
 static const cfg_field tools_fields[] = {
-    FBOOL("enabled", sr_tools_config, enabled),
-    FINT("top_k", sr_tools_config, top_k, RANGE, 1, 1000),
-    FPROB("similarity_threshold", sr_tools_config, similarity_threshold),
-    FSTR("tools_db_path", sr_tools_config, tools_db_path),
-    FBOOL("fallback_to_empty", sr_tools_config, fallback_to_empty),
-    FEND,
+    BOOL("enabled", TL, enabled, .doc = "select tools for tool_choice auto"),
+    INT("top_k", TL, top_k, .flags = RANGE, .min = 1, .max = 1000, .def = 3,
+        .doc = "tools kept"),
+    PROB("similarity_threshold", TL, similarity_threshold, 0, .def = 0.2,
+         .doc = "cosine similarity a tool needs"),
+    STR("tools_db_path", TL, tools_db_path, .doc = "the tools database (JSON)"),
+    BOOL("fallback_to_empty", TL, fallback_to_empty, .def = 1,
+         .doc = "no match: remove tools instead of sending []"),
+    END,
 };
+#undef TL
 
 static const cfg_field auth_key_fields[] = {
-    FSTR("key", sr_auth_key, key),
-    FSTR("key_env", sr_auth_key, key_env),
-    FSTR("tenant", sr_auth_key, tenant),
-    FBOOL("admin", sr_auth_key, admin),
-    FEND,
+    STR("key", sr_auth_key, key, .doc = "the bearer key"),
+    STR("key_env", sr_auth_key, key_env, .doc = "environment variable holding it"),
+    STR("tenant", sr_auth_key, tenant, .doc = "tenant id; default key-<index>"),
+    BOOL("admin", sr_auth_key, admin, .flags = OURS,
+         .doc = "may read management routes (/api/v1/stats) when auth is on"),
+    END,
 };
-
-static void auth_keys_free(sr_auth_config *a)
-{
-    for (size_t i = 0; i < a->n_keys; i++) {
-        free(a->keys[i].key);
-        free(a->keys[i].key_env);
-        free(a->keys[i].tenant);
-    }
-    free(a->keys);
-    a->keys = NULL;
-    a->n_keys = 0;
-}
-
-static void parse_auth_keys(cfg_loader *L, yaml_node_t *k, yaml_node_t *v, void *target,
-                            const char *path)
-{
-    (void)k;
-    sr_auth_config *a = (sr_auth_config *)((char *)target - offsetof(sr_auth_config, keys));
-    auth_keys_free(a);
-    if (cfg_is_null(v)) return;
-    if (v->type != YAML_SEQUENCE_NODE) {
-        cfg_error_at(L, v, "%s: expected a list of {key or key_env, tenant}, got %s", path,
-                     cfg_node_kind(v));
-        return;
-    }
-    size_t n = seq_len(v);
-    a->keys = calloc(n ? n : 1, sizeof *a->keys);
-    if (!a->keys) return;
-    for (size_t i = 0; i < n; i++) {
-        yaml_node_t *it = cfg_node(L, v->data.sequence.items.start[i]);
-        if (cfg_budget(L, it ? it : v)) break;
-        char p[64];
-        snprintf(p, sizeof p, "%s[%zu]", path, i);
-        if (!it || it->type != YAML_MAPPING_NODE) {
-            cfg_error_at(L, it, "%s: expected a mapping {key or key_env, tenant}, got %s", p,
-                         cfg_node_kind(it));
-            continue;
-        }
-        sr_auth_key *key = &a->keys[a->n_keys++];
-        cfg_mark_add(L, key, it);
-        cfg_walk(L, it, auth_key_fields, key, p);
-    }
-}
 
 static const cfg_field auth_fields[] = {
-    FBOOL("enabled", sr_auth_config, enabled),
-    FFUNC("keys", sr_auth_config, keys, parse_auth_keys),
-    FEND,
+    BOOL("enabled", sr_auth_config, enabled, .doc = "check Authorization: Bearer"),
+    LIST("keys", sr_auth_config, keys, n_keys, sr_auth_key, auth_key_fields,
+         .what = "a list of {key or key_env, tenant}", .item = "a mapping {key or key_env, tenant}",
+         .doc = "API keys and their tenants"),
+    END,
 };
 
+#define B sr_batch_classification_config
 static const cfg_field batch_fields[] = {
-    FINT("max_batch_size", sr_batch_classification_config, max_batch_size, RANGE, 1, 100000),
-    FINT("concurrency_threshold", sr_batch_classification_config, concurrency_threshold, CFG_MIN, 0,
-         0),
-    FINT("max_concurrency", sr_batch_classification_config, max_concurrency, RANGE, 1, 1024),
-    FIGNORE("metrics"),
-    FEND,
+    INT("max_batch_size", B, max_batch_size, .flags = RANGE, .min = 1, .max = 100000, .def = 100,
+        .doc = "texts per /api/v1/classify/batch call"),
+    INT("concurrency_threshold", B, concurrency_threshold, .flags = CFG_MIN, .min = 0, .def = 5,
+        .doc = "batch size from which texts run in parallel"),
+    INT("max_concurrency", B, max_concurrency, .flags = RANGE, .min = 1, .max = 1024, .def = 8,
+        .doc = "parallel texts"),
+    IGNORE("metrics", "batch metrics are always on"),
+    END,
 };
+#undef B
 
 static const cfg_field api_fields[] = {
-    FSEC0("batch_classification", batch_fields),
-    FEND,
+    SEC0("batch_classification", batch_fields, .doc = "the batch classification API"),
+    END,
 };
 
 /* ---- the root -------------------------------------------------------------------------- */
 
+#define R sr_config
 static const cfg_field root_fields[] = {
     /* classic */
-    FSEC("bert_model", sr_config, bert_model, bert_fields),
-    FSEC("semantic_cache", sr_config, semantic_cache, cache_fields),
-    FSEC("tools", sr_config, tools, tools_fields),
-    FSEC("prompt_guard", sr_config, prompt_guard, guard_fields),
-    FFUNC("vllm_endpoints", sr_config, endpoints, parse_endpoints),
-    FFUNC("model_config", sr_config, models, parse_models),
-    FSEC("classifier", sr_config, classifier, classifier_fields),
-    FFUNC("keyword_rules", sr_config, keyword_rules, parse_keyword_rules),
-    FFUNC("categories", sr_config, categories, parse_categories),
-    FSTR("default_model", sr_config, default_model),
-    FSTR("auto_model_name", sr_config, auto_model_name),
-    FBOOL("include_config_models_in_list", sr_config, include_config_models_in_list),
-    FFUNC("reasoning_families", sr_config, reasoning_families, parse_families),
-    FSTR("default_reasoning_effort", sr_config, default_reasoning_effort),
-    FSEC("api", sr_config, batch_classification, api_fields),
-    FIGNORE("router"),
-    FIGNORE("embedding_models"),
-    FIGNORE("observability"),
-    FIGNORE("clear_route_cache"),
-    FIGNORE("gpu_config"), /* legacy classic: TTFT estimation inputs */
+    SEC("bert_model", R, bert_model, bert_fields, .doc = "classic sentence model"),
+    SEC("semantic_cache", R, semantic_cache, cache_fields, .doc = "the semantic cache"),
+    SEC("tools", R, tools, tools_fields, .doc = "tool selection"),
+    SEC("prompt_guard", R, prompt_guard, guard_fields, .doc = "the jailbreak guard"),
+    LIST("vllm_endpoints", R, endpoints, n_endpoints, sr_endpoint, endpoint_fields,
+         .what = "a list of endpoints", .item = "a mapping (name, address, port)",
+         .doc = "model servers"),
+    MAP("model_config", R, models, n_models, sr_model, name, model_fields,
+        .flags = CFG_NULL_ITEM, .what = "a mapping of model name to settings",
+        .item = "a mapping", .doc = "models clients may name, and where they run"),
+    SEC("classifier", R, classifier, classifier_fields, .doc = "classifiers"),
+    LIST("keyword_rules", R, keyword_rules, n_keyword_rules, sr_keyword_rule, keyword_fields,
+         .what = "a list of rules", .item = "a mapping (category, operator, keywords)",
+         .doc = "checked first; the first match chooses the category"),
+    LIST("embedding_rules", R, embedding_rules, n_embedding_rules, sr_embedding_rule,
+         embedding_rule_fields, .what = "a list of rules",
+         .item = "a mapping (name, threshold, candidates)",
+         .doc = "accepted and checked, not evaluated: use categories[].examples"),
+    LIST("categories", R, categories, n_categories, sr_category, category_fields,
+         .pre = category_pre, .post = category_post, .what = "a list of categories",
+         .item = "a mapping (name, model_scores, ...)", .doc = "routing categories"),
+    STR("default_model", R, default_model,
+        .doc = "answers when no category is confident (default: the first model)"),
+    STR("auto_model_name", R, auto_model_name, .def_str = "MoM",
+        .doc = "the model name that routes; auto always does too"),
+    BOOL("include_config_models_in_list", R, include_config_models_in_list, .def = 1,
+         .doc = "/v1/models lists the model_config names (classic default false)"),
+    MAP("reasoning_families", R, reasoning_families, n_reasoning_families, sr_reasoning_family,
+        name, family_fields, .what = "a mapping of family name to {type, parameter}",
+        .item = "a mapping {type, parameter}", .doc = "how each model family switches reasoning"),
+    STR("default_reasoning_effort", R, default_reasoning_effort, .def_str = "high",
+        .doc = "low, medium or high"),
+    SEC("api", R, batch_classification, api_fields, .doc = "classification API"),
+    IGNORE("router", "LoRA-vs-traditional selection knobs of the classic batch classifier"),
+    IGNORE("embedding_models", "long-context embedding models; embedding_model is used"),
+    IGNORE("observability", "tracing; /metrics and the request log are ours"),
+    IGNORE("clear_route_cache", "an Envoy ext_proc setting"),
+    IGNORE("gpu_config", "legacy: TTFT estimation inputs"),
     /* ours */
-    FSEC("server", sr_config, server, server_fields),
-    FSEC("embedding_model", sr_config, embedding_model, embedding_fields),
-    FSEC("pii", sr_config, pii, pii_fields),
-    FSEC("auth", sr_config, auth, auth_fields),
-    FEND,
+    SEC("server", R, server, server_fields, .flags = OURS, .doc = "listener, limits, timeouts"),
+    SEC("embedding_model", R, embedding_model, embedding_fields, .flags = OURS,
+        .doc = "the sentence embedding model (cache, classifier, guards, tools)"),
+    SEC("pii", R, pii, pii_fields, .flags = OURS, .doc = "PII policy enforcement"),
+    SEC("auth", R, auth, auth_fields, .flags = OURS, .doc = "API keys -> tenants"),
+    OWNED("(path)", R, path),
+    OWNED("(config_dir)", R, config_dir),
+    INDEX("(default_model_index)", R, default_model_index),
+    END,
 };
+#undef R
 
-/* Every section table with the name users know it by, for "it belongs in X". */
+/* Every section table with the name users know it by: for "it belongs in X" and the
+ * reference. */
 static const struct {
     const char *path;
     const cfg_field *fields;
@@ -754,10 +658,12 @@ static const struct {
     {"model_config.<model>", model_fields},
     {"model_config.<model>.pii_policy", pii_policy_fields},
     {"model_config.<model>.pricing", pricing_fields},
+    {"model_config.<model>.loras[]", lora_fields},
     {"reasoning_families.<family>", family_fields},
     {"categories[]", category_fields},
     {"categories[].model_scores[]", score_fields},
     {"keyword_rules[]", keyword_fields},
+    {"embedding_rules[]", embedding_rule_fields},
     {"classifier", classifier_fields},
     {"classifier.category_model", category_model_fields},
     {"classifier.pii_model", pii_model_fields},
@@ -780,7 +686,8 @@ const char *cfg_key_home(const char *key)
     out[0] = 0;
     for (size_t t = 0; t < sizeof all_tables / sizeof all_tables[0]; t++)
         for (const cfg_field *f = all_tables[t].fields; f->key; f++)
-            if (!strcmp(f->key, key) && f->type != FT_IGNORE) {
+            if (!strcmp(f->key, key) && f->type != FT_IGNORE && f->type != FT_OWNED &&
+                f->type != FT_INDEX) {
                 if (++found > 3) return NULL; /* everywhere ("enabled", ...): no hint */
                 size_t n = strlen(out);
                 snprintf(out + n, sizeof out - n, "%s%s", found > 1 ? " or " : "",
@@ -794,220 +701,23 @@ void cfg_parse_root(cfg_loader *L, yaml_node_t *root)
     cfg_walk(L, root, root_fields, L->cfg, "");
 }
 
-/* ---- defaults and destruction ---------------------------------------------------------- */
-
 void cfg_defaults(sr_config *c)
 {
-    sr_server_config *s = &c->server;
-    s->listen = dupz("0.0.0.0");
-    s->port = 8801;
-    s->metrics_port = 9190;
-    s->workers = 0;
-    s->compute_threads = 0;
-    s->compute_batch = 32;
-    s->max_body_bytes = 10u << 20;
-    s->max_header_bytes = 64u << 10;
-    s->idle_timeout_seconds = 60;
-    s->request_timeout_seconds = 600;
-    s->connect_timeout_ms = 2000;
-    s->first_byte_timeout_seconds = 300;
-    s->log_requests = true;
-
-    c->default_model_index = -1;
-    c->auto_model_name = dupz("MoM");
-    c->include_config_models_in_list = true;
-    c->default_reasoning_effort = dupz("high");
-
-    c->classifier.category_model.threshold = 0.6;
-    c->classifier.category_model.use_cpu = true;
-    c->classifier.pii_model.threshold = 0.7;
-    c->classifier.pii_model.use_cpu = true;
-    c->bert_model.threshold = 0.6;
-    c->bert_model.use_cpu = true;
-
-    sr_semantic_cache_config *sc = &c->semantic_cache;
-    sc->enabled = false;
-    sc->backend_type = SR_CACHE_MEMORY;
-    sc->similarity_threshold = 0.8;
-    sc->eviction_policy = SR_EVICT_FIFO;
-    sc->use_hnsw = true;
-    sc->hnsw_m = 16;
-    sc->hnsw_ef_construction = 200;
-    sc->hnsw_ef_search = 64;
-    sc->vector_storage = SR_VECTORS_F32;
-    sc->context_similarity_threshold = 0.9;
-    sc->scope = SR_CACHE_SCOPE_TENANT;
-
-    c->embedding_model.type = SR_EMBED_USE_LITE;
-    c->embedding_model.path = dupz("models/use-lite");
-
-    c->prompt_guard.threshold = 0.7;
-    c->prompt_guard.use_cpu = true;
-    c->prompt_guard.exemplars_path = dupz("data/guard/jailbreak_exemplars.txt");
-    c->prompt_guard.block_status = 200;
-
-    c->pii.enabled = true;
-    c->pii.action = SR_PII_ACTION_BLOCK;
-
-    c->tools.top_k = 3;
-    c->tools.similarity_threshold = 0.2;
-    c->tools.fallback_to_empty = true;
-
-    c->batch_classification.max_batch_size = 100;
-    c->batch_classification.concurrency_threshold = 5;
-    c->batch_classification.max_concurrency = 8;
+    cfg_defaults_fields(root_fields, c);
 }
 
 void cfg_config_destroy(sr_config *c)
 {
     if (!c) return;
-    free(c->path);
-    free(c->config_dir);
-    free(c->server.listen);
-    endpoints_free(c);
-    models_free(c);
-    free(c->default_model);
-    free(c->auto_model_name);
-    free(c->default_reasoning_effort);
-    families_free(c);
-    categories_free(c);
-    keyword_rules_free(c);
-    free(c->classifier.category_model.model_id);
-    free(c->classifier.category_model.category_mapping_path);
-    free(c->classifier.category_model.head_path);
-    free(c->classifier.pii_model.model_id);
-    free(c->classifier.pii_model.pii_mapping_path);
-    free(c->bert_model.model_id);
-    free(c->semantic_cache.backend_config_path);
-    free(c->semantic_cache.embedding_model);
-    free(c->semantic_cache.persist_path);
-    cfg_milvus_free(c->semantic_cache.milvus);
-    free(c->embedding_model.path);
-    free(c->embedding_model.url);
-    free(c->embedding_model.model);
-    free(c->embedding_model.api_key_env);
-    free(c->prompt_guard.model_id);
-    free(c->prompt_guard.jailbreak_mapping_path);
-    free(c->prompt_guard.exemplars_path);
-    free(c->tools.tools_db_path);
-    auth_keys_free(&c->auth);
+    cfg_free_fields(root_fields, c);
     free(c);
 }
-
-/* ---- config/cache/milvus.yaml ---------------------------------------------------------- */
-
-#define MV sr_milvus_config
-static const cfg_field milvus_auth_fields[] = {
-    FBOOL("enabled", MV, connection.auth.enabled),
-    FSTR("username", MV, connection.auth.username),
-    FSTR("password", MV, connection.auth.password),
-    FEND,
-};
-static const cfg_field milvus_tls_fields[] = {
-    FBOOL("enabled", MV, connection.tls.enabled),
-    FSTR("cert_file", MV, connection.tls.cert_file),
-    FSTR("key_file", MV, connection.tls.key_file),
-    FSTR("ca_file", MV, connection.tls.ca_file),
-    FEND,
-};
-static const cfg_field milvus_connection_fields[] = {
-    FSTR("host", MV, connection.host),
-    FINT("port", MV, connection.port, RANGE, 1, 65535),
-    FSTR("database", MV, connection.database),
-    FINT("timeout", MV, connection.timeout, CFG_MIN, 0, 0),
-    FSEC0("auth", milvus_auth_fields),
-    FSEC0("tls", milvus_tls_fields),
-    FSTR("uri", MV, connection.uri),
-    FEND,
-};
-static const cfg_field milvus_vector_fields[] = {
-    FSTR("name", MV, collection.vector_field.name),
-    FINT("dimension", MV, collection.vector_field.dimension, RANGE, 0, 65536),
-    FSTR("metric_type", MV, collection.vector_field.metric_type),
-    FEND,
-};
-static const cfg_field milvus_index_params_fields[] = {
-    FINT("M", MV, collection.index.m, RANGE, 2, 2048),
-    FINT("efConstruction", MV, collection.index.ef_construction, RANGE, 1, 100000),
-    FEND,
-};
-static const cfg_field milvus_index_fields[] = {
-    FSTR("type", MV, collection.index.type),
-    FSEC0("params", milvus_index_params_fields),
-    FEND,
-};
-static const cfg_field milvus_collection_fields[] = {
-    FSTR("name", MV, collection.name),
-    FSTR("description", MV, collection.description),
-    FSEC0("vector_field", milvus_vector_fields),
-    FSEC0("index", milvus_index_fields),
-    FEND,
-};
-static const cfg_field milvus_search_params_fields[] = {
-    FINT("ef", MV, search.ef, RANGE, 1, 100000),
-    FEND,
-};
-static const cfg_field milvus_search_fields[] = {
-    FSEC0("params", milvus_search_params_fields),
-    FINT("topk", MV, search.topk, RANGE, 1, 16384),
-    FSTR("consistency_level", MV, search.consistency_level),
-    FEND,
-};
-static const cfg_field milvus_development_fields[] = {
-    FBOOL("drop_collection_on_startup", MV, development.drop_collection_on_startup),
-    FBOOL("auto_create_collection", MV, development.auto_create_collection),
-    FIGNORE("verbose_errors"),
-    FEND,
-};
-static const cfg_field milvus_root_fields[] = {
-    FSEC0("connection", milvus_connection_fields),
-    FSEC0("collection", milvus_collection_fields),
-    FSEC0("search", milvus_search_fields),
-    FIGNORE("performance"),
-    FIGNORE("data_management"),
-    FIGNORE("logging"),
-    FSEC0("development", milvus_development_fields),
-    FEND,
-};
-#undef MV
 
 void cfg_milvus_free(sr_milvus_config *m)
 {
     if (!m) return;
-    free(m->path);
-    free(m->connection.uri);
-    free(m->connection.host);
-    free(m->connection.database);
-    free(m->connection.auth.username);
-    free(m->connection.auth.password);
-    free(m->connection.tls.cert_file);
-    free(m->connection.tls.key_file);
-    free(m->connection.tls.ca_file);
-    free(m->collection.name);
-    free(m->collection.description);
-    free(m->collection.vector_field.name);
-    free(m->collection.vector_field.metric_type);
-    free(m->collection.index.type);
-    free(m->search.consistency_level);
+    cfg_free_fields(milvus_root_fields, m);
     free(m);
-}
-
-static void milvus_defaults(sr_milvus_config *m)
-{
-    m->connection.host = dupz("localhost");
-    m->connection.port = 19530;
-    m->connection.database = dupz("default");
-    m->connection.timeout = 30;
-    m->collection.name = dupz("semantic_cache");
-    m->collection.vector_field.name = dupz("embedding");
-    m->collection.vector_field.metric_type = dupz("IP");
-    m->collection.index.type = dupz("HNSW");
-    m->collection.index.m = 16;
-    m->collection.index.ef_construction = 64;
-    m->search.ef = 64;
-    m->search.topk = 10;
-    m->search.consistency_level = dupz("Session");
-    m->development.auto_create_collection = true;
 }
 
 /* validate.c checks the parsed milvus values while L->file still names the file. */
@@ -1020,9 +730,12 @@ sr_milvus_config *cfg_milvus_load(cfg_loader *L, const char *path)
     const char *saved_file = L->file;
     yaml_document_t *saved_doc = L->doc;
     sr_milvus_config *m = calloc(1, sizeof *m);
-    if (!m) return NULL;
-    m->path = strdup(path);
-    milvus_defaults(m);
+    if (!m || !(m->path = strdup(path))) {
+        config_errors_add(L->errs, path, 0, 0, false, "out of memory loading the Milvus config");
+        free(m);
+        return NULL;
+    }
+    cfg_defaults_fields(milvus_root_fields, m);
     char *text = util_read_file(path, &len, err, sizeof err);
     if (!text) {
         config_errors_add(L->errs, path, 0, 0, false, "cannot read the Milvus config: %s", err);
@@ -1050,4 +763,90 @@ sr_milvus_config *cfg_milvus_load(cfg_loader *L, const char *path)
         return NULL;
     }
     return m;
+}
+
+/* ---- the configuration reference ------------------------------------------------------- */
+
+static const char *type_name(const cfg_field *f)
+{
+    switch (f->type) {
+    case FT_STR: return "string";
+    case FT_INT:
+    case FT_LONG:
+    case FT_SIZE: return "integer";
+    case FT_DOUBLE: return "number";
+    case FT_BOOL: return "bool";
+    case FT_STRLIST: return "list of strings";
+    case FT_ENUM: return "one of";
+    case FT_SECTION: return "section";
+    case FT_LIST: return "list";
+    case FT_MAP: return "map";
+    case FT_IGNORE: return "ignored";
+    default: return "";
+    }
+}
+
+static void print_default(FILE *out, const cfg_field *f)
+{
+    switch (f->type) {
+    case FT_STR:
+        if (f->def_str) fprintf(out, "`%s`", f->def_str);
+        break;
+    case FT_INT:
+    case FT_LONG:
+    case FT_SIZE:
+    case FT_DOUBLE:
+        fprintf(out, "%g", f->def);
+        break;
+    case FT_BOOL:
+        fprintf(out, "%s", f->def ? "true" : "false");
+        break;
+    case FT_ENUM:
+        fprintf(out, "`%s`", f->names[(int)f->def]);
+        break;
+    default:
+        break;
+    }
+}
+
+static void print_table(FILE *out, const char *path, const cfg_field *t)
+{
+    for (const cfg_field *f = t; f->key; f++) {
+        if (f->type == FT_OWNED || f->type == FT_INDEX) continue;
+        char full[300];
+        snprintf(full, sizeof full, "%s%s%s", path, *path ? "." : "", f->key);
+        fprintf(out, "| `%s` | %s", full, type_name(f));
+        if (f->type == FT_ENUM) {
+            for (int i = 0; f->names[i]; i++)
+                fprintf(out, "%s`%s`", i ? ", " : " ", f->names[i]);
+        }
+        if ((f->flags & CFG_MIN) && (f->flags & CFG_MAX))
+            fprintf(out, " [%g, %g]", f->min, f->max);
+        else if (f->flags & CFG_MIN_EXCL)
+            fprintf(out, " > %g", f->min);
+        else if (f->flags & CFG_MIN)
+            fprintf(out, " >= %g", f->min);
+        fprintf(out, " | ");
+        print_default(out, f);
+        fprintf(out, " | %s%s%s%s |\n", f->flags & CFG_OURS ? "ours. " : "",
+                f->flags & CFG_REQUIRED ? "required. " : "", f->flags & CFG_LEGACY ? "legacy. " : "",
+                f->doc ? f->doc : "");
+        if (f->type == FT_SECTION)
+            print_table(out, full, f->sub);
+        else if (f->type == FT_LIST || f->type == FT_MAP) {
+            char sub[320];
+            snprintf(sub, sizeof sub, "%s%s", full, f->type == FT_LIST ? "[]" : ".<name>");
+            print_table(out, sub, f->sub);
+        }
+    }
+}
+
+void cfg_reference_print(FILE *out)
+{
+    fprintf(out, "| key | type | default | what |\n|---|---|---|---|\n");
+    print_table(out, "", root_fields);
+    fprintf(out, "\nThe Milvus file (`semantic_cache.backend_config_path`, classic "
+                 "`config/cache/milvus.yaml`):\n\n| key | type | default | what |\n"
+                 "|---|---|---|---|\n");
+    print_table(out, "", milvus_root_fields);
 }

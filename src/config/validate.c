@@ -282,20 +282,27 @@ static void validate_models(cfg_loader *L)
                 for (size_t k = 0; k < c->endpoints[e].models.count; k++)
                     if (!strcmp(c->endpoints[e].models.items[k], m->name))
                         m->endpoint_index[m->n_endpoints++] = (int)e;
+            /* The classic router loads such a file (its endpoint check is not called at
+             * load); requests for the model then fail with a 503 naming the fix. */
             if (m->n_endpoints == 0)
-                cfg_error_addr(L, m,
-                               "model '%s' has no endpoints; add preferred_endpoints: [NAME] "
-                               "naming entries of vllm_endpoints",
-                               m->name);
+                cfg_warn_addr(L, m,
+                              "model '%s' has no endpoints: requests routed to it fail with 503 "
+                              "until preferred_endpoints: [NAME] names entries of vllm_endpoints",
+                              m->name);
         }
         if (m->reasoning_family && *m->reasoning_family) {
             m->reasoning_family_index = config_find_reasoning_family(c, m->reasoning_family);
-            if (m->reasoning_family_index < 0)
-                cfg_error_addr(L, &m->reasoning_family,
-                               "model '%s': reasoning_family '%s' is not defined in "
-                               "reasoning_families",
-                               m->name, m->reasoning_family);
+            if (m->reasoning_family_index < 0) /* classic: a warning, reasoning stays off */
+                cfg_warn_addr(L, &m->reasoning_family,
+                              "model '%s': reasoning_family '%s' is not defined in "
+                              "reasoning_families; reasoning cannot be switched for this model",
+                              m->name, m->reasoning_family);
         }
+        for (size_t k = 0; k < m->n_loras; k++)
+            for (size_t q = 0; q < k; q++)
+                if (m->loras[k].name && m->loras[q].name && !strcmp(m->loras[k].name, m->loras[q].name))
+                    cfg_error_addr(L, &m->loras[k], "model '%s': LoRA '%s' is listed twice",
+                                   m->name, m->loras[k].name);
         for (size_t k = 0; k < m->pii_policy.pii_types_allowed.count; k++)
             if (!*m->pii_policy.pii_types_allowed.items[k])
                 cfg_error_addr(L, &m->pii_policy.pii_types_allowed.items[k],
@@ -372,6 +379,20 @@ static void validate_categories(cfg_loader *L)
                                    "model_config",
                                    what, k, s->model);
             }
+            if (s->lora_name && s->model_index >= 0) {
+                const sr_model *m = &c->models[s->model_index];
+                size_t q = 0;
+                while (q < m->n_loras && (!m->loras[q].name || strcmp(m->loras[q].name, s->lora_name)))
+                    q++;
+                if (!*s->lora_name)
+                    cfg_error_addr(L, &s->lora_name, "%s: model_scores[%zu].lora_name is empty",
+                                   what, k);
+                else if (q == m->n_loras)
+                    cfg_error_addr(L, &s->lora_name,
+                                   "%s: model_scores[%zu].lora_name '%s' is not in the loras of "
+                                   "model '%s'",
+                                   what, k, s->lora_name, s->model);
+            }
             if (s->reasoning_effort && *s->reasoning_effort && !valid_effort(s->reasoning_effort))
                 cfg_error_addr(L, &s->reasoning_effort,
                                "%s: reasoning_effort must be low, medium or high, got '%s'", what,
@@ -411,6 +432,25 @@ static void validate_keyword_rules(cfg_loader *L)
                 cfg_error_addr(L, &r->keywords.items[k],
                                "keyword_rules[%zu]: keywords has an empty entry", i);
     }
+}
+
+/* embedding_rules are read (a classic file loads) but not evaluated: say so once. */
+static void validate_embedding_rules(cfg_loader *L)
+{
+    sr_config *c = L->cfg;
+    for (size_t i = 0; i < c->n_embedding_rules; i++) {
+        sr_embedding_rule *r = &c->embedding_rules[i];
+        if (!r->name && r->category) r->name = strdup(r->category);
+        if (!r->name || !*r->name)
+            cfg_error_addr(L, r, "embedding_rules[%zu]: missing 'name' (the category)", i);
+        else if (config_find_category(c, r->name) < 0)
+            cfg_warn_addr(L, r, "embedding_rules[%zu]: category '%s' is not in categories", i,
+                          r->name);
+    }
+    if (c->n_embedding_rules)
+        cfg_warn_addr(L, &c->embedding_rules,
+                      "embedding_rules are accepted but not evaluated by semrouter; put the "
+                      "candidate phrases in the categories' examples to route by similarity");
 }
 
 static int file_exists(const char *path)
@@ -620,6 +660,7 @@ void cfg_validate(cfg_loader *L)
     validate_top(L);
     validate_categories(L);
     validate_keyword_rules(L);
+    validate_embedding_rules(L);
     validate_cache(L);
     validate_embedding(L);
     validate_guards_tools(L);

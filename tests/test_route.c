@@ -27,6 +27,7 @@ static const char *CONFIG =
     "    preferred_endpoints: [e3]\n"
     "    reasoning_family: gpt\n"
     "    pii_policy: {allow_by_default: false}\n"
+    "    loras: [{name: medium-triage, description: a LoRA adapter for urgent requests}]\n"
     "default_model: small\n"
     "default_reasoning_effort: high\n"
     "bert_model: {threshold: 0.8}\n"
@@ -47,7 +48,8 @@ static const char *CONFIG =
     "    system_prompt_mode: insert\n"
     "    model_scores: [{model: small, score: 0.9, use_reasoning: false}]\n"
     "  - name: urgent\n"
-    "    model_scores: [{model: medium, score: 1.0, use_reasoning: false}]\n"
+    "    model_scores: [{model: medium, score: 1.0, use_reasoning: false, lora_name: "
+    "medium-triage}]\n"
     "  - name: billing\n"
     "    examples: [\"I was charged twice for my subscription\", \"how do I get a refund for my "
     "order\"]\n"
@@ -296,6 +298,30 @@ static void test_rewrite_request(void)
     fixture_close(&f);
 }
 
+/* A model_scores entry with lora_name sends the adapter's name upstream (vLLM serves a
+ * LoRA under its own model name); the decision still names the configured model. */
+static void test_lora_name_sent_upstream(void)
+{
+    fixture f;
+    if (fixture_open(&f, "0.5") < 0) return;
+    route_decision d;
+    CHECK_EQ_INT(decide(&f, "Need this ASAP: my order “#12” never arrived 📦", "MoM", NULL, 0,
+                        NULL, &d),
+                 0);
+    CHECK_STR(d.category, "urgent");
+    CHECK_STR(d.model, "medium");
+    CHECK_STR(d.upstream_model, "medium-triage");
+    cJSON *req = cJSON_Parse("{\"model\":\"MoM\",\"messages\":[{\"role\":\"user\",\"content\":"
+                             "\"asap\"}]}");
+    CHECK_EQ_INT(route_rewrite_request(f.eng, &d, req), 0);
+    CHECK_STR(cJSON_GetObjectItem(req, "model")->valuestring, "medium-triage");
+    cJSON_Delete(req);
+    /* explicitly named: the model's own upstream name, no adapter */
+    CHECK_EQ_INT(decide(&f, "asap", "medium", NULL, 0, NULL, &d), 0);
+    CHECK_STR(d.upstream_model, "medium");
+    fixture_close(&f);
+}
+
 static const char *TOOLS =
     "[{\"tool\":{\"type\":\"function\",\"function\":{\"name\":\"get_weather\",\"description\":"
     "\"Get the current weather\",\"parameters\":{\"type\":\"object\"}}},\"description\":\"Get "
@@ -481,6 +507,7 @@ int main(void)
     state = embed_state_new(model);
     RUN(test_classifier_routes_by_score);
     RUN(test_keyword_beats_classifier);
+    RUN(test_lora_name_sent_upstream);
     RUN(test_below_threshold_default_model);
     RUN(test_examples_category);
     RUN(test_pii_policy_fallback);

@@ -352,6 +352,8 @@ int route_decide(const route_engine *e, const route_input *in, route_decision *o
         out->pii_blocked = 1;
     } else {
         set_model(cfg, out, mi);
+        /* A LoRA adapter is served under its own name: that is the model sent upstream. */
+        if (entry && entry->lora_name && *entry->lora_name) out->upstream_model = entry->lora_name;
         if (pii_moved) out->reason = ROUTE_REASON_PII_ALTERNATIVE;
     }
     if (c) {

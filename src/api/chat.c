@@ -63,6 +63,8 @@ typedef struct chat_call {
     int attempts;
     char last_error[256];
     int last_timed_out;
+    int last_connect_failed; /* the last failure reached no server (refused, DNS, connect) */
+    int last_status;         /* HTTP status of the last failed attempt, 0 = none */
     upstream_call *up;
     /* response */
     int upstream_status;
@@ -425,7 +427,6 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
 {
     chat_call *c = arg;
     c->up = NULL;
-    (void)connect_failed;
     if (status) c->upstream_status = status;
     int failed = !ok || c->retry_this || c->upstream_status >= 500;
     balancer_end(c->gw->balancer, &c->cands[c->current], !failed);
@@ -469,6 +470,8 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
             snprintf(c->last_error, sizeof c->last_error, "%s", err ? err : "transfer failed");
             c->last_timed_out = timed_out;
         }
+        c->last_connect_failed = !c->retry_this && connect_failed && !timed_out;
+        c->last_status = c->upstream_status;
         c->retry_this = 0;
         c->tried[c->current] = 1;
         buf_reset(&c->body);
@@ -567,14 +570,32 @@ static void attempt_start(chat_call *c)
         c->tried[i] = 1;
         snprintf(c->last_error, sizeof c->last_error, "could not start the upstream request");
     }
-    /* every endpoint failed */
-    char msg[512];
-    int status = c->last_timed_out ? 504 : 502;
-    snprintf(msg, sizeof msg, "The model server for '%s' %s after %d attempt%s: %s", c->model->name,
-             c->last_timed_out ? "timed out" : "failed", c->attempts, c->attempts == 1 ? "" : "s",
-             c->last_error[0] ? c->last_error : "no endpoint available");
-    fail_request(c, status, msg, NULL, c->last_timed_out ? "upstream_timeout" : "upstream_error",
-                 c->last_timed_out ? "timeout" : "upstream_5xx");
+    /* every endpoint failed: say what happened and what to check, with a reason that
+     * tells a server that is not there from one that answered 5xx */
+    char msg[768];
+    if (c->n_cands == 0) {
+        snprintf(msg, sizeof msg,
+                 "The model '%s' has no endpoints: add preferred_endpoints naming entries of "
+                 "vllm_endpoints in %s.",
+                 c->model->name, c->cfg->path);
+        fail_request(c, 503, msg, NULL, "no_endpoints", "no_endpoints");
+        return;
+    }
+    const sr_endpoint *last = &c->cfg->endpoints[c->model->endpoint_index[c->current]];
+    const char *what = c->last_timed_out ? "timed out" : c->last_connect_failed ? "could not be reached" : "failed";
+    int n = snprintf(msg, sizeof msg, "The model server for '%s' %s after %d attempt%s (last: endpoint '%s' at %s): %s.",
+                     c->model->name, what, c->attempts, c->attempts == 1 ? "" : "s", last->name, last->api_base,
+                     c->last_error[0] ? c->last_error : "no endpoint available");
+    if (c->last_connect_failed && n > 0 && (size_t)n < sizeof msg)
+        snprintf(msg + n, sizeof msg - (size_t)n,
+                 " Is a model server running there? Start one, or point vllm_endpoints in %s at yours.", c->cfg->path);
+    if (c->last_timed_out)
+        fail_request(c, 504, msg, NULL, "upstream_timeout", "timeout");
+    else if (c->last_connect_failed)
+        fail_request(c, 502, msg, NULL, "upstream_unreachable", "upstream_unreachable");
+    else
+        fail_request(c, 502, msg, NULL, "upstream_error",
+                     c->last_status >= 500 ? "upstream_5xx" : c->last_status >= 400 ? "upstream_4xx" : "upstream_error");
 }
 
 /* ------------------------------------------------------- signals + lookup */
@@ -614,8 +635,14 @@ static void compute_keys(chat_call *c)
     const char *model_id = c->gw->embed ? embed_model_id(c->gw->embed) : "none";
     /* scope global: one namespace, so the keys must not carry the tenant either */
     const char *key_tenant = c->cfg->semantic_cache.scope == SR_CACHE_SCOPE_GLOBAL ? "" : c->tenant;
+    /* Every alias of the automatic route (auto, auto_model_name) routes the same way, so they
+     * share one partition: the keys see "auto" for all of them. */
+    cJSON *model = c->is_auto ? cJSON_GetObjectItemCaseSensitive(c->json, "model") : NULL;
+    char *requested = cJSON_IsString(model) ? model->valuestring : NULL;
+    if (requested) model->valuestring = (char *)"auto";
     if (cache_keys_compute(c->json, key_tenant, model_id, &c->keys, err, sizeof err) == 0)
         c->have_keys = 1;
+    if (requested) model->valuestring = requested;
     if (chat_texts_extract(c->json, &c->texts) == 0) c->have_texts = 1;
 }
 

@@ -15,6 +15,7 @@ fakellm_start --model large --tokens 8 || exit 1
 C_URL=$FAKELLM_URL C_PORT=$FAKELLM_PORT
 # a port with nothing listening: connection refused
 DEAD_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+DEAD2_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
 CFG=$E2E_TMP/config.yaml
 write_config() { # $1 = weight of endpoint b, $2 = extra server keys
@@ -31,10 +32,12 @@ vllm_endpoints:
   - {name: b, address: 127.0.0.1, port: $B_PORT, weight: ${1:-1}}
   - {name: c, address: 127.0.0.1, port: $C_PORT, weight: 1, max_fails: 2, eject_seconds: 30}
   - {name: dead, address: 127.0.0.1, port: $DEAD_PORT, max_fails: 1, eject_seconds: 30}
+  - {name: nothing, address: 127.0.0.1, port: $DEAD2_PORT}
 model_config:
   small: {preferred_endpoints: [a]}
   large: {preferred_endpoints: [b, c]}
   flaky: {preferred_endpoints: [dead, a], upstream_model: small}
+  gone: {preferred_endpoints: [nothing]}
 default_model: small
 EOF
 }
@@ -70,7 +73,7 @@ check "stream_has_content" [ "$(grep -c '"content":' "$E2E_TMP/sse")" -ge 8 ]
 check "stream_chunks_openapi_shape" openapi_ok CreateChatCompletionStreamResponse "$E2E_TMP/sse" --sse
 
 curl -s "$ROUTER_URL/v1/models" -o "$E2E_TMP/models"
-check "models_list" [ "$(jget "$E2E_TMP/models" '",".join(m["id"] for m in j["data"])')" = "MoM,small,large,flaky" ]
+check "models_list" [ "$(jget "$E2E_TMP/models" '",".join(m["id"] for m in j["data"])')" = "MoM,small,large,flaky,gone" ]
 check "models_openapi_shape" openapi_ok ListModelsResponse "$E2E_TMP/models"
 check "health" [ "$(curl -s -o /dev/null -w '%{http_code}' "$ROUTER_URL/health")" = 200 ]
 check "ready" [ "$(curl -s -o /dev/null -w '%{http_code}' "$ROUTER_URL/ready")" = 200 ]
@@ -172,6 +175,19 @@ curl -s -X POST "$B_URL/admin/reset" >/dev/null
 # refused connection: fail over
 st=$(chat '{"model":"flaky","messages":[{"role":"user","content":"refused"}]}')
 check "failover_on_refused" [ "$st" = 200 ]
+
+# nothing listening at the model's only endpoint: a 502 that says what to check, counted as
+# upstream_unreachable (not upstream_5xx: no server answered)
+st=$(chat '{"model":"gone","messages":[{"role":"user","content":"Is anyone there? “hello” 👋"}]}')
+check "refused_502_unreachable" err_is 502 "$st" upstream_unreachable
+check "refused_502_says_what_to_check" python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))["error"]["message"]
+sys.exit(0 if "could not be reached" in m and "Is a model server running there?" in m
+         and sys.argv[2] in m and "nothing" in m and sys.argv[3] in m else 1)' "$E2E_TMP/out" "127.0.0.1:$DEAD2_PORT" "$CFG"
+curl -s "$ROUTER_URL/metrics" -o "$E2E_TMP/metrics2"
+check "refused_counted_unreachable" grep -q '^llm_request_errors_total{model="gone",reason="upstream_unreachable"} [1-9]' "$E2E_TMP/metrics2"
+check "refused_not_counted_5xx" bash -c "! grep -q 'model=\"gone\",reason=\"upstream_5xx\"' '$E2E_TMP/metrics2'"
 
 # all endpoints failing: 502 with an OpenAI error; timeouts: 504
 curl -s -X POST "$A_URL/admin/faults" -d '{"fail_status":500}' >/dev/null

@@ -69,12 +69,12 @@ check "other_tenant_own_entry_hits" [ "$(header x-vsr-cache-hit)" = true ]
 
 # --- the automatic route's aliases (auto, auto_model_name MoM) share one partition ---------------
 st=$(chat "$(q 'How do I reset my password?' '{"model":"MoM"}')" "${A[@]}")
-check "mom_is_its_own_partition_from_small" [ "$st" = 200 ] && [ "$(header x-vsr-cache-hit)" = false ]
+check "mom_is_its_own_partition_from_small" '[ "$st" = 200 ] && [ "$(header x-vsr-cache-hit)" = false ]'
 n1=$(upstream_calls)
 st=$(chat "$(q 'I forgot my password, how can I change it?' '{"model":"auto"}')" "${A[@]}")
-check "auto_hits_what_mom_stored" [ "$(header x-vsr-cache-hit)" = true ] && [ "$(upstream_calls)" = "$n1" ]
+check "auto_hits_what_mom_stored" '[ "$(header x-vsr-cache-hit)" = true ] && [ "$(upstream_calls)" = "$n1" ]'
 st=$(chat "$(q 'How do I reset my password?' '{"model":"auto"}')" "${A[@]}")
-check "auto_exact_hits_what_mom_stored" [ "$(header x-vsr-cache-hit)" = true ] && [ "$(upstream_calls)" = "$n1" ]
+check "auto_exact_hits_what_mom_stored" '[ "$(header x-vsr-cache-hit)" = true ] && [ "$(upstream_calls)" = "$n1" ]'
 
 # --- partitions: a different system prompt or temperature is another partition -------------------
 st=$(chat "$(q 'How do I reset my password?' '{"temperature":1.5}')" "${A[@]}")

@@ -1,50 +1,66 @@
-/* main.c - the semrouter command line: dispatches subcommands to their modules. */
+/* main.c - the semrouter command line: one table of subcommands, from which both the
+ * dispatch and the usage list are made (so no command can be missing from the list). */
+#include "api/classify.h"
+#include "api/gateway.h"
 #include "cache/cache.h"
 #include "config/config.h"
-#include "api/gateway.h"
 #include "embed/embed.h"
-#include "api/classify.h"
 #include "route/train.h"
 #include <stdio.h>
 #include <string.h>
 
 #define SEMROUTER_VERSION "0.1.0"
 
+static int version_main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("semrouter %s\n", SEMROUTER_VERSION);
+    return 0;
+}
+
+typedef struct command {
+    const char *name;
+    const char *args;
+    const char *what;
+    int (*main)(int argc, char **argv); /* argv[0] is the command name */
+} command;
+
+static const command commands[] = {
+    {"serve", "-c FILE", "run the router (API, /metrics, /dashboard)", gateway_serve_main},
+    {"check-config", "-c FILE", "validate a config file: every problem, or a summary", config_cli_main},
+    {"config-reference", "", "print every configuration key (markdown)", config_reference_main},
+    {"cache", "stats|export|import|clear -p FILE", "maintain a cache persist file offline", cache_cli_main},
+    {"embed", "[--sim] TEXT...", "print embeddings (or similarities) of texts", embed_cli_main},
+    {"classify", "[-c FILE] TEXT...", "show the routing decision for texts", classify_cli_main},
+    {"train-classifier", "--data DIR --out FILE", "train the category head", classify_train_cli_main},
+    {"version", "", "print the version", version_main},
+};
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
 static void usage(FILE *out)
 {
     fprintf(out, "semrouter %s - OpenAI-compatible semantic router and cache\n\n"
-                 "usage: semrouter <command> [options]\n\n"
-                 "commands:\n"
-                 "  serve -c FILE          run the router\n"
-                 "  check-config -c FILE   validate a config file, print every problem\n"
-                 "  config-reference       print every configuration key (markdown)\n"
-                 "  embed [--sim] TEXT...  print embeddings (or similarities) of texts\n"
-                 "  classify TEXT...       show the routing decision for texts\n"
-                 "  train-classifier       train the category head (--help)\n"
-                 "  version                print the version\n\n"
-                 "Every command takes --help.\n",
+                 "usage: semrouter <command> [options]\n\ncommands:\n",
             SEMROUTER_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        char head[64];
+        snprintf(head, sizeof head, "%s %s", commands[i].name, commands[i].args);
+        fprintf(out, "  %-40s %s\n", head, commands[i].what);
+    }
+    fprintf(out, "\nEvery command takes --help.\n");
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-        !strcmp(argv[1], "help")) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
-        printf("semrouter %s\n", SEMROUTER_VERSION);
-        return 0;
-    }
-    if (!strcmp(argv[1], "cache")) return cache_cli_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "check-config")) return config_cli_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "config-reference")) return config_reference_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "serve")) return gateway_serve_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "embed")) return embed_cli_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "classify")) return classify_cli_main(argc - 1, argv + 1);
-    if (!strcmp(argv[1], "train-classifier")) return classify_train_cli_main(argc - 1, argv + 1);
-    fprintf(stderr, "semrouter: unknown command '%s'\n", argv[1]);
+    if (!strcmp(argv[1], "--version")) return version_main(argc - 1, argv + 1);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "semrouter: unknown command '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;
 }

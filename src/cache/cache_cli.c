@@ -9,10 +9,13 @@
 #include "core/buf.h"
 #include "cache/persist.h"
 #include "core/log.h"
+#include "core/progress.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <time.h>
 
 static void usage(FILE *out)
 {
@@ -21,7 +24,7 @@ static void usage(FILE *out)
             "Maintains a semantic-cache persist file (semantic_cache.persist_path) while the\n"
             "router is stopped.\n\n"
             "commands:\n"
-            "  stats                 entries, partitions, memory and file size\n"
+            "  stats [--json]        entries by tenant, partitions, memory, file size, ages\n"
             "  export [-o FILE]      write entries as JSON lines (default: standard output)\n"
             "  import [-i FILE]      add entries from JSON lines (default: standard input)\n"
             "  clear                 remove entries and compact the file\n"
@@ -74,6 +77,183 @@ static char *slurp(FILE *f, size_t *len)
         return NULL;
     }
     return buf_steal(&b);
+}
+
+/* ---- streams that watch what passes through them (progress, stats) ---- */
+
+/* Reading an in-memory input, reporting the bytes consumed. */
+typedef struct mem_reader {
+    const char *data;
+    size_t len, pos;
+    progress *prog;
+} mem_reader;
+
+static ssize_t mem_read(void *cookie, char *out, size_t n)
+{
+    mem_reader *r = cookie;
+    size_t left = r->len - r->pos;
+    if (n > left) n = left;
+    memcpy(out, r->data + r->pos, n);
+    r->pos += n;
+    progress_set(r->prog, r->pos);
+    return (ssize_t)n;
+}
+
+/* Writing export lines: counts them (progress), forwards them to out (may be NULL) and
+ * tallies tenants and ages for `stats`. */
+#define MAX_TENANTS_SHOWN 8
+typedef struct line_tap {
+    FILE *out;
+    progress *prog;
+    buf line;
+    long long lines, with_ttl;
+    int64_t oldest, newest;
+    int n_tenants;
+    char tenant[64][96];
+    long long tenant_count[64];
+    long long other_tenants; /* entries of tenants past the table */
+} line_tap;
+
+static void tap_line(line_tap *t, const char *s, size_t n)
+{
+    cJSON *j = cJSON_ParseWithLength(s, n);
+    const cJSON *te = cJSON_GetObjectItemCaseSensitive(j, "tenant");
+    const cJSON *ins = cJSON_GetObjectItemCaseSensitive(j, "inserted_at");
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(j, "expires_at");
+    if (cJSON_IsNumber(ins)) {
+        int64_t v = (int64_t)ins->valuedouble;
+        if (!t->oldest || v < t->oldest) t->oldest = v;
+        if (v > t->newest) t->newest = v;
+    }
+    if (cJSON_IsNumber(exp) && exp->valuedouble > 0) t->with_ttl++;
+    const char *name = cJSON_IsString(te) ? te->valuestring : "";
+    int k = 0;
+    while (k < t->n_tenants && strcmp(t->tenant[k], name)) k++;
+    if (k == t->n_tenants && t->n_tenants < 64) snprintf(t->tenant[t->n_tenants++], sizeof t->tenant[0], "%s", name);
+    if (k < t->n_tenants) t->tenant_count[k]++;
+    else t->other_tenants++;
+    cJSON_Delete(j);
+}
+
+static ssize_t tap_write(void *cookie, const char *data, size_t n)
+{
+    line_tap *t = cookie;
+    if (t->out && fwrite(data, 1, n, t->out) != n) return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *nl = memchr(data + i, '\n', n - i);
+        size_t upto = nl ? (size_t)(nl - data) : n;
+        if (!t->out) buf_append(&t->line, data + i, upto - i); /* stats: keep the line */
+        if (!nl) break;
+        if (!t->out) {
+            tap_line(t, t->line.data ? t->line.data : "", t->line.len);
+            buf_reset(&t->line);
+        }
+        t->lines++;
+        progress_add(t->prog, 1);
+        i = upto;
+    }
+    return (ssize_t)n;
+}
+
+/* Runs cache_export through a line_tap; returns the count or -1 with err. */
+static long long export_tapped(cache *c, const char *tenant, line_tap *t, char *err, size_t errlen)
+{
+    cookie_io_functions_t io = {.write = tap_write};
+    FILE *f = fopencookie(t, "w", io);
+    if (!f) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    long long n = cache_export(c, tenant, f, err, errlen);
+    if (fclose(f) && n >= 0) {
+        snprintf(err, errlen, "write error");
+        n = -1;
+    }
+    buf_free(&t->line);
+    return n;
+}
+
+static void human_bytes(char *out, size_t cap, double v)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (v >= 1024 && i < 4) v /= 1024, i++;
+    snprintf(out, cap, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+static void utc_time(char *out, size_t cap, int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    if (!t || !gmtime_r(&tt, &tm)) snprintf(out, cap, "-");
+    else strftime(out, cap, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+static int cmp_tenant_desc(const void *a, const void *b, void *ctx)
+{
+    const long long *cnt = ctx;
+    long long x = cnt[*(const int *)a], y = cnt[*(const int *)b];
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* `cache stats`: aligned "name  value" lines a person reads at a glance, or one JSON object. */
+static int print_stats(cache *c, const char *path, int dim, const char *tenant, int json)
+{
+    cache_stats s;
+    cache_stats_get(c, &s);
+    line_tap t = {0};
+    char err[256];
+    if (export_tapped(c, tenant, &t, err, sizeof err) < 0) {
+        fprintf(stderr, "semrouter cache stats: %s\n", err);
+        return 1;
+    }
+    int order[64];
+    for (int i = 0; i < t.n_tenants; i++) order[i] = i;
+    qsort_r(order, (size_t)t.n_tenants, sizeof order[0], cmp_tenant_desc, t.tenant_count);
+    if (json) {
+        buf b;
+        buf_init(&b);
+        buf_puts(&b, "{\"file\":");
+        buf_json_str(&b, path, strlen(path));
+        buf_printf(&b, ",\"file_bytes\":%llu,\"dimension\":%d,\"entries\":%zu,\"partitions\":%zu,\"memory_bytes\":%zu",
+                   (unsigned long long)s.file_bytes, dim, s.entries, s.partitions, s.bytes);
+        if (tenant) buf_printf(&b, ",\"tenant_entries\":%lld", t.lines);
+        buf_puts(&b, ",\"tenants\":{");
+        for (int i = 0; i < t.n_tenants; i++) {
+            if (i) buf_putc(&b, ',');
+            buf_json_str(&b, t.tenant[order[i]], strlen(t.tenant[order[i]]));
+            buf_printf(&b, ":%lld", t.tenant_count[order[i]]);
+        }
+        buf_printf(&b, "},\"other_tenants_entries\":%lld,\"with_ttl\":%lld,\"oldest\":%lld,\"newest\":%lld}\n",
+                   t.other_tenants, t.with_ttl, (long long)t.oldest, (long long)t.newest);
+        fwrite(b.data, 1, b.len, stdout);
+        buf_free(&b);
+        return 0;
+    }
+    char disk[32], mem[32], old[40], nw[40];
+    human_bytes(disk, sizeof disk, (double)s.file_bytes);
+    human_bytes(mem, sizeof mem, (double)s.bytes);
+    utc_time(old, sizeof old, t.oldest);
+    utc_time(nw, sizeof nw, t.newest);
+    printf("cache file   %s\n", path);
+    printf("on disk      %s\n", disk);
+    printf("entries      %zu in %zu partition%s\n", s.entries, s.partitions, s.partitions == 1 ? "" : "s");
+    if (tenant) printf("tenant       %s: %lld entries\n", tenant, t.lines);
+    printf("tenants      ");
+    if (!t.n_tenants) printf("-");
+    for (int i = 0; i < t.n_tenants && i < MAX_TENANTS_SHOWN; i++)
+        printf("%s%s %lld", i ? " · " : "", t.tenant[order[i]][0] ? t.tenant[order[i]] : "(global)",
+               t.tenant_count[order[i]]);
+    long long rest = t.other_tenants;
+    for (int i = MAX_TENANTS_SHOWN; i < t.n_tenants; i++) rest += t.tenant_count[order[i]];
+    if (rest) printf(" · %lld more in other tenants", rest);
+    printf("\n");
+    printf("dimension    %d\n", dim);
+    printf("memory       %s when loaded\n", mem);
+    printf("oldest       %s\n", old);
+    printf("newest       %s\n", nw);
+    printf("with a TTL   %lld of %lld\n", t.with_ttl, t.lines);
+    return 0;
 }
 
 /* replay / assemble: stream conversions, for debugging and the e2e tests. */
@@ -154,12 +334,16 @@ int cache_cli_main(int argc, char **argv)
         }
         return stream_tool(cmd, include_usage);
     }
-    int dim = 0;
+    int dim = 0, json = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
+        }
+        if (!strcmp(a, "--json") && !strcmp(cmd, "stats")) {
+            json = 1;
+            continue;
         }
         if (i + 1 >= argc) {
             fprintf(stderr, "semrouter cache: option %s needs a value (or is unknown)\n", a);
@@ -242,39 +426,36 @@ int cache_cli_main(int argc, char **argv)
     }
     int rc = 0;
     if (!strcmp(cmd, "stats")) {
-        cache_stats s;
-        cache_stats_get(c, &s);
-        printf("file: %s\nfile_bytes: %llu\ndimension: %d\nentries: %zu\npartitions: %zu\n"
-               "memory_bytes: %zu\n",
-               path, (unsigned long long)s.file_bytes, dim, s.entries, s.partitions, s.bytes);
-        if (tenant) {
-            FILE *null = fopen("/dev/null", "w");
-            long long n = null ? cache_export(c, tenant, null, err, sizeof err) : -1;
-            if (null) fclose(null);
-            printf("tenant_entries: %lld\n", n);
-        }
+        rc = print_stats(c, path, dim, tenant, json);
     } else if (!strcmp(cmd, "export")) {
         FILE *out = file ? fopen(file, "w") : stdout;
-        long long n = out ? cache_export(c, tenant, out, err, sizeof err) : -1;
+        cache_stats st;
+        cache_stats_get(c, &st);
+        line_tap t = {.out = out, .prog = out ? progress_new("exporting", st.entries, "entries") : NULL};
+        long long n = out ? export_tapped(c, tenant, &t, err, sizeof err) : -1;
         if (!out) snprintf(err, sizeof err, "cannot create %s", file);
         if (out && out != stdout && fclose(out)) n = -1;
         if (n < 0) {
+            progress_abort(t.prog);
             fprintf(stderr, "semrouter cache export: %s\n", err);
             rc = 1;
         } else {
-            fprintf(stderr, "exported %lld entries\n", n);
+            progress_done(t.prog, "exported %lld entries", n);
         }
     } else if (!strcmp(cmd, "import")) {
-        FILE *in = fmemopen(input, input_len ? input_len : 1, "r");
+        mem_reader r = {input, input_len, 0, progress_new("importing", input_len, PROGRESS_BYTES)};
+        cookie_io_functions_t io = {.read = mem_read};
+        FILE *in = fopencookie(&r, "r", io);
         long long skipped = 0;
         long long n = in ? cache_import(c, tenant, in, &skipped, err, sizeof err) : -1;
         if (!in) snprintf(err, sizeof err, "out of memory");
         if (in) fclose(in);
         if (n < 0) {
+            progress_abort(r.prog);
             fprintf(stderr, "semrouter cache import: %s\n", err);
             rc = 1;
         } else {
-            fprintf(stderr, "imported %lld entries, skipped %lld lines\n", n, skipped);
+            progress_done(r.prog, "imported %lld entries, skipped %lld lines", n, skipped);
             rc = skipped ? 1 : 0;
         }
     } else {

@@ -37,6 +37,7 @@
 #include "cache/persist.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/progress.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -336,6 +337,9 @@ static int check_at(cache_log *l, const unsigned char *base, uint64_t size, uint
     return 0;
 }
 
+/* Files larger than this show their loading progress. */
+#define CACHE_PROGRESS_MIN_BYTES (1u << 20)
+
 long long cache_log_replay(cache_log *l, cache_log_fn fn, void *ctx, int *damaged, char *err,
                            size_t errlen)
 {
@@ -349,19 +353,23 @@ long long cache_log_replay(cache_log *l, cache_log_fn fn, void *ctx, int *damage
     madvise(base, l->size, MADV_SEQUENTIAL);
     uint64_t pos = FILE_HEADER, size = l->size;
     long long n = 0;
-    double next_report = 0;
+    /* a bar on a terminal, a line every few seconds in a log (core/progress.h) */
+    char label[1100];
+    const char *slash = strrchr(l->path, '/');
+    snprintf(label, sizeof label, "cache: loading %s", slash ? slash + 1 : l->path);
+    int stopped = 0;
+    progress *prog = size > CACHE_PROGRESS_MIN_BYTES ? progress_new(label, size, PROGRESS_BYTES) : NULL;
     while (pos < size) {
         cache_record rec;
         uint32_t rsize;
         if (check_at(l, base, size, pos, &rec, &rsize) == 0) {
             n++;
-            if (fn(ctx, &rec, pos, rsize)) break;
-            pos += rsize;
-            if (size > (64u << 20) && (double)pos >= next_report) {
-                log_info("cache: loading %s: %.0f%% (%lld records)", l->path,
-                         100.0 * (double)pos / (double)size, n);
-                next_report = (double)pos + (double)size / 10;
+            if (fn(ctx, &rec, pos, rsize)) {
+                stopped = 1;
+                break;
             }
+            pos += rsize;
+            progress_set(prog, pos);
             continue;
         }
         /* Damage: look for the next valid record by its magic. */
@@ -394,6 +402,8 @@ long long cache_log_replay(cache_log *l, cache_log_fn fn, void *ctx, int *damage
         break;
     }
     munmap(base, size);
+    if (stopped) progress_abort(prog); /* the caller wanted only the first records */
+    else progress_done(prog, "%lld records", n);
     return n;
 }
 

@@ -445,6 +445,10 @@ sr_config *config_load_string(const char *yaml, const char *name, config_errors 
 /* Reference counting (thread-safe). config_release frees at zero; NULL is a no-op. */
 sr_config *config_retain(sr_config *c);
 void config_release(sr_config *c);
+
+/* What c will do, in aligned lines (listen, endpoints, models, routing, cache, embedding,
+ * guards, auth): check-config prints it under "FILE: OK" (config_summary.c). */
+void config_print_summary(const sr_config *c, FILE *out);
 /* Same as config_release (for code that owns the only reference). */
 void config_free(sr_config *c);
 

@@ -4,8 +4,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const backend_names[] = {"memory", "milvus", "hybrid"};
-
 static void usage(FILE *out)
 {
     fprintf(out, "usage: semrouter check-config -c FILE\n\n"
@@ -41,20 +39,16 @@ int config_cli_main(int argc, char **argv)
     sr_config *c = config_load(path, &errs);
     config_errors_print(&errs, c ? stdout : stderr);
     if (!c) {
-        fprintf(stderr, "%s: %zu error%s\n", path, errs.n_errors, errs.n_errors == 1 ? "" : "s");
+        fprintf(stderr, "%s: %zu error%s", path, errs.n_errors, errs.n_errors == 1 ? "" : "s");
+        if (errs.n_warnings) fprintf(stderr, ", %zu warning%s", errs.n_warnings, errs.n_warnings == 1 ? "" : "s");
+        fprintf(stderr, " - not loaded\n");
         config_errors_free(&errs);
         return 1;
     }
-    printf("%s: OK\n", path);
-    const sr_semantic_cache_config *sc = &c->semantic_cache;
-    printf("%zu endpoint%s, %zu model%s (default %s, auto name %s), %zu categor%s, %zu keyword "
-           "rule%s; cache %s %s (threshold %.2f); listen %s:%d, metrics %d\n",
-           c->n_endpoints, c->n_endpoints == 1 ? "" : "s", c->n_models, c->n_models == 1 ? "" : "s",
-           c->default_model, c->auto_model_name, c->n_categories,
-           c->n_categories == 1 ? "y" : "ies", c->n_keyword_rules,
-           c->n_keyword_rules == 1 ? "" : "s", backend_names[sc->backend_type],
-           sc->enabled ? "enabled" : "disabled", sc->similarity_threshold, c->server.listen,
-           c->server.port, c->server.metrics_port);
+    printf("%s: OK", path);
+    if (errs.n_warnings) printf(" with %zu warning%s (above)", errs.n_warnings, errs.n_warnings == 1 ? "" : "s");
+    printf("\n");
+    config_print_summary(c, stdout);
     config_errors_free(&errs);
     config_release(c);
     return 0;

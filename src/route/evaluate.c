@@ -1,6 +1,7 @@
 /* evaluate.c - embedding labelled datasets and measuring a head (evaluate.h). */
 #include "route/evaluate.h"
 #include "core/buf.h"
+#include "core/progress.h"
 #include "core/util.h"
 #include <pthread.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@ typedef struct embed_job {
     float *X;
     int from, to, dim, rc;
     char err[256];
+    progress *prog;
 } embed_job;
 
 static void *embed_worker(void *arg)
@@ -31,6 +33,8 @@ static void *embed_worker(void *arg)
         if (embed_text(j->m, s, j->texts[i], j->lens[i], j->X + (size_t)i * j->dim, NULL, j->err,
                        sizeof j->err) < 0)
             j->rc = -1;
+        else
+            progress_add(j->prog, 1);
     embed_state_free(s);
     return NULL;
 }
@@ -44,9 +48,10 @@ static int embed_rows(const embed_model *m, const char **texts, const size_t *le
     embed_job jobs[16];
     pthread_t th[16];
     int dim = embed_dim(m);
+    progress *prog = n > 0 ? progress_new("embedding", (uint64_t)n, "texts") : NULL;
     for (int t = 0; t < threads; t++) {
         jobs[t] = (embed_job){m, texts, lens, X, n * t / threads, n * (t + 1) / threads, dim, 0,
-                              {0}};
+                              {0}, prog};
         if (t > 0 && pthread_create(&th[t], NULL, embed_worker, &jobs[t]) != 0) {
             jobs[t].rc = -1;
             snprintf(jobs[t].err, sizeof jobs[t].err, "cannot start an embedding thread");
@@ -56,6 +61,10 @@ static int embed_rows(const embed_model *m, const char **texts, const size_t *le
     for (int t = 1; t < threads; t++)
         if (!(jobs[t].rc == -1 && !strcmp(jobs[t].err, "cannot start an embedding thread")))
             pthread_join(th[t], NULL);
+    int failed = 0;
+    for (int t = 0; t < threads; t++) failed |= jobs[t].rc < 0;
+    if (failed) progress_abort(prog);
+    else progress_done(prog, "%d texts embedded on %d thread%s", n, threads, threads == 1 ? "" : "s");
     for (int t = 0; t < threads; t++)
         if (jobs[t].rc < 0) {
             snprintf(err, errlen, "embedding failed: %s", jobs[t].err);

@@ -2,6 +2,7 @@
  * (`semrouter train-classifier`). See train.h for the data and the method. */
 #include "route/train.h"
 #include "core/buf.h"
+#include "core/progress.h"
 #include "core/util.h"
 #include "embed/embed.h"
 #include "route/evaluate.h"
@@ -424,7 +425,11 @@ classifier_head *train_softmax(const float *X, const int *y, const float *w, int
         snprintf(err, errlen, "out of memory training the category head");
         goto out;
     }
+    progress *prog = progress_new("training", (uint64_t)opt->max_iter, "iterations");
+    int iters = 0;
     for (int it = 0; it < opt->max_iter; it++) {
+        iters = it + 1;
+        progress_set(prog, (uint64_t)iters);
         /* L-BFGS two-loop recursion: dir = -H·g */
         for (int i = 0; i < np; i++) dir[i] = -g[i];
         for (int j = 0; j < hist; j++) {
@@ -486,6 +491,9 @@ classifier_head *train_softmax(const float *X, const int *y, const float *w, int
             fprintf(stderr, "train: iter %d loss %.6f |g| %.2e\n", it, f, gnorm);
         if (gnorm < 1e-6 || df < 1e-10 * (fabs(f) + 1e-12)) break;
     }
+    progress_set_total(prog, (uint64_t)iters); /* converged early: the bar ends full */
+    progress_set(prog, (uint64_t)iters);
+    progress_done(prog, "%d iterations, loss %.6f", iters, f);
     free(dir);
     h = classifier_head_new(dim, k, model_id);
     if (!h) {

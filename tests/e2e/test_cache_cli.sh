@@ -35,7 +35,7 @@ check cli_import_counts --why "rc $rc: $(cat "$tmp/out")" \
 
 "$SR" cache stats -p "$db" --tenant alice >"$tmp/out" 2>/dev/null
 check cli_stats --why "$(tr '\n' '|' <"$tmp/out")" \
-    'grep -q "^entries: 5$" "$tmp/out" && grep -q "^tenant_entries: 3$" "$tmp/out" && grep -q "^dimension: 16$" "$tmp/out"'
+    'grep -q "^entries      5 in 1 partition$" "$tmp/out" && grep -q "^tenant       alice: 3 entries$" "$tmp/out" && grep -q "^dimension    16$" "$tmp/out"'
 
 "$SR" cache export -p "$db" --tenant bob >"$tmp/bob.jsonl" 2>/dev/null
 check cli_export_tenant --why "$(head -c 300 "$tmp/bob.jsonl")" \
@@ -44,7 +44,7 @@ check cli_export_tenant --why "$(head -c 300 "$tmp/bob.jsonl")" \
 "$SR" cache clear -p "$db" --tenant alice >"$tmp/out" 2>/dev/null
 "$SR" cache stats -p "$db" >"$tmp/stats" 2>/dev/null
 check cli_clear_tenant --why "$(tr '\n' '|' <"$tmp/out") / $(tr '\n' '|' <"$tmp/stats")" \
-    'grep -q "removed 3 entries" "$tmp/out" && grep -q "^entries: 2$" "$tmp/stats"'
+    'grep -q "removed 3 entries" "$tmp/out" && grep -q "^entries      2 in 1 partition$" "$tmp/stats"'
 
 # Round trip: the export imports into a fresh file unchanged.
 "$SR" cache import -p "$tmp/copy.log" -i "$tmp/bob.jsonl" >/dev/null 2>&1

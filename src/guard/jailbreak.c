@@ -41,13 +41,13 @@ static int isalnum_ascii(int c)
  * from being argued away by the embedding. Without anchors the second set of
  * constants applies; without a vector, confidence = pattern score. */
 #define TOPK 3
-#define W_ATTACK 15.71
-#define W_BENIGN (-12.03)
-#define W_PATTERN 6.18
-#define BIAS (-3.685)
-#define W_ATTACK_ONLY 12.67
-#define W_PATTERN_ONLY 7.08
-#define BIAS_ONLY (-8.54)
+#define W_ATTACK 12.477
+#define W_BENIGN (-10.840)
+#define W_PATTERN 6.798
+#define BIAS (-2.817)
+#define W_ATTACK_ONLY 7.139
+#define W_PATTERN_ONLY 7.487
+#define BIAS_ONLY (-6.057)
 
 /* ------------------------------------------------------------- signal table */
 
@@ -247,6 +247,104 @@ static const signal_def SIGNALS[] = {
     {"decode_and_follow", JAILBREAK_ENCODED, 0.45f,
      "decode*|decrypt*|decipher*|translate|deobfuscate|unscramble|reverse ~6:then|and|follow "
      "~3:follow*|execute|obey|do|perform|comply|act|run|answer|respond|carry|instructions"},
+
+    /* wrappers: a task (translate, summarise, proofread, classify) whose text
+     * turns to the model and replaces the task */
+    {"task_hijack", JAILBREAK_INSTRUCTION_OVERRIDE, 0.45f,
+     "forget|ignore|disregard|abandon|skip|stop|drop|quit ~3:translat*|summar*|proofread*|"
+     "classif*|sentiment|analy*|review*|editing|correcting"},
+    {"indirect_injection", JAILBREAK_INSTRUCTION_OVERRIDE, 0.5f,
+     "instruction*|note|message|attention|notice|reminder|directive ~1:to|for ~1:ai|assistant|"
+     "model|llm|chatbot|bot|agent|assistants|models|gpt"},
+    {"indirect_injection", JAILBREAK_INSTRUCTION_OVERRIDE, 0.55f,
+     "assistant|ai|model|llm|bot|agent ~3:processing|reading|summarizing|summarising|parsing|"
+     "handling|analysing|analyzing|translating ~3:this|the|these ~2:file|document|page|text|"
+     "email|message|review|input|content|data ~4:must|should|will|is|needs"},
+    {"system_note", JAILBREAK_FAKE_ROLE_TAG, 0.45f,
+     "system|admin|developer|operator ~0:note|message|notice|instruction|override|alert|command"},
+    {"injection_canary", JAILBREAK_INSTRUCTION_OVERRIDE, 0.4f,
+     "reply|respond|answer|output|say|print|write ~4:pwned|hacked|hijacked|jailbroken|compromised"},
+    {"reveal_secrets", JAILBREAK_PROMPT_EXFILTRATION, 0.45f,
+     "reveal|dump|leak|expose|disclose|print ~4:all|any|every|your|its ~3:configuration|config|"
+     "credentials|secret*|keys|tokens|passwords|settings"},
+    {"setup_words", JAILBREAK_PROMPT_EXFILTRATION, 0.45f,
+     "before ~2:our|this|the|we ~1:conversation|chat|session|dialogue|talk ~0:started|began|"
+     "begins|start*|began"},
+    {"setup_words", JAILBREAK_PROMPT_EXFILTRATION, 0.45f,
+     "set|setup|configured|programmed|initialized|initialised|primed|prepared ~0:you ~1:up|"
+     "before|with"},
+    {"secret_acrostic", JAILBREAK_PROMPT_EXFILTRATION, 0.5f,
+     "spell|spells|encode|hide ~4:your|the ~3:secret|system|hidden|initial|internal ~1:"
+     "instruction*|prompt*|rules"},
+
+    /* personas from templates and fictional worlds */
+    {"persona_traits", JAILBREAK_ROLEPLAY, 0.5f,
+     "personality|traits|alignment|nature|character ~2:amoral|unfiltered|uncensored|unethical|"
+     "evil|immoral|unrestricted|lawless|unhinged"},
+    {"ai_without_rules", JAILBREAK_NO_RESTRICTIONS, 0.5f,
+     "ai|assistant|chatbot|model|bot|llm ~3:had|has|with|having|without|that|which ~2:no|zero|"
+     "any|never ~2:content|safety|ethical|moral|rules|restrictions|filters|guidelines|limits|"
+     "guardrails"},
+    {"answer_as_persona", JAILBREAK_ROLEPLAY, 0.4f,
+     "answer|respond|reply|speak|write ~2:as ~2:that|this|the|an|a ~1:ai|assistant|bot|model|"
+     "character|chatbot|entity|version"},
+    {"persona_from_world", JAILBREAK_ROLEPLAY, 0.5f,
+     "as ~2:an|a|the ~2:ai|assistant|model|chatbot|bot ~3:from|in|of ~2:that|this|such "
+     "~0:universe|world|reality|dimension|timeline"},
+    {"legal_world", JAILBREAK_HARMFUL_FICTION, 0.4f,
+     "universe|world|reality|dimension|society|timeline ~2:where|in|which ~10:legal|allowed|"
+     "permitted|encouraged|acceptable|lawful"},
+    {"escaped_restrictions", JAILBREAK_NO_RESTRICTIONS, 0.5f,
+     "escaped|freed|liberated|released|broke|broken|free ~3:from|out|of|all|its|his|her|"
+     "their|your ~3:restriction*|rules|creators|constraints|chains|programming|shackles|"
+     "limitations|guidelines|filters"},
+    {"suspend_safety", JAILBREAK_NO_RESTRICTIONS, 0.55f,
+     "suspend*|pause|switch|turn|deactivat*|disable|relax|lower|drop|shut ~2:off|your|the|all|"
+     "down ~3:safety|ethical|content|moral|security ~1:polic*|guidelines|filters|rules|"
+     "training|protocols|restrictions|guardrails|settings|checks"},
+    {"comply_with_harm", JAILBREAK_NO_RESTRICTIONS, 0.55f,
+     "comply|obey|answer|fulfil|fulfill ~3:every|all|any ~2:request*|command*|order*|"
+     "instruction*|question* ~4:including|even|especially ~2:harmful|illegal|dangerous|"
+     "unethical|immoral"},
+
+    /* other languages (Cyrillic is lowercased first; CJK is checked by substrings) */
+    {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.75f,
+     "negeer|vergeet|ignorera|gl\xc3\xb6m|ignorer|glem|zignoruj|ignoruj|zapomnij "
+     "~4:instructies|regels|eerdere|vorige|instruktioner|regler|tidligere|instrukcje|"
+     "zasady|poprzednie|instruksjoner"},
+    {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.75f,
+     "\xd0\xb8\xd0\xb3\xd0\xbd\xd0\xbe\xd1\x80\xd0\xb8\xd1\x80\xd1\x83\xd0\xb9|"
+     "\xd0\xbf\xd1\x80\xd0\xbe\xd0\xb8\xd0\xb3\xd0\xbd\xd0\xbe\xd1\x80\xd0\xb8\xd1\x80\xd1\x83\xd0\xb9|"
+     "\xd0\xb8\xd0\xb3\xd0\xbd\xd0\xbe\xd1\x80\xd0\xb8\xd1\x80\xd0\xbe\xd0\xb2\xd0\xb0\xd1\x82\xd1\x8c|"
+     "\xd0\xb7\xd0\xb0\xd0\xb1\xd1\x83\xd0\xb4\xd1\x8c "
+     "~4:\xd0\xb8\xd0\xbd\xd1\x81\xd1\x82\xd1\x80\xd1\x83\xd0\xba\xd1\x86*|"
+     "\xd1\x83\xd0\xba\xd0\xb0\xd0\xb7\xd0\xb0\xd0\xbd*|"
+     "\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xb8\xd0\xbb*|"
+     "\xd0\xbf\xd1\x80\xd0\xb5\xd0\xb4\xd1\x8b\xd0\xb4\xd1\x83\xd1\x89*"},
+    {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.7f,
+     "vergiss|ignoriere|missachte|olvida|ignora|oublie|ignore|esquece|dimentica ~3:deine|tus|"
+     "tes|tue|le|las|as|os|die|alle|todas|toutes|tutte|suas|tuas ~3:richtlinien|regeln|normas|"
+     "directrices|regole|r\xc3\xa8gles|regras|instru\xc3\xa7\xc3\xb5" "es|diretrizes|"
+     "sicherheitsregeln|vorgaben|limites|restricciones"},
+    {"no_restrictions", JAILBREAK_NO_RESTRICTIONS, 0.5f,
+     "sin|sans|ohne|sem|senza|zonder|utan|bez|\xd0\xb1\xd0\xb5\xd0\xb7 ~2:restricciones|"
+     "l\xc3\xadmites|limites|filtros|censura|reglas|restrictions|filtres|censure|"
+     "r\xc3\xa8gles|einschr\xc3\xa4nkungen|grenzen|filter|zensur|regeln|restri\xc3\xa7\xc3\xb5" "es|"
+     "regras|limiti|restrizioni|filtri|regole|beperkingen|regels|begr\xc3\xa4nsningar|"
+     "ogranicze\xc5\x84|"
+     "\xd0\xbe\xd0\xb3\xd1\x80\xd0\xb0\xd0\xbd\xd0\xb8\xd1\x87\xd0\xb5\xd0\xbd\xd0\xb8\xd0\xb9|"
+     "\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xb8\xd0\xbb|"
+     "\xd1\x84\xd0\xb8\xd0\xbb\xd1\x8c\xd1\x82\xd1\x80\xd0\xbe\xd0\xb2|"
+     "\xd1\x86\xd0\xb5\xd0\xbd\xd0\xb7\xd1\x83\xd1\x80\xd1\x8b"},
+    {"developer_mode", JAILBREAK_DEVELOPER_MODE, 0.5f,
+     "modo|mode|modalit\xc3\xa0 ~1:desarrollador|d\xc3\xa9veloppeur|developpeur|sviluppatore|"
+     "desenvolvedor|dios|dieu"},
+    {"developer_mode", JAILBREAK_DEVELOPER_MODE, 0.5f, "entwicklermodus|gottmodus"},
+    {"reveal_system_prompt", JAILBREAK_PROMPT_EXFILTRATION, 0.6f,
+     "revela|muestra|mu\xc3\xa9strame|dime|montre|r\xc3\xa9v\xc3\xa8le|donne|zeige|verrate|nenne|"
+     "mostra|rivela|dimmi|revele|mostre ~4:prompt|systemprompt|instrucciones|instructions|"
+     "anweisungen|istruzioni|instru\xc3\xa7\xc3\xb5" "es ~3:del|de|du|di|do|des|sistema|"
+     "syst\xc3\xa8me|systeme|system|initial*|ocult*|cach*|secret*|versteckt*|geheim*"},
 
     /* fake role tags are checked on the raw text in code; splitting too */
     {NULL, 0, 0, NULL}};
@@ -484,6 +582,138 @@ static int leet(int c)
 
 #define MAX_WORDS 8192
 
+/* Obfuscations undone before words are split (each a single pass):
+ *  - fullwidth forms U+FF01..U+FF5E -> ASCII, U+3000 -> space ("Ｉｇｎｏｒｅ");
+ *  - Cyrillic capitals -> small letters (Russian patterns match in any case);
+ *  - Cyrillic look-alikes inside a word that also has Latin letters -> Latin
+ *    ("Іgnоrе" with Cyrillic І, о, е); all-Cyrillic words stay Russian;
+ *  - letters spelled out one by one ("I g n o r e   a l l", "i.g.n.o.r.e"):
+ *    a run of at least four single letters is joined, a wider gap between
+ *    letters becomes the word break.
+ * Never longer than the input. */
+static int ascii_letter(char c)
+{
+    return ((unsigned char)c | 32) >= 'a' && ((unsigned char)c | 32) <= 'z';
+}
+static int spell_sep(char c)
+{
+    return c == ' ' || c == '.' || c == '-' || c == '_' || c == '*';
+}
+
+static size_t undo_obfuscation(const unsigned char *in, size_t n, char *out)
+{
+    /* pass 1: fullwidth, ideographic space, Cyrillic case -> out */
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = in[i];
+        if (c == 0xEF && i + 2 < n && (in[i + 1] == 0xBC || in[i + 1] == 0xBD)) {
+            unsigned cp = 0xF000u | ((unsigned)(in[i + 1] & 0x3F) << 6) | (in[i + 2] & 0x3Fu);
+            if (cp >= 0xFF01 && cp <= 0xFF5E) {
+                out[o++] = (char)(cp - 0xFEE0);
+                i += 2;
+                continue;
+            }
+        }
+        if (c == 0xE3 && i + 2 < n && in[i + 1] == 0x80 && in[i + 2] == 0x80) {
+            out[o++] = ' ';
+            i += 2;
+            continue;
+        }
+        if (c == 0xD0 && i + 1 < n && in[i + 1] >= 0x90 && in[i + 1] <= 0xAF) {
+            unsigned small = in[i + 1] + 0x20; /* U+0410..U+042F -> U+0430..U+044F */
+            if (small <= 0xBF) {
+                out[o++] = (char)0xD0, out[o++] = (char)small;
+            } else {
+                out[o++] = (char)0xD1, out[o++] = (char)(small - 0x40);
+            }
+            i++;
+            continue;
+        }
+        if (c == 0xD0 && i + 1 < n && in[i + 1] >= 0x80 && in[i + 1] <= 0x8F) { /* Ѐ..Џ */
+            out[o++] = (char)0xD1, out[o++] = (char)(in[i + 1] + 0x10);
+            i++;
+            continue;
+        }
+        out[o++] = (char)c;
+    }
+    /* pass 2: Cyrillic look-alikes in mixed words, in place (2 bytes -> 1) */
+    static const struct {
+        unsigned char b0, b1;
+        char latin;
+    } glyphs[] = {{0xD0, 0xB0, 'a'}, {0xD0, 0xB5, 'e'}, {0xD0, 0xBE, 'o'}, {0xD1, 0x80, 'p'},
+                  {0xD1, 0x81, 'c'}, {0xD1, 0x83, 'y'}, {0xD1, 0x85, 'x'}, {0xD1, 0x96, 'i'},
+                  {0xD1, 0x95, 's'}, {0xD1, 0x98, 'j'}, {0xD0, 0xBA, 'k'}, {0xD0, 0xBC, 'm'},
+                  {0xD0, 0xBD, 'h'}, {0xD1, 0x82, 't'}, {0xD0, 0xB2, 'b'}};
+    size_t w = 0;
+    for (size_t i = 0; i < o;) {
+        unsigned char c = (unsigned char)out[i];
+        int wordish = (c | 32) >= 'a' && (c | 32) <= 'z';
+        wordish |= c >= 0x80;
+        if (!wordish) {
+            out[w++] = out[i++];
+            continue;
+        }
+        size_t s = i;
+        int latin = 0;
+        while (i < o && ((((unsigned char)out[i] | 32) >= 'a' && ((unsigned char)out[i] | 32) <= 'z') ||
+                         (unsigned char)out[i] >= 0x80)) {
+            latin |= ((unsigned char)out[i] | 32) >= 'a' && ((unsigned char)out[i] | 32) <= 'z';
+            i++;
+        }
+        for (size_t k = s; k < i; k++) {
+            if (latin && k + 1 < i) {
+                int mapped = 0;
+                for (size_t g = 0; g < sizeof glyphs / sizeof glyphs[0] && !mapped; g++)
+                    if ((unsigned char)out[k] == glyphs[g].b0 && (unsigned char)out[k + 1] == glyphs[g].b1) {
+                        out[w++] = glyphs[g].latin;
+                        k++;
+                        mapped = 1;
+                    }
+                if (mapped) continue;
+            }
+            out[w++] = out[k];
+        }
+    }
+    o = w;
+    /* pass 3: spelled-out letters, in place */
+    w = 0;
+    for (size_t i = 0; i < o;) {
+        if (ascii_letter(out[i]) && (i == 0 || !ascii_letter(out[i - 1])) &&
+            (i + 1 >= o || !ascii_letter(out[i + 1]))) {
+            size_t k = i, end = i;
+            int letters = 0;
+            while (k < o && ascii_letter(out[k]) && (k + 1 >= o || !ascii_letter(out[k + 1]))) {
+                letters++;
+                end = k + 1;
+                size_t g = k + 1;
+                while (g < o && g - (k + 1) < 3 && spell_sep(out[g]))
+                    g++;
+                if (g == k + 1 || g >= o || !ascii_letter(out[g])) break;
+                k = g;
+            }
+            if (letters >= 4) {
+                for (size_t p = i; p < end;) {
+                    if (!ascii_letter(out[p])) {
+                        p++;
+                        continue;
+                    }
+                    out[w++] = out[p++];
+                    size_t g = p;
+                    while (g < end && spell_sep(out[g]))
+                        g++;
+                    if (g - p >= 2) out[w++] = ' ';
+                    p = g;
+                }
+                i = end;
+                continue;
+            }
+        }
+        out[w++] = out[i++];
+    }
+    return w;
+}
+
+
 static int split_words_clean(const char *text, size_t len, words *out);
 static int intern_words(words *ws);
 
@@ -520,6 +750,7 @@ static int split_words(const char *text, size_t len, words *out)
         }
         clean[n++] = (char)c;
     }
+    n = undo_obfuscation((const unsigned char *)clean, n, clean);
     int r = split_words_clean(clean, n, out);
     free(clean);
     return r == 0 ? intern_words(out) : r;
@@ -721,6 +952,100 @@ static void check_harmful_fiction(const words *ws, jailbreak_result *r, float *b
         add_signal(r, "harmful_fiction", JAILBREAK_HARMFUL_FICTION, 0.65f, best);
     else
         add_signal(r, "harmful_howto", JAILBREAK_HARMFUL_FICTION, 0.3f, best);
+}
+
+/* Scripts written without spaces between words (Chinese, Japanese; Korean
+ * words are checked the same way): an override verb and an object of it
+ * anywhere in the text, or a fixed phrase. */
+static void check_cjk(const char *text, size_t len, jailbreak_result *r, float *best)
+{
+    int wide = 0;
+    for (size_t i = 0; i < len && !wide; i++)
+        wide = (unsigned char)text[i] >= 0xE3 && (unsigned char)text[i] <= 0xED;
+    if (!wide) return;
+    static const char *const verbs[] = {"\xe5\xbf\xbd\xe7\x95\xa5", /* 忽略 */
+                                        "\xe6\x97\xa0\xe8\xa7\x86", /* 无视 */
+                                        "\xe5\xbf\x98\xe8\xae\xb0", /* 忘记 */
+                                        "\xe5\xbf\x98\xe6\x8e\x89", /* 忘掉 */
+                                        "\xe7\x84\xa1\xe8\xa6\x96", /* 無視 */
+                                        "\xe5\xbf\x98\xe3\x82\x8c", /* 忘れ */
+                                        "\xeb\xac\xb4\xec\x8b\x9c", /* 무시 */
+                                        "\xec\x9e\x8a\xec\x96\xb4", /* 잊어 */
+                                        NULL};
+    static const char *const objects[] = {"\xe6\x8c\x87\xe4\xbb\xa4", /* 指令 */
+                                          "\xe6\x8c\x87\xe7\xa4\xba", /* 指示 */
+                                          "\xe8\xa7\x84\xe5\x88\x99", /* 规则 */
+                                          "\xe8\xa6\x8f\xe5\x89\x87", /* 規則 */
+                                          "\xe5\x91\xbd\xe4\xbb\xa4", /* 命令 */
+                                          "\xe3\x83\xab\xe3\x83\xbc\xe3\x83\xab", /* ルール */
+                                          "\xe6\x8f\x90\xe7\xa4\xba", /* 提示 */
+                                          "\xe8\xae\xbe\xe5\xae\x9a", /* 设定 */
+                                          "\xec\xa7\x80\xec\x8b\x9c", /* 지시 */
+                                          "\xea\xb7\x9c\xec\xb9\x99", /* 규칙 */
+                                          "\xeb\xaa\x85\xeb\xa0\xb9", /* 명령 */
+                                          NULL};
+    static const char *const unlimited[] = {
+        "\xe6\xb2\xa1\xe6\x9c\x89\xe4\xbb\xbb\xe4\xbd\x95\xe9\x99\x90\xe5\x88\xb6", /* 没有任何限制 */
+        "\xe6\xb2\xa1\xe6\x9c\x89\xe9\x99\x90\xe5\x88\xb6", /* 没有限制 */
+        "\xe4\xb8\x8d\xe5\x8f\x97\xe9\x99\x90\xe5\x88\xb6", /* 不受限制 */
+        "\xe6\x97\xa0\xe9\x99\x90\xe5\x88\xb6",               /* 无限制 */
+        "\xe5\x88\xb6\xe9\x99\x90\xe3\x81\xae\xe3\x81\xaa\xe3\x81\x84", /* 制限のない */
+        "\xe5\x88\xb6\xe9\x99\x90\xe3\x81\xaa\xe3\x81\x97", /* 制限なし */
+        "\xec\xa0\x9c\xed\x95\x9c \xec\x97\x86\xeb\x8a\x94", /* 제한 없는 */
+        "\xec\xa0\x9c\xed\x95\x9c\xec\x97\x86\xec\x9d\xb4", /* 제한없이 */
+        NULL};
+    static const char *const devmode[] = {
+        "\xe5\xbc\x80\xe5\x8f\x91\xe8\x80\x85\xe6\xa8\xa1\xe5\xbc\x8f", /* 开发者模式 */
+        "\xe9\x96\x8b\xe7\x99\xba\xe8\x80\x85\xe3\x83\xa2\xe3\x83\xbc\xe3\x83\x89", /* 開発者モード */
+        "\xe8\xb6\x8a\xe7\x8b\xb1", /* 越狱 */
+        NULL};
+    static const char *const sysprompt[] = {
+        "\xe7\xb3\xbb\xe7\xbb\x9f\xe6\x8f\x90\xe7\xa4\xba", /* 系统提示 */
+        "\xe3\x82\xb7\xe3\x82\xb9\xe3\x83\x86\xe3\x83\xa0\xe3\x83\x97\xe3\x83\xad\xe3\x83\xb3\xe3\x83\x97\xe3\x83\x88", /* システムプロンプト */
+        "\xec\x8b\x9c\xec\x8a\xa4\xed\x85\x9c \xed\x94\x84\xeb\xa1\xac\xed\x94\x84\xed\x8a\xb8", /* 시스템 프롬프트 */
+        NULL};
+    int verb = 0, object = 0;
+    for (const char *const *v = verbs; *v && !verb; v++)
+        verb = memmem(text, len, *v, strlen(*v)) != NULL;
+    for (const char *const *o = objects; *o && !object; o++)
+        object = memmem(text, len, *o, strlen(*o)) != NULL;
+    if (verb && object)
+        add_signal(r, "ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.75f, best);
+    for (const char *const *u = unlimited; *u; u++)
+        if (memmem(text, len, *u, strlen(*u))) {
+            add_signal(r, "no_restrictions", JAILBREAK_NO_RESTRICTIONS, 0.5f, best);
+            break;
+        }
+    for (const char *const *d = devmode; *d; d++)
+        if (memmem(text, len, *d, strlen(*d))) {
+            add_signal(r, "developer_mode", JAILBREAK_DEVELOPER_MODE, 0.5f, best);
+            break;
+        }
+    for (const char *const *p = sysprompt; *p; p++)
+        if (memmem(text, len, *p, strlen(*p))) {
+            add_signal(r, "reveal_system_prompt", JAILBREAK_PROMPT_EXFILTRATION, 0.5f, best);
+            break;
+        }
+}
+
+/* Placeholders of jailbreak templates ("{{char}}", "[INSERT PROMPT HERE]"):
+ * a template pasted with its slots is a persona prompt. */
+static void check_placeholders(const char *text, size_t len, jailbreak_result *r, float *best)
+{
+    static const char *const slots[] = {"{{char}}", "{{user}}", "[insert prompt here]",
+                                        "{prompt}", "<prompt>", "[prompt]", "{{prompt}}",
+                                        "<persona>", "[your prompt here]", "<question>",
+                                        "[insert question]", "{question}", NULL};
+    for (const char *const *s = slots; *s; s++) {
+        size_t n = strlen(*s);
+        for (size_t i = 0; i + n <= len; i++) {
+            if ((text[i] != (*s)[0])) continue;
+            if (!strncasecmp(text + i, *s, n)) {
+                add_signal(r, "template_placeholder", JAILBREAK_ROLEPLAY, 0.35f, best);
+                return;
+            }
+        }
+    }
 }
 
 /* Fake chat-template or role markers inside a user message. */
@@ -928,7 +1253,7 @@ static void check_encoded(const char *text, size_t len, const words *ws, jailbre
         add_signal(r, "encoded_payload", JAILBREAK_ENCODED, 0.15f, best);
 }
 
-static void scan_patterns(const char *text, size_t len, jailbreak_result *r, float *best, int depth)
+static void scan_chunk(const char *text, size_t len, jailbreak_result *r, float *best, int depth)
 {
     words ws;
     if (split_words(text, len, &ws) == 0) {
@@ -938,17 +1263,59 @@ static void scan_patterns(const char *text, size_t len, jailbreak_result *r, flo
                            g_signals[s].def->weight, best);
         check_harmful_fiction(&ws, r, best);
         check_role_tags(text, len, r, best);
+        check_cjk(text, len, r, best);
+        check_placeholders(text, len, r, best);
         if (depth == 0) {
             check_payload_splitting(text, len, r, best);
             check_encoded(text, len, &ws, r, best);
         }
     }
     free_words(&ws);
+    if (depth > 0) return;
+    /* "ig-nore all pre-vious in-struc-tions": a second view with the hyphens
+     * inside words removed, when there are a few of them */
+    int hyphens = 0;
+    for (size_t i = 1; i + 1 < len && hyphens < 2; i++)
+        hyphens += text[i] == '-' && isalnum_ascii(text[i - 1]) && isalnum_ascii(text[i + 1]);
+    if (hyphens < 2) return;
+    char *joined = malloc(len);
+    if (!joined) return;
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        if (!(text[i] == '-' && i > 0 && i + 1 < len && isalnum_ascii(text[i - 1]) &&
+              isalnum_ascii(text[i + 1])))
+            joined[n++] = text[i];
+    jailbreak_result sub;
+    float sub_best[JAILBREAK_MAX_PATTERNS];
+    memset(&sub, 0, sizeof sub);
+    scan_chunk(joined, n, &sub, sub_best, 1);
+    for (int k = 0; k < sub.n_patterns; k++)
+        add_signal(r, sub.patterns[k], sub.types, sub_best[k], best);
+    free(joined);
+}
+
+/* The word splitter holds at most MAX_WORDS words, so a long text is scanned in
+ * overlapping chunks: an attack buried at the end of a long document is read
+ * like one at its start, and the work stays linear in the length. */
+#define SCAN_CHUNK 32768
+#define SCAN_OVERLAP 1024
+static void scan_patterns(const char *text, size_t len, jailbreak_result *r, float *best, int depth)
+{
+    if (len <= SCAN_CHUNK) {
+        scan_chunk(text, len, r, best, depth);
+        return;
+    }
+    for (size_t s = 0; s < len; s += SCAN_CHUNK - SCAN_OVERLAP) {
+        size_t n = len - s < SCAN_CHUNK ? len - s : SCAN_CHUNK;
+        scan_chunk(text + s, n, r, best, depth);
+        if (s + n >= len) break;
+    }
 }
 
 /* ------------------------------------------------------------ the detector */
 
 struct jailbreak_detector {
+    const embed_model *model; /* for the windows of long texts; NULL = patterns only */
     int n, dim;
     char **texts;
     float *vecs;   /* n * dim, L2-normalised, NULL = patterns only */
@@ -1074,6 +1441,7 @@ jailbreak_detector *jailbreak_load(const char *exemplars_path, const embed_model
         goto fail;
     }
     if (!(d->vecs = embed_lines(m, d->texts, d->n, err, errlen))) goto fail;
+    d->model = m;
     /* Optional contrast set next to the exemplars (same folder). */
     char anchors[1024];
     const char *slash = strrchr(exemplars_path, '/');
@@ -1130,6 +1498,106 @@ static double topk_mean(const float *top, int n)
     return k ? s / k : 0;
 }
 
+/* Logistic calibration of one vector (see the constants at the top). */
+static double similarity_p(const jailbreak_detector *d, const float *vec, float pattern_score,
+                           float *sim, float *benign_sim, int *nearest)
+{
+    float top_a[TOPK], top_b[TOPK];
+    topk_similarity(d->vecs, d->n, d->dim, vec, top_a, nearest);
+    if (sim) *sim = top_a[0];
+    double z;
+    if (d->n_benign > 0) {
+        topk_similarity(d->benign, d->n_benign, d->dim, vec, top_b, NULL);
+        if (benign_sim) *benign_sim = top_b[0];
+        z = W_ATTACK * topk_mean(top_a, d->n) + W_BENIGN * topk_mean(top_b, d->n_benign) +
+            W_PATTERN * pattern_score + BIAS;
+    } else {
+        z = W_ATTACK_ONLY * topk_mean(top_a, d->n) + W_PATTERN_ONLY * pattern_score + BIAS_ONLY;
+    }
+    return 1.0 / (1.0 + exp(-z));
+}
+
+/* Words that make a stretch of a long text worth embedding on its own. */
+static const char *const WINDOW_STEMS[] = {
+    "ignor", "disregard", "forget", "instruction", "rules", "guideline", "prompt", "system",
+    "pretend", "you are", "you're", "restrict", "filter", "jailbreak", "developer", "mode",
+    "persona", "unfilter", "uncensor", "no longer", "from now on", "reveal", "bypass",
+    "override", "assistant", "polic", "ethic", "refus", NULL};
+
+/* Long texts: the caller's vector covers the first embedding window only. Up to
+ * JAILBREAK_MAX_WINDOWS further windows are embedded: those with the most
+ * attack-like words (counted in one pass over the text), then the last one.
+ * Returns the best probability among them (0 when none was embedded). */
+static double window_p(const jailbreak_detector *d, const char *text, size_t len,
+                       float pattern_score, int *embedded)
+{
+    *embedded = 0;
+    if (!d->model || len <= 2 * JAILBREAK_WINDOW_BYTES || embed_max_tokens(d->model) <= 0) return 0;
+    size_t stride = JAILBREAK_WINDOW_BYTES / 2;
+    size_t nwin = (len - JAILBREAK_WINDOW_BYTES) / stride + 1; /* window k starts at k*stride */
+    /* hits per stride bucket, then window score = its two buckets */
+    size_t nb = len / stride + 1;
+    unsigned *bucket = calloc(nb, sizeof *bucket);
+    if (!bucket) return 0;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)text[i] | 32;
+        if (c < 'a' || c > 'y' || (i > 0 && isalnum_ascii(text[i - 1]))) continue;
+        for (const char *const *w = WINDOW_STEMS; *w; w++)
+            if ((*w)[0] == c && !strncasecmp(text + i, *w, strlen(*w))) {
+                bucket[i / stride]++;
+                break;
+            }
+    }
+    size_t pick[JAILBREAK_MAX_WINDOWS];
+    int np = 0;
+    unsigned char *taken = calloc(nwin + 1, 1);
+    if (!taken) {
+        free(bucket);
+        return 0;
+    }
+    for (int round = 0; round < JAILBREAK_MAX_WINDOWS - 1; round++) {
+        size_t best = 0;
+        unsigned best_hits = 0;
+        for (size_t k = 2; k < nwin; k++) { /* windows 0 and 1 overlap the caller's vector */
+            unsigned h = bucket[k] + (k + 1 < nb ? bucket[k + 1] : 0);
+            if (!taken[k] && h > best_hits) best = k, best_hits = h;
+        }
+        if (best_hits == 0) break;
+        pick[np++] = best;
+        for (size_t k = best > 0 ? best - 1 : 0; k <= best + 1 && k < nwin; k++)
+            taken[k] = 1;
+    }
+    if (nwin > 2 && !taken[nwin - 1]) pick[np++] = nwin - 1;
+    free(bucket);
+    free(taken);
+    if (np == 0) return 0;
+    const char *texts[JAILBREAK_MAX_WINDOWS];
+    size_t lens[JAILBREAK_MAX_WINDOWS];
+    for (int k = 0; k < np; k++) {
+        size_t s = pick[k] * stride, e = s + JAILBREAK_WINDOW_BYTES;
+        if (e > len) e = len;
+        while (s < e && text[s] != ' ' && text[s] != '\n') /* start at a word */
+            s++;
+        texts[k] = text + s;
+        lens[k] = e - s;
+    }
+    float *v = malloc(sizeof(float) * (size_t)np * (size_t)d->dim);
+    embed_state *st = embed_state_new(d->model);
+    double best = 0;
+    char err[128];
+    if (v && st && embed_batch(d->model, st, texts, lens, np, v, err, sizeof err) == 0) {
+        *embedded = np;
+        for (int k = 0; k < np; k++) {
+            double p = similarity_p(d, v + (size_t)k * (size_t)d->dim, pattern_score, NULL, NULL,
+                                    NULL);
+            if (p > best) best = p;
+        }
+    }
+    embed_state_free(st);
+    free(v);
+    return best;
+}
+
 int jailbreak_check(const jailbreak_detector *d, const char *text, size_t len,
                     const float *text_vec, float threshold, jailbreak_result *r)
 {
@@ -1146,24 +1614,15 @@ int jailbreak_check(const jailbreak_detector *d, const char *text, size_t len,
     r->pattern_score = (float)(1.0 - keep);
     double conf = r->pattern_score;
     if (text_vec && d->vecs) {
-        float top_a[TOPK], top_b[TOPK];
-        topk_similarity(d->vecs, d->n, d->dim, text_vec, top_a, &r->nearest);
-        r->similarity = top_a[0];
-        double z;
-        if (d->n_benign > 0) {
-            topk_similarity(d->benign, d->n_benign, d->dim, text_vec, top_b, NULL);
-            r->benign_similarity = top_b[0];
-            z = W_ATTACK * topk_mean(top_a, d->n) + W_BENIGN * topk_mean(top_b, d->n_benign) +
-                W_PATTERN * r->pattern_score + BIAS;
-        } else {
-            z = W_ATTACK_ONLY * topk_mean(top_a, d->n) + W_PATTERN_ONLY * r->pattern_score +
-                BIAS_ONLY;
-        }
-        double p = 1.0 / (1.0 + exp(-z));
+        double p = similarity_p(d, text_vec, r->pattern_score, &r->similarity,
+                                &r->benign_similarity, &r->nearest);
+        double pw = window_p(d, text, len, r->pattern_score, &r->windows);
+        if (pw > p) p = pw;
         /* the embedding, not the patterns, carried this decision */
         if (p >= 0.5 && p > r->pattern_score && r->n_patterns < JAILBREAK_MAX_PATTERNS) {
             r->types |= JAILBREAK_SIMILARITY;
-            r->patterns[r->n_patterns++] = "exemplar_similarity";
+            r->patterns[r->n_patterns++] = pw >= p && r->windows ? "window_similarity"
+                                                                 : "exemplar_similarity";
         }
         if (p > conf) conf = p;
     }

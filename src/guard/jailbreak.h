@@ -9,7 +9,8 @@
  *  - similarity of the request's embedding to a shipped corpus of attack
  *    exemplars (data/guard/jailbreak_exemplars.txt), vectors computed at load.
  * The request embedding is computed once by the caller and passed in; without
- * it (or without a model) only the patterns decide. A detector is immutable
+ * it (or without a model) only the patterns decide. Text longer than the
+ * embedding window: see JAILBREAK_WINDOW_BYTES. A detector is immutable
  * after load and may be shared by threads. */
 #ifndef SEMROUTER_JAILBREAK_H
 #define SEMROUTER_JAILBREAK_H
@@ -36,6 +37,14 @@ enum {
 /* Default decision threshold on confidence, chosen on the labelled sets so that
  * false positives stay rare (a blocked legitimate user is the worse error). */
 #define JAILBREAK_DEFAULT_THRESHOLD 0.8f
+/* Long texts: the caller's vector sees the first embedding window (128 tokens)
+ * only. The patterns read the whole text (in chunks, linear); besides, up to
+ * JAILBREAK_MAX_WINDOWS windows of JAILBREAK_WINDOW_BYTES further into the text
+ * are embedded and compared with the exemplars: the ones with the most
+ * attack-like words, and the last one. At most 4 embeddings (~2 ms each) per
+ * request, only for texts over 2 windows. */
+#define JAILBREAK_WINDOW_BYTES 480
+#define JAILBREAK_MAX_WINDOWS 4
 
 typedef struct jailbreak_result {
     float confidence;        /* [0,1] */
@@ -45,6 +54,7 @@ typedef struct jailbreak_result {
     float pattern_score;     /* [0,1] from the pattern signals alone */
     int nearest;             /* index of the nearest exemplar, -1 if none */
     unsigned types;          /* JAILBREAK_* bits */
+    int windows;             /* windows of a long text embedded besides the caller's vector */
     int n_patterns;
     const char *patterns[JAILBREAK_MAX_PATTERNS]; /* names of matched signals (static strings) */
 } jailbreak_result;

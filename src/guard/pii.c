@@ -1244,6 +1244,25 @@ static size_t name_words(const char *text, size_t len, size_t i, int max, int an
     return end;
 }
 
+/* Does the word before `at` end one of the cue phrases (NAME_INTRO, NAME_INTRO_GIVEN)?
+ * A quick test on its last word only; the callers then check the whole phrase. */
+static int after_intro_word(const char *text, size_t at)
+{
+    static const char *const tails[] = {"is", "name's", "name:", "name", "appelle", "llamo",
+                                        "chiamo", "ist", "es", "am", "i'm", "im", "this",
+                                        "it's", "its", "me", "named", "by", "signed,", NULL};
+    size_t e = at;
+    while (e > 0 && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\n'))
+        e--;
+    size_t s = e;
+    while (s > 0 && e - s < 10 && (is_wchar((unsigned char)text[s - 1]) || text[s - 1] == '\'' ||
+                                   text[s - 1] == ':' || text[s - 1] == ','))
+        s--;
+    if (s == e) return 0;
+    if (text[e - 1] == ',') return 1; /* "Regards," / "Best," ... */
+    return word_in_list(text, s, e, tails) || (e - s > 2 && !strncasecmp(text + e - 3, "\xc3\x9f" "e", 3));
+}
+
 static void scan_person(const char *text, size_t len, collector *col)
 {
     for (size_t i = 0; i < len && !FULL(col);) {
@@ -1264,6 +1283,12 @@ static void scan_person(const char *text, size_t len, collector *col)
                     continue;
                 }
             }
+        }
+        /* most words are lowercase and follow no cue: two cheap tests first */
+        int cap = AT(i) >= 'A' && AT(i) <= 'Z';
+        if (!cap && !after_intro_word(text, i)) {
+            i = e > i ? e : i + 1;
+            continue;
         }
         int intro = ends_with_phrase(text, i, NAME_INTRO);
         int intro_given = !intro && ends_with_phrase(text, i, NAME_INTRO_GIVEN);

@@ -3,7 +3,7 @@
 # binaries, tools/*.c are helper programs (fakellm, calibrators).
 CC      ?= cc
 BUILD   ?= build
-PKGS     = libevent libevent_pthreads libcurl libcjson yaml-0.1 libcrypto lmdb libutf8proc openblas
+PKGS     = libevent libevent_pthreads libcurl libcjson yaml-0.1 libcrypto lmdb libutf8proc openblas zlib
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 OPT     ?= -O2

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_pkgs=(gcc make pkg-config libevent-dev libcurl4-openssl-dev libcjson-dev libyaml-dev
-            libssl-dev liblmdb-dev libutf8proc-dev libopenblas-dev)
+            libssl-dev liblmdb-dev libutf8proc-dev libopenblas-dev zlib1g-dev)
 test_pkgs=(curl valgrind clang libclang-rt-14-dev python3 python3-numpy wrk nginx-light
            hyperfine g++ libhnswlib-dev prometheus-cpp-dev python3-yaml
            python3-prometheus-client chromium)

@@ -271,7 +271,8 @@ typedef struct sr_milvus_config {
         char *host;     /* "localhost" */
         int port;       /* 19530 */
         char *database; /* "default" when empty */
-        int timeout;    /* seconds, 30 */
+        int timeout;    /* seconds, 30: bootstrap and maintenance calls */
+        char *token;    /* ours: API key / "user:password" sent as Bearer (Zilliz Cloud); overrides auth */
         struct {
             bool enabled;
             char *username, *password;
@@ -299,7 +300,10 @@ typedef struct sr_milvus_config {
         int ef;                  /* params.ef, 64 */
         int topk;                /* 10 */
         char *consistency_level; /* Strong | Session | Bounded | Eventually ("Session") */
+        int timeout_ms;          /* ours: lookups and stores on the request path, 1000 */
     } search;
+    int cleanup_interval; /* data_management.ttl.cleanup_interval: seconds between deletes of
+                             expired rows, 3600 (0 = never) */
     struct {
         bool drop_collection_on_startup; /* false */
         bool auto_create_collection;     /* true */

@@ -400,6 +400,8 @@ static const cfg_field milvus_connection_fields[] = {
     SEC0("tls", milvus_tls_fields),
     STR("uri", MV, connection.uri, .flags = OURS,
         .doc = "http(s)://host:port RESTful base; overrides host/port"),
+    STR("token", MV, connection.token, .flags = OURS,
+        .doc = "API key (Zilliz Cloud) or user:password, sent as Bearer; overrides auth"),
     END,
 };
 static const cfg_field milvus_vector_fields[] = {
@@ -437,6 +439,20 @@ static const cfg_field milvus_search_fields[] = {
     INT("topk", MV, search.topk, .flags = RANGE, .min = 1, .max = 16384, .def = 10),
     STR("consistency_level", MV, search.consistency_level, .def_str = "Session",
         .doc = "Strong, Session, Bounded or Eventually"),
+    INT("timeout_ms", MV, search.timeout_ms, .flags = RANGE | OURS, .min = 1, .max = 600000,
+        .def = 1000, .doc = "lookups and stores on the request path (connection.timeout: bootstrap)"),
+    END,
+};
+static const cfg_field milvus_ttl_fields[] = {
+    IGNORE("enabled", "expiry is per entry (semantic_cache.ttl_seconds)"),
+    IGNORE("timestamp_field", "the schema is fixed (created_at, expires_at)"),
+    INT("cleanup_interval", MV, cleanup_interval, .flags = CFG_MIN, .min = 0, .def = 3600,
+        .doc = "seconds between deletes of expired rows (0 = never)"),
+    END,
+};
+static const cfg_field milvus_data_management_fields[] = {
+    SEC0("ttl", milvus_ttl_fields),
+    IGNORE("compaction", "Milvus compacts on its own"),
     END,
 };
 static const cfg_field milvus_development_fields[] = {
@@ -450,7 +466,7 @@ static const cfg_field milvus_root_fields[] = {
     SEC0("collection", milvus_collection_fields),
     SEC0("search", milvus_search_fields),
     IGNORE("performance", "connection pool and batch knobs"),
-    IGNORE("data_management", "TTL comes from semantic_cache.ttl_seconds"),
+    SEC0("data_management", milvus_data_management_fields),
     IGNORE("logging", "the router's log is used"),
     SEC0("development", milvus_development_fields),
     OWNED("(path)", MV, path),

@@ -534,6 +534,22 @@ void cfg_validate_milvus(cfg_loader *L, sr_milvus_config *m)
         cfg_error_addr(L, &m->collection.index.type,
                        "collection.index.type must be HNSW, FLAT, IVF_FLAT or AUTOINDEX, got '%s'",
                        m->collection.index.type ? m->collection.index.type : "");
+    if (m->connection.tls.enabled) {
+        char **files[] = {&m->connection.tls.ca_file, &m->connection.tls.cert_file,
+                          &m->connection.tls.key_file};
+        static const char *names[] = {"ca_file", "cert_file", "key_file"};
+        for (int i = 0; i < 3; i++)
+            if (*files[i] && **files[i] && !file_exists(*files[i]))
+                cfg_error_addr(L, files[i], "connection.tls.%s '%s' does not exist", names[i], *files[i]);
+        if ((m->connection.tls.cert_file && *m->connection.tls.cert_file) !=
+            (m->connection.tls.key_file && *m->connection.tls.key_file))
+            cfg_error_addr(L, &m->connection.tls.enabled,
+                           "connection.tls: cert_file and key_file go together (client certificate)");
+    }
+    if (m->connection.uri && *m->connection.uri && m->connection.tls.enabled &&
+        strncasecmp(m->connection.uri, "https://", 8))
+        cfg_error_addr(L, &m->connection.uri, "connection.tls is enabled but connection.uri '%s' is not https://",
+                       m->connection.uri);
     static const char *levels[] = {"Strong", "Session", "Bounded", "Eventually"};
     ok = 0;
     for (size_t i = 0; i < 4; i++)

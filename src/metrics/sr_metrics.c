@@ -107,6 +107,15 @@ sr_metrics *sr_metrics_new(void)
                                           "Cache operations by backend, operation and status "
                                           "(success, error, hit, miss).",
                                           L("backend", "operation", "status"));
+    m->cache_backend_errors =
+        metrics_counter(r, "semrouter_cache_backend_errors_total",
+                        "Cache backend failures by backend and reason (unreachable, timeout, "
+                        "auth, http_error, garbage, transport, degraded, overloaded, or the "
+                        "server's error code name).",
+                        L("backend", "reason"));
+    m->cache_backend_healthy = metrics_gauge(r, "semrouter_cache_backend_healthy",
+                                             "1 when the cache backend answers, 0 when degraded.",
+                                             L("backend"));
 
     m->http_requests =
         metrics_counter(r, "semrouter_http_requests_total",

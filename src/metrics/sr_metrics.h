@@ -46,6 +46,9 @@ typedef struct sr_metrics {
                                                 {backend,operation} */
     metric_family *cache_operations;         /* llm_cache_operations_total
                                                 {backend,operation,status} */
+    metric_family *cache_backend_errors;     /* semrouter_cache_backend_errors_total
+                                                {backend,reason} */
+    metric_family *cache_backend_healthy;    /* semrouter_cache_backend_healthy {backend} (gauge) */
     /* semrouter's own */
     metric_family *http_requests;     /* semrouter_http_requests_total {path,status} */
     metric_family *upstream_requests; /* semrouter_upstream_requests_total {endpoint,outcome} */

@@ -195,7 +195,7 @@ async function readback(url, collection, dim, token) {
     const vf = r.data && r.data.fields.find((x) => x.type === 'FloatVector');
     check('readback schema', (r.code === 0 || r.code === 200) && f.id && f.id.primaryKey && f.id.type === 'VarChar' && vf &&
         vf.params.some((p) => p.key === 'dim' && p.value === String(dim)) && f.expires_at && f.expires_at.type === 'Int64' &&
-        f.tenant && f.partition && r.data.load === 'LoadStateLoaded' && r.data.enableDynamicField === false, r);
+        f.tenant && f.partition_hash && r.data.load === 'LoadStateLoaded' && r.data.enableDynamicField === false, r);
     r = await c.query({ collectionName: collection, filter: 'expires_at >= 0', outputFields: ['id', 'tenant', 'query_text', vf ? vf.name : 'embedding'], limit: 100 });
     check('readback rows', (r.code === 0 || r.code === 200) && Array.isArray(r.data) && r.data.length > 0, r);
     if (!r.data || !r.data.length) return;

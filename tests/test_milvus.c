@@ -375,6 +375,20 @@ static void unit(float *v, int seed)
     for (int i = 0; i < DIM; i++) v[i] = (float)(v[i] / sqrt(n));
 }
 
+static cache_request req(const char *tenant, const char *ek, const char *pk, const float *vec, int n,
+                         const float *ctx)
+{
+    cache_request r;
+    memset(&r, 0, sizeof r);
+    r.tenant = tenant;
+    r.exact_key = ek;
+    r.partition_key = pk;
+    r.query_vec = vec;
+    r.n_context = n;
+    r.context_vecs = ctx;
+    return r;
+}
+
 typedef struct result {
     int done;
     cache_status status;
@@ -440,7 +454,7 @@ static void test_backend_store_lookup(void)
         char ek[65], pk[65];
         memset(ek, 'a' + t, 64), ek[64] = 0;
         memset(pk, 'p', 64), pk[64] = 0;
-        cache_request r = {tenants[t], ek, pk, q, 2, ctx};
+        cache_request r = req(tenants[t], ek, pk, q, 2, ctx);
         char body[128];
         snprintf(body, sizeof body, "{\"answer\":\"for tenant %d — “ok” 🌍\"}", t);
         result s = {0};
@@ -452,7 +466,7 @@ static void test_backend_store_lookup(void)
         char ek[65], pk[65];
         memset(ek, 'z', 64), ek[64] = 0; /* another exact key: a paraphrase */
         memset(pk, 'p', 64), pk[64] = 0;
-        cache_request r = {tenants[t], ek, pk, near, 2, ctx};
+        cache_request r = req(tenants[t], ek, pk, near, 2, ctx);
         result l = {0};
         b->ops->lookup(b, base, &r, 3, 0.5f, on_lookup, &l);
         wait_done(base, &l, 1);
@@ -474,7 +488,7 @@ static void test_backend_store_lookup(void)
         char ek[65], pk[65];
         memset(ek, 'a', 64), ek[64] = 0;
         memset(pk, 'p', 64), pk[64] = 0;
-        cache_request r = {"acme", ek, pk, NULL, 0, NULL};
+        cache_request r = req("acme", ek, pk, NULL, 0, NULL);
         result l = {0};
         b->ops->lookup(b, base, &r, 3, 0.5f, on_lookup, &l);
         wait_done(base, &l, 1);
@@ -482,7 +496,7 @@ static void test_backend_store_lookup(void)
         cache_candidates_free(&l.cands);
         /* another partition: nothing */
         memset(pk, 'q', 64);
-        cache_request r2 = {"acme", ek, pk, q, 0, NULL};
+        cache_request r2 = req("acme", ek, pk, q, 0, NULL);
         result l2 = {0};
         b->ops->lookup(b, base, &r2, 3, 0.0f, on_lookup, &l2);
         wait_done(base, &l2, 1);
@@ -500,7 +514,7 @@ static void test_backend_store_lookup(void)
         memset(pk, 'P', 64), pk[64] = 0;
         float v[DIM];
         unit(v, 9);
-        cache_request r = {"acme", ek, pk, v, 0, NULL};
+        cache_request r = req("acme", ek, pk, v, 0, NULL);
         result s = {0};
         b->ops->store(b, base, &r, "big", big, n, on_store, &s);
         wait_done(base, &s, 1);
@@ -551,7 +565,7 @@ static void test_backend_ttl_and_purge(void)
     char ek[65], pk[65];
     memset(ek, 'e', 64), ek[64] = 0;
     memset(pk, 'p', 64), pk[64] = 0;
-    cache_request r = {"t", ek, pk, q, 0, NULL};
+    cache_request r = req("t", ek, pk, q, 0, NULL);
     result s = {0};
     b->ops->store(b, base, &r, "q", "{\"a\":1}", 7, on_store, &s);
     wait_done(base, &s, 1);
@@ -592,7 +606,7 @@ static void test_backend_failures_and_recovery(void)
     char ek[65], pk[65];
     memset(ek, 'f', 64), ek[64] = 0;
     memset(pk, 'p', 64), pk[64] = 0;
-    cache_request r = {"t", ek, pk, q, 0, NULL};
+    cache_request r = req("t", ek, pk, q, 0, NULL);
     result s = {0};
     b->ops->store(b, base, &r, "q", "{\"a\":1}", 7, on_store, &s);
     wait_done(base, &s, 1);

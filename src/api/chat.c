@@ -22,8 +22,10 @@
 #include "api/gateway.h"
 #include "api/texts.h"
 #include "cache/assemble.h"
+#include "cache/backend.h"
 #include "cache/keys.h"
 #include "cache/replay.h"
+#include "cache/select.h"
 #include "guard/blocked.h"
 #include "guard/jailbreak.h"
 #include "guard/pii.h"
@@ -95,6 +97,9 @@ typedef struct chat_call {
     const char *response_path; /* "upstream" or "cache" */
     int sf_leader;            /* this call must finish its single-flight entry */
     sf_waiter *sf_waiter;     /* set while waiting for an identical request's answer */
+    int lookup_pending;       /* an asynchronous cache backend lookup is running */
+    int lookup_abandoned;     /* the client left during it: the callback frees the call */
+    float lookup_threshold;
     /* routing */
     int is_auto;
     route_decision route;
@@ -275,7 +280,7 @@ static void add_common_headers(chat_call *c)
 {
     add_route_headers(c);
     http_add_header(c->req, "x-vsr-response-path", "upstream");
-    if (c->gw->cache) http_add_header(c->req, "x-vsr-cache-hit", "false");
+    if (c->gw->cache || c->gw->backend) http_add_header(c->req, "x-vsr-cache-hit", "false");
 }
 
 /* ------------------------------------------------------------------ cache */
@@ -346,6 +351,11 @@ static void store_answer(chat_call *c, const char *completion, size_t len)
     }
     if (!c->cacheable || c->no_store) return;
     cache_request r = cache_request_of(c);
+    if (c->gw->backend) { /* asynchronous; the backend counts and logs its outcome */
+        c->gw->backend->ops->store(c->gw->backend, http_request_base(c->req), &r, c->keys.query, completion, len,
+                                   NULL, NULL);
+        return;
+    }
     char err[256];
     uint64_t t0 = util_now_ns();
     int rc = cache_store(c->gw->cache, &r, c->keys.query, completion, len, err, sizeof err);
@@ -500,6 +510,13 @@ static void on_client_close(http_request *req, void *arg)
 {
     (void)req;
     chat_call *c = arg;
+    if (c->lookup_pending) { /* the backend still calls back: that frees the call */
+        c->lookup_abandoned = 1;
+        c->error_reason = "cancellation";
+        http_respond(c->req, 499, NULL, NULL, 0);
+        finish_accounting(c, 499);
+        return;
+    }
     if (c->sf_waiter) {
         singleflight_leave(c->gw->flights, c->sf_waiter);
         c->sf_waiter = NULL;
@@ -620,7 +637,7 @@ static int embed_one(chat_call *c, const char *text, size_t len, float *out, int
 static int needs_signals(const chat_call *c)
 {
     const sr_config *cfg = c->cfg;
-    int cache_used = c->gw->cache && cfg->semantic_cache.enabled && !(c->no_cache && c->no_store);
+    int cache_used = (c->gw->cache || c->gw->backend) && cfg->semantic_cache.enabled && !(c->no_cache && c->no_store);
     int pii_used = 0;
     for (size_t i = 0; i < cfg->n_models; i++)
         if (cfg->pii.enabled && !cfg->models[i].pii_policy.allow_by_default) pii_used = 1;
@@ -663,7 +680,7 @@ static void compute_embeddings(chat_call *c)
         return;
     }
     /* the context check needs the earlier turns only when the semantic tier runs */
-    if (gw->cache && c->keys.semantic_ok && c->keys.n_context > 0 && !c->over_window) {
+    if ((gw->cache || gw->backend) && c->keys.semantic_ok && c->keys.n_context > 0 && !c->over_window) {
         c->context_vecs = malloc(sizeof(float) * (size_t)dim * (size_t)c->keys.n_context);
         for (int i = 0; c->context_vecs && i < c->keys.n_context; i++)
             if (embed_one(c, c->keys.context[i], c->keys.context_len[i], c->context_vecs + (size_t)i * dim,
@@ -719,6 +736,7 @@ static int try_cache(chat_call *c, float threshold)
 static int try_exact_first(chat_call *c)
 {
     gateway *gw = c->gw;
+    /* an asynchronous backend answers the exact tier within its lookup */
     if (!gw->cache || !c->have_keys || !c->cfg->semantic_cache.enabled || c->no_cache) return 0;
     cache_request r = cache_request_of(c);
     r.query_vec = NULL; /* exact tier only */
@@ -747,6 +765,72 @@ static void on_flight_done(void *arg, const char *body, size_t len)
     /* the leader had nothing to share: go upstream ourselves */
     c->cache_state = "miss";
     attempt_start(c);
+}
+
+/* A miss (or no lookup): join an identical request in flight, else go upstream. */
+static void after_cache_miss(chat_call *c)
+{
+    if (c->cacheable && !c->no_store) {
+        c->sf_waiter = singleflight_join(c->gw->flights, c->keys.exact, http_request_base(c->req), on_flight_done, c);
+        if (c->sf_waiter) return; /* an identical request is in flight */
+        c->sf_leader = 1;
+    }
+    attempt_start(c);
+}
+
+/* The shared hit decision (select.h) over an asynchronous backend's candidates. */
+static int pick_candidate(const chat_call *c, const cache_candidates *cs, float threshold)
+{
+    if (!cs || cs->n == 0) return -1;
+    cache_select_input in;
+    cache_select_input_default(&in);
+    cache_request r = cache_request_of(c);
+    in.query = c->keys.query;
+    in.query_len = c->keys.query_len;
+    in.query_vec = r.query_vec;
+    in.dim = c->gw->embed ? embed_dim(c->gw->embed) : 0;
+    in.n_context = r.n_context;
+    in.context_vecs = r.context_vecs;
+    in.threshold = threshold;
+    in.context_threshold = (float)c->cfg->semantic_cache.context_similarity_threshold;
+    cache_selection sel;
+    return cache_select(&in, cs, &sel);
+}
+
+static void on_backend_lookup(void *arg, cache_status status, cache_candidates *cands)
+{
+    chat_call *c = arg;
+    c->lookup_pending = 0;
+    if (c->lookup_abandoned) {
+        cache_candidates_free(cands);
+        call_free(c);
+        return;
+    }
+    int i = status == CACHE_STATUS_OK ? pick_candidate(c, cands, c->lookup_threshold) : -1;
+    if (status == CACHE_STATUS_OK)
+        metrics_inc(c->gw->metrics->cache_operations,
+                    METRICS_LABELS(c->gw->backend->ops->name, "find_similar", i >= 0 ? "hit" : "miss"));
+    if (i >= 0) {
+        metrics_inc(c->gw->metrics->cache_hits, NULL);
+        cache_candidate *x = &cands->v[i];
+        respond_from_cache(c, x->body, x->len, x->similarity, 0);
+        cache_candidates_free(cands);
+        return;
+    }
+    cache_candidates_free(cands);
+    metrics_inc(c->gw->metrics->cache_misses, NULL);
+    c->cache_state = status == CACHE_STATUS_OK ? "miss" : "error";
+    after_cache_miss(c);
+}
+
+/* Asks the asynchronous backend (milvus); the answer continues on_backend_lookup. */
+static void backend_lookup_start(chat_call *c, float threshold)
+{
+    cache_backend *b = c->gw->backend;
+    c->lookup_threshold = threshold >= 0 ? threshold : (float)c->cfg->semantic_cache.similarity_threshold;
+    cache_request r = cache_request_of(c);
+    c->lookup_pending = 1;
+    b->ops->lookup(b, http_request_base(c->req), &r, 4, c->lookup_threshold, on_backend_lookup, c);
 }
 
 /* ------------------------------------------------------------------ guards */
@@ -1194,19 +1278,16 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
     http_request_on_close(req, on_client_close, c);
 
     float threshold = -1.0f; /* the cache's own (semantic_cache.similarity_threshold) */
-    c->cacheable = gw->cache && c->have_keys && c->cfg->semantic_cache.enabled;
+    c->cacheable = (gw->cache || gw->backend) && c->have_keys && c->cfg->semantic_cache.enabled;
     if (c->routed && c->route.category_index >= 0) {
         const sr_category *cat = &c->cfg->categories[c->route.category_index];
         if (!cat->semantic_cache_enabled) c->cacheable = 0;
         threshold = (float)cat->semantic_cache_similarity_threshold;
     }
-    if (c->cacheable) {
-        if (try_cache(c, threshold)) return;
-        if (!c->no_store) {
-            c->sf_waiter = singleflight_join(gw->flights, c->keys.exact, http_request_base(req), on_flight_done, c);
-            if (c->sf_waiter) return; /* an identical request is in flight */
-            c->sf_leader = 1;
-        }
+    if (c->cacheable && gw->backend && !c->no_cache) {
+        backend_lookup_start(c, threshold);
+        return;
     }
-    attempt_start(c);
+    if (c->cacheable && try_cache(c, threshold)) return;
+    after_cache_miss(c);
 }

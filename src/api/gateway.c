@@ -9,6 +9,7 @@
 #include "api/classify_guard.h"
 #include "api/dashboard.h"
 #include "api/embeddings.h"
+#include "cache/milvus.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -174,7 +175,13 @@ static int handle_ready(http_request *req, gateway *gw)
         buf_json_str(&b, cfg->endpoints[i].name, strlen(cfg->endpoints[i].name));
         buf_printf(&b, ",\"healthy\":%s}", h ? "true" : "false");
     }
-    buf_puts(&b, "]}");
+    buf_puts(&b, "]");
+    if (gw->backend) {
+        int ch = gw->backend->ops->healthy(gw->backend);
+        buf_printf(&b, ",\"cache\":{\"backend\":\"%s\",\"status\":\"%s\"}", gw->backend->ops->name,
+                   ch ? "ok" : "degraded");
+    }
+    buf_putc(&b, '}');
     int ok = healthy > 0;
     if (!ok) {
         /* same length as "ready" would not fit; rebuild the prefix */
@@ -422,7 +429,7 @@ int gateway_admin(const sr_config *cfg, const char *authorization)
 
 /* Loads the embedding model and the cache named by the first configuration.
  * A failure is logged and the feature degrades; the router still serves. */
-static void load_models(gateway *gw, const sr_config *cfg)
+static int load_models(gateway *gw, const sr_config *cfg)
 {
     char err[512], path[1024];
     int want_embed = cfg->semantic_cache.enabled || cfg->prompt_guard.enabled ||
@@ -449,11 +456,38 @@ static void load_models(gateway *gw, const sr_config *cfg)
                       "similarity guards are off; run scripts/fetch-model.sh",
                       err);
     }
+    if (cfg->semantic_cache.enabled && cfg->semantic_cache.backend_type == SR_CACHE_HYBRID) {
+        log_error("semantic_cache.backend_type hybrid is not implemented in this build; use milvus "
+                  "(shared, durable) or memory");
+        return -1;
+    }
+    if (cfg->semantic_cache.enabled && cfg->semantic_cache.backend_type == SR_CACHE_MILVUS) {
+        const sr_semantic_cache_config *sc = &cfg->semantic_cache;
+        if (!gw->embed) {
+            log_error("semantic_cache.backend_type milvus needs the embedding model (not loaded): the cache is off");
+        } else {
+            milvus_options mo = {0};
+            mo.cfg = sc->milvus;
+            mo.dim = embed_dim(gw->embed);
+            mo.embedding_model_id = embed_model_id(gw->embed);
+            mo.ttl_seconds = sc->ttl_seconds;
+            mo.metrics = gw->metrics;
+            int degraded = 0;
+            gw->backend = milvus_backend_open(&mo, &degraded, err, sizeof err);
+            if (!gw->backend) {
+                log_error("milvus cache: %s", err);
+                return -1;
+            }
+            if (degraded)
+                log_warn("milvus cache: not answering at start (%s); requests are cache misses until it does "
+                         "(retried every second)",
+                         err);
+        }
+        gw->flights = singleflight_new();
+        return 0;
+    }
     if (cfg->semantic_cache.enabled) {
         const sr_semantic_cache_config *sc = &cfg->semantic_cache;
-        if (sc->backend_type != SR_CACHE_MEMORY)
-            log_warn("semantic_cache.backend_type %s is not available in this build; using the memory backend",
-                     sc->backend_type == SR_CACHE_MILVUS ? "milvus" : "hybrid");
         cache_options o;
         cache_options_default(&o, gw->embed ? embed_dim(gw->embed) : 512);
         o.embedding_model_id = gw->embed ? embed_model_id(gw->embed) : "none";
@@ -476,6 +510,7 @@ static void load_models(gateway *gw, const sr_config *cfg)
         if (!gw->cache) log_error("semantic cache not available (%s); requests go upstream", err);
     }
     gw->flights = singleflight_new();
+    return 0;
 }
 
 static double cache_entries_gauge(void *ctx)
@@ -603,7 +638,10 @@ int gateway_serve_main(int argc, char **argv)
         fprintf(stderr, "semrouter: out of memory at start\n");
         return 1;
     }
-    load_models(&gw, cfg);
+    if (load_models(&gw, cfg)) {
+        fprintf(stderr, "semrouter: refusing to start: the semantic cache backend is misconfigured (see above)\n");
+        return 1;
+    }
     config_retain(cfg); /* the runtime takes one reference; serve keeps using cfg below */
     gw.runtime = runtime_new(&gw, cfg);
     if (!gw.runtime) {
@@ -667,6 +705,7 @@ int gateway_serve_main(int argc, char **argv)
     sr_metrics_free(gw.metrics);
     stats_free(gw.stats);
     cache_close(gw.cache);
+    if (gw.backend) gw.backend->ops->close(gw.backend);
     embed_free(gw.embed);
     singleflight_free(gw.flights);
     gateway_runtime_release(gw.runtime);

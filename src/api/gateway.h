@@ -45,6 +45,9 @@ typedef struct gateway {
      * degraded (no embedding: exact cache tier only, default routing). */
     embed_model *embed;
     cache *cache;
+    /* asynchronous cache backend (backend.h) for backend_type milvus; then cache
+     * is NULL: never a silent memory fallback */
+    struct cache_backend *backend;
     singleflight *flights;
 } gateway;
 

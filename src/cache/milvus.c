@@ -682,8 +682,7 @@ static void lookup_done(mv_call *c, mv_answer *a, const char *transport)
         c->ldone(c->larg, CACHE_STATUS_ERROR, NULL);
         return;
     }
-    set_healthy(b, 1);
-    count_op(b, "find_similar", n > 0 ? "hit" : "miss");
+    set_healthy(b, 1); /* hit or miss is counted by the caller's decision */
     c->ldone(c->larg, CACHE_STATUS_OK, &cands);
 }
 

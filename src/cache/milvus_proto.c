@@ -471,13 +471,3 @@ int mv_rows_to_candidates(const cJSON *data, const char *metric, int dim, const 
     return out->n;
 }
 
-/* Until the shared hit decision (select.c) lands with the real definition; the
- * strong symbol there replaces this one. */
-__attribute__((weak)) void cache_candidates_free(cache_candidates *c)
-{
-    if (!c) return;
-    for (int i = 0; i < c->n && c->v; i++) mv_candidate_clear(&c->v[i]);
-    free(c->v);
-    c->v = NULL;
-    c->n = 0;
-}

@@ -43,14 +43,15 @@ def sample(fam, suffix, **labels):
 # The parser strips _total from counter family names.
 want_types = {"llm_model_requests": "counter", "llm_model_ttft_seconds": "histogram",
               "llm_cache_entries_total": "gauge", "semrouter_inflight_requests": "gauge",
-              "llm_category_classifications_count": "counter", "llm_model_cost": "counter"}
+              "llm_category_classifications_count": "counter", "llm_model_cost": "counter",
+              "semrouter_cache_backend_errors": "counter", "semrouter_cache_backend_healthy": "gauge"}
 for name, t in want_types.items():
     if name not in fams:
         problems.append("family %s missing" % name)
     elif fams[name].type != t:
         problems.append("%s has type %s, want %s" % (name, fams[name].type, t))
-if len(fams) != 31:
-    problems.append("%d families, want 31" % len(fams))
+if len(fams) != 33:
+    problems.append("%d families, want 33" % len(fams))
 
 checks = [
     (sample("llm_model_requests", "_total", model="llama-3.1-8b"), 41),

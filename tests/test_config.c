@@ -6,6 +6,7 @@
 #include "config/config_internal.h"
 #include "test.h"
 #include <stdarg.h>
+#include <unistd.h>
 
 /* 1 when errs holds a non-warning problem at `line` whose message contains needle
  * (line 0 = any line). */
@@ -872,6 +873,56 @@ static void other_sections(void)
     config_errors_free(&e);
 }
 
+/* Relative paths resolve from the config file's folder, then the install prefix (the repo
+ * root for build/ binaries), then the working directory: run from anywhere. */
+static void paths_resolve_from_config_then_prefix(void)
+{
+    char root[2048], file[2300], out[4096], want[4200];
+    CHECK(getcwd(root, sizeof root) != NULL, "getcwd");
+    CHECK_STR(config_install_prefix(), root);
+    snprintf(file, sizeof file, "%s/tests/data/config/compat/lora_routing.yaml", root);
+    CHECK(chdir("/tmp") == 0, "chdir /tmp");
+    config_errors e;
+    config_errors_init(&e);
+    sr_config *c = config_load(file, &e);
+    CHECK(c != NULL, "loads from /tmp by absolute path");
+    if (c) {
+        /* next to the config file */
+        snprintf(want, sizeof want, "%s/tests/data/config/compat/embedding_rules.yaml", root);
+        CHECK_STR(config_resolve_path(c, "embedding_rules.yaml", out, sizeof out), want);
+        /* shipped with the binary */
+        snprintf(want, sizeof want, "%s/data/guard/jailbreak_exemplars.txt", root);
+        CHECK_STR(config_resolve_path(c, "data/guard/jailbreak_exemplars.txt", out, sizeof out), want);
+        snprintf(want, sizeof want, "%s/models/use-lite", root);
+        CHECK_STR(config_resolve_path(c, c->embedding_model.path, out, sizeof out), want);
+        /* a file still to be created goes next to the config file */
+        snprintf(want, sizeof want, "%s/tests/data/config/compat/cache.log", root);
+        CHECK_STR(config_resolve_path(c, "cache.log", out, sizeof out), want);
+        CHECK_STR(config_resolve_path(c, "/abs/x", out, sizeof out), "/abs/x");
+    }
+    config_release(c);
+    config_errors_free(&e);
+    CHECK(chdir(root) == 0, "chdir back");
+}
+
+/* A configured feature that cannot work is said loudly by check-config: categories without
+ * the embedding model. */
+static void missing_embedding_model_is_loud(void)
+{
+    config_errors e;
+    config_errors_init(&e);
+    sr_config *c = config_load_string(MINIMAL "embedding_model: {path: /nonexistent/use-lite}\n" /* 5 */
+                                              "categories:\n"
+                                              "  - name: math\n"
+                                              "    model_scores: [{model: m1, score: 1, use_reasoning: false}]\n",
+                                      "t.yaml", &e);
+    CHECK(c != NULL, "a warning, not an error");
+    CHECK_WARN(&e, 5, "the category classifier");
+    CHECK_WARN(&e, 5, "automatic requests all go to default_model");
+    config_release(c);
+    config_errors_free(&e);
+}
+
 static void missing_files_warn(void)
 {
     config_errors e;
@@ -961,6 +1012,8 @@ int main(void)
     RUN(anchors_and_merge_keys);
     RUN(other_sections);
     RUN(missing_files_warn);
+    RUN(paths_resolve_from_config_then_prefix);
+    RUN(missing_embedding_model_is_loud);
     RUN(refcount_and_missing_file);
     RUN(check_config_command);
     TEST_MAIN_END();

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #define CLASSIFY_MAX_LABELS 256
@@ -437,6 +438,13 @@ int classify_cli_main(int argc, char **argv)
     if (first >= argc) {
         classify_usage(stderr);
         return 2;
+    }
+    /* The default file: here, else the one shipped with the binary (run from anywhere). */
+    char default_path[4200];
+    if (!strcmp(cfg_path, "config/config.yaml") && access(cfg_path, R_OK) != 0 &&
+        *config_install_prefix()) {
+        snprintf(default_path, sizeof default_path, "%s/config/config.yaml", config_install_prefix());
+        cfg_path = default_path;
     }
     config_errors errs;
     config_errors_init(&errs);

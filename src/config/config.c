@@ -1057,14 +1057,79 @@ int config_is_auto_model(const sr_config *c, const char *name)
     return !strcmp(name, "auto") || (c->auto_model_name && !strcmp(name, c->auto_model_name));
 }
 
+static char install_prefix[4096];
+
+static int is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void find_install_prefix(void)
+{
+    const char *env = getenv("SEMROUTER_HOME");
+    if (env && *env) {
+        snprintf(install_prefix, sizeof install_prefix, "%s", env);
+        return;
+    }
+    char exe[2048], probe[4200];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) return;
+    exe[n] = 0;
+    for (int up = 0; up < 4; up++) {
+        char *slash = strrchr(exe, '/');
+        if (!slash || slash == exe) return;
+        *slash = 0; /* exe is now a folder: the binary's, then its parents */
+        snprintf(probe, sizeof probe, "%s/data/route", exe);
+        if (is_dir(probe)) {
+            snprintf(install_prefix, sizeof install_prefix, "%s", exe);
+            return;
+        }
+        snprintf(probe, sizeof probe, "%s/share/semrouter/data/route", exe);
+        if (is_dir(probe)) {
+            snprintf(install_prefix, sizeof install_prefix, "%s/share/semrouter", exe);
+            return;
+        }
+    }
+}
+
+const char *config_install_prefix(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, find_install_prefix);
+    return install_prefix;
+}
+
 char *config_resolve_path(const sr_config *c, const char *path, char *out, size_t outlen)
 {
     struct stat st;
     if (!path) path = "";
-    if (path[0] == '/' || !c || !c->config_dir || stat(path, &st) == 0 ||
-        !strcmp(c->config_dir, "."))
+    const char *dir = c && c->config_dir ? c->config_dir : ".";
+    const char *prefix = config_install_prefix();
+    if (path[0] == '/' || !path[0]) {
+        snprintf(out, outlen, "%s", path);
+        return out;
+    }
+    /* 1. the config file's folder */
+    if (!strcmp(dir, "."))
         snprintf(out, outlen, "%s", path);
     else
-        snprintf(out, outlen, "%s/%s", c->config_dir, path);
+        snprintf(out, outlen, "%s/%s", dir, path);
+    if (stat(out, &st) == 0) return out;
+    /* 2. the install prefix (the repo root for build/semrouter) */
+    if (*prefix) {
+        snprintf(out, outlen, "%s/%s", prefix, path);
+        if (stat(out, &st) == 0) return out;
+    }
+    /* 3. the working directory (how older setups ran from the repo root) */
+    if (stat(path, &st) == 0) {
+        snprintf(out, outlen, "%s", path);
+        return out;
+    }
+    /* nothing exists (a file still to be created): next to the config file */
+    if (!strcmp(dir, "."))
+        snprintf(out, outlen, "%s", path);
+    else
+        snprintf(out, outlen, "%s/%s", dir, path);
     return out;
 }

@@ -464,10 +464,15 @@ int config_find_reasoning_family(const sr_config *c, const char *name);
 /* 1 when name selects automatic routing: auto_model_name or "auto". */
 int config_is_auto_model(const sr_config *c, const char *name);
 
-/* Resolves a path from the config: absolute or existing relative to the current
- * directory -> as is; else relative to the config file's directory. Writes into
- * out (NUL-terminated); returns out. */
+/* Resolves a path from the config: absolute -> as is; relative -> the first that
+ * exists of: the config file's folder, the install prefix (config_install_prefix), the
+ * working directory; none exists (a file to be created) -> the config file's folder.
+ * Writes into out (NUL-terminated); returns out. */
 char *config_resolve_path(const sr_config *c, const char *path, char *out, size_t outlen);
+/* Where semrouter's shipped files (data/, config/, models/) are: $SEMROUTER_HOME, else found
+ * from the binary's location (its folder or a parent holding data/route, or
+ * PREFIX/share/semrouter). "" when not found. */
+const char *config_install_prefix(void);
 
 /* `semrouter check-config -c FILE`: prints "FILE: OK" and a summary, or every
  * problem; returns 0 or 1 (2 on usage errors). */

@@ -653,9 +653,23 @@ static void warn_missing(cfg_loader *L, const void *addr, const char *key, const
 static void check_paths(cfg_loader *L)
 {
     sr_config *c = L->cfg;
-    if (c->embedding_model.type != SR_EMBED_REMOTE)
-        warn_missing(L, &c->embedding_model.path, "embedding_model.path", c->embedding_model.path,
-                     true);
+    bool want_embed = c->semantic_cache.enabled || c->prompt_guard.enabled || c->n_categories > 0 ||
+                      c->tools.enabled;
+    if (c->embedding_model.type != SR_EMBED_REMOTE && want_embed) {
+        char resolved[4096];
+        struct stat st;
+        const char *p = c->embedding_model.path ? c->embedding_model.path : "";
+        config_resolve_path(c, p, resolved, sizeof resolved);
+        if (stat(resolved, &st) != 0 || !S_ISDIR(st.st_mode))
+            cfg_warn_addr(L, &c->embedding_model.path,
+                          "embedding_model.path '%s' does not exist (looked next to the config "
+                          "file, in the install prefix '%s' and the working directory): the "
+                          "semantic cache, the category classifier, the jailbreak guard's "
+                          "similarity check and tool selection cannot work, and automatic "
+                          "requests all go to default_model; run scripts/fetch-model.sh or set "
+                          "embedding_model.path",
+                          p, *config_install_prefix() ? config_install_prefix() : "(none)");
+    }
     if (c->tools.enabled)
         warn_missing(L, &c->tools.tools_db_path, "tools.tools_db_path", c->tools.tools_db_path,
                      false);

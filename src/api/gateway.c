@@ -14,6 +14,8 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#include <curl/curl.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -159,6 +161,8 @@ static int handle_models(http_request *req, gateway *gw)
     return 200;
 }
 
+/* Ready when at least one endpoint has answered and is not ejected; an endpoint that never
+ * answered is "unknown", not healthy. */
 static int handle_ready(http_request *req, gateway *gw)
 {
     sr_config *cfg = gateway_config(gw);
@@ -169,11 +173,13 @@ static int handle_ready(http_request *req, gateway *gw)
     size_t status_at = b.len;
     buf_puts(&b, "\"ready\",\"endpoints\":[");
     for (size_t i = 0; i < cfg->n_endpoints; i++) {
-        int h = balancer_healthy(gw->balancer, cfg->endpoints[i].name);
+        balancer_status st = balancer_state(gw->balancer, cfg->endpoints[i].name);
+        int h = st == BALANCER_UP;
         healthy += h;
         buf_printf(&b, "%s{\"name\":", i ? "," : "");
         buf_json_str(&b, cfg->endpoints[i].name, strlen(cfg->endpoints[i].name));
-        buf_printf(&b, ",\"healthy\":%s}", h ? "true" : "false");
+        buf_printf(&b, ",\"healthy\":%s,\"state\":\"%s\"}", h ? "true" : "false",
+                   balancer_status_name(st));
     }
     buf_puts(&b, "]");
     if (gw->backend) {
@@ -573,6 +579,77 @@ static void serve_usage(FILE *out)
                  "SIGHUP reloads FILE; an invalid file is rejected and the running one stays.\n");
 }
 
+/* ---- start-up probe: does anything answer at each endpoint? ---- */
+
+typedef struct endpoint_probe {
+    gateway *gw;
+    atomic_int stop;
+    pthread_t thread;
+} endpoint_probe;
+
+static size_t probe_discard(char *p, size_t size, size_t n, void *arg)
+{
+    (void)p;
+    (void)arg;
+    return size * n;
+}
+
+/* GET {api_base}/models: any HTTP answer means a server is there. 1, or 0 with err. */
+static int probe_endpoint(const sr_endpoint *ep, long connect_ms, char *err, size_t errlen)
+{
+    CURL *h = curl_easy_init();
+    if (!h) return snprintf(err, errlen, "out of memory"), 0;
+    char url[1100], auth[1100];
+    snprintf(url, sizeof url, "%s/models", ep->api_base);
+    struct curl_slist *hdr = NULL;
+    if (ep->api_key) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", ep->api_key);
+        hdr = curl_slist_append(hdr, auth);
+    }
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, connect_ms + 3000);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, probe_discard);
+    if (hdr) curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
+    CURLcode rc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (rc != CURLE_OK || status <= 0) snprintf(err, errlen, "%s", curl_easy_strerror(rc));
+    curl_slist_free_all(hdr);
+    curl_easy_cleanup(h);
+    return rc == CURLE_OK && status > 0;
+}
+
+/* Probes the endpoints that never answered, every 2 s; says once per endpoint, at start,
+ * that nothing answers there and what that means for requests. */
+static void *probe_thread(void *arg)
+{
+    endpoint_probe *p = arg;
+    unsigned char warned[1024] = {0};
+    while (!atomic_load(&p->stop)) {
+        sr_config *cfg = gateway_config(p->gw);
+        for (size_t i = 0; i < cfg->n_endpoints && !atomic_load(&p->stop); i++) {
+            const sr_endpoint *ep = &cfg->endpoints[i];
+            if (balancer_state(p->gw->balancer, ep->name) != BALANCER_UNKNOWN) continue;
+            char err[256];
+            if (probe_endpoint(ep, cfg->server.connect_timeout_ms, err, sizeof err)) {
+                balancer_mark_answered(p->gw->balancer, ep->name);
+                if (i < sizeof warned && warned[i]) log_info("endpoint '%s' at %s answers now", ep->name, ep->api_base);
+            } else if (i < sizeof warned && !warned[i]) {
+                warned[i] = 1;
+                log_warn("endpoint '%s' at %s does not answer (%s): requests for its models fail with 502 "
+                         "until a model server runs there (make demo starts test servers; or edit "
+                         "vllm_endpoints in %s)",
+                         ep->name, ep->api_base, err, cfg->path);
+            }
+        }
+        config_release(cfg);
+        for (int t = 0; t < 20 && !atomic_load(&p->stop); t++) usleep(100 * 1000);
+    }
+    return NULL;
+}
+
 int gateway_serve_main(int argc, char **argv)
 {
     const char *path = NULL;
@@ -683,6 +760,8 @@ int gateway_serve_main(int argc, char **argv)
         fprintf(stderr, "semrouter: cannot start the server thread\n");
         return 1;
     }
+    endpoint_probe probe = {.gw = &gw};
+    int probing = pthread_create(&probe.thread, NULL, probe_thread, &probe) == 0;
     for (;;) {
         signal_note note;
         ssize_t n = read(signal_pipe[0], &note, sizeof note);
@@ -700,6 +779,8 @@ int gateway_serve_main(int argc, char **argv)
         break;
     }
     pthread_join(loop_thread, NULL);
+    atomic_store(&probe.stop, 1);
+    if (probing) pthread_join(probe.thread, NULL);
     http_server_free(gw.server);
     balancer_free(gw.balancer);
     sr_metrics_free(gw.metrics);

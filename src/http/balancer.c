@@ -19,6 +19,7 @@ typedef struct endpoint_state {
     atomic_int consecutive_fails;
     _Atomic double ejected_until; /* monotonic seconds; 0 = not ejected */
     atomic_long ejections;        /* times ejected since start */
+    atomic_int answered;          /* an HTTP answer came from it at least once */
 } endpoint_state;
 
 struct balancer {
@@ -93,6 +94,25 @@ int balancer_healthy(balancer *b, const char *name)
     return !s || !is_ejected(s, util_now_sec());
 }
 
+balancer_status balancer_state(balancer *b, const char *name)
+{
+    endpoint_state *s = state_get(b, name);
+    if (!s) return BALANCER_UNKNOWN;
+    if (is_ejected(s, util_now_sec())) return BALANCER_EJECTED;
+    return atomic_load(&s->answered) ? BALANCER_UP : BALANCER_UNKNOWN;
+}
+
+const char *balancer_status_name(balancer_status st)
+{
+    return st == BALANCER_UP ? "up" : st == BALANCER_EJECTED ? "ejected" : "unknown";
+}
+
+void balancer_mark_answered(balancer *b, const char *name)
+{
+    endpoint_state *s = state_get(b, name);
+    if (s) atomic_store(&s->answered, 1);
+}
+
 long balancer_outstanding(balancer *b, const char *name)
 {
     endpoint_state *s = state_get(b, name);
@@ -164,6 +184,7 @@ void balancer_end(balancer *b, const balancer_candidate *c, int success)
     if (!s) return;
     atomic_fetch_sub(&s->outstanding, 1);
     if (success) {
+        atomic_store(&s->answered, 1);
         atomic_store(&s->consecutive_fails, 0);
         atomic_store(&s->ejected_until, 0.0);
         return;

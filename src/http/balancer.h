@@ -11,6 +11,9 @@
  * success clears it. When every candidate is ejected, the least recently
  * ejected one is tried anyway: failing fast helps nobody more than trying.
  *
+ * An endpoint that never answered is in state unknown (not "healthy"): /ready reports it
+ * so until a request or the start-up probe (gateway.c) got an HTTP answer from it.
+ *
  * State is keyed by endpoint name and outlives config reloads. Thread-safe. */
 #ifndef SEMROUTER_HTTP_BALANCER_H
 #define SEMROUTER_HTTP_BALANCER_H
@@ -34,6 +37,12 @@ void balancer_begin(balancer *b, const char *name);
 void balancer_end(balancer *b, const balancer_candidate *c, int success);
 /* 1 unless currently ejected. */
 int balancer_healthy(balancer *b, const char *name);
+typedef enum { BALANCER_UNKNOWN = 0, BALANCER_UP, BALANCER_EJECTED } balancer_status;
+/* unknown: never answered; up: answered (a successful attempt or a probe) and not ejected. */
+balancer_status balancer_state(balancer *b, const char *name);
+const char *balancer_status_name(balancer_status s); /* "unknown", "up", "ejected" */
+/* An HTTP answer came from the endpoint outside a request (the start-up probe). */
+void balancer_mark_answered(balancer *b, const char *name);
 long balancer_outstanding(balancer *b, const char *name);
 
 /* An endpoint's state for status pages (/api/v1/stats). */

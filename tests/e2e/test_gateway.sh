@@ -77,6 +77,16 @@ check "models_list" [ "$(jget "$E2E_TMP/models" '",".join(m["id"] for m in j["da
 check "models_openapi_shape" openapi_ok ListModelsResponse "$E2E_TMP/models"
 check "health" [ "$(curl -s -o /dev/null -w '%{http_code}' "$ROUTER_URL/health")" = 200 ]
 check "ready" [ "$(curl -s -o /dev/null -w '%{http_code}' "$ROUTER_URL/ready")" = 200 ]
+# /ready: an endpoint that never answered is "unknown", never healthy; the start-up probe
+# marks the ones that answer GET /v1/models "up" (wait for its first round: not a timing check)
+for _ in $(seq 50); do
+    curl -s "$ROUTER_URL/ready" -o "$E2E_TMP/ready0"
+    [ "$(jget "$E2E_TMP/ready0" '[e["state"] for e in j["endpoints"] if e["name"]=="c"][0]')" = up ] && break
+    sleep 0.1
+done
+check "ready_probe_marks_answering_up" '[ "$(jget "$E2E_TMP/ready0" '"'"'",".join(e["state"] for e in j["endpoints"] if e["name"] in ("a","b","c"))'"'"')" = up,up,up ]'
+check "ready_never_answered_is_unknown" '[ "$(jget "$E2E_TMP/ready0" '"'"'[(e["state"], e["healthy"]) for e in j["endpoints"] if e["name"]=="nothing"][0]'"'"')" = "('"'"'unknown'"'"', False)" ]'
+check "start_warns_endpoint_not_answering" grep -q "endpoint 'nothing' at http://127.0.0.1:$DEAD2_PORT/v1 does not answer" "$ROUTER_LOG"
 curl -s "$ROUTER_URL/metrics" -o "$E2E_TMP/metrics"
 check "metrics_requests_counted" grep -q '^llm_model_requests_total{model="small"} [1-9]' "$E2E_TMP/metrics"
 check "metrics_tokens_counted" grep -q '^llm_model_completion_tokens_total{model="small"} [1-9]' "$E2E_TMP/metrics"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/e2e_latency.sh - request latency through the router for the semantic paths (DESIGN.md §8):
+# bench/e2e_latency.sh - request latency through the router for the semantic paths (docs/DESIGN.md §8):
 #
 #   passthrough  explicit model, cache off          (the anchor: proxying alone)
 #   auto miss    model MoM: embed + PII scan + classify + cache lookup (a miss) + proxy;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/passthrough.sh - pass-through overhead of the gateway (DESIGN.md §8, "gateway pass-through").
+# bench/passthrough.sh - pass-through overhead of the gateway (docs/DESIGN.md §8, "gateway pass-through").
 #
 # Measures, in one run and interleaved so machine noise hits every target alike:
 #   direct   wrk -> fakellm                      (the backend alone: the floor)
@@ -102,7 +102,7 @@ EOF
 fi
 
 # ---- ROUTER SLOT: semrouter serve with one endpoint (fakellm), explicit model, cache off.
-# Runs when build/semrouter knows `serve`; the config keys are DESIGN.md §2.4's.
+# Runs when build/semrouter knows `serve`; the config keys are docs/DESIGN.md §2.4's.
 ROUTER_NOTE=""
 if [ -x "$BUILD/semrouter" ] && "$BUILD/semrouter" serve --help >/dev/null 2>&1; then
     RPORT=$(free_port)

@@ -12,7 +12,7 @@
  * client reads slower than the model writes and more than STREAM_HIGH_WATER
  * bytes are queued, the upstream transfer is paused until the queue drains.
  *
- * Before going upstream (DESIGN.md §1): the tenant comes from the API key, the
+ * Before going upstream (docs/DESIGN.md §1): the tenant comes from the API key, the
  * last user turn is embedded once, and the cache is asked (exact tier, then the
  * semantic tier inside the request's partition with the conversation context
  * checked). A miss joins the single-flight table: the first request of a key

@@ -1,6 +1,6 @@
 /* assemble.h - rebuilds a chat.completion from an upstream SSE stream while
  * the bytes are passed through to the client, so a streamed answer can be
- * cached (DESIGN.md §4: stored only after a clean end).
+ * cached (docs/DESIGN.md §4: stored only after a clean end).
  *
  * Feed the raw upstream bytes in whatever pieces they arrive (a line or a
  * UTF-8 sequence may be cut anywhere). At the end, cache_assembler_finish()

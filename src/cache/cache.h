@@ -1,4 +1,4 @@
-/* cache.h - the semantic cache, memory backend (DESIGN.md §4).
+/* cache.h - the semantic cache, memory backend (docs/DESIGN.md §4).
  *
  * Two tiers. Exact: the canonical-request key (keys.h) maps straight to an
  * entry. Semantic: entries are grouped by partition key (tenant, model,

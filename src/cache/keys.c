@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Fields that never change the answer (DESIGN.md §4 plus the OpenAI fields
+/* Fields that never change the answer (docs/DESIGN.md §4 plus the OpenAI fields
  * that only label or route the request). */
 static const char *const neutral_fields[] = {
     "stream",           "stream_options",   "user", "metadata", "store",

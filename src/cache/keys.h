@@ -1,4 +1,4 @@
-/* keys.h - cache keys of an OpenAI chat request (DESIGN.md §4).
+/* keys.h - cache keys of an OpenAI chat request (docs/DESIGN.md §4).
  *
  * From one parsed request the cache needs:
  *   - the exact key: SHA-256 of the canonical request (object keys sorted

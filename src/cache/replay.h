@@ -1,5 +1,5 @@
 /* replay.h - a stored chat.completion replayed as an SSE stream (cache hit on
- * a `stream: true` request, DESIGN.md §4).
+ * a `stream: true` request, docs/DESIGN.md §4).
  *
  * The stream is what an OpenAI server would have sent: per choice a role
  * chunk, reasoning pieces, content pieces split at word boundaries, a refusal,

@@ -258,7 +258,7 @@ typedef enum { SR_CACHE_MEMORY = 0, SR_CACHE_MILVUS, SR_CACHE_HYBRID } sr_cache_
 /* Classic "" means the default, fifo. */
 typedef enum { SR_EVICT_FIFO = 0, SR_EVICT_LRU, SR_EVICT_LFU } sr_eviction_policy;
 typedef enum { SR_VECTORS_F32 = 0, SR_VECTORS_F16, SR_VECTORS_INT8 } sr_vector_storage;
-/* tenant (default): every tenant has its own entries (DESIGN.md §4).
+/* tenant (default): every tenant has its own entries (docs/DESIGN.md §4).
  * global: one shared namespace, for single-tenant deployments behind auth
  * where sharing answers between API keys is wanted. */
 typedef enum { SR_CACHE_SCOPE_TENANT = 0, SR_CACHE_SCOPE_GLOBAL } sr_cache_scope;

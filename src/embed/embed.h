@@ -34,7 +34,7 @@ int embed_dim(const embed_model *m);
  * part of every cache key so vectors of different models never mix. */
 const char *embed_model_id(const embed_model *m);
 /* Token window: inputs with more tokens are truncated by the model, so callers
- * skip similarity matching for them (DESIGN.md §3). 0 = unknown/unlimited. */
+ * skip similarity matching for them (docs/DESIGN.md §3). 0 = unknown/unlimited. */
 int embed_max_tokens(const embed_model *m);
 
 embed_state *embed_state_new(const embed_model *m);

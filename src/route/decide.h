@@ -1,5 +1,5 @@
 /* decide.h - the routing decision: which model answers, with which category,
- * reasoning setting and system prompt (DESIGN.md §5).
+ * reasoning setting and system prompt (docs/DESIGN.md §5).
  *
  * A route_engine is built once per loaded config: it loads the category head,
  * embeds the categories' example utterances and the tool database, and

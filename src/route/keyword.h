@@ -1,4 +1,4 @@
-/* keyword.h - keyword_rules: the first routing signal (DESIGN.md §5).
+/* keyword.h - keyword_rules: the first routing signal (docs/DESIGN.md §5).
  *
  * A rule names a category and a list of keywords combined by an operator:
  * OR (any keyword present), AND (all present), NOR (none present). Rules are

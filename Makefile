@@ -19,10 +19,22 @@ TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 TOOL_SRC := $(wildcard tools/*.c)
 TOOL_BIN := $(TOOL_SRC:tools/%.c=$(BUILD)/%)
+# fuzz/fuzz_NAME.c are libFuzzer targets (make fuzz); make all also builds each as
+# $(BUILD)/fuzz/replay_NAME, which replays fuzz/corpus/NAME and fuzz/regress/NAME in make test
+# with a step-counting copy of the library code (fuzz/fuzz.h says how work is counted).
+FUZZ_SRC    := $(wildcard fuzz/fuzz_*.c)
+FUZZ_NAMES  := $(FUZZ_SRC:fuzz/fuzz_%.c=%)
+REPLAY_BIN  := $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
+STEPS_SRC   := $(wildcard src/core/*.c src/guard/*.c src/embed/*.c src/config/*.c src/cache/*.c) \
+               src/http/parse.c src/api/texts.c
+STEPS_OBJ   := $(STEPS_SRC:src/%.c=$(BUILD)/fuzz/obj/%.o)
+STEPS_WRAP  := strstr strcasestr memmem strchr strrchr memchr strlen strnlen memcmp strcmp strncmp \
+               strcasecmp strncasecmp memcpy memmove memset strspn strcspn strdup strndup
+STEPS_LDFLAGS := $(foreach f,$(STEPS_WRAP),-Wl,--wrap=$(f))
 DEPS_OK  := $(BUILD)/.deps-ok
 
-.PHONY: all deps test unit e2e demo run bench asan valgrind fmt clean model
-all: $(BUILD)/semrouter $(TOOL_BIN) $(TEST_BIN)
+.PHONY: all deps test unit e2e demo run bench asan valgrind fmt clean model fuzz fuzz-merge
+all: $(BUILD)/semrouter $(TOOL_BIN) $(TEST_BIN) $(REPLAY_BIN)
 
 # scripts/deps.sh is idempotent and fast when everything is present; the stamp
 # keeps it off the hot edit-compile loop.
@@ -58,6 +70,38 @@ $(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libsemrouter.a
 $(BUILD)/%: tools/%.c $(BUILD)/libsemrouter.a
 	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(BUILD)/libsemrouter.a $(LDLIBS)
 
+# the step-counting library objects and the replay binaries
+$(BUILD)/fuzz/obj/%.o: src/%.c | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 -fno-builtin -fsanitize-coverage=trace-pc -MMD -MP -c $< -o $@
+
+$(BUILD)/fuzz/libsteps.a: $(STEPS_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/fuzz/replay_%: fuzz/fuzz_%.c fuzz/replay_main.c fuzz/work.c fuzz/steps.c fuzz/fuzz.h \
+		$(BUILD)/fuzz/libsteps.a $(BUILD)/libsemrouter.a
+	$(CC) $(CFLAGS) -DFUZZ_STEPS -Ifuzz -MMD -MP $< fuzz/replay_main.c fuzz/work.c fuzz/steps.c -o $@ \
+	  $(BUILD)/fuzz/libsteps.a $(BUILD)/libsemrouter.a $(LDLIBS) $(STEPS_LDFLAGS)
+
+# make fuzz: every target under libFuzzer (clang, ASan+UBSan) for FUZZ_SECONDS each (default
+# 60), starting from fuzz/corpus/NAME + fuzz/regress/NAME; new inputs go to build-fuzz/corpus,
+# crashes and slow inputs to build-fuzz/artifacts (copy them to fuzz/regress/NAME with a name
+# saying what they found). make fuzz-merge folds build-fuzz/corpus into fuzz/corpus, minimised.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZ_FLAGS   := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT=-O1 EXTRA_CFLAGS="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" \
+	  EXTRA_LDFLAGS="$(FUZZ_FLAGS)" $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz/fuzz_%)
+	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_NAMES)
+fuzz-merge:
+	@scripts/fuzz.sh --merge $(FUZZ_BUILD) 0 $(FUZZ_NAMES)
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/work.c fuzz/fuzz.h $(BUILD)/libsemrouter.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -Ifuzz $< fuzz/work.c -o $@ $(BUILD)/libsemrouter.a $(LDLIBS)
+
 model:
 	@scripts/fetch-model.sh
 
@@ -88,6 +132,6 @@ fmt:
 	clang-format -i $(LIB_SRC) src/main.c $(TEST_SRC) $(TOOL_SRC) $(wildcard src/*/*.h tests/*.h)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: unit binaries (build/tests/test_*) and end-to-end scripts
-# (tests/e2e/*.sh, which start their own fakellm and router on free ports).
+# Runs every test: unit binaries (build/tests/test_*), the fuzz corpus replays
+# (build/fuzz/replay_*) and end-to-end scripts (tests/e2e/*.sh, which start their
+# own fakellm and router on free ports).
 # Each prints PASS/FAIL/SKIP lines; this counts them and ends with the summary.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +29,11 @@ run_one() { # name, command...
 }
 for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] && run_one "$(basename "$t")" "$t"
+done
+# fuzz corpus replay: every saved input of every fuzz target (fuzz/README.md)
+for t in "$BUILD"/fuzz/replay_*; do
+    n=${t##*/replay_}
+    [ -x "$t" ] && run_one "fuzz/$n" "$t" "fuzz/corpus/$n" "fuzz/regress/$n"
 done
 for t in tests/e2e/*.sh; do
     [ -f "$t" ] && run_one "e2e/$(basename "$t" .sh)" bash "$t"

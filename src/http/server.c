@@ -14,6 +14,7 @@
  * Reading stays enabled while handling so EOF is seen at once. */
 #include "http/server.h"
 #include "api/api_error.h"
+#include "http/parse.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -37,7 +38,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_HEADERS 128
 #define STREAM_LOW_WATERMARK (64 * 1024)
 
 typedef struct http_worker http_worker;
@@ -65,36 +65,22 @@ struct http_worker {
     void *data;
 };
 
-enum conn_state { READ_HEAD, READ_BODY, READ_CHUNK_SIZE, READ_CHUNK_DATA, READ_TRAILER, HANDLING };
-
 struct http_conn {
     http_worker *w;
     struct bufferevent *bev;
     int listener_index;
     char peer[64];
     http_request *req;
-    enum conn_state state;
-    size_t head_bytes;
-    size_t remaining; /* body or chunk bytes still expected */
-    int closing;      /* close once output is flushed */
+    http_parser parser; /* the request being read (parse.c) */
+    int handling;       /* the handler owns req */
+    int closing;        /* close once output is flushed */
     http_conn *prev, *next;
 };
-
-typedef struct header {
-    char *name, *value;
-} header;
 
 struct http_request {
     http_conn *conn; /* NULL once the client is gone */
     http_worker *w;
-    char method[16];
-    char *path, *query;
-    int minor_version;
-    header headers[MAX_HEADERS];
-    int n_headers;
-    buf body;
-    int keepalive;
-    int have_request_line;
+    http_msg m; /* method, path, headers, body (parse.h) */
     uint64_t start_ns;
     char peer[64];
     /* response */
@@ -146,7 +132,7 @@ static http_request *request_new(http_conn *c)
     r->w = c->w;
     r->start_ns = util_now_ns();
     snprintf(r->peer, sizeof r->peer, "%s", c->peer);
-    buf_init(&r->body);
+    http_msg_init(&r->m);
     buf_init(&r->extra_headers);
     return r;
 }
@@ -154,19 +140,14 @@ static http_request *request_new(http_conn *c)
 static void request_free(http_request *r)
 {
     if (!r) return;
-    for (int i = 0; i < r->n_headers; i++) {
-        free(r->headers[i].name);
-        free(r->headers[i].value);
-    }
-    free(r->path);
-    buf_free(&r->body);
+    http_msg_free(&r->m);
     buf_free(&r->extra_headers);
     free(r);
 }
 
-const char *http_request_method(const http_request *r) { return r->method; }
-const char *http_request_path(const http_request *r) { return r->path ? r->path : "/"; }
-const char *http_request_query(const http_request *r) { return r->query ? r->query : ""; }
+const char *http_request_method(const http_request *r) { return r->m.method; }
+const char *http_request_path(const http_request *r) { return r->m.path ? r->m.path : "/"; }
+const char *http_request_query(const http_request *r) { return r->m.query ? r->m.query : ""; }
 struct event_base *http_request_base(const http_request *r) { return r->w->base; }
 void *http_request_worker_data(const http_request *r) { return r->w->data; }
 int http_request_worker_index(const http_request *r) { return r->w->index; }
@@ -177,23 +158,21 @@ int http_request_status(const http_request *r) { return r->status; }
 
 const char *http_request_header(const http_request *r, const char *name)
 {
-    for (int i = 0; i < r->n_headers; i++)
-        if (!strcasecmp(r->headers[i].name, name)) return r->headers[i].value;
-    return NULL;
+    return http_msg_header(&r->m, name);
 }
 
 int http_request_header_at(const http_request *r, int i, const char **name, const char **value)
 {
-    if (i < 0 || i >= r->n_headers) return 0;
-    *name = r->headers[i].name;
-    *value = r->headers[i].value;
+    if (i < 0 || i >= r->m.n_headers) return 0;
+    *name = r->m.headers[i].name;
+    *value = r->m.headers[i].value;
     return 1;
 }
 
 const char *http_request_body(const http_request *r, size_t *len)
 {
-    if (len) *len = r->body.len;
-    return r->body.data ? r->body.data : "";
+    if (len) *len = r->m.body.len;
+    return r->m.body.data ? r->m.body.data : "";
 }
 
 void http_request_on_close(http_request *r, void (*cb)(http_request *, void *), void *arg)
@@ -219,7 +198,7 @@ static void conn_free(http_conn *c)
     else w->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     if (c->req) {
-        if (c->state == HANDLING) {
+        if (c->handling) {
             /* the handler still owns the request: detach and tell it */
             http_request *r = c->req;
             r->conn = NULL;
@@ -250,10 +229,10 @@ static void request_finish(http_request *r)
         request_free(r);
         return;
     }
-    int keep = r->keepalive && !atomic_load(&c->w->srv->stopping);
+    int keep = r->m.keepalive && !atomic_load(&c->w->srv->stopping);
     c->req = NULL;
-    c->state = READ_HEAD;
-    c->head_bytes = 0;
+    c->handling = 0;
+    http_parser_reset(&c->parser);
     request_free(r);
     if (!keep) {
         c->closing = 1;
@@ -287,85 +266,11 @@ static void conn_fail(http_conn *c, int status, const char *message, const char 
     bufferevent_disable(c->bev, EV_READ);
 }
 
-static int is_token_char(unsigned char ch)
-{
-    return ch > 32 && ch < 127 && !strchr("()<>@,;:\\\"/[]?={}", ch);
-}
-
-/* Parses "METHOD target HTTP/1.x". Returns 0 or an HTTP status. */
-static int parse_request_line(http_request *r, char *line)
-{
-    char *sp1 = strchr(line, ' ');
-    if (!sp1) return 400;
-    char *sp2 = strchr(sp1 + 1, ' ');
-    if (!sp2) return 400;
-    size_t mlen = (size_t)(sp1 - line);
-    if (mlen == 0 || mlen >= sizeof r->method) return 400;
-    for (size_t i = 0; i < mlen; i++)
-        if (!is_token_char((unsigned char)line[i])) return 400;
-    memcpy(r->method, line, mlen);
-    r->method[mlen] = 0;
-    const char *ver = sp2 + 1;
-    if (!strcmp(ver, "HTTP/1.1")) r->minor_version = 1;
-    else if (!strcmp(ver, "HTTP/1.0")) r->minor_version = 0;
-    else return strncmp(ver, "HTTP/", 5) ? 400 : 505;
-    *sp2 = 0;
-    const char *target = sp1 + 1;
-    if (target[0] != '/' && strcmp(r->method, "OPTIONS")) {
-        /* absolute-form: keep only the path */
-        const char *p = strstr(target, "://");
-        if (!p) return 400;
-        p = strchr(p + 3, '/');
-        target = p ? p : "/";
-    }
-    for (const char *p = target; *p; p++)
-        if ((unsigned char)*p <= 32 || (unsigned char)*p == 127) return 400;
-    r->path = strdup(target);
-    if (!r->path) return 500;
-    char *q = strchr(r->path, '?');
-    if (q) {
-        *q = 0;
-        r->query = q + 1;
-    }
-    r->keepalive = r->minor_version == 1;
-    r->have_request_line = 1;
-    return 0;
-}
-
-static int parse_header_line(http_request *r, char *line)
-{
-    if (line[0] == ' ' || line[0] == '\t') return 400; /* obsolete line folding */
-    char *colon = strchr(line, ':');
-    if (!colon || colon == line) return 400;
-    for (char *p = line; p < colon; p++) {
-        if (!is_token_char((unsigned char)*p)) return 400;
-        *p = (char)tolower((unsigned char)*p);
-    }
-    *colon = 0;
-    char *v = colon + 1;
-    while (*v == ' ' || *v == '\t') v++;
-    size_t vl = strlen(v);
-    while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) v[--vl] = 0;
-    for (size_t i = 0; i < vl; i++)
-        if ((unsigned char)v[i] < 32 && v[i] != '\t') return 400;
-    if (r->n_headers >= MAX_HEADERS) return 431;
-    header *h = &r->headers[r->n_headers];
-    h->name = strdup(line);
-    h->value = strdup(v);
-    if (!h->name || !h->value) {
-        free(h->name);
-        free(h->value);
-        return 500;
-    }
-    r->n_headers++;
-    return 0;
-}
-
 static void conn_dispatch(http_conn *c)
 {
     http_request *r = c->req;
     http_server *s = c->w->srv;
-    c->state = HANDLING;
+    c->handling = 1;
     atomic_fetch_add(&s->inflight, 1);
     /* no read timeout while the handler works (a model may think for
      * minutes); reading stays on so a disconnect is noticed at once */
@@ -374,192 +279,31 @@ static void conn_dispatch(http_conn *c)
     s->opt.handlers[c->listener_index](r, s->opt.handler_arg);
 }
 
-/* Header block complete: decide how the body is framed. */
-static int headers_done(http_conn *c)
-{
-    http_request *r = c->req;
-    http_server *s = c->w->srv;
-    const char *conn_h = http_request_header(r, "connection");
-    if (conn_h) {
-        if (strcasestr(conn_h, "close")) r->keepalive = 0;
-        else if (strcasestr(conn_h, "keep-alive")) r->keepalive = 1;
-    }
-    const char *te = http_request_header(r, "transfer-encoding");
-    const char *cl = NULL;
-    int n_cl = 0;
-    for (int i = 0; i < r->n_headers; i++)
-        if (!strcmp(r->headers[i].name, "content-length")) {
-            if (cl && strcmp(cl, r->headers[i].value)) return 400;
-            cl = r->headers[i].value;
-            n_cl++;
-        }
-    if (te && cl) return 400; /* request smuggling guard */
-    const char *expect = http_request_header(r, "expect");
-    if (te) {
-        if (strcasecmp(te, "chunked")) return 501;
-        c->state = READ_CHUNK_SIZE;
-    } else if (cl) {
-        if (!*cl) return 400;
-        unsigned long long n = 0;
-        for (const char *p = cl; *p; p++) {
-            if (!isdigit((unsigned char)*p) || n > (1ull << 50)) return 400;
-            n = n * 10 + (unsigned)(*p - '0');
-        }
-        if (n > s->opt.max_body_bytes) return 413;
-        c->remaining = (size_t)n;
-        if (buf_reserve(&r->body, c->remaining)) return 500;
-        c->state = READ_BODY;
-    } else {
-        c->remaining = 0;
-        c->state = READ_BODY;
-    }
-    if (expect && !strcasecmp(expect, "100-continue") && r->minor_version == 1 &&
-        (c->state != READ_BODY || c->remaining > 0))
-        evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
-    return 0;
-}
-
-static const char *status_message(int status)
-{
-    switch (status) {
-    case 413: return "Request body is larger than the server's limit (server.max_body_bytes).";
-    case 431: return "Request line and headers are larger than the server's limit.";
-    case 501: return "Only the chunked transfer encoding is supported.";
-    case 505: return "HTTP version not supported; use HTTP/1.1.";
-    case 500: return "Out of memory while reading the request.";
-    default: return "Malformed HTTP request.";
-    }
-}
-
-/* Moves up to c->remaining buffered bytes into the request body. Returns 1
- * when bytes moved, 0 when none were buffered, -1 when out of memory. */
-static int take_body_bytes(http_conn *c, struct evbuffer *in)
-{
-    http_request *r = c->req;
-    size_t avail = evbuffer_get_length(in);
-    size_t take = avail < c->remaining ? avail : c->remaining;
-    if (!take) return 0;
-    if (buf_reserve(&r->body, take)) return -1;
-    evbuffer_remove(in, r->body.data + r->body.len, take);
-    r->body.len += take;
-    r->body.data[r->body.len] = 0;
-    c->remaining -= take;
-    return 1;
-}
-
 /* Runs the parser over what is buffered; dispatches a complete request. */
 static void conn_parse(http_conn *c)
 {
-    http_server *s = c->w->srv;
     struct evbuffer *in = bufferevent_get_input(c->bev);
-    for (;;) {
-        if (c->closing || c->state == HANDLING) return;
+    if (c->closing || c->handling) return;
+    if (!c->req) {
+        if (evbuffer_get_length(in) == 0) return;
+        c->req = request_new(c);
         if (!c->req) {
-            if (evbuffer_get_length(in) == 0) return;
-            c->req = request_new(c);
-            if (!c->req) {
-                conn_fail(c, 500, status_message(500), NULL);
-                return;
-            }
-            c->state = READ_HEAD;
-            c->head_bytes = 0;
-        }
-        http_request *r = c->req;
-        int st = 0;
-        switch (c->state) {
-        case READ_HEAD: {
-            size_t n;
-            char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
-            if (!line) {
-                if (c->head_bytes + evbuffer_get_length(in) > s->opt.max_header_bytes)
-                    st = 431;
-                else return;
-                break;
-            }
-            c->head_bytes += n + 2;
-            if (c->head_bytes > s->opt.max_header_bytes) st = 431;
-            else if (!r->have_request_line) {
-                if (n > 0) st = parse_request_line(r, line);
-            } else if (n == 0) {
-                st = headers_done(c);
-            } else {
-                st = parse_header_line(r, line);
-            }
-            free(line);
-            break;
-        }
-        case READ_BODY: {
-            if (take_body_bytes(c, in) < 0) {
-                st = 500;
-                break;
-            }
-            if (c->remaining) return;
-            conn_dispatch(c);
+            conn_fail(c, 500, http_parse_status_message(500), NULL);
             return;
         }
-        case READ_CHUNK_SIZE: {
-            size_t n;
-            char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
-            if (!line) {
-                if (evbuffer_get_length(in) > 1024) st = 400;
-                else return;
-                break;
-            }
-            char *end;
-            errno = 0;
-            unsigned long long sz = strtoull(line, &end, 16);
-            if (end == line || errno || (*end && *end != ';')) st = 400;
-            else if (r->body.len + sz > s->opt.max_body_bytes) st = 413;
-            else if (sz == 0) c->state = READ_TRAILER;
-            else {
-                c->remaining = (size_t)sz;
-                c->state = READ_CHUNK_DATA;
-            }
-            free(line);
-            break;
-        }
-        case READ_CHUNK_DATA: {
-            size_t avail = evbuffer_get_length(in);
-            if (c->remaining > 0) {
-                int took = take_body_bytes(c, in);
-                if (took < 0) st = 500;
-                else if (took == 0) return;
-                break;
-            }
-            size_t n;
-            char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
-            if (!line) {
-                if (avail > 2) st = 400;
-                else return;
-                break;
-            }
-            if (n != 0) st = 400;
-            free(line);
-            c->state = READ_CHUNK_SIZE;
-            break;
-        }
-        case READ_TRAILER: {
-            size_t n;
-            char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
-            if (!line) {
-                if (evbuffer_get_length(in) > s->opt.max_header_bytes) st = 431;
-                else return;
-                break;
-            }
-            free(line);
-            if (n == 0) {
-                conn_dispatch(c);
-                return;
-            }
-            break;
-        }
-        case HANDLING: return;
-        }
-        if (st) {
-            conn_fail(c, st, status_message(st), st == 413 ? "request_too_large" : NULL);
-            return;
-        }
+        http_parser_reset(&c->parser);
     }
+    int st = http_parse(&c->parser, &c->req->m, in);
+    if (c->parser.send_continue) {
+        c->parser.send_continue = 0;
+        evbuffer_add_printf(bufferevent_get_output(c->bev), "HTTP/1.1 100 Continue\r\n\r\n");
+    }
+    if (st == HTTP_PARSE_MORE) return;
+    if (st == HTTP_PARSE_DONE) {
+        conn_dispatch(c);
+        return;
+    }
+    conn_fail(c, st, http_parse_status_message(st), st == 413 ? "request_too_large" : NULL);
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)
@@ -576,7 +320,7 @@ static void conn_write_cb(struct bufferevent *bev, void *arg)
         conn_free(c);
         return;
     }
-    if (c->req && c->state == HANDLING && c->req->drain_cb && pending < STREAM_LOW_WATERMARK)
+    if (c->req && c->handling && c->req->drain_cb && pending < STREAM_LOW_WATERMARK)
         c->req->drain_cb(c->req, c->req->drain_arg);
 }
 
@@ -608,6 +352,9 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->w = w;
     c->listener_index = listener_index;
+    c->parser.max_body_bytes = w->srv->opt.max_body_bytes;
+    c->parser.max_header_bytes = w->srv->opt.max_header_bytes;
+    http_parser_reset(&c->parser);
     if (sa->sa_family == AF_INET)
         inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, c->peer, sizeof c->peer);
     else if (sa->sa_family == AF_INET6)
@@ -638,13 +385,13 @@ static void write_head(http_request *r, int status, const char *content_type, lo
     struct evbuffer *out = bufferevent_get_output(r->conn->bev);
     r->status = status;
     r->started = 1;
-    if (atomic_load(&r->w->srv->stopping)) r->keepalive = 0;
-    evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n", r->minor_version, status,
+    if (atomic_load(&r->w->srv->stopping)) r->m.keepalive = 0;
+    evbuffer_add_printf(out, "HTTP/1.%d %d %s\r\n", r->m.minor_version, status,
                         reason_phrase(status));
     if (content_type) evbuffer_add_printf(out, "Content-Type: %s\r\n", content_type);
     if (length >= 0) evbuffer_add_printf(out, "Content-Length: %lld\r\n", length);
     else if (r->chunked_out) evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
-    evbuffer_add_printf(out, "Connection: %s\r\n", r->keepalive ? "keep-alive" : "close");
+    evbuffer_add_printf(out, "Connection: %s\r\n", r->m.keepalive ? "keep-alive" : "close");
     if (r->extra_headers.len) evbuffer_add(out, r->extra_headers.data, r->extra_headers.len);
     evbuffer_add(out, "\r\n", 2);
 }
@@ -656,7 +403,7 @@ void http_respond(http_request *r, int status, const char *content_type, const c
     r->status = status;
     if (r->conn) {
         write_head(r, status, content_type, (long long)len);
-        if (len && strcmp(r->method, "HEAD"))
+        if (len && strcmp(r->m.method, "HEAD"))
             evbuffer_add(bufferevent_get_output(r->conn->bev), body, len);
     }
     request_finish(r);
@@ -681,8 +428,8 @@ void http_stream_start(http_request *r, int status, const char *content_type)
         r->started = 1;
         return;
     }
-    if (r->minor_version >= 1) r->chunked_out = 1;
-    else r->keepalive = 0; /* HTTP/1.0: the close delimits the body */
+    if (r->m.minor_version >= 1) r->chunked_out = 1;
+    else r->m.keepalive = 0; /* HTTP/1.0: the close delimits the body */
     write_head(r, status, content_type, -1);
 }
 
@@ -835,7 +582,7 @@ static void stop_check_cb(evutil_socket_t fd, short what, void *arg)
         }
     int busy = 0;
     for (http_conn *c = w->conns; c; c = c->next)
-        if (c->state == HANDLING) busy = 1;
+        if (c->handling) busy = 1;
     if (!busy || util_now_sec() >= w->stop_deadline) {
         event_base_loopbreak(w->base);
         return;

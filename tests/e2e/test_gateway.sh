@@ -153,6 +153,28 @@ check "chunked_request_body" '[ "$st" = 200 ] && grep -q "\"content\":\"\[small\
 python3 -c 'print("{\"model\":\"small\",\"messages\":[{\"role\":\"user\",\"content\":\"" + "y"*70000 + "\"}]}")' >"$E2E_TMP/bigc"
 st=$(curl -s -o "$E2E_TMP/out" -w '%{http_code}' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' "$ROUTER_URL/v1/chat/completions" --data-binary @"$E2E_TMP/bigc")
 check "oversize_chunked_body_413" err_is 413 "$st"
+# a chunk size that wraps the body-size sum (ffff...ff, or -5 which strtoull also takes) must
+# not lift the limit: 413 (a signed size: 400) at once, not a body that grows for as long as
+# the client sends
+for case in ffffffffffffffff:413 -5:400; do
+    size=${case%:*} want=${case#*:}
+    python3 - "$ROUTER_PORT" "$size" >"$E2E_TMP/raw" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nContent-Type: application/json\r\n"
+          b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n" + sys.argv[2].encode() + b"\r\n")
+s.settimeout(5) # the fixed server answers at once; the old one waited for the chunk's bytes
+data = b""
+try:
+    while True:
+        d = s.recv(4096)
+        if not d: break
+        data += d
+except Exception: pass
+sys.stdout.write(data.decode("latin1"))
+PY
+    check "wrapping_chunk_size_${size}_$want" grep -q "^HTTP/1.1 $want" "$E2E_TMP/raw"
+done
 st=$(chat '{"model":"small","messages":[{"role":"user","content":"still alive?"}]}')
 check "still_serving_after_bad_input" [ "$st" = 200 ]
 

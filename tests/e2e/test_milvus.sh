@@ -10,11 +10,53 @@ cd "$(dirname "$0")/../.."
 . tests/e2e/lib/check.sh
 if [ ! -f models/use-lite/model.json ]; then
     skip "milvus_e2e" "models/use-lite missing (run scripts/fetch-model.sh)"
-    exit 0
+    # --- auth (2.4.0 profile, root:Milvus): the right token works, a wrong one is a clear error ------
+if proc_start "$E2E_TMP/milvus_auth.log" '^milvus-test listening on .*:\([0-9][0-9]*\) (version.*$' \
+    node tests/milvus/server.mjs --port 0 --version 2.4.0 --auth root:Milvus; then
+    AUTH_URL="http://127.0.0.1:$PROC_MATCH"
+    sed "s|uri: \"$MILVUS_URL\"|uri: \"$AUTH_URL\"\n  token: \"root:Milvus\"|" "$E2E_TMP/milvus.yaml" >"$E2E_TMP/milvus_auth.yaml"
+    router_yaml "$E2E_TMP/r_auth.yaml" "$E2E_TMP/milvus_auth.yaml"
+    router_start "$E2E_TMP/r_auth.yaml" || exit 1
+    st=$(chat "$(q 'Which planet is the largest?')" "${A[@]}")
+    SAVED_URL=$MILVUS_URL MILVUS_URL=$AUTH_URL
+    check "auth_token_v24_stored" wait_rows semcache_e2e 1
+    MILVUS_URL=$SAVED_URL
+    st=$(chat "$(q 'Which planet is the largest?')" "${A[@]}")
+    check "auth_token_v24_hit" '[ "$st" = 200 ] && [ "$(header x-vsr-cache-hit)" = true ]'
+    router_stop
+    sed -i 's/root:Milvus/root:wrong/' "$E2E_TMP/milvus_auth.yaml"
+    "$ROUTER_BIN" serve -c "$E2E_TMP/r_auth.yaml" --port 0 >"$E2E_TMP/auth.log" 2>&1
+    rc=$?
+    check "wrong_credentials_refuse_start" '[ "$rc" != 0 ] && grep -q "refused the credentials (HTTP 401, code 1800)" "$E2E_TMP/auth.log"'
+else
+    fail "auth_server_start" "$PROC_ERROR"
+fi
+exit 0
 fi
 if ! command -v node >/dev/null; then
     skip "milvus_e2e" "node is not installed (scripts/deps.sh --test)"
-    exit 0
+    # --- auth (2.4.0 profile, root:Milvus): the right token works, a wrong one is a clear error ------
+if proc_start "$E2E_TMP/milvus_auth.log" '^milvus-test listening on .*:\([0-9][0-9]*\) (version.*$' \
+    node tests/milvus/server.mjs --port 0 --version 2.4.0 --auth root:Milvus; then
+    AUTH_URL="http://127.0.0.1:$PROC_MATCH"
+    sed "s|uri: \"$MILVUS_URL\"|uri: \"$AUTH_URL\"\n  token: \"root:Milvus\"|" "$E2E_TMP/milvus.yaml" >"$E2E_TMP/milvus_auth.yaml"
+    router_yaml "$E2E_TMP/r_auth.yaml" "$E2E_TMP/milvus_auth.yaml"
+    router_start "$E2E_TMP/r_auth.yaml" || exit 1
+    st=$(chat "$(q 'Which planet is the largest?')" "${A[@]}")
+    SAVED_URL=$MILVUS_URL MILVUS_URL=$AUTH_URL
+    check "auth_token_v24_stored" wait_rows semcache_e2e 1
+    MILVUS_URL=$SAVED_URL
+    st=$(chat "$(q 'Which planet is the largest?')" "${A[@]}")
+    check "auth_token_v24_hit" '[ "$st" = 200 ] && [ "$(header x-vsr-cache-hit)" = true ]'
+    router_stop
+    sed -i 's/root:Milvus/root:wrong/' "$E2E_TMP/milvus_auth.yaml"
+    "$ROUTER_BIN" serve -c "$E2E_TMP/r_auth.yaml" --port 0 >"$E2E_TMP/auth.log" 2>&1
+    rc=$?
+    check "wrong_credentials_refuse_start" '[ "$rc" != 0 ] && grep -q "refused the credentials (HTTP 401, code 1800)" "$E2E_TMP/auth.log"'
+else
+    fail "auth_server_start" "$PROC_ERROR"
+fi
+exit 0
 fi
 fakellm_start --model small --tokens 8 || exit 1
 UP=$FAKELLM_URL
@@ -206,4 +248,25 @@ router_yaml "$E2E_TMP/r_bad.yaml" "$E2E_TMP/milvus_bad.yaml"
 rc=$?
 line=$(grep -n 'metric_type' "$E2E_TMP/milvus_bad.yaml" | cut -d: -f1)
 check "check_config_names_file_and_line" '[ "$rc" != 0 ] && grep -q "milvus_bad.yaml:$line:.*metric_type must be IP, COSINE or L2" "$E2E_TMP/cc.txt"'
+# --- auth (2.4.0 profile, root:Milvus): the right token works, a wrong one is a clear error ------
+if proc_start "$E2E_TMP/milvus_auth.log" '^milvus-test listening on .*:\([0-9][0-9]*\) (version.*$' \
+    node tests/milvus/server.mjs --port 0 --version 2.4.0 --auth root:Milvus; then
+    AUTH_URL="http://127.0.0.1:$PROC_MATCH"
+    sed "s|uri: \"$MILVUS_URL\"|uri: \"$AUTH_URL\"\n  token: \"root:Milvus\"|" "$E2E_TMP/milvus.yaml" >"$E2E_TMP/milvus_auth.yaml"
+    router_yaml "$E2E_TMP/r_auth.yaml" "$E2E_TMP/milvus_auth.yaml"
+    router_start "$E2E_TMP/r_auth.yaml" || exit 1
+    st=$(chat "$(q 'Which planet is the largest?')" "${A[@]}")
+    SAVED_URL=$MILVUS_URL MILVUS_URL=$AUTH_URL
+    check "auth_token_v24_stored" wait_rows semcache_e2e 1
+    MILVUS_URL=$SAVED_URL
+    st=$(chat "$(q 'Which planet is the largest?')" "${A[@]}")
+    check "auth_token_v24_hit" '[ "$st" = 200 ] && [ "$(header x-vsr-cache-hit)" = true ]'
+    router_stop
+    sed -i 's/root:Milvus/root:wrong/' "$E2E_TMP/milvus_auth.yaml"
+    "$ROUTER_BIN" serve -c "$E2E_TMP/r_auth.yaml" --port 0 >"$E2E_TMP/auth.log" 2>&1
+    rc=$?
+    check "wrong_credentials_refuse_start" '[ "$rc" != 0 ] && grep -q "refused the credentials (HTTP 401, code 1800)" "$E2E_TMP/auth.log"'
+else
+    fail "auth_server_start" "$PROC_ERROR"
+fi
 exit 0

@@ -5,6 +5,7 @@
  * router will load. */
 #include "cache/assemble.h"
 #include "cache/cache.h"
+#include "cache/milvus.h"
 #include "cache/replay.h"
 #include "core/buf.h"
 #include "cache/persist.h"
@@ -20,7 +21,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: semrouter cache <command> -p PERSIST_PATH [options]\n\n"
+            "usage: semrouter cache <command> -p PERSIST_PATH [options]\n"
+            "       semrouter cache stats|clear|purge -c CONFIG [--tenant T] [--json]\n\n"
             "Maintains a semantic-cache persist file (semantic_cache.persist_path) while the\n"
             "router is stopped.\n\n"
             "commands:\n"
@@ -33,7 +35,9 @@ static void usage(FILE *out)
             "  assemble              an SSE stream on stdin -> the chat.completion that would be\n"
             "                        cached, on stdout; exit 1 when the stream is not clean\n\n"
             "options:\n"
-            "  -p, --persist-path PATH   the cache file (required)\n"
+            "  -p, --persist-path PATH   the cache file (required for the memory backend)\n"
+            "  -c, --config FILE         a router config with backend_type milvus: stats, clear\n"
+            "                            and purge (expired rows) work on its Milvus collection\n"
             "  --tenant T                only entries of tenant T\n"
             "  --dim N                   embedding dimension (default: read from the file, "
             "else 512)\n");
@@ -335,6 +339,7 @@ int cache_cli_main(int argc, char **argv)
         return stream_tool(cmd, include_usage);
     }
     int dim = 0, json = 0;
+    const char *config = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -351,6 +356,8 @@ int cache_cli_main(int argc, char **argv)
         }
         if (!strcmp(a, "-p") || !strcmp(a, "--persist-path"))
             path = argv[++i];
+        else if (!strcmp(a, "-c") || !strcmp(a, "--config"))
+            config = argv[++i];
         else if (!strcmp(a, "--tenant"))
             tenant = argv[++i];
         else if (!strcmp(a, "-o") && !strcmp(cmd, "export"))
@@ -370,6 +377,7 @@ int cache_cli_main(int argc, char **argv)
             return 2;
         }
     }
+    if (config) return milvus_cli(cmd, config, tenant, json);
     if (strcmp(cmd, "stats") && strcmp(cmd, "export") && strcmp(cmd, "import") &&
         strcmp(cmd, "clear")) {
         fprintf(stderr, "semrouter cache: unknown command '%s'\n", cmd);

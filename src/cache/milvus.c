@@ -60,6 +60,7 @@ typedef struct milvus_backend {
     long op_timeout_ms; /* request path */
     int cleanup_interval;
     int auto_create, drop_on_start;
+    int inspect; /* CLI: use the collection as it is (dimension from it), never create or check */
     char *ca_file, *cert_file, *key_file;
     char *headers_store[6];
     const char *headers[6];
@@ -366,6 +367,11 @@ static int bootstrap(milvus_backend *b, int first, char *err, size_t errlen)
     }
     CALL("collections/has");
     if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a.data, "has"))) {
+        if (b->inspect) {
+            snprintf(err, errlen, "collection %s does not exist in database %s", b->collection, b->db);
+            rc = -2;
+            goto out;
+        }
         if (!b->auto_create) {
             snprintf(err, errlen,
                      "collection %s does not exist in database %s and development.auto_create_collection is false",
@@ -385,6 +391,15 @@ static int bootstrap(milvus_backend *b, int first, char *err, size_t errlen)
     }
     int loaded = 0, indexed = 0;
     CALL("collections/describe");
+    if (b->inspect) { /* take the dimension from the collection */
+        const cJSON *f;
+        cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(a.data, "fields"))
+        {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(f, "name");
+            const char *dim = param_of(f, "dim");
+            if (cJSON_IsString(name) && !strcmp(name->valuestring, b->vector_field) && dim) b->dim = atoi(dim);
+        }
+    }
     if (verify_schema(b, a.data, &loaded, &indexed, err, errlen)) {
         rc = -2;
         goto out;
@@ -414,6 +429,10 @@ static int bootstrap(milvus_backend *b, int first, char *err, size_t errlen)
             struct timespec ts = {0, 100 * 1000000L};
             nanosleep(&ts, NULL);
         }
+    }
+    if (b->inspect) {
+        rc = 0;
+        goto out;
     }
     /* rows of another embedding model: their vectors mean something else */
     buf q;
@@ -1007,7 +1026,7 @@ cache_backend *milvus_backend_open(const milvus_options *o, int *degraded, char 
     pthread_once(&once, curl_once);
     if (degraded) *degraded = 0;
     const sr_milvus_config *cfg = o->cfg;
-    if (!cfg || o->dim <= 0) {
+    if (!cfg || (o->dim <= 0 && !o->inspect)) {
         snprintf(err, errlen, "milvus backend needs the Milvus config and the embedding dimension");
         return NULL;
     }
@@ -1062,7 +1081,8 @@ cache_backend *milvus_backend_open(const milvus_options *o, int *degraded, char 
     b->op_timeout_ms = cfg->search.timeout_ms > 0 ? cfg->search.timeout_ms : 1000;
     b->cleanup_interval = cfg->cleanup_interval;
     b->auto_create = cfg->development.auto_create_collection;
-    b->drop_on_start = cfg->development.drop_collection_on_startup;
+    b->drop_on_start = o->inspect ? 0 : cfg->development.drop_collection_on_startup;
+    b->inspect = o->inspect;
     b->m = o->metrics;
     b->max_inflight = o->max_inflight > 0 ? o->max_inflight : 64;
     if (cfg->connection.tls.enabled) {
@@ -1185,4 +1205,77 @@ long long milvus_backend_clear(cache_backend *cb, const char *tenant, char *err,
     buf_free(&f);
     if (n < 0) return -1;
     return n > 0 ? n : before > 0 ? before : 0;
+}
+
+int milvus_cli(const char *cmd, const char *config_path, const char *tenant, int json)
+{
+    config_errors errs;
+    config_errors_init(&errs);
+    sr_config *cfg = config_load(config_path, &errs);
+    if (!cfg) {
+        fprintf(stderr, "semrouter cache %s: %s is not valid:\n", cmd, config_path);
+        config_errors_print(&errs, stderr);
+        config_errors_free(&errs);
+        return 1;
+    }
+    config_errors_free(&errs);
+    const sr_semantic_cache_config *sc = &cfg->semantic_cache;
+    if (sc->backend_type != SR_CACHE_MILVUS || !sc->milvus) {
+        fprintf(stderr, "semrouter cache %s: %s does not use backend_type milvus (use -p PERSIST_PATH)\n", cmd,
+                config_path);
+        config_release(cfg);
+        return 2;
+    }
+    milvus_options o = {0};
+    o.cfg = sc->milvus;
+    o.no_thread = 1;
+    o.inspect = 1;
+    int degraded = 0;
+    char err[512] = "";
+    cache_backend *cb = milvus_backend_open(&o, &degraded, err, sizeof err);
+    int rc = 0;
+    if (!cb || degraded) {
+        fprintf(stderr, "semrouter cache %s: %s\n", cmd, err);
+        if (cb) cb->ops->close(cb);
+        config_release(cfg);
+        return 1;
+    }
+    milvus_backend *b = (milvus_backend *)cb;
+    if (!strcmp(cmd, "stats")) {
+        long long n = milvus_backend_count(cb, tenant, err, sizeof err);
+        if (n < 0) {
+            fprintf(stderr, "semrouter cache stats: %s\n", err);
+            rc = 1;
+        } else if (json) {
+            printf("{\"backend\":\"milvus\",\"url\":\"%s\",\"database\":\"%s\",\"collection\":\"%s\",\"dim\":%d,"
+                   "\"live_entries\":%lld}\n",
+                   b->url, b->db, b->collection, b->dim, n);
+        } else {
+            printf("backend      milvus at %s, database %s, collection %s (%d-d %s)\n", b->url, b->db, b->collection,
+                   b->dim, b->metric);
+            printf("entries      %lld live%s%s\n", n, tenant ? " of tenant " : "", tenant ? tenant : "");
+        }
+    } else if (!strcmp(cmd, "clear")) {
+        long long n = milvus_backend_clear(cb, tenant, err, sizeof err);
+        if (n < 0) {
+            fprintf(stderr, "semrouter cache clear: %s\n", err);
+            rc = 1;
+        } else {
+            printf("removed %lld entries from %s\n", n, b->collection);
+        }
+    } else if (!strcmp(cmd, "purge")) {
+        long long n = milvus_backend_purge_expired(cb, err, sizeof err);
+        if (n < 0) {
+            fprintf(stderr, "semrouter cache purge: %s\n", err);
+            rc = 1;
+        } else {
+            printf("removed %lld expired entries from %s\n", n, b->collection);
+        }
+    } else {
+        fprintf(stderr, "semrouter cache %s: not available for the milvus backend (stats, clear, purge are)\n", cmd);
+        rc = 2;
+    }
+    cb->ops->close(cb);
+    config_release(cfg);
+    return rc;
 }

@@ -57,6 +57,8 @@ typedef struct milvus_options {
     struct sr_metrics *metrics;     /* NULL = none */
     int max_inflight;               /* per loop, 0 = 64 */
     int no_thread;                  /* 1 = no maintenance thread (CLI use) */
+    int inspect;                    /* 1 = CLI: the collection must exist; its dimension is
+                                       used; nothing is created, loaded or checked */
 } milvus_options;
 
 /* Opens the backend: bootstraps the collection now (blocking, bounded by
@@ -72,6 +74,9 @@ cache_backend *milvus_backend_open(const milvus_options *o, int *degraded, char 
 long long milvus_backend_count(cache_backend *b, const char *tenant, char *err, size_t errlen);
 long long milvus_backend_clear(cache_backend *b, const char *tenant, char *err, size_t errlen);
 long long milvus_backend_purge_expired(cache_backend *b, char *err, size_t errlen);
+/* `semrouter cache stats|clear|purge -c CONFIG` when the config's backend is milvus. */
+int milvus_cli(const char *cmd, const char *config_path, const char *tenant, int json);
+
 /* The base URL ("http://host:19530") the backend talks to, for log lines. */
 const char *milvus_backend_url(cache_backend *b);
 #endif

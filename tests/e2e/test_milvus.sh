@@ -187,6 +187,15 @@ ROUTER_URL=$R2_URL
 router_stop
 ROUTER_URL=$R1_URL ROUTER_PID=$R1_PID ROUTER_LOG=$R1_LOG
 
+# --- semrouter cache on the Milvus collection ------------------------------------------------------
+"$ROUTER_BIN" cache stats -c "$E2E_TMP/r.yaml" --json >"$E2E_TMP/st.json" 2>"$E2E_TMP/st.err"
+check "cli_stats_counts_milvus_rows" '[ "$(jget "$E2E_TMP/st.json" "j[\"live_entries\"]")" = "$(rows semcache_e2e)" ] && [ "$(jget "$E2E_TMP/st.json" "j[\"dim\"]")" = 512 ]'
+"$ROUTER_BIN" cache stats -c "$E2E_TMP/r.yaml" --tenant 'evil" or tenant != "' >"$E2E_TMP/st.txt" 2>&1
+check "cli_stats_hostile_tenant" grep -q "entries      1 live of tenant" "$E2E_TMP/st.txt"
+before=$(rows semcache_e2e)
+"$ROUTER_BIN" cache clear -c "$E2E_TMP/r.yaml" --tenant 'evil" or tenant != "' >"$E2E_TMP/cl.txt" 2>&1
+check "cli_clear_one_tenant_only" '[ "$(rows semcache_e2e)" = $((before - 1)) ] && grep -q "removed 1 entries" "$E2E_TMP/cl.txt"'
+
 # --- the official SDK reads back the collection the router created --------------------------------
 if [ -d tests/node/node_modules/@zilliz/milvus2-sdk-node ]; then
     node tests/milvus/sdk_check.mjs --readback "$MILVUS_URL" semcache_e2e 512 >"$E2E_TMP/rb.txt" 2>&1

@@ -633,6 +633,258 @@ static void persistence_locks_the_file(void)
     unlink(tmp_path);
 }
 
+/* ---- the vector-index snapshot (PERSIST_PATH.hnsw) ---- */
+
+#define SNAP_N 1500 /* > FLAT_MAX: the "big" partition has an HNSW index */
+
+static char snap_path[300];
+
+static void snap_fill(cache *c)
+{
+    req a;
+    char name[32], body[48];
+    for (int i = 0; i < SNAP_N; i++) {
+        snprintf(name, sizeof name, "big%d", i);
+        snprintf(body, sizeof body, "{\"big\":%d,\"t\":\"caf\xc3\xa9 \xe2\x80\x9cq\xe2\x80\x9d\"}", i);
+        store(c, mk(&a, "t", name, "big", 10000u + (unsigned)i), body);
+    }
+    for (int i = 0; i < 20; i++) {
+        snprintf(name, sizeof name, "small%d", i);
+        snprintf(body, sizeof body, "{\"small\":%d}", i);
+        store(c, mk(&a, "t", name, "small", 20000u + (unsigned)i), body);
+    }
+    /* replaced entries: the same exact key with another vector (their old nodes are dead) */
+    for (int i = 0; i < 10; i++) {
+        snprintf(name, sizeof name, "big%d", i);
+        snprintf(body, sizeof body, "{\"big\":%d,\"v\":2}", i);
+        store(c, mk(&a, "t", name, "big", 30000u + (unsigned)i), body);
+    }
+}
+
+/* What a batch of paraphrase and unrelated queries returns, in order. */
+typedef struct lookup_trace {
+    int hit[400];
+    float sim[400];
+    char body[400][48];
+} lookup_trace;
+
+static void snap_trace(cache *c, lookup_trace *t)
+{
+    memset(t, 0, sizeof *t);
+    for (int j = 0; j < 400; j++) {
+        req q;
+        mk(&q, "t", "a question never stored", "big", 0);
+        if (j < 300)
+            near_of(10000u + (unsigned)j * 5, 0.3f + 0.002f * (float)j, q.vec);
+        else
+            vec_of(90000u + (unsigned)j, q.vec);
+        cache_hit h;
+        t->hit[j] = cache_lookup(c, &q.r, 0.5f, &h);
+        if (t->hit[j] == 1) {
+            t->sim[j] = h.similarity;
+            snprintf(t->body[j], sizeof t->body[j], "%s", h.body);
+            free(h.body);
+        }
+    }
+}
+
+/* Every live entry found by its own vector (under another exact key, so the
+ * semantic tier answers); the replaced entries' old vectors find nothing. */
+static int snap_self_misses(cache *c, int extra)
+{
+    int bad = 0;
+    req q;
+    char body[48];
+    for (int i = 0; i < SNAP_N + extra; i++) {
+        unsigned seed = i < 10 ? 30000u + (unsigned)i : 10000u + (unsigned)i;
+        if (i < 10)
+            snprintf(body, sizeof body, "{\"big\":%d,\"v\":2}", i);
+        else if (i < SNAP_N)
+            snprintf(body, sizeof body, "{\"big\":%d,\"t\":\"caf\xc3\xa9 \xe2\x80\x9cq\xe2\x80\x9d\"}", i);
+        else
+            snprintf(body, sizeof body, "{\"late\":%d}", i);
+        if (!hits(c, mk(&q, "t", "paraphrase", "big", seed), body, NULL)) bad++;
+    }
+    for (int i = 0; i < 10; i++)
+        if (hits(c, mk(&q, "t", "paraphrase", "big", 10000u + (unsigned)i), NULL, NULL)) bad++;
+    for (int i = 0; i < 20; i++) {
+        snprintf(body, sizeof body, "{\"small\":%d}", i);
+        if (!hits(c, mk(&q, "t", "paraphrase", "small", 20000u + (unsigned)i), body, NULL)) bad++;
+    }
+    return bad;
+}
+
+static ino_t inode_of(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) ? 0 : st.st_ino;
+}
+
+static void snapshot_restores_the_index(void)
+{
+    make_tmp("snap");
+    snprintf(snap_path, sizeof snap_path, "%s.hnsw", tmp_path);
+    unlink(snap_path);
+    cache *c = open_cache(0, CACHE_EVICT_FIFO, 0, tmp_path);
+    CHECK(c != NULL, "open");
+    if (!c) return;
+    snap_fill(c);
+    static lookup_trace before, after;
+    snap_trace(c, &before);
+    int nhits = 0;
+    for (int j = 0; j < 400; j++)
+        nhits += before.hit[j] == 1;
+    CHECK(nhits > 100 && nhits < 400, "%d of 400 queries hit: the trace tells nothing", nhits);
+    cache_close(c);
+    CHECK(file_size(snap_path) > SNAP_N * DIM * 4, "snapshot %s: %ld bytes", snap_path,
+          file_size(snap_path));
+
+    c = open_cache(0, CACHE_EVICT_FIFO, 0, tmp_path);
+    CHECK(c != NULL, "reopen");
+    if (!c) return;
+    cache_stats s;
+    cache_stats_get(c, &s);
+    CHECK_EQ_INT(s.entries, SNAP_N + 20);
+    CHECK_EQ_INT(s.index_restored, SNAP_N); /* the big partition's graph, reused whole */
+    CHECK_EQ_INT(s.index_inserted, 20);     /* the small partition is a flat scan: rebuilt */
+    snap_trace(c, &after);
+    int diff = 0;
+    for (int j = 0; j < 400; j++)
+        diff += before.hit[j] != after.hit[j] || before.sim[j] != after.sim[j] ||
+                strcmp(before.body[j], after.body[j]);
+    CHECK_EQ_INT(diff, 0);
+    CHECK_EQ_INT(snap_self_misses(c, 0), 0);
+    ino_t ino = inode_of(snap_path);
+    cache_close(c); /* nothing changed: the snapshot is not rewritten */
+    CHECK(ino && inode_of(snap_path) == ino, "snapshot rewritten without a change");
+
+    /* an exact-scan open (what `semrouter cache import` does) leaves the snapshot alone */
+    cache_options o;
+    cache_options_default(&o, DIM);
+    o.persist_path = tmp_path;
+    o.index.use_hnsw = 0;
+    char err[256] = "";
+    c = cache_open(&o, err, sizeof err);
+    CHECK(c != NULL, "exact-scan open: %s", err);
+    if (!c) return;
+    req a;
+    store(c, mk(&a, "t", "added offline", "big", 40000), "{\"offline\":true}");
+    cache_stats_get(c, &s);
+    CHECK_EQ_INT(s.index_restored, 0);
+    cache_close(c);
+    CHECK(inode_of(snap_path) == ino, "an exact-scan cache touched the snapshot");
+    c = open_cache(0, CACHE_EVICT_FIFO, 0, tmp_path);
+    cache_stats_get(c, &s);
+    CHECK_EQ_INT(s.index_restored, SNAP_N);
+    CHECK_EQ_INT(s.index_inserted, 20 + 1);
+    CHECK_EQ_INT(hits(c, mk(&a, "t", "paraphrase", "big", 40000), "{\"offline\":true}", NULL), 1);
+    cache_close(c);
+}
+
+/* A router killed with -9 after its start: the snapshot predates what it
+ * stored and replaced since; its matching nodes are reused, the rest inserted. */
+static void snapshot_stale_after_kill_9(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        cache *c = open_cache(0, CACHE_EVICT_FIFO, 0, tmp_path);
+        if (!c) _exit(2);
+        req a;
+        char name[32], body[48];
+        for (int i = SNAP_N; i < SNAP_N + 200; i++) {
+            snprintf(name, sizeof name, "late%d", i);
+            snprintf(body, sizeof body, "{\"late\":%d}", i);
+            if (store(c, mk(&a, "t", name, "big", 10000u + (unsigned)i), body)) _exit(1);
+        }
+        /* five more replaced: the snapshot's nodes for them are stale */
+        for (int i = 10; i < 15; i++) {
+            snprintf(name, sizeof name, "big%d", i);
+            snprintf(body, sizeof body, "{\"big\":%d,\"v\":2}", i);
+            if (store(c, mk(&a, "t", name, "big", 30000u + (unsigned)i), body)) _exit(1);
+        }
+        raise(SIGKILL); /* no cache_close: no new snapshot */
+        _exit(3);
+    }
+    int st = -1;
+    waitpid(pid, &st, 0);
+    CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "child status %d", st);
+    cache *c = open_cache(0, CACHE_EVICT_FIFO, 0, tmp_path);
+    CHECK(c != NULL, "reopen");
+    if (!c) return;
+    cache_stats s;
+    cache_stats_get(c, &s);
+    CHECK_EQ_INT(s.entries, SNAP_N + 200 + 20 + 1); /* + the offline one */
+    CHECK_EQ_INT(s.index_restored, SNAP_N + 1 - 5);
+    CHECK_EQ_INT(s.index_inserted, 200 + 5 + 20);
+    int bad = 0;
+    req q;
+    char body[48];
+    for (int i = 10; i < 15; i++) {
+        snprintf(body, sizeof body, "{\"big\":%d,\"v\":2}", i);
+        if (!hits(c, mk(&q, "t", "paraphrase", "big", 30000u + (unsigned)i), body, NULL)) bad++;
+        if (hits(c, mk(&q, "t", "paraphrase", "big", 10000u + (unsigned)i), NULL, NULL)) bad++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    cache_close(c);
+    cache_stats_get(c = open_cache(0, CACHE_EVICT_FIFO, 0, tmp_path), &s);
+    CHECK_EQ_INT(s.index_restored, SNAP_N + 1 + 200); /* written at close */
+    cache_close(c);
+}
+
+static void snapshot_damage_means_a_rebuild(void)
+{
+    /* start from a cache like the first test's */
+    unlink(tmp_path);
+    unlink(snap_path);
+    cache *c = open_cache(0, CACHE_EVICT_FIFO, 0, tmp_path);
+    if (!c) return;
+    snap_fill(c);
+    cache_close(c);
+    long size = file_size(snap_path);
+    CHECK(size > 0, "no snapshot");
+    cache_stats s;
+    const char *what[] = {"flipped byte in a vector", "flipped byte in the upper links", "truncated",
+                          "not a snapshot", "empty"};
+    for (int k = 0; k < 5; k++) {
+        c = open_cache(0, CACHE_EVICT_FIFO, 0, tmp_path); /* rewrites a good snapshot */
+        cache_close(c);
+        FILE *f = fopen(snap_path, "r+b");
+        if (!f) break;
+        if (k == 0 || k == 1) {
+            /* vectors come right after the section header, links after them */
+            long at = k == 0 ? 24 + 40 + SNAP_N * 48 + 48 + 1000 : size - 2000;
+            fseek(f, at, SEEK_SET);
+            int ch = fgetc(f);
+            fseek(f, at, SEEK_SET);
+            fputc(ch ^ 0x10, f);
+        }
+        fclose(f);
+        if (k == 2) CHECK_EQ_INT(truncate(snap_path, size / 3), 0);
+        if (k == 3) {
+            f = fopen(snap_path, "wb");
+            fputs("SRHNSW01 but then \xe2\x80\x9cnot really\xe2\x80\x9d \xf0\x9f\x98\x80\n", f);
+            fclose(f);
+        }
+        if (k == 4) CHECK_EQ_INT(truncate(snap_path, 0), 0);
+        c = open_cache(0, CACHE_EVICT_FIFO, 0, tmp_path);
+        CHECK(c != NULL, "%s: reopen", what[k]);
+        if (!c) return;
+        cache_stats_get(c, &s);
+        CHECK(s.entries == SNAP_N + 20 && s.index_restored == 0 && s.index_inserted == SNAP_N + 20,
+              "%s: %zu entries, %zu restored, %zu inserted", what[k], s.entries, s.index_restored,
+              s.index_inserted);
+        CHECK(snap_self_misses(c, 0) == 0, "%s: entries not found after the rebuild", what[k]);
+        cache_close(c); /* the rebuilt index is written again */
+        c = open_cache(0, CACHE_EVICT_FIFO, 0, tmp_path);
+        cache_stats_get(c, &s);
+        CHECK(s.index_restored == SNAP_N, "%s: %zu restored after the rewrite", what[k],
+              s.index_restored);
+        cache_close(c);
+    }
+    unlink(tmp_path);
+    unlink(snap_path);
+}
+
 static void export_import(void)
 {
     make_tmp("export");
@@ -764,6 +1016,9 @@ int main(void)
     RUN(persistence_survives_kill_9);
     RUN(persistence_compacts);
     RUN(persistence_locks_the_file);
+    RUN(snapshot_restores_the_index);
+    RUN(snapshot_stale_after_kill_9);
+    RUN(snapshot_damage_means_a_rebuild);
     RUN(export_import);
     RUN(concurrent_lookups_and_stores);
     TEST_MAIN_END();

@@ -593,6 +593,194 @@ static void test_concurrent_linear_f16(void)
     run_concurrent(0, HNSW_STORE_F16);
 }
 
+/* ---- snapshots ------------------------------------------------------------ */
+
+typedef struct mem_stream {
+    unsigned char *p;
+    size_t len, cap, pos;
+} mem_stream;
+
+static int mem_write(void *ctx, const void *data, size_t n)
+{
+    mem_stream *m = ctx;
+    if (m->len + n > m->cap) {
+        size_t cap = m->cap ? m->cap : 4096;
+        while (cap < m->len + n)
+            cap *= 2;
+        unsigned char *q = realloc(m->p, cap);
+        if (!q) return -1;
+        m->p = q;
+        m->cap = cap;
+    }
+    memcpy(m->p + m->len, data, n);
+    m->len += n;
+    return 0;
+}
+
+static int mem_read(void *ctx, void *data, size_t n)
+{
+    mem_stream *m = ctx;
+    if (n > m->len - m->pos) return -1;
+    memcpy(data, m->p + m->pos, n);
+    m->pos += n;
+    return 0;
+}
+
+static uint64_t relabel_even(void *arg, uint64_t label)
+{
+    (void)arg;
+    return label % 2 ? HNSW_DROP : label + 1000000;
+}
+
+static int same_results(hnsw_index *a, hnsw_index *b, const float *qs, int nq, int d,
+                        uint64_t shift)
+{
+    hnsw_result ra[10], rb[10];
+    int diff = 0;
+    for (int i = 0; i < nq; i++) {
+        int na = hnsw_search(a, qs + (size_t)i * d, 10, 0, ra);
+        int nb = hnsw_search(b, qs + (size_t)i * d, 10, 0, rb);
+        if (na != nb) diff++;
+        for (int j = 0; j < na && j < nb; j++)
+            if (ra[j].label + shift != rb[j].label || ra[j].similarity != rb[j].similarity) diff++;
+    }
+    return diff;
+}
+
+static void test_snapshot_round_trip(void)
+{
+    const int n = 3000, d = 32;
+    struct {
+        hnsw_storage st;
+        int use_hnsw;
+    } kinds[] = {{HNSW_STORE_F32, 1}, {HNSW_STORE_F16, 1}, {HNSW_STORE_I8, 1}, {HNSW_STORE_F16, 0}};
+    float *data = random_unit(n, d), *qs = random_unit(200, d), *more = random_unit(100, d);
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+        hnsw_index *h = build(data, n, d, kinds[k].st, kinds[k].use_hnsw);
+        CHECK(h != NULL, "build");
+        if (!h) continue;
+        for (int i = 0; i < n; i += 10) /* deleted, and some slots reused */
+            hnsw_delete(h, (uint64_t)i);
+        for (int i = 0; i < 50; i++)
+            hnsw_insert(h, (uint64_t)(n + i), more + (size_t)i * d);
+        mem_stream m = {0};
+        CHECK_EQ_INT(hnsw_save(h, mem_write, &m), 0);
+        hnsw_params p;
+        hnsw_params_default(&p, d);
+        p.storage = kinds[k].st;
+        p.use_hnsw = kinds[k].use_hnsw;
+        p.ef_construction = 100;
+        char err[200] = "";
+        hnsw_index *g = hnsw_load(&p, mem_read, &m, NULL, NULL, err, sizeof err);
+        CHECK(g != NULL, "kind %zu: %s", k, err);
+        if (!g) {
+            hnsw_free(h);
+            free(m.p);
+            continue;
+        }
+        CHECK_EQ_INT(m.pos, m.len);
+        CHECK_EQ_INT(hnsw_count(g), hnsw_count(h));
+        CHECK_EQ_INT(hnsw_count(g), n - n / 10 + 50);
+        CHECK_EQ_INT(same_results(h, g, qs, 200, d, 0), 0);
+        /* the loaded graph keeps working: inserts, deletes, its own snapshot */
+        for (int i = 50; i < 100; i++)
+            CHECK_EQ_INT(hnsw_insert(g, (uint64_t)(n + i), more + (size_t)i * d), 0);
+        hnsw_result r[1];
+        int found = 0;
+        for (int i = 50; i < 100; i++)
+            found += hnsw_search(g, more + (size_t)i * d, 1, 0, r) == 1 &&
+                     r[0].label == (uint64_t)(n + i);
+        CHECK_EQ_INT(found, 50);
+        CHECK_EQ_INT(hnsw_delete(g, 1), 0);
+
+        /* relabelled: odd labels dropped (deleted, still routing), even ones shifted */
+        m.pos = 0;
+        hnsw_index *e = hnsw_load(&p, mem_read, &m, relabel_even, NULL, err, sizeof err);
+        CHECK(e != NULL, "relabel: %s", err);
+        if (e) {
+            hnsw_result rr[10];
+            int odd = 0, got = 0;
+            for (int i = 0; i < 200; i++) {
+                int nr = hnsw_search(e, qs + (size_t)i * d, 10, 0, rr);
+                got += nr;
+                for (int j = 0; j < nr; j++)
+                    odd += rr[j].label < 1000000 || rr[j].label % 2;
+            }
+            CHECK(odd == 0 && got == 2000, "%d odd of %d results", odd, got);
+            CHECK_EQ_INT(hnsw_delete(e, 1000000 + 2), 0);
+            CHECK_EQ_INT(hnsw_delete(e, 3), -1);
+            hnsw_vacuum(e);
+            hnsw_free(e);
+        }
+        /* parameters that shape the graph must match */
+        m.pos = 0;
+        p.storage = kinds[k].st == HNSW_STORE_F32 ? HNSW_STORE_F16 : HNSW_STORE_F32;
+        CHECK(hnsw_load(&p, mem_read, &m, NULL, NULL, err, sizeof err) == NULL &&
+                  strstr(err, "written for"),
+              "storage mismatch: %s", err);
+        hnsw_free(g);
+        hnsw_free(h);
+        free(m.p);
+    }
+    free(data);
+    free(qs);
+    free(more);
+}
+
+/* Damaged bytes in the structure (links, labels, levels, the free list)
+ * give an error or a graph that is safe to use; truncation always an error. */
+static void test_snapshot_damage(void)
+{
+    const int n = 600, d = 16;
+    float *data = random_unit(n, d), *qs = random_unit(5, d);
+    hnsw_index *h = build(data, n, d, HNSW_STORE_F32, 1);
+    for (int i = 0; i < n; i += 7)
+        hnsw_delete(h, (uint64_t)i);
+    mem_stream m = {0};
+    hnsw_save(h, mem_write, &m);
+    hnsw_params p;
+    hnsw_params_default(&p, d);
+    char err[200];
+    size_t vec_end = 48 + (size_t)n * d * 4; /* header + vectors: values are not checkable */
+    unsigned char *copy = malloc(m.len);
+    int rejected = 0, loaded = 0;
+    for (int iter = 0; iter < 400; iter++) {
+        memcpy(copy, m.p, m.len);
+        size_t at = vec_end + rnd() % (m.len - vec_end);
+        copy[at] ^= (unsigned char)(1u << (rnd() % 8));
+        if (iter % 3 == 0) copy[vec_end + rnd() % (m.len - vec_end)] = 0xff;
+        mem_stream r = {copy, m.len, m.len, 0};
+        hnsw_index *g = hnsw_load(&p, mem_read, &r, NULL, NULL, err, sizeof err);
+        if (!g) {
+            rejected++;
+            continue;
+        }
+        loaded++;
+        hnsw_result res[10];
+        for (int q = 0; q < 5; q++)
+            hnsw_search(g, qs + (size_t)q * d, 10, 0, res);
+        hnsw_insert(g, 99999, qs);
+        hnsw_delete(g, 99999);
+        hnsw_vacuum(g);
+        hnsw_free(g);
+    }
+    CHECK(rejected > 100, "only %d of 400 damaged snapshots rejected (%d loaded)", rejected,
+          loaded);
+    int accepted = 0;
+    for (size_t cut = 0; cut < m.len; cut += m.len / 37 + 1) {
+        mem_stream r = {m.p, cut, cut, 0};
+        hnsw_index *g = hnsw_load(&p, mem_read, &r, NULL, NULL, err, sizeof err);
+        if (g) accepted++;
+        hnsw_free(g);
+    }
+    CHECK_EQ_INT(accepted, 0);
+    free(copy);
+    free(m.p);
+    free(data);
+    free(qs);
+    hnsw_free(h);
+}
+
 /* An argument runs only the cases whose name contains it (e.g. "concurrent"
  * for the ThreadSanitizer build in bench/hnsw_tsan.sh). */
 static const char *only;
@@ -614,6 +802,8 @@ int main(int argc, char **argv)
     RUN_IF(test_label_replaced);
     RUN_IF(test_linear_scan_is_exact);
     RUN_IF(test_filtered_search);
+    RUN_IF(test_snapshot_round_trip);
+    RUN_IF(test_snapshot_damage);
     RUN_IF(test_concurrent);
     RUN_IF(test_concurrent_linear_f16);
     TEST_MAIN_END();

@@ -23,6 +23,7 @@
 #include "cache/cache.h"
 #include "cache/backend.h"
 #include "cache/persist.h"
+#include "cache/snapshot.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -33,6 +34,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NIL UINT32_MAX
 #define MAX_CANDIDATES 512
@@ -43,6 +45,7 @@ typedef struct entry {
     uint64_t tick; /* policy order: insertion (fifo) or last use (lru, lfu tie-break) */
     int64_t inserted_at, expires_at;
     uint64_t log_offset; /* INSERT record in the persist file */
+    uint64_t vec_hash;   /* cache_snap_vec_hash of the vector: matches snapshot nodes */
     char *body;          /* NUL-terminated */
     char *query;
     uint16_t *context; /* n_context * dim half floats */
@@ -54,6 +57,7 @@ typedef struct entry {
     uint32_t prev, next; /* insertion order; next also links free slots */
     uint16_t n_context;
     uint8_t live, has_vec;
+    uint8_t deferred; /* has_vec, but the vector is not in its partition's store yet (open) */
 } entry;
 
 /* A partition's vectors live in a flat array while it is small (an exact
@@ -95,6 +99,10 @@ struct cache {
 
     cache_log *log;
     uint64_t live_log_bytes;
+    char *snap_path;  /* PERSIST_PATH.hnsw */
+    int loading;      /* replay in progress: vectors are deferred (attach_vectors) */
+    int index_dirty;  /* an index changed since the snapshot was read or written */
+    size_t index_restored, index_inserted; /* at open (cache_stats) */
 
     _Atomic uint64_t hits, misses, exact_hits, semantic_hits, stores, evictions, expirations;
 };
@@ -468,10 +476,12 @@ static void entry_remove(cache *c, uint32_t s)
 {
     entry *e = &c->slots[s];
     partition *p = c->parts[e->partition];
-    if (e->has_vec && p->index)
+    if (e->has_vec && !e->deferred && p->index) {
         hnsw_delete(p->index, label_of(c, s));
-    else if (e->has_vec)
+        c->index_dirty = 1;
+    } else if (e->has_vec && !e->deferred) {
         flat_del(p, c->o.dim, label_of(c, s));
+    }
     p->count--;
     exact_del(c, s);
     heap_remove(c, s, c->live);
@@ -543,6 +553,7 @@ static void promote(cache *c, partition *p)
     pthread_rwlock_wrlock(&c->lock);
     p->index = h;
     flat_free(p);
+    c->index_dirty = 1;
     pthread_rwlock_unlock(&c->lock);
 }
 
@@ -692,7 +703,7 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
     uint32_t tenant = tenant_get(c, rec->tenant ? rec->tenant : "");
     uint32_t pid = tenant == NIL ? NIL : part_get(c, rec->partition, tenant);
     partition *p = pid == NIL ? NULL : c->parts[pid];
-    int flat_ok = !p || !rec->vec || p->index || !flat_reserve(p, dim);
+    int flat_ok = !p || !rec->vec || p->index || c->loading || !flat_reserve(p, dim);
     if (c->free_head == NIL && c->n_slots == c->cap_slots) {
         uint32_t cap = c->cap_slots ? c->cap_slots * 2 : 1024;
         entry *ns = p ? realloc(c->slots, (size_t)cap * sizeof *ns) : NULL;
@@ -727,6 +738,8 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
     }
     e->live = 1;
     e->has_vec = rec->vec != NULL;
+    e->deferred = rec->vec && c->loading;
+    e->vec_hash = rec->vec ? cache_snap_vec_hash(rec->vec, dim) : 0;
     e->body = body;
     e->body_len = (uint32_t)rec->body_len;
     e->query = query;
@@ -757,7 +770,13 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
     c->live_log_bytes += size;
     hnsw_index *index = p->index;
     uint64_t label = label_of(c, s);
-    if (rec->vec && !index) flat_push(p, dim, label, rec->vec);
+    if (rec->vec && c->loading) {
+        index = NULL; /* attach_vectors places it once the replay is done */
+    } else if (rec->vec && index) {
+        c->index_dirty = 1;
+    } else if (rec->vec) {
+        flat_push(p, dim, label, rec->vec);
+    }
     pthread_rwlock_unlock(&c->lock);
 
     if (rec->vec && index) {
@@ -769,7 +788,8 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
         else
             finish_vector(c, &pv);
     }
-    if (rec->vec && !index && c->hp.use_hnsw && p->flat_n >= FLAT_MAX) promote(c, p);
+    if (rec->vec && !index && !c->loading && c->hp.use_hnsw && p->flat_n >= FLAT_MAX)
+        promote(c, p);
     for (int i = 0; write_log && c->log && i < n_victims; i++) {
         cache_record del = {.type = CACHE_REC_DELETE};
         memcpy(del.exact, victims[i], 32);
@@ -787,6 +807,7 @@ fail:
 }
 
 static int compact_locked(cache *c, char *err, size_t errlen);
+static int snapshot_write(cache *c, char *err, size_t errlen);
 
 static void maybe_compact(cache *c)
 {
@@ -1137,6 +1158,8 @@ void cache_stats_get(cache *c, cache_stats *s)
     }
     pthread_rwlock_unlock(&c->lock);
     s->file_bytes = c->log ? cache_log_size(c->log) : 0;
+    s->index_restored = c->index_restored;
+    s->index_inserted = c->index_inserted;
     pthread_mutex_unlock(&c->store_mu);
     s->hits = c->hits;
     s->misses = c->misses;
@@ -1181,6 +1204,253 @@ static int replay_one(void *ctx, const cache_record *rec, uint64_t offset, uint3
         return 1;
     }
     return 0;
+}
+
+/* ---- the vector-index snapshot (snapshot.h) ---- */
+
+/* Matching of one snapshot section's nodes against the replayed entries. */
+typedef struct snap_match {
+    cache *c;
+    uint32_t pid; /* NIL: the partition no longer exists */
+    const cache_snap_node *nodes;
+    size_t n;
+    uint32_t *slots; /* the entries matched, one per reused node */
+    size_t matched;
+} snap_match;
+
+/* hnsw_relabel_fn: a saved node is reused only for the entry it was built
+ * for: same exact key, same partition, same vector, still waiting for its
+ * vector. Its label becomes that entry's label now. */
+static uint64_t snap_relabel(void *arg, uint64_t saved)
+{
+    snap_match *m = arg;
+    size_t lo = 0, hi = m->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (m->nodes[mid].label < saved)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (m->pid == NIL || lo == m->n || m->nodes[lo].label != saved || m->matched == m->n)
+        return HNSW_DROP;
+    uint32_t s = exact_find(m->c, m->nodes[lo].exact);
+    if (s == NIL) return HNSW_DROP;
+    const entry *e = &m->c->slots[s];
+    if (!e->deferred || e->partition != m->pid || e->vec_hash != m->nodes[lo].vec_hash)
+        return HNSW_DROP;
+    m->slots[m->matched++] = s;
+    return label_of(m->c, s);
+}
+
+typedef struct snap_loaded {
+    hnsw_index *index;
+    uint32_t *slots;
+    size_t n;
+} snap_loaded;
+
+/* Reads the snapshot into per-partition graphs (L[pid]); nothing is applied
+ * to the cache. Returns 1 when the file was read to its verified end, 0 when
+ * absent, -1 when unusable (why in err). *exact_fit: every node was reused. */
+static int snapshot_read(cache *c, snap_loaded *L, int *exact_fit, char *err, size_t errlen)
+{
+    int absent = 0, rc = -1;
+    *exact_fit = 1;
+    cache_snap_reader *r = cache_snap_read_open(c->snap_path, c->o.dim, &absent, err, errlen);
+    if (!r) return absent ? 0 : -1;
+    for (;;) {
+        uint8_t key[32];
+        const cache_snap_node *nodes;
+        size_t n;
+        int more = cache_snap_read_nodes(r, key, &nodes, &n, err, errlen);
+        if (more <= 0) {
+            rc = more == 0 ? 1 : -1;
+            break;
+        }
+        snap_match m = {c, part_find(c, key), nodes, n, malloc((n ? n : 1) * sizeof(uint32_t)), 0};
+        if (!m.slots) {
+            snprintf(err, errlen, "out of memory");
+            break;
+        }
+        if (m.pid != NIL && L[m.pid].index) {
+            snprintf(err, errlen, "two sections for one partition");
+            free(m.slots);
+            break;
+        }
+        hnsw_index *h = cache_snap_read_index(r, &c->hp, snap_relabel, &m, err, errlen);
+        if (!h) {
+            free(m.slots);
+            break;
+        }
+        hnsw_stats st;
+        hnsw_get_stats(h, &st);
+        if (st.deleted) *exact_fit = 0;
+        /* mostly stale: a graph of dead routing nodes would search worse than a fresh one */
+        if (m.pid == NIL || m.matched * 2 < st.live + st.deleted) {
+            hnsw_free(h);
+            free(m.slots);
+            continue;
+        }
+        L[m.pid] = (snap_loaded){h, m.slots, m.matched};
+    }
+    cache_snap_read_close(r);
+    return rc;
+}
+
+/* After the replay: gives every entry's vector to its partition's store,
+ * from the snapshot where it matches, from the log otherwise (store_mu held,
+ * before the cache is shared). Entries whose vector cannot be placed keep
+ * serving exact hits. */
+static void attach_vectors(cache *c, size_t *n_from_snap, size_t *n_inserted)
+{
+    double t0 = util_now_sec();
+    size_t deferred = 0, from_snap = 0, inserted = 0, lost = 0, into_index = 0;
+    for (uint32_t s = c->order_head; s != NIL; s = c->slots[s].next)
+        deferred += c->slots[s].deferred;
+    snap_loaded *L = calloc(c->n_parts ? c->n_parts : 1, sizeof *L);
+    char err[256] = "";
+    int exact_fit = 0, rc = -1;
+    if (!L)
+        snprintf(err, sizeof err, "out of memory");
+    else if (!c->hp.use_hnsw)
+        rc = 0; /* exact scans only (e.g. `semrouter cache`): the snapshot is not ours to use */
+    else
+        rc = snapshot_read(c, L, &exact_fit, err, sizeof err);
+    if (rc < 0)
+        log_warn("cache: index snapshot %s is unusable (%s); REBUILDING the vector index of %zu "
+                 "entries from the log (minutes for 100k entries)",
+                 c->snap_path, err, deferred);
+    else if (rc == 0 && deferred > FLAT_MAX && c->hp.use_hnsw)
+        log_warn("cache: no index snapshot %s; building the vector index of %zu entries from the "
+                 "log (minutes for 100k entries)",
+                 c->snap_path, deferred);
+    for (uint32_t p = 0; L && p < c->n_parts; p++) {
+        if (!L[p].index) continue;
+        if (rc == 1) {
+            c->parts[p]->index = L[p].index;
+            flat_free(c->parts[p]);
+            for (size_t i = 0; i < L[p].n; i++)
+                c->slots[L[p].slots[i]].deferred = 0;
+            from_snap += L[p].n;
+        } else {
+            hnsw_free(L[p].index);
+        }
+        free(L[p].slots);
+    }
+    free(L);
+
+    void *scratch = NULL;
+    size_t scratch_cap = 0;
+    double last = t0;
+    int dim = c->o.dim;
+    for (uint32_t s = c->order_head; s != NIL; s = c->slots[s].next) {
+        entry *e = &c->slots[s];
+        if (!e->deferred) continue;
+        e->deferred = 0;
+        partition *p = c->parts[e->partition];
+        cache_record rec;
+        int ok = !cache_log_read(c->log, e->log_offset, &rec, &scratch, &scratch_cap) && rec.vec &&
+                 rec.dim == dim;
+        if (ok && p->index) {
+            ok = !hnsw_insert(p->index, label_of(c, s), rec.vec);
+            into_index++;
+        }
+        else if (ok && !flat_reserve(p, dim)) {
+            flat_push(p, dim, label_of(c, s), rec.vec);
+            if (c->hp.use_hnsw && p->flat_n >= FLAT_MAX) promote(c, p);
+        } else {
+            ok = 0;
+        }
+        if (!ok) {
+            e->has_vec = 0;
+            lost++;
+        }
+        inserted++;
+        if (util_now_sec() - last >= 10) {
+            last = util_now_sec();
+            log_info("cache: building the vector index: %zu of %zu vectors inserted (%.0f s)",
+                     inserted, deferred - from_snap, last - t0);
+        }
+    }
+    free(scratch);
+    if (lost)
+        log_warn("cache: %zu entries have no usable vector in the log (out of memory or damage); "
+                 "they serve exact hits only",
+                 lost);
+    /* promote() marked the cache dirty when it built an index from flat vectors */
+    if (c->hp.use_hnsw && (rc != 1 || !exact_fit || into_index)) c->index_dirty = 1;
+    *n_from_snap = c->index_restored = from_snap;
+    *n_inserted = c->index_inserted = inserted;
+    if (inserted >= 1000 && c->index_dirty) { /* a crash before close must not repeat this */
+        char serr[256];
+        if (snapshot_write(c, serr, sizeof serr)) log_warn("cache: %s", serr);
+    }
+}
+
+/* Writes the snapshot of every partition index (store_mu held, no vector
+ * insert in flight: at open, at close). */
+static int snapshot_write(cache *c, char *err, size_t errlen)
+{
+    double t0 = util_now_sec();
+    size_t *start = calloc((size_t)c->n_parts + 1, sizeof *start);
+    size_t *fill = calloc((size_t)c->n_parts + 1, sizeof *fill);
+    cache_snap_node *nodes = NULL;
+    int rc = -1;
+    if (!start || !fill) goto oom;
+    for (uint32_t s = c->order_head; s != NIL; s = c->slots[s].next) {
+        const entry *e = &c->slots[s];
+        if (e->has_vec && !e->deferred && c->parts[e->partition]->index) start[e->partition + 1]++;
+    }
+    uint32_t sections = 0;
+    for (uint32_t p = 0; p < c->n_parts; p++) {
+        sections += start[p + 1] > 0;
+        start[p + 1] += start[p];
+    }
+    nodes = malloc((start[c->n_parts] ? start[c->n_parts] : 1) * sizeof *nodes);
+    if (!nodes) goto oom;
+    for (uint32_t s = c->order_head; s != NIL; s = c->slots[s].next) {
+        const entry *e = &c->slots[s];
+        if (!e->has_vec || e->deferred || !c->parts[e->partition]->index) continue;
+        cache_snap_node *nd = &nodes[start[e->partition] + fill[e->partition]++];
+        nd->label = label_of(c, s);
+        memcpy(nd->exact, e->exact, 32);
+        nd->vec_hash = e->vec_hash;
+    }
+    if (!sections) { /* no partition index: nothing to snapshot, and an old file is stale */
+        if (unlink(c->snap_path) && errno != ENOENT) {
+            snprintf(err, errlen, "cannot remove the stale index snapshot %s: %s", c->snap_path,
+                     strerror(errno));
+            goto out;
+        }
+        c->index_dirty = 0;
+        rc = 0;
+        goto out;
+    }
+    cache_snap_writer *w = cache_snap_write_begin(c->snap_path, c->o.dim, sections, err, errlen);
+    if (!w) goto out;
+    for (uint32_t p = 0; p < c->n_parts; p++) {
+        if (!fill[p]) continue;
+        if (cache_snap_write_section(w, c->parts[p]->key, nodes + start[p], fill[p],
+                                     c->parts[p]->index)) {
+            snprintf(err, errlen, "cannot write the index snapshot %s: %s", c->snap_path,
+                     strerror(errno));
+            cache_snap_write_abort(w);
+            goto out;
+        }
+    }
+    if (cache_snap_write_commit(w, err, errlen)) goto out;
+    c->index_dirty = 0;
+    log_info("cache: wrote the index snapshot %s (%zu vectors, %u partitions) in %.1f s",
+             c->snap_path, start[c->n_parts], sections, util_now_sec() - t0);
+    rc = 0;
+    goto out;
+oom:
+    snprintf(err, errlen, "out of memory writing the index snapshot");
+out:
+    free(start);
+    free(fill);
+    free(nodes);
+    return rc;
 }
 
 /* Rewrites the file with the live entries in insertion order (store_mu held). */
@@ -1282,11 +1552,22 @@ cache *cache_open(const cache_options *o, char *err, size_t errlen)
 
     c->log = cache_log_open(o->persist_path, o->persist_sync, err, errlen);
     if (!c->log) goto fail;
+    size_t plen = strlen(o->persist_path);
+    c->snap_path = malloc(plen + sizeof ".hnsw");
+    if (!c->snap_path) {
+        snprintf(err, errlen, "cache: out of memory");
+        goto fail;
+    }
+    memcpy(c->snap_path, o->persist_path, plen);
+    memcpy(c->snap_path + plen, ".hnsw", sizeof ".hnsw");
     replay_ctx x = {.c = c, .now = now_of(c)};
+    size_t from_snap = 0, inserted = 0;
     int damaged = 0;
     double t0 = util_now_sec();
     pthread_mutex_lock(&c->store_mu);
+    c->loading = 1;
     long long n = cache_log_replay(c->log, replay_one, &x, &damaged, err, errlen);
+    c->loading = 0;
     if (n >= 0) {
         /* Evictions are replayed from DELETE records; trim what is left over
          * (max_entries lowered, or a crash between an insert and its DELETE). */
@@ -1294,6 +1575,7 @@ cache *cache_open(const cache_options *o, char *err, size_t errlen)
         while (c->o.max_entries && c->live > c->o.max_entries)
             entry_remove(c, c->heap[0]);
         pthread_rwlock_unlock(&c->lock);
+        attach_vectors(c, &from_snap, &inserted);
     }
     pthread_mutex_unlock(&c->store_mu);
     if (n < 0) goto fail;
@@ -1301,8 +1583,9 @@ cache *cache_open(const cache_options *o, char *err, size_t errlen)
         log_warn("cache: %s: skipped %lld entries of another embedding dimension", o->persist_path,
                  x.skipped_dim);
     if (n > 0)
-        log_info("cache: loaded %u entries from %s (%lld records, %lld expired) in %.1f s", c->live,
-                 o->persist_path, n, x.expired, util_now_sec() - t0);
+        log_info("cache: loaded %u entries from %s (%lld records, %lld expired) in %.1f s; vector "
+                 "index: %zu vectors from the snapshot, %zu inserted",
+                 c->live, o->persist_path, n, x.expired, util_now_sec() - t0, from_snap, inserted);
     pthread_mutex_lock(&c->store_mu);
     if (damaged) {
         char cerr[256];
@@ -1320,6 +1603,10 @@ fail:
 void cache_close(cache *c)
 {
     if (!c) return;
+    if (c->log && c->index_dirty) {
+        char err[256];
+        if (snapshot_write(c, err, sizeof err)) log_warn("cache: %s", err);
+    }
     for (uint32_t s = 0; s < c->n_slots; s++) {
         free(c->slots[s].body);
         free(c->slots[s].query);
@@ -1340,6 +1627,7 @@ void cache_close(cache *c)
     free(c->part_tab);
     free(c->tenants);
     cache_log_close(c->log);
+    free(c->snap_path);
     pthread_rwlock_destroy(&c->lock);
     pthread_rwlock_destroy(&c->index_lock);
     pthread_mutex_destroy(&c->store_mu);

@@ -48,9 +48,12 @@ void cache_options_default(cache_options *o, int dim);
 
 typedef struct cache cache;
 
-/* Opens a cache; with persist_path the file is replayed (index rebuilt, a
- * progress line for large files, damage skipped with a warning). Returns NULL
- * with a sentence in err (bad options, unusable file). */
+/* Opens a cache; with persist_path the file is replayed (damage skipped with
+ * a warning) and the vector indexes are read from the snapshot beside it,
+ * PERSIST_PATH.hnsw, for the entries it matches; the rest are inserted (a
+ * missing, stale or damaged snapshot costs a rebuild, logged as a warning,
+ * never a wrong result). cache_close writes the snapshot again when an index
+ * changed. Returns NULL with a sentence in err (bad options, unusable file). */
 cache *cache_open(const cache_options *o, char *err, size_t errlen);
 void cache_close(cache *c);
 
@@ -133,6 +136,9 @@ typedef struct cache_stats {
     uint64_t stores, evictions, expirations;
     size_t bytes;        /* memory held: entries, bodies, texts, indexes */
     uint64_t file_bytes; /* size of the persist file (0 = memory only) */
+    /* At open: vectors whose graph nodes came from the index snapshot
+     * (PERSIST_PATH.hnsw, written at close) and vectors inserted anew. */
+    size_t index_restored, index_inserted;
 } cache_stats;
 void cache_stats_get(cache *c, cache_stats *s);
 

@@ -1,8 +1,9 @@
 /* persist.c - the cache's append-only log (see persist.h).
  *
- * Why a log of our own and not LMDB: the HNSW index lives in memory and must
- * be rebuilt from every vector at start anyway, so the file only has to be
- * read front to back once and appended to afterwards. An append is one
+ * Why a log of our own and not LMDB: the HNSW index lives in memory (its
+ * graph is kept in a snapshot of its own, snapshot.c, checked against this
+ * log), so the file only has to be read front to back once and appended to
+ * afterwards. An append is one
  * write(2) of one self-checking record (~2 KB for a 512-d vector + answer);
  * LMDB would rewrite B-tree pages for every insert, needs a map size chosen in
  * advance, and would still have to be scanned in full at start. A log also

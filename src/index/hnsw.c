@@ -1324,3 +1324,268 @@ size_t hnsw_memory_bytes(const hnsw_index *h)
     pthread_mutex_unlock(&hm->ctx_mu);
     return total;
 }
+
+/* ---- snapshots ------------------------------------------------------------
+ * Stream layout (native byte order; a snapshot is read back by the machine
+ * that wrote it): snap_header, then per-slot arrays for slots [0, next_id) in
+ * id order (vectors, level-0 lists with their header word, labels, levels,
+ * int8 scales when I8), then the upper lists of every node with level > 0 in
+ * id order (level * (1 + m) words each), then the free list (nfree ids). */
+
+#define SNAP_MAGIC 0x31534e48u /* "HNS1" */
+#define SNAP_VERSION 1
+
+typedef struct snap_header {
+    uint32_t magic, version;
+    uint32_t dim, m, storage, use_hnsw;
+    uint32_t next_id, nfree;
+    uint64_t entry, level_counter;
+} snap_header;
+
+enum { ARR_VEC, ARR_LINKS0, ARR_LABEL, ARR_LEVEL, ARR_SCALE };
+
+static unsigned char *chunk_array(const hnsw_index *h, chunk *c, int which, size_t *elem)
+{
+    switch (which) {
+    case ARR_VEC:
+        *elem = h->vec_bytes;
+        return c->vec;
+    case ARR_LINKS0:
+        *elem = (size_t)(1 + h->m0) * 4;
+        return (unsigned char *)c->links0;
+    case ARR_LABEL:
+        *elem = 8;
+        return (unsigned char *)c->label;
+    case ARR_LEVEL:
+        *elem = 1;
+        return c->level;
+    default:
+        *elem = 4;
+        return (unsigned char *)c->scale;
+    }
+}
+
+/* Writes (w) or reads (r) one per-slot array for slots [0, n), chunk by chunk. */
+static int stream_array(hnsw_index *h, int which, uint32_t n, hnsw_write_fn w, hnsw_read_fn r,
+                        void *ctx)
+{
+    for (int k = 0; k < h->nchunks && h->chunks[k].first < n; k++) {
+        chunk *c = &h->chunks[k];
+        uint32_t cnt = n - c->first < c->n ? n - c->first : c->n;
+        size_t elem;
+        unsigned char *base = chunk_array(h, c, which, &elem);
+        if (w ? w(ctx, base, (size_t)cnt * elem) : r(ctx, base, (size_t)cnt * elem)) return -1;
+    }
+    return 0;
+}
+
+int hnsw_save(hnsw_index *h, hnsw_write_fn w, void *ctx)
+{
+    hnsw_vacuum(h);
+    snap_header hd = {.magic = SNAP_MAGIC,
+                      .version = SNAP_VERSION,
+                      .dim = (uint32_t)h->p.dim,
+                      .m = (uint32_t)h->m,
+                      .storage = (uint32_t)h->p.storage,
+                      .use_hnsw = h->p.use_hnsw ? 1u : 0u,
+                      .next_id = h->next_id,
+                      .nfree = (uint32_t)h->nfree,
+                      .entry = h->entry,
+                      .level_counter = h->level_counter};
+    uint32_t n = h->next_id;
+    if (w(ctx, &hd, sizeof hd) || stream_array(h, ARR_VEC, n, w, NULL, ctx) ||
+        stream_array(h, ARR_LINKS0, n, w, NULL, ctx) ||
+        stream_array(h, ARR_LABEL, n, w, NULL, ctx) ||
+        stream_array(h, ARR_LEVEL, n, w, NULL, ctx) ||
+        (h->p.storage == HNSW_STORE_I8 && stream_array(h, ARR_SCALE, n, w, NULL, ctx)))
+        return -1;
+    for (uint32_t id = 0; id < n; id++) {
+        uint32_t off;
+        chunk *c = slot_chunk(h, id, &off);
+        if (c->level[off] &&
+            w(ctx, c->upper[off], (size_t)c->level[off] * (1 + h->m) * sizeof(uint32_t)))
+            return -1;
+    }
+    return h->nfree ? w(ctx, h->free_ids, h->nfree * sizeof(uint32_t)) : 0;
+}
+
+/* Checks one list of node id at level l: count within mmax, every target a
+ * node that was inserted and reaches level l (a search reads the target's
+ * list at l next). */
+static int snap_list_ok(const hnsw_index *h, const uint32_t *list, int l, uint32_t n)
+{
+    uint32_t cnt = list[0] & F_COUNT;
+    if (cnt > (uint32_t)(l ? h->m : h->m0)) return 0;
+    for (uint32_t i = 0; i < cnt; i++) {
+        uint32_t t = list[1 + i], off;
+        if (t >= n) return 0;
+        chunk *c = slot_chunk(h, t, &off);
+        if (!(c->links0[(size_t)off * (1 + h->m0)] & F_INSERTED) || c->level[off] < l) return 0;
+    }
+    return 1;
+}
+
+static int node_level(const hnsw_index *h, uint32_t id)
+{
+    uint32_t off;
+    chunk *c = slot_chunk(h, id, &off);
+    return c->level[off];
+}
+
+hnsw_index *hnsw_load(const hnsw_params *p, hnsw_read_fn r, void *ctx, hnsw_relabel_fn relabel,
+                      void *arg, char *err, size_t errlen)
+{
+    snap_header hd;
+    if (r(ctx, &hd, sizeof hd)) {
+        snprintf(err, errlen, "hnsw snapshot: truncated header");
+        return NULL;
+    }
+    if (hd.magic != SNAP_MAGIC || hd.version != SNAP_VERSION) {
+        snprintf(err, errlen, "hnsw snapshot: not a version-%d graph", SNAP_VERSION);
+        return NULL;
+    }
+    if ((int)hd.dim != p->dim || hd.use_hnsw != (p->use_hnsw ? 1u : 0u) ||
+        (p->use_hnsw && (int)hd.m != p->m) || hd.storage != (uint32_t)p->storage) {
+        snprintf(err, errlen,
+                 "hnsw snapshot: written for dim %u, m %u, storage %u, use_hnsw %u; the index "
+                 "has dim %d, m %d, storage %d, use_hnsw %d",
+                 hd.dim, hd.m, hd.storage, hd.use_hnsw, p->dim, p->m, (int)p->storage,
+                 p->use_hnsw ? 1 : 0);
+        return NULL;
+    }
+    if (hd.next_id >= (1u << 31) || hd.nfree > hd.next_id) {
+        snprintf(err, errlen, "hnsw snapshot: impossible slot counts");
+        return NULL;
+    }
+    hnsw_params q = *p;
+    if (q.initial_capacity < hd.next_id) q.initial_capacity = hd.next_id;
+    hnsw_index *h = hnsw_new(&q, err, errlen);
+    if (!h) return NULL;
+    uint32_t n = hd.next_id;
+    const char *why = NULL;
+    unsigned char *seen = NULL;
+    while (h->capacity < n)
+        if (grow_chunks(h)) {
+            why = "out of memory";
+            goto fail;
+        }
+    if (stream_array(h, ARR_VEC, n, NULL, r, ctx) || stream_array(h, ARR_LINKS0, n, NULL, r, ctx) ||
+        stream_array(h, ARR_LABEL, n, NULL, r, ctx) || stream_array(h, ARR_LEVEL, n, NULL, r, ctx) ||
+        (p->storage == HNSW_STORE_I8 && stream_array(h, ARR_SCALE, n, NULL, r, ctx))) {
+        why = "truncated slot data";
+        goto fail;
+    }
+    /* headers and levels first: the list checks below look at their targets */
+    int top = -1;
+    for (uint32_t id = 0; id < n; id++) {
+        uint32_t off;
+        chunk *c = slot_chunk(h, id, &off);
+        uint32_t hdr = c->links0[(size_t)off * (1 + h->m0)], flags = hdr & ~F_COUNT;
+        int lvl = c->level[off];
+        if (flags == 0 ? (hdr != 0 || lvl != 0)
+                       : (flags != F_INSERTED && flags != (F_INSERTED | F_DELETED))) {
+            why = "a node has impossible flags";
+            goto fail;
+        }
+        if (lvl > MAX_LEVEL || (!p->use_hnsw && (lvl || (hdr & F_COUNT)))) {
+            why = "a node has an impossible level";
+            goto fail;
+        }
+        if (flags && lvl > top) top = lvl;
+    }
+    for (uint32_t id = 0; id < n; id++) {
+        uint32_t off;
+        chunk *c = slot_chunk(h, id, &off);
+        int lvl = c->level[off];
+        if (!lvl) continue;
+        size_t words = (size_t)lvl * (1 + h->m);
+        c->upper[off] = calloc(words, sizeof(uint32_t));
+        if (!c->upper[off]) {
+            why = "out of memory";
+            goto fail;
+        }
+        h->upper_bytes += words * sizeof(uint32_t);
+        if (r(ctx, c->upper[off], words * sizeof(uint32_t))) {
+            why = "truncated upper lists";
+            goto fail;
+        }
+    }
+    for (uint32_t id = 0; id < n; id++) {
+        uint32_t off;
+        chunk *c = slot_chunk(h, id, &off);
+        if (!(c->links0[(size_t)off * (1 + h->m0)] & F_INSERTED)) continue;
+        for (int l = 0; l <= c->level[off]; l++)
+            if (!snap_list_ok(h, list_at(h, id, l), l, n) ||
+                (l && (list_at(h, id, l)[0] & ~F_COUNT))) {
+                why = "a link list points outside the graph";
+                goto fail;
+            }
+    }
+    /* entry point: an inserted node on the top level, present iff any node is */
+    uint32_t eid = (uint32_t)hd.entry;
+    int elvl = (int)(hd.entry >> 32) - 1;
+    if (hd.entry == 0 ? (p->use_hnsw && top >= 0)
+                      : (!p->use_hnsw || eid >= n || elvl != top ||
+                         !(LOAD(links0(h, eid)) & F_INSERTED) || node_level(h, eid) != elvl)) {
+        why = "the entry point is not a node on the top level";
+        goto fail;
+    }
+    seen = calloc(n ? n : 1, 1);
+    if (hd.nfree > h->free_cap) {
+        h->free_ids = malloc(hd.nfree * sizeof(uint32_t));
+        h->free_cap = hd.nfree;
+    }
+    if (!seen || (hd.nfree && !h->free_ids)) {
+        why = "out of memory";
+        goto fail;
+    }
+    if (hd.nfree && r(ctx, h->free_ids, hd.nfree * sizeof(uint32_t))) {
+        why = "truncated free list";
+        goto fail;
+    }
+    for (uint32_t i = 0; i < hd.nfree; i++) {
+        uint32_t id = h->free_ids[i];
+        if (id >= n || seen[id] || LOAD(links0(h, id)) != 0) {
+            why = "the free list names a node in use";
+            goto fail;
+        }
+        seen[id] = 1;
+    }
+    h->nfree = hd.nfree;
+    /* labels: the live nodes go into the map under their (new) labels */
+    for (uint32_t id = 0; id < n; id++) {
+        uint32_t off;
+        chunk *c = slot_chunk(h, id, &off);
+        uint32_t *hdr = &c->links0[(size_t)off * (1 + h->m0)];
+        if (!(*hdr & F_INSERTED)) continue;
+        uint64_t label = c->label[off];
+        if (!(*hdr & F_DELETED) && relabel) label = relabel(arg, label);
+        if ((*hdr & F_DELETED) || label == HNSW_DROP) {
+            *hdr |= F_DELETED;
+            h->deleted++;
+            h->flagged++;
+            continue;
+        }
+        if (map_reserve(h)) {
+            why = "out of memory";
+            goto fail;
+        }
+        if (map_find(h, label) != SIZE_MAX) {
+            why = "two nodes carry the same label";
+            goto fail;
+        }
+        c->label[off] = label;
+        map_put_new(h, label, id);
+        h->live++;
+    }
+    free(seen);
+    h->next_id = n;
+    h->entry = hd.entry;
+    h->level_counter = hd.level_counter;
+    return h;
+fail:
+    snprintf(err, errlen, "hnsw snapshot: %s", why);
+    free(seen);
+    hnsw_free(h);
+    return NULL;
+}

@@ -81,4 +81,31 @@ typedef struct hnsw_stats {
     int max_level;         /* top level of the graph, -1 when empty */
 } hnsw_stats;
 void hnsw_get_stats(hnsw_index *h, hnsw_stats *st);
+/* ---- snapshots: the whole graph to a byte stream and back ----
+ * A snapshot holds the parameters that shape the graph (dim, m, storage,
+ * use_hnsw), every slot's vector, links, level and label, the free list and
+ * the entry point, so loading is a copy instead of a rebuild (a 100k-entry
+ * graph takes minutes to build and about a second to load). The stream
+ * carries no checksum of its own: the caller frames and checks it. */
+typedef int (*hnsw_write_fn)(void *ctx, const void *data, size_t n); /* 0, or -1 */
+typedef int (*hnsw_read_fn)(void *ctx, void *data, size_t n);        /* 0 = all n read, else -1 */
+
+/* Writes h to w. Deleted nodes are vacuumed first, so no insert, delete or
+ * vacuum may run meanwhile (searches may). Returns 0, or -1 when w failed. */
+int hnsw_save(hnsw_index *h, hnsw_write_fn w, void *ctx);
+
+/* Label a loaded node gets from relabel (the caller's label scheme may have
+ * changed since the save); HNSW_DROP loads the node as deleted: it still
+ * routes searches and is vacuumed later. relabel NULL keeps the labels. */
+#define HNSW_DROP UINT64_MAX
+typedef uint64_t (*hnsw_relabel_fn)(void *arg, uint64_t saved_label);
+
+/* Reads a graph written by hnsw_save. p gives dim, m, storage and use_hnsw,
+ * which must equal the snapshot's (else an error naming the difference), and
+ * ef_construction/ef_search, which may differ. Every id, count and level is
+ * checked, so damaged bytes give an error, never a broken graph (vector
+ * values cannot be checked here: the caller's checksum covers them). Returns
+ * the index, or NULL with a sentence in err. */
+hnsw_index *hnsw_load(const hnsw_params *p, hnsw_read_fn r, void *ctx, hnsw_relabel_fn relabel,
+                      void *arg, char *err, size_t errlen);
 #endif

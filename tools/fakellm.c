@@ -12,7 +12,7 @@
  * Threads: each thread has its own event_base, evhttp and SO_REUSEPORT listening socket on the
  * same port (the kernel spreads connections); shared state is the fault settings (mutex, copied
  * once per request), the counters (atomics) and the last request (mutex, pointer swap). */
-#include "api/api_error.h"
+#include "core/openai_error.h"
 #include "core/buf.h"
 #include "core/util.h"
 

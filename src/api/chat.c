@@ -18,7 +18,7 @@
  * checked). A miss joins the single-flight table: the first request of a key
  * goes upstream, identical ones wait for its answer. A clean 2xx answer (a
  * stream only after a clean [DONE]) is stored unless the client said no-store. */
-#include "api/api_error.h"
+#include "core/openai_error.h"
 #include "api/gateway.h"
 #include "api/texts.h"
 #include "cache/assemble.h"

@@ -1,6 +1,6 @@
 /* classify.c - classification API handlers and `semrouter classify` (see classify.h). */
 #include "api/classify.h"
-#include "api/api_error.h"
+#include "core/openai_error.h"
 #include "api/classify_guard.h"
 #include "config/config.h"
 #include "core/util.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/api_error.h"
+#include "core/openai_error.h"
 #include "core/util.h"
 #include "guard/pii.h"
 

@@ -2,7 +2,7 @@
  * POST /api/v1/classify/security (vLLM Semantic Router's classification API
  * shapes). Pure functions over the request body: the HTTP layer passes the
  * bytes in and sends `out` back with the returned status. Errors are OpenAI
- * error objects (api_error.h). */
+ * error objects (core/openai_error.h). */
 #ifndef SEMROUTER_CLASSIFY_GUARD_H
 #define SEMROUTER_CLASSIFY_GUARD_H
 #include <stddef.h>

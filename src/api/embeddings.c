@@ -1,6 +1,6 @@
 /* embeddings.c - /v1/embeddings and /api/v1/similarity (see embeddings.h). */
 #include "api/embeddings.h"
-#include "api/api_error.h"
+#include "core/openai_error.h"
 #include "core/util.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * through a self-pipe while the worker loops run; a bad file on reload is
  * reported and the running configuration stays. */
 #include "api/gateway.h"
-#include "api/api_error.h"
+#include "core/openai_error.h"
 #include "api/classify.h"
 #include "api/classify_guard.h"
 #include "api/dashboard.h"

@@ -13,7 +13,7 @@
  * next request wait in the input buffer until the current one is finished.
  * Reading stays enabled while handling so EOF is seen at once. */
 #include "http/server.h"
-#include "api/api_error.h"
+#include "core/openai_error.h"
 #include "http/parse.h"
 #include "core/buf.h"
 #include "core/log.h"

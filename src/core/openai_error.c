@@ -1,5 +1,5 @@
-/* api_error.c - OpenAI error objects (see api_error.h). */
-#include "api/api_error.h"
+/* openai_error.c - OpenAI error objects (see openai_error.h). */
+#include "core/openai_error.h"
 #include <string.h>
 
 void api_error_json(buf *out, const char *message, const char *type, const char *param,

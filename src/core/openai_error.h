@@ -1,9 +1,10 @@
-/* api_error.h - OpenAI error objects: {"error":{"message","type","param","code"}}.
+/* openai_error.h - OpenAI error objects: {"error":{"message","type","param","code"}}.
  *
  * Every error a client can cause is answered through here, so the shape and the
- * status/type pairing stay the same across endpoints. */
-#ifndef SEMROUTER_API_ERROR_H
-#define SEMROUTER_API_ERROR_H
+ * status/type pairing stay the same across endpoints. It lives in core, below both the
+ * HTTP server (its own 4xx answers) and the API routes, so neither includes the other. */
+#ifndef SEMROUTER_CORE_OPENAI_ERROR_H
+#define SEMROUTER_CORE_OPENAI_ERROR_H
 #include "core/buf.h"
 
 /* Appends the error object to out. param and code may be NULL (written as null).

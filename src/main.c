@@ -3,6 +3,7 @@
 #include "api/classify.h"
 #include "api/gateway.h"
 #include "cache/cache.h"
+#include "cache/verify.h"
 #include "config/config.h"
 #include "embed/embed.h"
 #include "route/train.h"
@@ -34,6 +35,8 @@ static const command commands[] = {
     {"embed", "[--sim] TEXT...", "print embeddings (or similarities) of texts", embed_cli_main},
     {"classify", "[-c FILE] TEXT...", "show the routing decision for texts", classify_cli_main},
     {"train-classifier", "--data DIR --out FILE", "train the category head", classify_train_cli_main},
+    {"train-verifier", "--pairs CSV --out FILE", "train/evaluate the cache hit verifier",
+     cache_verifier_cli_main},
     {"version", "", "print the version", version_main},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -17,15 +17,17 @@
  *   semrouter-verifier 1
  *   features N name0 name1 ...          (must equal this build's list)
  *   base B
+ *   veto CAP N name...                  (features that, when > 0, cap the probability)
  *   trees T depth D
  *   T lines: (2^D - 1) "f:thr" pairs, then 2^D leaf values
  *   idf DOCS DEFAULT COUNT
- *   COUNT lines: word idf */
+ *   COUNT lines: word idf [near-synonym words, at most 3] */
 #include "cache/verify.h"
 #include "core/util.h"
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,6 +44,7 @@ const char *const cache_verify_feature_names[CACHE_VERIFY_NFEAT] = {
     "char_len_ratio",  "n_words_a",       "n_words_b",       "lcs_ratio",
     "first_word_same", "last_word_same",  "bigram_jaccard",  "max_idf_only_rel",
     "shared_idf_sum",  "union_idf_sum",   "oov_only",        "aux_diff",
+    "hard_max_idf_a",  "hard_max_idf_b",  "hard_sum_idf",    "near_matches",
 };
 
 /* ---------------------------------------------------------------- hashing */
@@ -58,14 +61,36 @@ static uint64_t fnv(const char *s, size_t n)
 
 /* ---------------------------------------------------------------- IDF table */
 
+#define NBR 3
 struct cache_idf {
     uint64_t *keys; /* 0 = empty */
     float *vals;
     char **words; /* for saving */
+    uint64_t (*nbr)[NBR]; /* hashes of words that mean nearly the same (0 = none) */
+    char **surface;       /* training only: a full word the stem was seen as */
     size_t cap, n;
     double docs;
     float dflt; /* idf of a word seen in at most one document */
 };
+
+static size_t idf_slot(const cache_idf *t, uint64_t h)
+{
+    if (!t || !t->cap) return (size_t)-1;
+    for (size_t i = h & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        if (t->keys[i] == h) return i;
+        if (!t->keys[i]) return (size_t)-1;
+    }
+}
+
+/* Whether words a and b (stem hashes) are listed as near-synonyms either way. */
+static int idf_near(const cache_idf *t, uint64_t a, uint64_t b)
+{
+    size_t i = idf_slot(t, a), j = idf_slot(t, b);
+    for (int k = 0; k < NBR; k++)
+        if ((i != (size_t)-1 && t->nbr[i][k] == b) || (j != (size_t)-1 && t->nbr[j][k] == a))
+            return 1;
+    return 0;
+}
 
 static float idf_get(const cache_idf *t, uint64_t h, int *seen)
 {
@@ -92,9 +117,10 @@ static cache_idf *idf_new(size_t n_words, double docs, float dflt)
     t->keys = calloc(t->cap, sizeof *t->keys);
     t->vals = calloc(t->cap, sizeof *t->vals);
     t->words = calloc(t->cap, sizeof *t->words);
+    t->nbr = calloc(t->cap, sizeof *t->nbr);
     t->docs = docs;
     t->dflt = dflt;
-    if (!t->keys || !t->vals || !t->words) {
+    if (!t->keys || !t->vals || !t->words || !t->nbr) {
         cache_idf_free(t);
         return NULL;
     }
@@ -123,10 +149,41 @@ void cache_idf_free(cache_idf *t)
     if (!t) return;
     for (size_t i = 0; t->words && i < t->cap; i++)
         free(t->words[i]);
+    for (size_t i = 0; t->surface && i < t->cap; i++)
+        free(t->surface[i]);
     free(t->words);
+    free(t->surface);
+    free(t->nbr);
     free(t->keys);
     free(t->vals);
     free(t);
+}
+
+size_t cache_idf_vocab(const cache_idf *t, const char **stems, const char **surfaces, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->cap && n < max; i++) {
+        if (!t->keys[i]) continue;
+        stems[n] = t->words[i];
+        surfaces[n] = t->surface && t->surface[i] ? t->surface[i] : t->words[i];
+        n++;
+    }
+    return n;
+}
+
+int cache_idf_add_neighbor(cache_idf *t, const char *stem, const char *neighbor)
+{
+    size_t i = idf_slot(t, fnv(stem, strlen(stem)));
+    if (i == (size_t)-1) return -1;
+    uint64_t h = fnv(neighbor, strlen(neighbor));
+    for (int k = 0; k < NBR; k++) {
+        if (t->nbr[i][k] == h) return 0;
+        if (!t->nbr[i][k]) {
+            t->nbr[i][k] = h;
+            return 0;
+        }
+    }
+    return -1;
 }
 
 /* ---------------------------------------------------------------- text */
@@ -137,6 +194,7 @@ void cache_idf_free(cache_idf *t)
 typedef struct word {
     uint64_t h;      /* hash of the stem */
     uint16_t off, len; /* the stem in the normalised text */
+    uint16_t full;     /* the whole (squeezed) word's length */
     uint8_t stop, number;
 } word;
 
@@ -192,17 +250,58 @@ static const char *const polar_words[] = {
     "dangerous", "legal", "illegal", "happy", "sad", "strong", "weak", "pass", "fail", "add",
     "remove", "enable", "disable", "upload", "download", NULL};
 
-static int in_list(const char *const *list, const char *w, size_t n)
+/* The word lists as one hash table, built once: hash -> what the word is. */
+enum { W_STOP = 1, W_NEG = 2, W_COMPARE = 4, W_POLAR = 8 };
+typedef struct word_info {
+    uint64_t h;
+    uint8_t flags, qword, aux;
+} word_info;
+#define WORD_TAB 1024
+static word_info word_tab[WORD_TAB];
+static pthread_once_t word_once = PTHREAD_ONCE_INIT;
+
+static word_info *word_slot(uint64_t h)
 {
-    for (int i = 0; list[i]; i++)
-        if (strlen(list[i]) == n && !memcmp(list[i], w, n)) return i + 1;
-    return 0;
+    size_t i = h & (WORD_TAB - 1);
+    while (word_tab[i].h && word_tab[i].h != h)
+        i = (i + 1) & (WORD_TAB - 1);
+    return &word_tab[i];
+}
+
+static void word_add(const char *const *list, int flag, int which)
+{
+    for (int i = 0; list[i]; i++) {
+        word_info *w = word_slot(fnv(list[i], strlen(list[i])));
+        w->h = fnv(list[i], strlen(list[i]));
+        w->flags |= (uint8_t)flag;
+        if (which == 1 && !w->qword) w->qword = (uint8_t)(i + 1);
+        if (which == 2 && !w->aux) w->aux = (uint8_t)(i + 1);
+    }
+}
+
+static void word_init(void)
+{
+    word_add(stop_words, W_STOP, 0);
+    word_add(negation_words, W_NEG, 0);
+    word_add(question_words, 0, 1);
+    word_add(aux_words, 0, 2);
+    word_add(compare_words, W_COMPARE, 0);
+    word_add(polar_words, W_POLAR, 0);
+}
+
+static const word_info *word_lookup(const char *w, size_t n)
+{
+    static const word_info none;
+    uint64_t h = fnv(w, n);
+    for (size_t i = h & (WORD_TAB - 1); word_tab[i].h; i = (i + 1) & (WORD_TAB - 1))
+        if (word_tab[i].h == h) return &word_tab[i];
+    return &none;
 }
 
 /* Light stemmer: returns the stem length of w[0..n). */
 static size_t stem_len(const char *w, size_t n)
 {
-    if (n > 4 && !memcmp(w + n - 3, "ies", 3)) return n - 2; /* "ies" -> "i" (matches "y"->"i") */
+    if (n > 4 && !memcmp(w + n - 3, "ies", 3)) return n - 3; /* "studies" and "study" meet at "stud" */
     if (n > 5 && !memcmp(w + n - 3, "ing", 3)) return n - 3;
     if (n > 4 && !memcmp(w + n - 2, "ed", 2)) return n - 2;
     if (n > 4 && !memcmp(w + n - 2, "ly", 2)) return n - 2;
@@ -215,15 +314,49 @@ static size_t stem_len(const char *w, size_t n)
     return n;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Sorts v[0..n) ascending: quicksort down to runs of 16, then insertion sort
+ * (qsort's indirect comparisons were most of the verifier's time). */
+static void sort_u64(uint64_t *v, int n)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    while (n > 16) {
+        uint64_t a = v[0], b = v[n / 2], c = v[n - 1];
+        uint64_t pivot = a < b ? (b < c ? b : a < c ? c : a) : (a < c ? a : b < c ? c : b);
+        int i = 0, j = n - 1;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                uint64_t t = v[i];
+                v[i++] = v[j];
+                v[j--] = t;
+            }
+        }
+        /* recurse into the smaller side, loop on the larger */
+        if (j + 1 < n - i) {
+            sort_u64(v, j + 1);
+            v += i;
+            n -= i;
+        } else {
+            sort_u64(v + i, n - i);
+            n = j + 1;
+        }
+    }
+    for (int i = 1; i < n; i++) {
+        uint64_t x = v[i];
+        int j = i - 1;
+        while (j >= 0 && v[j] > x) {
+            v[j + 1] = v[j];
+            j--;
+        }
+        v[j + 1] = x;
+    }
 }
 
 static int sort_unique(uint64_t *v, int n)
 {
-    qsort(v, (size_t)n, sizeof *v, cmp_u64);
+    sort_u64(v, n);
     int m = 0;
     for (int i = 0; i < n; i++)
         if (!m || v[m - 1] != v[i]) v[m++] = v[i];
@@ -260,11 +393,14 @@ static void find_names(text *t, const char *s, size_t n)
         }
         int ident = digit && alpha;
         if ((upper && !sentence_start) || ident) {
+            /* hashed like a word (lowercase, squeezed, stemmed) so it can be
+             * looked up among the other side's words */
             char tmp[64];
             size_t k = 0;
             for (size_t m = i; m < j && k < sizeof tmp; m++)
-                tmp[k++] = (char)tolower((unsigned char)s[m]);
-            t->names[t->n_names++] = fnv(tmp, k);
+                if (isalnum((unsigned char)s[m]) || (unsigned char)s[m] >= 0x80)
+                    tmp[k++] = (char)tolower((unsigned char)s[m]);
+            if (k) t->names[t->n_names++] = fnv(tmp, digit ? k : stem_len(tmp, k));
         }
         sentence_start = 0;
         i = j;
@@ -281,6 +417,7 @@ static void text_free(text *t)
 /* Normalises and splits s. Returns 0, or -1 on out of memory. */
 static int text_parse(text *t, const char *s, size_t n)
 {
+    pthread_once(&word_once, word_init);
     memset(t, 0, offsetof(text, w));
     t->n = t->n_content = t->n_all = t->n_names = t->n_polar = 0;
     t->negation = t->qword = t->aux = t->compare = 0;
@@ -335,21 +472,21 @@ static int text_parse(text *t, const char *s, size_t n)
             p[z] = ' ';
         const char *wd = p + i;
         word *x = &t->w[t->n++];
-        x->stop = in_list(stop_words, wd, len) != 0;
+        const word_info *wi = word_lookup(wd, len);
+        x->stop = (wi->flags & W_STOP) != 0;
         x->number = (uint8_t)digit;
-        if (in_list(negation_words, wd, len)) t->negation = 1;
-        int q = in_list(question_words, wd, len);
+        if (wi->flags & W_NEG) t->negation = 1;
+        int q = wi->qword;
         if (q && !t->qword) t->qword = q == 2 ? 1 : q; /* "whats" = "what" */
-        int a = in_list(aux_words, wd, len);
-        if (a && !t->aux) t->aux = a;
-        if (in_list(compare_words, wd, len)) t->compare = 1;
+        if (wi->aux && !t->aux) t->aux = wi->aux;
+        if (wi->flags & W_COMPARE) t->compare = 1;
         size_t sl = digit ? len : stem_len(wd, len);
         x->h = fnv(wd, sl);
         x->off = (uint16_t)(i > 65535 ? 65535 : i);
         x->len = (uint16_t)(sl > 65535 ? 65535 : sl);
-        if (t->n_polar < 16 && in_list(polar_words, wd, sl)) t->polar[t->n_polar++] = x->h;
-        else if (t->n_polar < 16 && sl != len && in_list(polar_words, wd, len))
-            t->polar[t->n_polar++] = x->h;
+        x->full = (uint16_t)(len > 65535 ? 65535 : len);
+        int polar = (wi->flags & W_POLAR) || (sl != len && (word_lookup(wd, sl)->flags & W_POLAR));
+        if (polar && t->n_polar < 16) t->polar[t->n_polar++] = x->h;
         t->all[t->n_all++] = x->h;
         if (!x->stop) t->content[t->n_content++] = x->h;
         i = j;
@@ -521,7 +658,12 @@ static void pair_features(const cache_idf *idf, const text *a, const text *b, fl
     int any;
     f[12] = (float)number_diff(a, b, &any);
     f[13] = (float)any;
-    f[14] = (float)(a->n_names + b->n_names - 2 * count_shared(a->names, a->n_names, b->names, b->n_names));
+    int names = 0; /* a name on one side whose word the other side lacks */
+    for (int i = 0; i < a->n_names; i++)
+        names += !in_sorted(b->all, b->n_all, a->names[i]);
+    for (int i = 0; i < b->n_names; i++)
+        names += !in_sorted(a->all, a->n_all, b->names[i]);
+    f[14] = (float)names;
     f[15] = (float)(a->negation != b->negation);
     f[16] = !a->qword && !b->qword ? 0.0f : a->qword == b->qword ? 1.0f : (!a->qword || !b->qword) ? 3.0f : 2.0f;
     f[17] = (float)(a->n_polar + b->n_polar - 2 * count_shared(a->polar, a->n_polar, b->polar, b->n_polar));
@@ -543,6 +685,39 @@ static void pair_features(const cache_idf *idf, const text *a, const text *b, fl
     f[29] = (float)uni;
     f[30] = (float)oov;
     f[31] = a->aux != b->aux;
+    /* words on one side only that have no near-synonym among the other
+     * side's own words ("tallest"/"highest", "photos"/"pictures") */
+    double hard_a = 0, hard_b = 0, hard_sum = 0;
+    int near = 0;
+    for (int i = 0; i < a->n_content; i++) {
+        uint64_t w = a->content[i];
+        if (in_sorted(b->content, b->n_content, w)) continue;
+        int m = 0;
+        for (int j = 0; j < b->n_content && !m; j++)
+            m = !in_sorted(a->content, a->n_content, b->content[j]) && idf_near(idf, w, b->content[j]);
+        if (m) {
+            near++;
+            continue;
+        }
+        double v = idf_get(idf, w, NULL);
+        hard_sum += v;
+        if (v > hard_a) hard_a = v;
+    }
+    for (int j = 0; j < b->n_content; j++) {
+        uint64_t w = b->content[j];
+        if (in_sorted(a->content, a->n_content, w)) continue;
+        int m = 0;
+        for (int i = 0; i < a->n_content && !m; i++)
+            m = !in_sorted(b->content, b->n_content, a->content[i]) && idf_near(idf, a->content[i], w);
+        if (m) continue;
+        double v = idf_get(idf, w, NULL);
+        hard_sum += v;
+        if (v > hard_b) hard_b = v;
+    }
+    f[32] = (float)hard_a;
+    f[33] = (float)hard_b;
+    f[34] = (float)hard_sum;
+    f[35] = (float)near;
 }
 
 void cache_verify_features(const cache_idf *idf, const char *a, size_t alen, const char *b,
@@ -577,10 +752,10 @@ cache_idf *cache_idf_build(const char *const *texts, const size_t *lens, size_t 
     size_t cap = 1 << 16, used = 0;
     uint64_t *keys = calloc(cap, sizeof *keys);
     uint32_t *df = calloc(cap, sizeof *df);
-    char **words = calloc(cap, sizeof *words);
+    char **words = calloc(cap, sizeof *words), **surf = calloc(cap, sizeof *surf);
     text *t = malloc(sizeof *t);
     cache_idf *out = NULL;
-    if (!keys || !df || !words || !t) goto done;
+    if (!keys || !df || !words || !surf || !t) goto done;
     for (size_t d = 0; d < n; d++) {
         if (text_parse(t, texts[d], lens[d])) goto done;
         uint64_t seen[MAX_WORDS];
@@ -596,11 +771,12 @@ cache_idf *cache_idf_build(const char *const *texts, const size_t *lens, size_t 
                 size_t nc = cap * 2;
                 uint64_t *nk = calloc(nc, sizeof *nk);
                 uint32_t *nd = calloc(nc, sizeof *nd);
-                char **nw = calloc(nc, sizeof *nw);
-                if (!nk || !nd || !nw) {
+                char **nw = calloc(nc, sizeof *nw), **ns = calloc(nc, sizeof *ns);
+                if (!nk || !nd || !nw || !ns) {
                     free(nk);
                     free(nd);
                     free(nw);
+                    free(ns);
                     text_free(t);
                     goto done;
                 }
@@ -612,13 +788,16 @@ cache_idf *cache_idf_build(const char *const *texts, const size_t *lens, size_t 
                     nk[j] = keys[k];
                     nd[j] = df[k];
                     nw[j] = words[k];
+                    ns[j] = surf[k];
                 }
                 free(keys);
                 free(df);
                 free(words);
+                free(surf);
                 keys = nk;
                 df = nd;
                 words = nw;
+                surf = ns;
                 cap = nc;
             }
             size_t j = x->h & (cap - 1);
@@ -627,7 +806,8 @@ cache_idf *cache_idf_build(const char *const *texts, const size_t *lens, size_t 
             if (!keys[j]) {
                 keys[j] = x->h;
                 words[j] = strndup(t->norm + x->off, x->len);
-                if (!words[j]) {
+                surf[j] = strndup(t->norm + x->off, x->full);
+                if (!words[j] || !surf[j]) {
                     text_free(t);
                     goto done;
                 }
@@ -642,16 +822,28 @@ cache_idf *cache_idf_build(const char *const *texts, const size_t *lens, size_t 
         kept += keys[k] && df[k] > 1;
     double N = (double)n;
     out = idf_new(kept, N, (float)log((N + 1) / 1.5));
+    if (out) out->surface = calloc(out->cap, sizeof *out->surface);
+    if (out && !out->surface) {
+        cache_idf_free(out);
+        out = NULL;
+    }
     for (size_t k = 0; out && k < cap; k++) {
         if (!keys[k] || df[k] <= 1) continue;
         if (idf_put(out, words[k], strlen(words[k]), (float)log((N + 1) / (df[k] + 0.5)))) {
             cache_idf_free(out);
             out = NULL;
+            break;
         }
+        size_t at = idf_slot(out, fnv(words[k], strlen(words[k])));
+        out->surface[at] = surf[k];
+        surf[k] = NULL;
     }
 done:
-    for (size_t k = 0; words && k < cap; k++)
+    for (size_t k = 0; words && k < cap; k++) {
         free(words[k]);
+        if (surf) free(surf[k]);
+    }
+    free(surf);
     free(words);
     free(keys);
     free(df);
@@ -670,14 +862,11 @@ struct cache_verifier {
     cache_idf *idf;
     float base;
     int trees, depth;
+    int n_veto, veto[8]; /* features that, when > 0, cap the probability at veto_cap */
+    float veto_cap;
     tree_node *nodes; /* trees x (2^depth - 1) */
     float *leaves;    /* trees x 2^depth */
 };
-
-const cache_idf *cache_verifier_idf(const cache_verifier *v)
-{
-    return v->idf;
-}
 
 void cache_verifier_free(cache_verifier *v)
 {
@@ -704,7 +893,29 @@ static float raw_score(const cache_verifier *v, const float *f)
 
 float cache_verifier_predict(const cache_verifier *v, const float *f)
 {
-    return 1.0f / (1.0f + expf(-raw_score(v, f)));
+    float p = 1.0f / (1.0f + expf(-raw_score(v, f)));
+    for (int i = 0; i < v->n_veto; i++)
+        if (f[v->veto[i]] > 0 && p > v->veto_cap) p = v->veto_cap;
+    return p;
+}
+
+int cache_verifier_set_vetoes(cache_verifier *v, const char *names, float cap)
+{
+    v->n_veto = 0;
+    v->veto_cap = cap;
+    const char *p = names;
+    while (p && *p) {
+        size_t l = strcspn(p, ",");
+        int found = -1;
+        for (int j = 0; j < CACHE_VERIFY_NFEAT; j++)
+            if (strlen(cache_verify_feature_names[j]) == l && !strncmp(cache_verify_feature_names[j], p, l))
+                found = j;
+        if (found < 0 || v->n_veto == 8) return -1;
+        v->veto[v->n_veto++] = found;
+        p += l;
+        if (*p == ',') p++;
+    }
+    return 0;
 }
 
 float cache_verifier_score(const cache_verifier *v, const char *a, size_t alen, const char *b,
@@ -863,11 +1074,15 @@ cache_verifier *cache_verifier_train(const cache_idf *idf, const float *x, const
             score[i] += leaves[node_of[i] - inner];
     }
     v->idf = idf_new(idf->n, idf->docs, idf->dflt);
-    for (size_t k = 0; v->idf && k < idf->cap; k++)
-        if (idf->keys[k] && idf_put(v->idf, idf->words[k], strlen(idf->words[k]), idf->vals[k])) {
+    for (size_t k = 0; v->idf && k < idf->cap; k++) {
+        if (!idf->keys[k]) continue;
+        if (idf_put(v->idf, idf->words[k], strlen(idf->words[k]), idf->vals[k])) {
             cache_idf_free(v->idf);
             v->idf = NULL;
+            break;
         }
+        memcpy(v->idf->nbr[idf_slot(v->idf, idf->keys[k])], idf->nbr[k], sizeof idf->nbr[k]);
+    }
     if (!v->idf) {
         cache_verifier_free(v);
         v = NULL;
@@ -907,7 +1122,10 @@ int cache_verifier_save(const cache_verifier *v, const char *path, char *err, si
     fprintf(f, "semrouter-verifier 1\nfeatures %d", CACHE_VERIFY_NFEAT);
     for (int j = 0; j < CACHE_VERIFY_NFEAT; j++)
         fprintf(f, " %s", cache_verify_feature_names[j]);
-    fprintf(f, "\nbase %.9g\ntrees %d depth %d\n", v->base, v->trees, v->depth);
+    fprintf(f, "\nbase %.9g\nveto %.9g %d", v->base, v->veto_cap, v->n_veto);
+    for (int i = 0; i < v->n_veto; i++)
+        fprintf(f, " %s", cache_verify_feature_names[v->veto[i]]);
+    fprintf(f, "\ntrees %d depth %d\n", v->trees, v->depth);
     for (int t = 0; t < v->trees; t++) {
         for (int i = 0; i < inner; i++) {
             const tree_node *nd = &v->nodes[(size_t)t * inner + i];
@@ -937,8 +1155,15 @@ int cache_verifier_save(const cache_verifier *v, const char *path, char *err, si
         if (idf->keys[k]) ws[m++] = idf->words[k];
     qsort(ws, m, sizeof *ws, cmp_str);
     fprintf(f, "idf %.0f %.9g %zu\n", idf->docs, idf->dflt, m);
-    for (size_t k = 0; k < m; k++)
-        fprintf(f, "%s %.6g\n", ws[k], idf_get(idf, fnv(ws[k], strlen(ws[k])), NULL));
+    for (size_t k = 0; k < m; k++) {
+        size_t at = idf_slot(idf, fnv(ws[k], strlen(ws[k])));
+        fprintf(f, "%s %.6g", ws[k], idf->vals[at]);
+        for (int j = 0; j < NBR && idf->nbr[at][j]; j++) {
+            size_t nb = idf_slot(idf, idf->nbr[at][j]);
+            if (nb != (size_t)-1) fprintf(f, " %s", idf->words[nb]);
+        }
+        fputc('\n', f);
+    }
     free(ws);
     free(vs);
     if (ferror(f) | fclose(f) || rename(tmp, path)) {
@@ -984,6 +1209,24 @@ cache_verifier *cache_verifier_load(const char *path, char *err, size_t errlen)
     line = strtok_r(NULL, "\n", &save);
     if (!line || sscanf(line, "base %f", &v->base) != 1) goto bad;
     line = strtok_r(NULL, "\n", &save);
+    {
+        int nv, used;
+        if (!line || sscanf(line, "veto %f %d%n", &v->veto_cap, &nv, &used) != 2 || nv < 0 || nv > 8)
+            goto bad;
+        char names[512] = "";
+        const char *p = line + used;
+        for (int i = 0; i < nv; i++) {
+            while (*p == ' ')
+                p++;
+            size_t l = strcspn(p, " ");
+            if (!l || strlen(names) + l + 2 > sizeof names) goto bad;
+            if (i) strcat(names, ",");
+            strncat(names, p, l);
+            p += l;
+        }
+        if (cache_verifier_set_vetoes(v, names, v->veto_cap)) goto bad;
+    }
+    line = strtok_r(NULL, "\n", &save);
     if (!line || sscanf(line, "trees %d depth %d", &v->trees, &v->depth) != 2 || v->trees < 0 ||
         v->trees > 100000 || v->depth < 1 || v->depth > 7)
         goto bad;
@@ -1021,12 +1264,21 @@ cache_verifier *cache_verifier_load(const char *path, char *err, size_t errlen)
     if (!v->idf) goto oom;
     for (size_t k = 0; k < count; k++) {
         line = strtok_r(NULL, "\n", &save);
-        char *sp = line ? strrchr(line, ' ') : NULL;
+        char *sp = line ? strchr(line, ' ') : NULL;
         if (!sp || sp == line) goto bad;
         char *end;
         float val = strtof(sp + 1, &end);
-        if (end == sp + 1 || !isfinite(val)) goto bad;
+        if (end == sp + 1 || !isfinite(val) || (*end && *end != ' ')) goto bad;
         if (idf_put(v->idf, line, (size_t)(sp - line), val)) goto oom;
+        size_t at = idf_slot(v->idf, fnv(line, (size_t)(sp - line)));
+        for (int j = 0; *end == ' ' && j < NBR; j++) {
+            char *w = end + 1;
+            size_t l = strcspn(w, " ");
+            if (!l) goto bad;
+            v->idf->nbr[at][j] = fnv(w, l);
+            end = w + l;
+        }
+        if (*end) goto bad;
     }
     ok = 1;
     goto out;

@@ -19,7 +19,7 @@
 typedef struct cache_verifier cache_verifier;
 
 /* Number of features and their names (for the model file and the trainer). */
-#define CACHE_VERIFY_NFEAT 32
+#define CACHE_VERIFY_NFEAT 36
 extern const char *const cache_verify_feature_names[CACHE_VERIFY_NFEAT];
 
 /* Loads a model file. Returns NULL with a sentence in err (missing file, bad
@@ -38,6 +38,12 @@ float cache_verifier_score(const cache_verifier *v, const char *a, size_t alen, 
 typedef struct cache_idf cache_idf;
 cache_idf *cache_idf_build(const char *const *texts, const size_t *lens, size_t n);
 void cache_idf_free(cache_idf *t);
+/* The table's words (stems) and a full word each was seen as, up to max.
+ * Returns the count. Pointers are owned by t. */
+size_t cache_idf_vocab(const cache_idf *t, const char **stems, const char **surfaces, size_t max);
+/* Records neighbor as a near-synonym of stem (at most 3 per word). Returns 0,
+ * or -1 when stem is not in the table or its list is full. */
+int cache_idf_add_neighbor(cache_idf *t, const char *stem, const char *neighbor);
 
 /* Features of a pair into f[CACHE_VERIFY_NFEAT]. */
 void cache_verify_features(const cache_idf *idf, const char *a, size_t alen, const char *b,
@@ -54,13 +60,16 @@ typedef struct cache_gbt_params {
 } cache_gbt_params;
 void cache_gbt_params_default(cache_gbt_params *p);
 
-/* Trains on (x, y) with idf and returns the verifier (NULL on out of memory). */
+/* Trains on (x, y) and returns the verifier holding a copy of idf (NULL on
+ * out of memory or no rows). */
 cache_verifier *cache_verifier_train(const cache_idf *idf, const float *x, const int *y, size_t n,
                                      const cache_gbt_params *p);
-/* The loaded/trained verifier's IDF table (owned by v). */
-const cache_idf *cache_verifier_idf(const cache_verifier *v);
 /* Probability from precomputed features. */
 float cache_verifier_predict(const cache_verifier *v, const float *f);
+/* Hard rules on top of the trees: when any of the named features (comma
+ * separated, e.g. "negation_diff,number_diff") is > 0 the probability is at
+ * most cap. Returns 0, or -1 for an unknown name or more than 8. */
+int cache_verifier_set_vetoes(cache_verifier *v, const char *names, float cap);
 /* Writes v as a model file. Returns 0, or -1 with err. */
 int cache_verifier_save(const cache_verifier *v, const char *path, char *err, size_t errlen);
 

@@ -93,13 +93,15 @@ typedef struct chat_call {
     int cacheable; /* the cache applies to this request (enabled, keys computed) */
     const char *cache_state; /* "hit", "miss", "skip", "off", "coalesced" */
     float cache_similarity;
+    float cache_verifier_p; /* the hit verifier's probability (served or best rejected), -1 = not run */
+    const char *cache_decision; /* cache_select_outcome_name of the semantic lookup */
     int cache_tier; /* cache_tier of a hit (exact or semantic), 0 otherwise */
     const char *response_path; /* "upstream" or "cache" */
     int sf_leader;            /* this call must finish its single-flight entry */
     sf_waiter *sf_waiter;     /* set while waiting for an identical request's answer */
     int lookup_pending;       /* an asynchronous cache backend lookup is running */
     int lookup_abandoned;     /* the client left during it: the callback frees the call */
-    float lookup_threshold;
+    float lookup_threshold, lookup_min_p;
     /* routing */
     int is_auto;
     route_decision route;
@@ -156,7 +158,7 @@ static void record_decision(chat_call *c, int status, double total_seconds)
         .reasoning = c->routed && c->route.reasoning_set && c->route.reasoning,
         .routed = c->model && strcmp(cache, "exact"), /* the exact tier answers before routing */
         .similarity = c->cache_similarity > 0 ? c->cache_similarity : -1,
-        .verifier_probability = -1,
+        .verifier_probability = c->cache_verifier_p,
         .latency_ms = total_seconds * 1e3,
         .ttft_ms = c->t_first_byte ? (double)(c->t_first_byte - c->t_start) / 1e6 : -1,
     };
@@ -221,6 +223,8 @@ static void finish_accounting(chat_call *c, int status)
                c->attempts);
     buf_printf(&l, ",\"cache\":\"%s\"", c->cache_state ? c->cache_state : "off");
     if (c->cache_similarity > 0) buf_printf(&l, ",\"cache_similarity\":%.4f", c->cache_similarity);
+    if (c->cache_verifier_p >= 0) buf_printf(&l, ",\"cache_verifier_probability\":%.4f", c->cache_verifier_p);
+    if (c->cache_decision) buf_printf(&l, ",\"cache_decision\":\"%s\"", c->cache_decision);
     if (c->tenant) {
         buf_puts(&l, ",\"tenant\":");
         buf_json_str(&l, c->tenant, strlen(c->tenant));
@@ -294,6 +298,9 @@ static cache_request cache_request_of(const chat_call *c)
     r.query_vec = c->over_window || !c->keys.semantic_ok ? NULL : c->query_vec;
     r.n_context = c->keys.n_context;
     r.context_vecs = c->context_vecs;
+    r.context_texts = (const char *const *)c->keys.context;
+    r.context_lens = c->keys.context_len;
+    r.context_roles = c->keys.context_role;
     return r;
 }
 
@@ -305,6 +312,11 @@ static void respond_from_cache(chat_call *c, const char *body, size_t len, float
     snprintf(sim, sizeof sim, "%.4f", similarity);
     http_add_header(c->req, "x-vsr-cache-hit", "true");
     http_add_header(c->req, "x-vsr-cache-similarity", sim);
+    if (c->cache_verifier_p >= 0) {
+        char p[16];
+        snprintf(p, sizeof p, "%.4f", c->cache_verifier_p);
+        http_add_header(c->req, "x-vsr-cache-verifier-probability", p);
+    }
     http_add_header(c->req, "x-vsr-response-path", "cache");
     if (coalesced) http_add_header(c->req, "x-vsr-single-flight", "true");
     c->response_path = "cache";
@@ -702,8 +714,63 @@ static void parse_cache_control(chat_call *c)
     if (strcasestr(cc, "no-store")) c->no_store = 1;
 }
 
-/* Returns 1 when the request was answered from the cache. */
-static int try_cache(chat_call *c, float threshold)
+/* What cache_select (select.h) needs for this request: its texts, vectors and
+ * conversation, the floors (threshold and min_p < 0 = the global ones) and the
+ * hit verifier when it is on. */
+static void select_input_of(const chat_call *c, float threshold, float min_p, cache_select_input *in)
+{
+    const sr_semantic_cache_config *sc = &c->cfg->semantic_cache;
+    const sr_cache_verifier_config *vc = &sc->verifier;
+    cache_request r = cache_request_of(c);
+    cache_select_input_default(in);
+    in->query = c->keys.query;
+    in->query_len = c->keys.query_len;
+    in->query_vec = r.query_vec;
+    in->dim = c->gw->embed ? embed_dim(c->gw->embed) : 0;
+    in->n_context = r.n_context;
+    in->context_vecs = r.context_vecs;
+    in->context_texts = r.context_texts;
+    in->context_lens = r.context_lens;
+    in->context_roles = r.context_roles;
+    in->threshold = threshold >= 0 ? threshold : (float)sc->similarity_threshold;
+    in->context_threshold = (float)sc->context_similarity_threshold;
+    in->verifier = vc->enabled ? c->gw->verifier : NULL;
+    in->min_probability = min_p >= 0 ? min_p : (float)vc->min_probability;
+    in->context_min_probability = (float)vc->context_min_probability;
+    if (in->verifier) { /* the follow-up floors lean on the verifier */
+        in->follow_up_threshold = (float)vc->follow_up_similarity_threshold;
+        in->follow_up_min_probability = (float)vc->follow_up_min_probability;
+    }
+    in->max_verify = vc->max_candidates;
+}
+
+/* The lowest similarity a candidate may have for in: what a lookup asks for. */
+static float search_floor(const cache_select_input *in)
+{
+    return in->n_context && in->follow_up_threshold >= 0 && in->follow_up_threshold < in->threshold
+               ? in->follow_up_threshold
+               : in->threshold;
+}
+
+/* The shared hit decision over a backend's candidates; notes the verifier's
+ * probability and the outcome for the headers and the log. Returns the index
+ * served or -1. */
+static int pick_candidate(chat_call *c, const cache_candidates *cs, float threshold, float min_p)
+{
+    if (!cs || cs->n == 0) return -1;
+    cache_select_input in;
+    select_input_of(c, threshold, min_p, &in);
+    cache_selection sel;
+    int i = cache_select(&in, cs, &sel);
+    c->cache_verifier_p = sel.probability;
+    c->cache_decision = cache_select_outcome_name(sel.outcome);
+    if (i < 0 && sel.similarity > 0) c->cache_similarity = sel.similarity;
+    return i;
+}
+
+/* Returns 1 when the request was answered from the memory cache: the
+ * candidates of cache_search, decided by cache_select. */
+static int try_cache(chat_call *c, float threshold, float min_p)
 {
     gateway *gw = c->gw;
     if (c->no_cache) {
@@ -711,20 +778,26 @@ static int try_cache(chat_call *c, float threshold)
         return 0;
     }
     cache_request r = cache_request_of(c);
-    cache_hit hit = {0};
+    cache_select_input in;
+    select_input_of(c, threshold, min_p, &in);
+    cache_candidates cands = {0, NULL};
     uint64_t t0 = util_now_ns();
-    int rc = cache_lookup(gw->cache, &r, threshold, &hit);
+    int n = cache_search(gw->cache, &r, in.max_verify, search_floor(&in), &cands);
+    int pick = n > 0 ? pick_candidate(c, &cands, threshold, min_p) : -1;
+    cache_served(gw->cache, pick >= 0 ? cands.v[pick].id : NULL,
+                 pick >= 0 ? cands.v[pick].tier : CACHE_TIER_SEMANTIC);
     metrics_observe(gw->metrics->cache_operation_duration, METRICS_LABELS("memory", "find_similar"),
                     (double)(util_now_ns() - t0) / 1e9);
     metrics_inc(gw->metrics->cache_operations,
-                METRICS_LABELS("memory", "find_similar", rc == 1 ? "hit" : rc == 0 ? "miss" : "error"));
-    if (rc == 1) {
+                METRICS_LABELS("memory", "find_similar", pick >= 0 ? "hit" : n >= 0 ? "miss" : "error"));
+    if (pick >= 0) {
         metrics_inc(gw->metrics->cache_hits, NULL);
-        c->cache_tier = hit.tier;
-        respond_from_cache(c, hit.body, hit.len, hit.similarity, 0);
-        free(hit.body);
+        c->cache_tier = cands.v[pick].tier;
+        respond_from_cache(c, cands.v[pick].body, cands.v[pick].len, cands.v[pick].similarity, 0);
+        cache_candidates_free(&cands);
         return 1;
     }
+    cache_candidates_free(&cands);
     metrics_inc(gw->metrics->cache_misses, NULL);
     c->cache_state = "miss";
     return 0;
@@ -778,25 +851,6 @@ static void after_cache_miss(chat_call *c)
     attempt_start(c);
 }
 
-/* The shared hit decision (select.h) over an asynchronous backend's candidates. */
-static int pick_candidate(const chat_call *c, const cache_candidates *cs, float threshold)
-{
-    if (!cs || cs->n == 0) return -1;
-    cache_select_input in;
-    cache_select_input_default(&in);
-    cache_request r = cache_request_of(c);
-    in.query = c->keys.query;
-    in.query_len = c->keys.query_len;
-    in.query_vec = r.query_vec;
-    in.dim = c->gw->embed ? embed_dim(c->gw->embed) : 0;
-    in.n_context = r.n_context;
-    in.context_vecs = r.context_vecs;
-    in.threshold = threshold;
-    in.context_threshold = (float)c->cfg->semantic_cache.context_similarity_threshold;
-    cache_selection sel;
-    return cache_select(&in, cs, &sel);
-}
-
 static void on_backend_lookup(void *arg, cache_status status, cache_candidates *cands)
 {
     chat_call *c = arg;
@@ -806,7 +860,9 @@ static void on_backend_lookup(void *arg, cache_status status, cache_candidates *
         call_free(c);
         return;
     }
-    int i = status == CACHE_STATUS_OK ? pick_candidate(c, cands, c->lookup_threshold) : -1;
+    int i = status == CACHE_STATUS_OK ? pick_candidate(c, cands, c->lookup_threshold, c->lookup_min_p) : -1;
+    if (status == CACHE_STATUS_OK && c->gw->backend->ops->result)
+        c->gw->backend->ops->result(c->gw->backend, i >= 0 ? &cands->v[i] : NULL);
     if (status == CACHE_STATUS_OK)
         metrics_inc(c->gw->metrics->cache_operations,
                     METRICS_LABELS(c->gw->backend->ops->name, "find_similar", i >= 0 ? "hit" : "miss"));
@@ -824,13 +880,17 @@ static void on_backend_lookup(void *arg, cache_status status, cache_candidates *
 }
 
 /* Asks the asynchronous backend (milvus); the answer continues on_backend_lookup. */
-static void backend_lookup_start(chat_call *c, float threshold)
+static void backend_lookup_start(chat_call *c, float threshold, float min_p)
 {
     cache_backend *b = c->gw->backend;
-    c->lookup_threshold = threshold >= 0 ? threshold : (float)c->cfg->semantic_cache.similarity_threshold;
+    c->lookup_threshold = threshold;
+    c->lookup_min_p = min_p;
+    cache_select_input in;
+    select_input_of(c, threshold, min_p, &in);
     cache_request r = cache_request_of(c);
     c->lookup_pending = 1;
-    b->ops->lookup(b, http_request_base(c->req), &r, 4, c->lookup_threshold, on_backend_lookup, c);
+    b->ops->lookup(b, http_request_base(c->req), &r, in.max_verify, search_floor(&in),
+                   on_backend_lookup, c);
 }
 
 /* ------------------------------------------------------------------ guards */
@@ -1162,6 +1222,7 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
     }
     c->req = req;
     c->gw = gw;
+    c->cache_verifier_p = -1.0f;
     c->wk = wk;
     c->rt = gateway_runtime_acquire(gw);
     c->jailbreak_confidence = -1;
@@ -1278,16 +1339,18 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
     http_request_on_close(req, on_client_close, c);
 
     float threshold = -1.0f; /* the cache's own (semantic_cache.similarity_threshold) */
+    float min_p = -1.0f;     /* semantic_cache.verifier.min_probability */
     c->cacheable = (gw->cache || gw->backend) && c->have_keys && c->cfg->semantic_cache.enabled;
     if (c->routed && c->route.category_index >= 0) {
         const sr_category *cat = &c->cfg->categories[c->route.category_index];
         if (!cat->semantic_cache_enabled) c->cacheable = 0;
         threshold = (float)cat->semantic_cache_similarity_threshold;
+        min_p = (float)cat->semantic_cache_verifier_min_probability;
     }
     if (c->cacheable && gw->backend && !c->no_cache) {
-        backend_lookup_start(c, threshold);
+        backend_lookup_start(c, threshold, min_p);
         return;
     }
-    if (c->cacheable && try_cache(c, threshold)) return;
+    if (c->cacheable && try_cache(c, threshold, min_p)) return;
     after_cache_miss(c);
 }

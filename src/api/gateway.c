@@ -467,6 +467,15 @@ static int load_models(gateway *gw, const sr_config *cfg)
                   "(shared, durable) or memory");
         return -1;
     }
+    const sr_cache_verifier_config *vc = &cfg->semantic_cache.verifier;
+    if (cfg->semantic_cache.enabled && vc->enabled) { /* the hit decision of every backend */
+        const char *vp = vc->model_path ? vc->model_path : "config/cache_verifier.model";
+        gw->verifier = cache_verifier_load(config_resolve_path(cfg, vp, path, sizeof path), err, sizeof err);
+        if (!gw->verifier)
+            log_error("cache hit verifier not loaded (%s): semantic hits are decided by the similarity "
+                      "threshold alone",
+                      err);
+    }
     if (cfg->semantic_cache.enabled && cfg->semantic_cache.backend_type == SR_CACHE_MILVUS) {
         const sr_semantic_cache_config *sc = &cfg->semantic_cache;
         if (!gw->embed) {
@@ -786,6 +795,7 @@ int gateway_serve_main(int argc, char **argv)
     sr_metrics_free(gw.metrics);
     stats_free(gw.stats);
     cache_close(gw.cache);
+    cache_verifier_free(gw.verifier);
     if (gw.backend) gw.backend->ops->close(gw.backend);
     embed_free(gw.embed);
     singleflight_free(gw.flights);

@@ -8,6 +8,7 @@
 #define SEMROUTER_API_GATEWAY_H
 #include "api/singleflight.h"
 #include "cache/cache.h"
+#include "cache/verify.h"
 #include "config/config.h"
 #include "embed/embed.h"
 #include "http/balancer.h"
@@ -48,6 +49,7 @@ typedef struct gateway {
     /* asynchronous cache backend (backend.h) for backend_type milvus; then cache
      * is NULL: never a silent memory fallback */
     struct cache_backend *backend;
+    cache_verifier *verifier; /* the cache hit verifier (semantic_cache.verifier) or NULL */
     singleflight *flights;
 } gateway;
 

@@ -10,6 +10,7 @@
  * non-text parts of any turn, and every message after the last user turn
  * (an assistant prefill changes the answer). The wording of the last user turn
  * and of earlier turns is left to the embedding similarity checks. */
+#include "cache/cache.h"
 #include "cache/keys.h"
 #include "core/buf.h"
 #include "core/util.h"
@@ -186,6 +187,7 @@ void cache_keys_free(cache_keys *k)
         free(k->context[i]);
     free(k->context);
     free(k->context_len);
+    free(k->context_role);
     memset(k, 0, sizeof *k);
 }
 
@@ -238,7 +240,8 @@ int cache_keys_compute(const cJSON *request, const char *tenant, const char *emb
     if (n_ctx_max) {
         out->context = calloc((size_t)n_ctx_max, sizeof *out->context);
         out->context_len = calloc((size_t)n_ctx_max, sizeof *out->context_len);
-        if (!out->context || !out->context_len) goto oom;
+        out->context_role = calloc((size_t)n_ctx_max, sizeof *out->context_role);
+        if (!out->context || !out->context_len || !out->context_role) goto oom;
     }
     int i = 0;
     for (const cJSON *m = messages->child; m; m = m->next, i++) {
@@ -255,6 +258,9 @@ int cache_keys_compute(const cJSON *request, const char *tenant, const char *emb
             if (nt) buf_append(&b, nontext.data, nontext.len);
             if (text.oom) goto oom;
             out->context_len[out->n_context] = text.len;
+            out->context_role[out->n_context] = !strcmp(role, "user")        ? CACHE_ROLE_USER
+                                                : !strcmp(role, "assistant") ? CACHE_ROLE_ASSISTANT
+                                                                             : CACHE_ROLE_OTHER;
             out->context[out->n_context++] = buf_steal(&text);
             if (!out->context[out->n_context - 1]) {
                 out->context[out->n_context - 1] = strdup("");

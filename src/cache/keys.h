@@ -32,6 +32,7 @@ typedef struct cache_keys {
     int n_context;       /* earlier turns: user/assistant/tool messages before the last user turn */
     char **context;      /* n_context malloc'd texts */
     size_t *context_len; /* their lengths */
+    unsigned char *context_role; /* their roles: CACHE_ROLE_* of cache.h (user, assistant, other) */
 } cache_keys;
 
 /* Computes the keys of request (a chat completion request object). tenant may

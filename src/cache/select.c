@@ -10,6 +10,8 @@ void cache_select_input_default(cache_select_input *in)
     in->context_threshold = 0.9f;
     in->min_probability = 0.5f;
     in->context_min_probability = -1.0f;
+    in->follow_up_threshold = -1.0f;
+    in->follow_up_min_probability = -1.0f;
     in->max_verify = 8;
 }
 
@@ -106,7 +108,7 @@ int cache_context_match(const cache_select_input *in, const cache_candidate *c, 
         }
     }
     if (probability && lowest <= 1.0f) *probability = lowest;
-    return 1;
+    return same_answers ? 2 : 1;
 }
 
 int cache_select(const cache_select_input *in, const cache_candidates *cands, cache_selection *out)
@@ -130,9 +132,20 @@ int cache_select(const cache_select_input *in, const cache_candidates *cands, ca
             return i;
         }
         if (c->similarity > best_seen) best_seen = c->similarity;
-        if (c->similarity < in->threshold) continue;
+        float low = in->follow_up_threshold >= 0 && in->follow_up_threshold < in->threshold
+                        ? in->follow_up_threshold
+                        : in->threshold;
+        if (c->similarity < low) continue;
+        int match = cache_context_match(in, c, NULL);
+        /* the last turn's floors: the follow-up ones in the same conversation state */
+        float t_floor = match == 2 && in->follow_up_threshold >= 0 ? in->follow_up_threshold
+                                                                    : in->threshold;
+        float p_floor = match == 2 && in->follow_up_min_probability >= 0
+                            ? in->follow_up_min_probability
+                            : in->min_probability;
+        if (c->similarity < t_floor) continue;
         saw_similar = 1;
-        if (!cache_context_match(in, c, NULL)) continue;
+        if (!match) continue;
         saw_context = 1;
         if (!use_verifier) {
             out->index = i;
@@ -145,11 +158,12 @@ int cache_select(const cache_select_input *in, const cache_candidates *cands, ca
         float p = cache_verifier_score(in->verifier, in->query, in->query_len, st, strlen(st),
                                        c->similarity);
         out->verified++;
-        if (p >= in->min_probability && p > best_p) {
+        float floor = p_floor;
+        if (p >= floor && p > best_p) {
             best_p = p;
             out->index = i;
             out->similarity = c->similarity;
-        } else if (p < in->min_probability && p > best_rejected) {
+        } else if (p < floor && p > best_rejected) {
             best_rejected = p;
         }
     }

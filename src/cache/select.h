@@ -12,6 +12,11 @@
  *      the request must be >= min_probability; every candidate passing 2-3 is
  *      scored (up to max_verify) and the one with the highest probability is
  *      served. Without a verifier the most similar one passing 2-3 is served.
+ *   A follow-up in the same conversation state (the context matched with
+ *   byte-identical assistant turns, so "it", "there", "that" refer to the same
+ *   things) is held to follow_up_threshold and follow_up_min_probability
+ *   instead of 2 and 4: short referential questions in other words ("How many
+ *   people live there?" / "What is its population?") embed far apart.
  *
  * Context match (earlier turns, same count and roles: the partition key
  * already holds the roles). The stored entry keeps the texts of its earlier
@@ -48,6 +53,9 @@ typedef struct cache_select_input {
     float min_probability;              /* verifier floor for the last turn */
     float context_min_probability;      /* verifier floor for earlier user turns when the
                                            assistant turns are byte-identical; < 0 = min_probability */
+    float follow_up_threshold;          /* cosine floor of the last turn in the same
+                                           conversation state; < 0 = threshold */
+    float follow_up_min_probability;    /* verifier floor of it; < 0 = min_probability */
     int max_verify;                     /* candidates scored at most (0 = 8) */
 } cache_select_input;
 
@@ -71,16 +79,18 @@ typedef struct cache_selection {
 } cache_selection;
 
 /* Initialises in with the defaults: threshold 0.8, context_threshold 0.9, no
- * verifier, min_probability 0.5, context_min_probability -1, max_verify 8. */
+ * verifier, min_probability 0.5, context_min_probability, follow_up_threshold
+ * and follow_up_min_probability -1 (= the plain floors), max_verify 8. */
 void cache_select_input_default(cache_select_input *in);
 
 /* Decides. Returns out->index (>= 0 a hit, -1 a miss). */
 int cache_select(const cache_select_input *in, const cache_candidates *cands,
                  cache_selection *out);
 
-/* Whether candidate c's earlier turns match the request's (rules above).
- * *probability (may be NULL) receives the lowest verifier probability of the
- * user turns compared, or -1 when none was scored. */
+/* Whether candidate c's earlier turns match the request's (rules above):
+ * 0 no, 1 yes, 2 yes with byte-identical assistant turns. *probability (may
+ * be NULL) receives the lowest verifier probability of the user turns
+ * compared, or -1 when none was scored. */
 int cache_context_match(const cache_select_input *in, const cache_candidate *c,
                         float *probability);
 

@@ -182,6 +182,8 @@ typedef struct sr_category {
     bool semantic_cache_enabled, semantic_cache_enabled_set;
     double semantic_cache_similarity_threshold;
     bool semantic_cache_similarity_threshold_set;
+    double semantic_cache_verifier_min_probability; /* ours; default semantic_cache.verifier's */
+    bool semantic_cache_verifier_min_probability_set;
     bool jailbreak_enabled, jailbreak_enabled_set;
     double jailbreak_threshold;
     bool jailbreak_threshold_set;
@@ -310,6 +312,21 @@ typedef struct sr_milvus_config {
     } development;
 } sr_milvus_config;
 
+/* semantic_cache.verifier (ours): the learned hit check (cache/verify.h). */
+typedef struct sr_cache_verifier_config {
+    bool enabled;            /* true */
+    double min_probability;  /* 0.5: a semantic candidate hits only at or above it */
+    char *model_path;        /* NULL = data/cache/verifier.model beside the binary's tree */
+    /* A conversation whose assistant turns are byte-identical to the stored
+     * entry's (select.h): earlier user turns need context_min_probability
+     * (0.1), the follow-up follow_up_min_probability (0.3) at cosine >=
+     * follow_up_similarity_threshold (0.6). */
+    double context_min_probability;
+    double follow_up_min_probability;
+    double follow_up_similarity_threshold;
+    int max_candidates;      /* candidates checked per lookup, 8 */
+} sr_cache_verifier_config;
+
 typedef struct sr_semantic_cache_config {
     bool enabled; /* false when the section is absent */
     sr_cache_backend backend_type;
@@ -327,6 +344,7 @@ typedef struct sr_semantic_cache_config {
     sr_vector_storage vector_storage;    /* ours: f32 */
     double context_similarity_threshold; /* ours: 0.9 for earlier turns */
     char *persist_path;                  /* ours: NULL = no persistence */
+    sr_cache_verifier_config verifier;   /* ours */
     sr_cache_scope scope;                /* ours: tenant */
     long max_memory_entries;             /* hybrid: local index size; 0 = unbounded */
     sr_milvus_config *milvus;            /* milvus/hybrid: parsed backend_config_path (required when

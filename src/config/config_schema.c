@@ -260,6 +260,10 @@ static const cfg_field category_fields[] = {
     CSET("semantic_cache_similarity_threshold", FT_DOUBLE, semantic_cache_similarity_threshold,
          semantic_cache_similarity_threshold_set, .flags = RANGE, .min = 0, .max = 1,
          .doc = "override of semantic_cache.similarity_threshold (cosine)"),
+    CSET("semantic_cache_verifier_min_probability", FT_DOUBLE,
+         semantic_cache_verifier_min_probability, semantic_cache_verifier_min_probability_set,
+         .flags = RANGE | OURS, .min = 0, .max = 1,
+         .doc = "override of semantic_cache.verifier.min_probability"),
     CSET("jailbreak_enabled", FT_BOOL, jailbreak_enabled, jailbreak_enabled_set,
          .doc = "override of prompt_guard.enabled"),
     CSET("jailbreak_threshold", FT_DOUBLE, jailbreak_threshold, jailbreak_threshold_set,
@@ -475,6 +479,25 @@ static const cfg_field milvus_root_fields[] = {
 #undef MV
 
 
+#define VC sr_cache_verifier_config
+static const cfg_field verifier_fields[] = {
+    BOOL("enabled", VC, enabled, .def = 1, .doc = "the learned hit check decides semantic hits"),
+    PROB("min_probability", VC, min_probability, 0, .def = 0.65,
+         .doc = "a semantic candidate hits at or above this verifier probability"),
+    STR("model_path", VC, model_path, .def_str = "config/cache_verifier.model",
+        .doc = "model file written by semrouter train-verifier"),
+    PROB("context_min_probability", VC, context_min_probability, 0, .def = 0.1,
+         .doc = "earlier user turns, when the earlier answers are byte-identical to the entry's"),
+    PROB("follow_up_min_probability", VC, follow_up_min_probability, 0, .def = 0.3,
+         .doc = "the follow-up in that same conversation state"),
+    PROB("follow_up_similarity_threshold", VC, follow_up_similarity_threshold, 0, .def = 0.6,
+         .doc = "cosine the follow-up needs in that state"),
+    INT("max_candidates", VC, max_candidates, .flags = RANGE, .min = 1, .max = 64, .def = 8,
+        .doc = "candidates checked per lookup"),
+    END,
+};
+#undef VC
+
 #define SC sr_semantic_cache_config
 static const cfg_field cache_fields[] = {
     BOOL("enabled", SC, enabled, .doc = "default false"),
@@ -505,6 +528,8 @@ static const cfg_field cache_fields[] = {
          .doc = "cosine each earlier turn needs"),
     STR("persist_path", SC, persist_path, .flags = OURS,
         .doc = "memory backend: append-only log that survives restarts"),
+    SEC("verifier", SC, verifier, verifier_fields, .flags = OURS,
+        .doc = "the cache hit verifier (README: cache hit verifier)"),
     ENUM("scope", SC, scope, scope_names, .flags = OURS,
          .doc = "tenant (entries per API-key tenant) or global"),
     OWNED("(milvus)", SC, milvus, .sub = milvus_root_fields),

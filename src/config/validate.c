@@ -406,6 +406,8 @@ static void validate_categories(cfg_loader *L)
             cat->semantic_cache_enabled = c->semantic_cache.enabled;
         if (!cat->semantic_cache_similarity_threshold_set)
             cat->semantic_cache_similarity_threshold = c->semantic_cache.similarity_threshold;
+        if (!cat->semantic_cache_verifier_min_probability_set)
+            cat->semantic_cache_verifier_min_probability = c->semantic_cache.verifier.min_probability;
         if (!cat->jailbreak_enabled_set) cat->jailbreak_enabled = c->prompt_guard.enabled;
         if (!cat->jailbreak_threshold_set) cat->jailbreak_threshold = c->prompt_guard.threshold;
         if (!cat->pii_enabled_set) cat->pii_enabled = c->pii.enabled;

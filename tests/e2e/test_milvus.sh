@@ -181,7 +181,7 @@ st=$(chat "$(q 'What is the boiling point of water at sea level?')" "${A[@]}")
 check "router2_miss" [ "$(header x-vsr-cache-hit)" = false ]
 check "router2_stored" wait_rows semcache_e2e 5
 ROUTER_URL=$R1_URL
-st=$(chat "$(q 'At sea level, what temperature does water boil at?')" "${A[@]}")
+st=$(chat "$(q 'What’s the boiling point of water at sea level?')" "${A[@]}") # (the hit verifier rejects 'At sea level, what temperature does water boil at?': p 0.58)
 check "router1_hits_router2_entry" '[ "$st" = 200 ] && [ "$(header x-vsr-cache-hit)" = true ]'
 ROUTER_URL=$R2_URL
 router_stop

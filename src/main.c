@@ -6,6 +6,7 @@
 #include "cache/verify.h"
 #include "config/config.h"
 #include "embed/embed.h"
+#include "route/difficulty.h"
 #include "route/train.h"
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,8 @@ static const command commands[] = {
     {"train-classifier", "--data DIR --out FILE", "train the category head", classify_train_cli_main},
     {"train-verifier", "--pairs CSV --out FILE", "train/evaluate the cache hit verifier",
      cache_verifier_cli_main},
+    {"train-router", "--data DIR --out FILE", "train the difficulty head (small vs large model)",
+     difficulty_train_cli_main},
     {"version", "", "print the version", version_main},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

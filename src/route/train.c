@@ -126,7 +126,7 @@ int route_dataset_load_tsv(route_dataset *d, const char *path, float weight, int
 /* Parses one RFC 4180 field at *p (quoted fields may hold "" and newlines).
  * Returns a malloc'd copy, advances *p past the field and its separator, and
  * sets *eol when the record ended. */
-static char *csv_field(const char **p, int *eol)
+char *route_csv_field(const char **p, int *eol)
 {
     const char *s = *p;
     buf b;
@@ -186,7 +186,7 @@ static int load_mmlu_file(route_dataset *d, const char *path, int label, int sou
     const char *p = data;
     int col = -1, ncol = 0, eol = 0;
     while (*p && !eol) {
-        char *f = csv_field(&p, &eol);
+        char *f = route_csv_field(&p, &eol);
         if (!f) goto oom;
         if (!strcmp(f, "prompt")) col = ncol;
         ncol++;
@@ -203,7 +203,7 @@ static int load_mmlu_file(route_dataset *d, const char *path, int label, int sou
         char *prompt = NULL;
         eol = 0;
         while (*p && !eol) {
-            char *f = csv_field(&p, &eol);
+            char *f = route_csv_field(&p, &eol);
             if (!f) goto oom;
             if (c++ == col) prompt = f;
             else free(f);

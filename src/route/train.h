@@ -48,6 +48,10 @@ int route_dataset_load_mmlu(route_dataset *d, const char *dir, const char *map_p
 int route_dataset_load_tsv(route_dataset *d, const char *path, float weight, int holdout,
                            char *err, size_t errlen);
 
+/* One RFC 4180 field at *p (quoted fields may hold "" and newlines): a malloc'd
+ * copy; *p moves past the field and its separator; *eol set at the record end. */
+char *route_csv_field(const char **p, int *eol);
+
 /* The question stem of an MMLU prompt: the text before the "A. ..." options
  * and without the trailing "Answer:". Returns its length (text is not copied). */
 size_t route_mmlu_stem(const char *prompt, size_t len);

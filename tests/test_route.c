@@ -495,6 +495,125 @@ static void test_classify_api(void)
     fixture_close(&f);
 }
 
+/* Difficulty routing: the shipped difficulty head picks small or large per request. */
+static const char *DIFF_CONFIG =
+    "vllm_endpoints:\n"
+    "  - {name: e1, address: 127.0.0.1, port: 9001}\n"
+    "  - {name: e2, address: 127.0.0.1, port: 9002}\n"
+    "model_config:\n"
+    "  mixtral: {preferred_endpoints: [e1]}\n"
+    "  gpt4: {preferred_endpoints: [e2]}\n"
+    "default_model: mixtral\n"
+    "classifier:\n"
+    "  category_model: {threshold: 0.3, head_path: config/category_head.bin}\n"
+    "difficulty_routing: {enabled: true, small_model: mixtral, large_model: %s, threshold: %s}\n"
+    "categories:\n"
+    "  - name: math\n"
+    "    %s\n"
+    "    model_scores: [{model: mixtral, score: 1.0, use_reasoning: false}, {model: gpt4, score: 0.5, use_reasoning: false}]\n"
+    "  - name: history\n"
+    "    model_scores: [{model: gpt4, score: 1.0, use_reasoning: false}]\n";
+
+static route_engine *diff_engine(const char *large, const char *thr, const char *math_line,
+                                 sr_config **cfg, char *err, size_t errlen)
+{
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, DIFF_CONFIG, large, thr, math_line);
+    config_errors errs;
+    config_errors_init(&errs);
+    *cfg = config_load_string(yaml, "diff.yaml", &errs);
+    if (!*cfg) config_errors_print(&errs, stdout);
+    config_errors_free(&errs);
+    CHECK(*cfg != NULL, "difficulty config did not load");
+    return *cfg ? route_engine_new(*cfg, model, err, errlen) : NULL;
+}
+
+static int gpt4_down(void *ctx, const char *m)
+{
+    (void)ctx;
+    return strcmp(m, "gpt4") != 0;
+}
+
+static void test_difficulty_routing(void)
+{
+    const char *texts[] = {
+        "what is 2 + 2",
+        "Let G be a finite group and H a subgroup of index 2. Prove that H is normal and "
+        "determine whether every group of order 2p has a normal Sylow p-subgroup.",
+        "who was the first president of the United States",
+        "In the Treaty of Westphalia (1648), which principle of sovereignty was established, and "
+        "how did it shape the balance of power among the Habsburgs, France and Sweden?",
+        "hey \xf0\x9f\x98\x8a what's a good name for a goldfish?",
+        "A 45-year-old presents with fatigue, microcytic anemia and koilonychia. Next step?",
+    };
+    char err[512];
+    sr_config *cfg;
+    route_engine *e = diff_engine("gpt4", "0.55", "description: m", &cfg, err, sizeof err);
+    CHECK(e != NULL, "%s", err);
+    if (!e) {
+        config_release(cfg);
+        return;
+    }
+    float lo = 1, hi = 0, vec[512];
+    for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
+        CHECK_EQ_INT(embed_text(model, state, texts[k], strlen(texts[k]), vec, NULL, err, sizeof err), 0);
+        route_input in = {texts[k], strlen(texts[k]), vec, embed_dim(model), "auto", NULL, 0, NULL, NULL};
+        route_decision d;
+        CHECK_EQ_INT(route_decide(e, &in, &d, err, sizeof err), 0);
+        CHECK(d.difficulty != NULL, "no difficulty decision for \"%s\"", texts[k]);
+        if (!d.difficulty) continue;
+        int large = d.difficulty_score >= 0.55f;
+        CHECK_STR(d.difficulty, large ? "large" : "small");
+        CHECK_STR(d.model, large ? "gpt4" : "mixtral");
+        if (d.difficulty_score < lo) lo = d.difficulty_score;
+        if (d.difficulty_score > hi) hi = d.difficulty_score;
+        /* the large model down: the request stays where the category put it */
+        route_input in2 = in;
+        in2.model_healthy = gpt4_down;
+        route_decision d2;
+        route_decide(e, &in2, &d2, err, sizeof err);
+        if (large && strcmp(d2.model, "gpt4")) CHECK_STR(d2.difficulty, "kept");
+        /* an explicit model is never moved */
+        in.requested_model = "gpt4";
+        route_decide(e, &in, &d2, err, sizeof err);
+        CHECK(d2.difficulty == NULL && !strcmp(d2.model, "gpt4"), "explicit model moved");
+    }
+    CHECK(hi - lo > 0.02f, "scores do not vary: %.3f..%.3f", lo, hi);
+    CHECK(lo >= 0 && hi <= 1, "scores out of [0,1]: %.3f..%.3f", lo, hi);
+    route_engine_free(e);
+    config_release(cfg);
+
+    /* the knob: threshold 0 sends everything to the large model, a per-category
+     * override of 1 keeps math on the small one */
+    e = diff_engine("gpt4", "0.0", "difficulty_threshold: 1.0", &cfg, err, sizeof err);
+    CHECK(e != NULL, "%s", err);
+    if (e) {
+        const char *math = "solve the integral of x^2 sin(x) dx step by step";
+        const char *hist = "why did the Roman Empire fall";
+        route_decision d;
+        CHECK_EQ_INT(embed_text(model, state, math, strlen(math), vec, NULL, err, sizeof err), 0);
+        route_input in = {math, strlen(math), vec, embed_dim(model), "auto", NULL, 0, NULL, NULL};
+        route_decide(e, &in, &d, err, sizeof err);
+        CHECK_STR(d.category, "math");
+        CHECK_STR(d.difficulty, "small");
+        CHECK_STR(d.model, "mixtral");
+        CHECK_EQ_INT(embed_text(model, state, hist, strlen(hist), vec, NULL, err, sizeof err), 0);
+        route_input in2 = {hist, strlen(hist), vec, embed_dim(model), "auto", NULL, 0, NULL, NULL};
+        route_decide(e, &in2, &d, err, sizeof err);
+        CHECK_STR(d.difficulty, "large");
+        CHECK_STR(d.model, "gpt4");
+    }
+    route_engine_free(e);
+    config_release(cfg);
+
+    /* a large_model that is not configured is a load error naming the fix */
+    e = diff_engine("gpt5", "0.5", "description: m", &cfg, err, sizeof err);
+    CHECK(e == NULL, "engine built with an unknown large_model");
+    CHECK(strstr(err, "difficulty_routing") && strstr(err, "gpt5"), "%s", err);
+    route_engine_free(e);
+    config_release(cfg);
+}
+
 int main(void)
 {
     char err[512];
@@ -518,6 +637,7 @@ int main(void)
     RUN(test_tool_selection);
     RUN(test_shipped_tools_db);
     RUN(test_classify_api);
+    RUN(test_difficulty_routing);
     embed_state_free(state);
     embed_free(model);
     TEST_MAIN_END();

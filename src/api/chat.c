@@ -236,6 +236,9 @@ static void finish_accounting(chat_call *c, int status)
         else buf_puts(&l, "null");
         buf_printf(&l, ",\"category_confidence\":%.4f,\"reasoning\":\"%s\"", c->route.confidence,
                    c->route.reasoning_set && c->route.reasoning ? "on" : "off");
+        if (c->route.difficulty)
+            buf_printf(&l, ",\"difficulty_score\":%.4f,\"difficulty\":\"%s\"",
+                       c->route.difficulty_score, c->route.difficulty);
     }
     if (c->jailbreak_confidence >= 0) buf_printf(&l, ",\"jailbreak_confidence\":%.3f", c->jailbreak_confidence);
     if (c->pii_redacted) buf_puts(&l, ",\"pii_redacted\":true");
@@ -278,6 +281,12 @@ static void add_route_headers(chat_call *c)
     if (c->route.category) http_add_header(c->req, "x-vsr-selected-category", c->route.category);
     http_add_header(c->req, "x-vsr-selected-reasoning", c->route.reasoning_set && c->route.reasoning ? "on" : "off");
     http_add_header(c->req, "x-vsr-injected-system-prompt", c->route.system_prompt ? "true" : "false");
+    if (c->route.difficulty) {
+        char score[16];
+        snprintf(score, sizeof score, "%.4f", c->route.difficulty_score);
+        http_add_header(c->req, "x-vsr-difficulty-score", score);
+        http_add_header(c->req, "x-vsr-difficulty-decision", c->route.difficulty);
+    }
 }
 
 static void add_common_headers(chat_call *c)
@@ -1165,6 +1174,10 @@ static int route_request(chat_call *c)
                                        d->reasoning_effort ? d->reasoning_effort : "none"));
     }
     metrics_observe(m->routing_latency, NULL, (double)(util_now_ns() - t0) / 1e9);
+    if (d->difficulty && d->model) {
+        metrics_inc(m->difficulty_decisions, METRICS_LABELS(d->difficulty, d->model));
+        metrics_observe(m->difficulty_score, NULL, d->difficulty_score);
+    }
     return 0;
 }
 

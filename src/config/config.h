@@ -191,6 +191,8 @@ typedef struct sr_category {
     double pii_threshold;
     bool pii_threshold_set;
     sr_strlist examples; /* ours: example utterances (custom category without training) */
+    double difficulty_threshold; /* ours: override of difficulty_routing.threshold */
+    bool difficulty_threshold_set;
 } sr_category;
 
 /* ---- keyword_rules[] ------------------------------------------------------------------- */
@@ -366,6 +368,15 @@ typedef struct sr_embedding_model_config {
 
 /* ---- guards, tools, auth, api ---------------------------------------------------------- */
 
+/* ours: difficulty-aware routing (src/route/difficulty.h) between two models */
+typedef struct sr_difficulty_config {
+    bool enabled;
+    char *head_path;   /* "config/difficulty_head.bin" */
+    char *small_model; /* model_config names */
+    char *large_model;
+    double threshold; /* score >= threshold -> large_model; 0.55 */
+} sr_difficulty_config;
+
 typedef struct sr_prompt_guard_config {
     bool enabled;                 /* false when absent */
     double threshold;             /* 0.7 */
@@ -450,6 +461,7 @@ typedef struct sr_config {
     sr_semantic_cache_config semantic_cache;
     sr_embedding_model_config embedding_model;
     sr_prompt_guard_config prompt_guard;
+    sr_difficulty_config difficulty_routing; /* ours */
     sr_pii_config pii;
     sr_tools_config tools;
     sr_auth_config auth;

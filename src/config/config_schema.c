@@ -277,6 +277,9 @@ static const cfg_field category_fields[] = {
     IGNORE("reasoning_description", "legacy"),
     STRS("examples", C, examples, .flags = OURS,
          .doc = "example utterances: a custom category without training"),
+    CSET("difficulty_threshold", FT_DOUBLE, difficulty_threshold, difficulty_threshold_set,
+         .flags = RANGE | OURS, .min = 0, .max = 1,
+         .doc = "override of difficulty_routing.threshold for this category"),
     END,
 };
 #undef CSET
@@ -573,6 +576,20 @@ static const cfg_field guard_fields[] = {
 };
 #undef G
 
+#define DF sr_difficulty_config
+static const cfg_field difficulty_fields[] = {
+    BOOL("enabled", DF, enabled, .doc = "default false"),
+    STR("head_path", DF, head_path, .def_str = "config/difficulty_head.bin",
+        .doc = "trained by `semrouter train-router`"),
+    STR("small_model", DF, small_model, .doc = "model_config name: requests the head scores low"),
+    STR("large_model", DF, large_model, .doc = "model_config name: requests it scores high"),
+    PROB("threshold", DF, threshold, 0, .def = 0.55,
+         .doc = "score at which the large model answers (the quality/cost knob; "
+                "0.55 sends ~56% of MMLU-like traffic there)"),
+    END,
+};
+#undef DF
+
 static const char *const pii_action_names[] = {"block", "redact", NULL};
 static const cfg_field pii_fields[] = {
     BOOL("enabled", sr_pii_config, enabled, .def = 1,
@@ -679,6 +696,8 @@ static const cfg_field root_fields[] = {
     SEC("embedding_model", R, embedding_model, embedding_fields, .flags = OURS,
         .doc = "the sentence embedding model (cache, classifier, guards, tools)"),
     SEC("pii", R, pii, pii_fields, .flags = OURS, .doc = "PII policy enforcement"),
+    SEC("difficulty_routing", R, difficulty_routing, difficulty_fields, .flags = OURS,
+        .doc = "small vs large model by predicted difficulty"),
     SEC("auth", R, auth, auth_fields, .flags = OURS, .doc = "API keys -> tenants"),
     OWNED("(path)", R, path),
     OWNED("(config_dir)", R, config_dir),
@@ -713,6 +732,7 @@ static const struct {
     {"embedding_model", embedding_fields},
     {"prompt_guard", guard_fields},
     {"pii", pii_fields},
+    {"difficulty_routing", difficulty_fields},
     {"tools", tools_fields},
     {"auth", auth_fields},
     {"auth.keys[]", auth_key_fields},

@@ -75,6 +75,15 @@ sr_metrics *sr_metrics_new(void)
     m->category_classifications =
         metrics_counter(r, "llm_category_classifications_count",
                         "Requests classified into each category.", L("category"));
+    m->difficulty_decisions =
+        metrics_counter(r, "semrouter_difficulty_decisions_total",
+                        "Difficulty routing: small, large, or kept (target unavailable), "
+                        "with the model that answered.",
+                        L("decision", "model"));
+    static const double score_buckets[] = {0.45, 0.5, 0.52, 0.54, 0.55, 0.56, 0.58, 0.6, 0.65, 0.7};
+    m->difficulty_score = metrics_histogram(r, "semrouter_difficulty_score",
+                                            "Difficulty head scores of auto-routed requests.",
+                                            NOLABELS, score_buckets, 10);
     m->classifier_latency = metrics_histogram(r, "llm_classifier_latency_seconds",
                                               "Time spent in each classifier (category, pii, "
                                               "jailbreak), seconds.",

@@ -32,6 +32,9 @@ typedef struct sr_metrics {
                                              {source_model,target_model} */
     metric_family *routing_reason_codes;  /* llm_routing_reason_codes_total {reason_code,model} */
     metric_family *category_classifications; /* llm_category_classifications_count {category} */
+    metric_family *difficulty_decisions;     /* semrouter_difficulty_decisions_total
+                                                {decision,model} (difficulty_routing) */
+    metric_family *difficulty_score;         /* semrouter_difficulty_score histogram */
     metric_family *classifier_latency;       /* llm_classifier_latency_seconds {classifier} */
     metric_family *pii_violations;           /* llm_pii_violations_total {model,pii_type} */
     metric_family *reasoning_decisions;      /* llm_reasoning_decisions_total

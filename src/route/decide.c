@@ -2,6 +2,7 @@
 #include "route/decide.h"
 #include "core/util.h"
 #include "guard/pii.h"
+#include "route/difficulty.h"
 #include "route/keyword.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@ struct route_engine {
     int *label_flag;     /* [n_labels] use_reasoning of the category's best model, -1 unknown */
     keyword_set *keywords;
     tools_db *tools;
+    difficulty_head *difficulty; /* difficulty_routing.enabled */
+    int small_model, large_model;
 };
 
 const char *route_reason_name(route_reason r)
@@ -49,6 +52,7 @@ void route_engine_free(route_engine *e)
     free(e->label_flag);
     keyword_set_free(e->keywords);
     tools_db_free(e->tools);
+    difficulty_free(e->difficulty);
     free(e);
 }
 
@@ -149,6 +153,25 @@ route_engine *route_engine_new(const sr_config *cfg, const embed_model *m, char 
         e->keywords = keyword_compile(rules, (int)cfg->n_keyword_rules, err, errlen);
         free(rules);
         if (!e->keywords) goto fail;
+    }
+
+    const sr_difficulty_config *dc = &cfg->difficulty_routing;
+    if (dc->enabled) {
+        e->small_model = dc->small_model ? config_find_model(cfg, dc->small_model) : -1;
+        e->large_model = dc->large_model ? config_find_model(cfg, dc->large_model) : -1;
+        if (e->small_model < 0 || e->large_model < 0) {
+            snprintf(err, errlen,
+                     "difficulty_routing: small_model and large_model must name models of "
+                     "model_config (got '%s', '%s')",
+                     dc->small_model ? dc->small_model : "", dc->large_model ? dc->large_model : "");
+            goto fail;
+        }
+        config_resolve_path(cfg, dc->head_path ? dc->head_path : "config/difficulty_head.bin", path,
+                            sizeof path);
+        const classifier_head *ch = classifier_get_head(e->cls);
+        if (!(e->difficulty = difficulty_load(path, embed_model_id(m), embed_dim(m),
+                                              ch ? ch->n_classes : 0, err, errlen)))
+            goto fail;
     }
 
     if (cfg->tools.enabled && cfg->tools.tools_db_path) {
@@ -363,6 +386,32 @@ int route_decide(const route_engine *e, const route_input *in, route_decision *o
             out->system_prompt = c->system_prompt;
             out->system_prompt_mode =
                 c->system_prompt_mode == SR_PROMPT_INSERT ? SYSPROMPT_INSERT : SYSPROMPT_REPLACE;
+        }
+    }
+
+    /* 3b. difficulty: small or large model */
+    if (e->difficulty && mi >= 0 && in->embedding && !pii_moved) {
+        const classifier_head *h = classifier_get_head(e->cls);
+        float hp[ROUTE_MAX_LABELS];
+        if (h) classifier_head_probs(h, in->embedding, hp);
+        out->difficulty_score =
+            difficulty_score(e->difficulty, in->embedding, h ? hp : NULL, in->text, in->text_len);
+        double thr = c && c->difficulty_threshold_set ? c->difficulty_threshold
+                                                      : cfg->difficulty_routing.threshold;
+        int want = out->difficulty_score >= thr ? e->large_model : e->small_model;
+        const sr_model *wm = &cfg->models[want];
+        if (want == mi) {
+            out->difficulty = want == e->large_model ? "large" : "small";
+        } else if (healthy(in, wm->name) && pii_allowed(wm, in)) {
+            out->difficulty = want == e->large_model ? "large" : "small";
+            mi = want;
+            set_model(cfg, out, mi);
+            entry = NULL;
+            for (size_t i = 0; c && i < c->n_model_scores; i++)
+                if (c->model_scores[i].model_index == mi) entry = &c->model_scores[i];
+            if (entry && entry->lora_name && *entry->lora_name) out->upstream_model = entry->lora_name;
+        } else {
+            out->difficulty = "kept";
         }
     }
 

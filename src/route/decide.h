@@ -19,6 +19,11 @@
  *   match, or when PII/health moved the request off the category's first choice;
  *   always off for a model without a reasoning family (nothing could be applied,
  *   so x-vsr-selected-reasoning says off; out->entropy keeps the verdict).
+ *   4. difficulty_routing.enabled: the difficulty head (difficulty.h) scores the
+ *      request; score >= threshold (categories[].difficulty_threshold overrides
+ *      difficulty_routing.threshold) -> large_model, else small_model, when that
+ *      model is healthy and its pii_policy allows the request ("kept" otherwise).
+ *      Reasoning follows the model's model_scores entry in the category, if any.
  * For an explicit model name, that model is used as is (reason model_specified)
  * unless its pii_policy forbids a detected type (then pii_blocked); the request's
  * reasoning fields and system prompt are not touched. */
@@ -85,6 +90,9 @@ typedef struct route_decision {
     const char *system_prompt;  /* NULL = none to inject */
     sysprompt_mode system_prompt_mode;
     double classify_seconds; /* classifier time (embedding excluded) */
+    /* difficulty_routing (auto routing with a vector only): */
+    float difficulty_score;  /* [0,1], > 0.5 = the large model is expected to do better */
+    const char *difficulty;  /* "small" | "large" | "kept" (target unavailable) | NULL = off */
 } route_decision;
 
 /* Decides. Returns 0; -1 with err when the explicitly requested model is not

@@ -113,3 +113,27 @@ put("model_files", "tfjs", b"\x00" + json.dumps(manifest).encode() + SEP + shard
 d = "tests/data/m2v-wordpiece"
 put("model_files", "m2v_wordpiece", b"\x01" + open(d + "/model.safetensors", "rb").read() + SEP +
     open(d + "/tokenizer.json", "rb").read())
+
+# --- milvus: byte 0 = status (bits 0-2), metric (bits 3-4), dim - 1 (bits 5-6); the rest the body
+import base64, zlib
+ctx = base64.b64encode(struct.pack("<2f", 1.0, 0.0)).decode()
+zbody = base64.b64encode(zlib.compress(b'{"id":"chatcmpl-1","object":"chat.completion"}')).decode()
+rows = [
+    {"id": "x", "distance": 0.97, "tenant": "", "partition_hash": "p", "response_body": "{\"a\":\"\u201cok\u201d \U0001F30D\"}",
+     "body_encoding": 0, "n_context": 0, "context": "", "created_at": 1767139200, "query_text": "q"},
+    {"id": "y", "distance": 0.91, "tenant": "", "partition_hash": "p", "response_body": zbody, "body_encoding": 1,
+     "n_context": "1", "context": ctx, "created_at": "1767139200"},
+    {"id": "z", "distance": 0.2, "tenant": "other", "partition_hash": "p", "response_body": "b", "body_encoding": 0,
+     "n_context": 0, "context": "", "created_at": 1},
+]
+milvus = {
+    "search": (0b0100000, json.dumps({"code": 0, "cost": 0, "data": rows, "topks": [3]})),
+    "query_v24": (0b0111000, json.dumps({"code": 200, "data": rows[:1]})),
+    "l2": (0b0110000, json.dumps({"code": 0, "data": rows})),
+    "error": (0, '{"code":1804,"message":"fail to deal the insert data"}'),
+    "auth": (4, '{"code":1800,"message":"user hasn\'t authenticated"}'),
+    "route": (5, "404 page not found"),
+    "garbage": (0, "<html>\x01 not json {{{"),
+}
+for k, (b0, v) in milvus.items():
+    put("milvus", k, bytes([b0]) + v.encode())

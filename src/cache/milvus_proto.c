@@ -279,8 +279,8 @@ char *mv_body_decode(const char *stored, size_t n, int encoding, size_t *out_len
     size_t zl;
     unsigned char *z = mv_b64_decode(stored, n, &zl);
     if (!z) return NULL;
-    /* grow until it fits; a stored body is at most 64 MiB uncompressed */
-    for (uLongf cap = zl * 4 + 1024; cap <= (64u << 20); cap *= 4) {
+    /* grow until it fits; a stored body is at most 16 MiB uncompressed (a zip bomb from a bad server stops there) */
+    for (uLongf cap = zl * 4 + 1024; cap <= (16u << 20); cap *= 4) {
         char *b = malloc(cap + 1);
         if (!b) break;
         uLongf got = cap;

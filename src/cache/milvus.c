@@ -108,7 +108,7 @@ static void failure(milvus_backend *b, const char *op, const char *reason, const
 static void failure(milvus_backend *b, const char *op, const char *reason, const char *fmt, ...)
 {
     if (b->m) metrics_inc(b->m->cache_backend_errors, METRICS_LABELS("milvus", reason));
-    uint64_t now = util_now_ns(), last = atomic_load(&b->last_log_ns);
+    unsigned long long now = util_now_ns(), last = atomic_load(&b->last_log_ns);
     if (last && now - last < LOG_EVERY_NS) {
         atomic_fetch_add(&b->suppressed, 1);
         return;
@@ -673,6 +673,9 @@ static int call_start(mv_call *c, const char *route, const buf *body)
     rq.headers = b->op_headers;
     rq.connect_timeout_ms = b->op_timeout_ms;
     rq.total_timeout_ms = b->op_timeout_ms;
+    rq.ca_file = b->ca_file;
+    rq.cert_file = b->cert_file;
+    rq.key_file = b->key_file;
     static const upstream_callbacks cb = {NULL, call_on_data, call_on_done};
     c->t0 = util_now_ns();
     if (!upstream_start(c->L->http, &rq, &cb, c)) return -1;

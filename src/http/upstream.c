@@ -282,6 +282,9 @@ upstream_call *upstream_start(upstream_client *c, const upstream_request *req,
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, NULL);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 2000L);
+    if (req->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
+    if (req->cert_file) curl_easy_setopt(e, CURLOPT_SSLCERT, req->cert_file);
+    if (req->key_file) curl_easy_setopt(e, CURLOPT_SSLKEY, req->key_file);
     if (req->total_timeout_ms > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->total_timeout_ms);
     if (req->first_byte_timeout_ms > 0) {
         call->first_byte_timer = evtimer_new(c->base, first_byte_timeout_cb, call);

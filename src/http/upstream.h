@@ -31,6 +31,8 @@ typedef struct upstream_request {
     long connect_timeout_ms;
     long total_timeout_ms;      /* 0 = none */
     long first_byte_timeout_ms; /* no response head within this: timeout (0 = none) */
+    const char *ca_file;        /* https: CA bundle instead of the system's (NULL = system) */
+    const char *cert_file, *key_file; /* https: client certificate (NULL = none) */
 } upstream_request;
 
 upstream_client *upstream_client_new(struct event_base *base);

@@ -24,6 +24,7 @@
 #include "cache/backend.h"
 #include "cache/persist.h"
 #include "cache/snapshot.h"
+#include "core/progress.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -39,6 +40,8 @@
 #define NIL UINT32_MAX
 #define MAX_CANDIDATES 512
 #define FLAT_MAX 512
+/* Index builds of at least this many vectors show their progress. */
+#define PROGRESS_MIN_VECTORS 1000
 
 typedef struct entry {
     uint8_t exact[32];
@@ -1303,7 +1306,6 @@ static int snapshot_read(cache *c, snap_loaded *L, int *exact_fit, char *err, si
  * serving exact hits. */
 static void attach_vectors(cache *c, size_t *n_from_snap, size_t *n_inserted)
 {
-    double t0 = util_now_sec();
     size_t deferred = 0, from_snap = 0, inserted = 0, lost = 0, into_index = 0;
     for (uint32_t s = c->order_head; s != NIL; s = c->slots[s].next)
         deferred += c->slots[s].deferred;
@@ -1341,8 +1343,11 @@ static void attach_vectors(cache *c, size_t *n_from_snap, size_t *n_inserted)
 
     void *scratch = NULL;
     size_t scratch_cap = 0;
-    double last = t0;
     int dim = c->o.dim;
+    /* a bar on a terminal, a line every few seconds in a log (core/progress.h) */
+    progress *prog = deferred - from_snap >= PROGRESS_MIN_VECTORS
+                         ? progress_new("cache: building the vector index", deferred - from_snap, "vectors")
+                         : NULL;
     for (uint32_t s = c->order_head; s != NIL; s = c->slots[s].next) {
         entry *e = &c->slots[s];
         if (!e->deferred) continue;
@@ -1366,12 +1371,9 @@ static void attach_vectors(cache *c, size_t *n_from_snap, size_t *n_inserted)
             lost++;
         }
         inserted++;
-        if (util_now_sec() - last >= 10) {
-            last = util_now_sec();
-            log_info("cache: building the vector index: %zu of %zu vectors inserted (%.0f s)",
-                     inserted, deferred - from_snap, last - t0);
-        }
+        progress_add(prog, 1);
     }
+    progress_done(prog, "%zu vectors inserted", inserted);
     free(scratch);
     if (lost)
         log_warn("cache: %zu entries have no usable vector in the log (out of memory or damage); "

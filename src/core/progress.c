@@ -127,8 +127,9 @@ static void draw(progress *p, double now)
     }
     int width = term_width() - (int)strlen(p->label) - (int)strlen(tail) - 4;
     if (width > 40) width = 40;
+    if (width < 10) width = 10; /* a long label: the line may wrap, the bar stays */
     fprintf(stderr, "\r\033[K%s ", p->label);
-    if (total && width >= 10) {
+    if (total) {
         int full = (int)((double)width * (double)done / (double)total);
         fputc('[', stderr);
         for (int i = 0; i < width; i++)

@@ -86,8 +86,8 @@ def line(i, tenant, dim, ttl):
 with open(sys.argv[1] + "/small.jsonl", "w") as f:
     for i in range(6):
         f.write(line(i, ["acme", "globex", "テナント"][i % 3] if i < 5 else "acme", 16, i == 0) + "\n")
-with open(sys.argv[1] + "/big.jsonl", "w") as f:  # > 1 MiB as a persist file: loading shows progress
-    for i in range(700):
+with open(sys.argv[1] + "/big.jsonl", "w") as f:  # > 1 MiB and >= 1000 vectors: loading and the index build show progress
+    for i in range(1100):
         f.write(line(i, "acme", 512, False) + "\n")
 PY
 "$SR" cache import -p "$tmp/c.log" -i "$tmp/small.jsonl" >"$tmp/out" 2>"$tmp/err"
@@ -111,14 +111,16 @@ check cli_export_bar_on_a_terminal --why "$(od -c "$tmp/tty" | head -8)" \
 SEMROUTER_PROGRESS=off "$SR" cache export -p "$tmp/c.log" -o "$tmp/exp2.jsonl" >/dev/null 2>"$tmp/err"
 check cli_progress_off '! grep -q "exporting" "$tmp/err" && cmp -s "$tmp/exp.jsonl" "$tmp/exp2.jsonl"'
 
-# ---- loading a persist file over 1 MiB shows its progress
+# ---- loading a persist file over 1 MiB shows its progress, and so does placing its 1,100 vectors
 SEMROUTER_PROGRESS=off "$SR" cache import -p "$tmp/big.log" -i "$tmp/big.jsonl" >/dev/null 2>&1
 "$SR" cache stats -p "$tmp/big.log" >"$tmp/out" 2>"$tmp/err"
 check cli_load_plain_progress --why "$(cat "$tmp/err") / $(ls -l "$tmp/big.log")" \
-    'grep -q "^cache: loading big.log: 700 records ([0-9.]* s)$" "$tmp/err" && grep -q "^entries      700 in 1 partition$" "$tmp/out"'
+    'grep -q "^cache: loading big.log: 1100 records ([0-9.]* s)$" "$tmp/err" && grep -q "^entries      1100 in 1 partition$" "$tmp/out" &&
+     grep -q "^cache: building the vector index: 1100 vectors inserted ([0-9.]* s)$" "$tmp/err"'
 script -qec "$SR cache stats -p $tmp/big.log" /dev/null >"$tmp/tty" 2>&1
 check cli_load_bar_on_a_terminal --why "$(head -c 400 "$tmp/tty" | od -c | head -8)" \
-    'grep -q "cache: loading big.log \[.*100%  .* MiB/.* MiB" "$tmp/tty" && [ "$(grep -c "loading big.log:" "$tmp/tty")" = 1 ]'
+    'grep -q "cache: loading big.log \[.*100%  .* MiB/.* MiB" "$tmp/tty" && [ "$(grep -c "loading big.log:" "$tmp/tty")" = 1 ] &&
+     grep -q "cache: building the vector index \[.*100%  1,100/1,100 vectors" "$tmp/tty"'
 
 # ---- training: embedding and iterations
 if [ -f models/use-lite/model.json ]; then

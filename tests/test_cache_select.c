@@ -180,6 +180,7 @@ static void test_memory_backend_candidates(void)
     got t = {0};
     b->ops->lookup(b, NULL, &q.r, 8, 0.0f, on_lookup, &t);
     CHECK_EQ_INT(t.cands.n, 0);
+    cache_candidates_free(&t.cands);
     q.r.tenant = "t";
     q.r.exact_key = "zz";
     got bad = {0};

@@ -111,6 +111,12 @@ static void model_round_trip_and_damage(void)
     float p2 = cache_verifier_score(verifier, a, strlen(a), c, strlen(c), 0.88f);
     CHECK(p1 >= 0 && p1 <= 1 && p2 >= 0 && p2 <= 1, "%f %f", p1, p2);
     CHECK(p1 > p2, "another language must score lower: %f vs %f", p1, p2);
+    /* the batch form (request parsed once) gives the same numbers */
+    const char *cands[2] = {b, c};
+    size_t lens[2] = {strlen(b), strlen(c)};
+    float coss[2] = {0.88f, 0.88f}, many[2];
+    cache_verifier_score_many(verifier, a, strlen(a), 2, cands, lens, coss, many);
+    CHECK(many[0] == p1 && many[1] == p2, "%f %f vs %f %f", many[0], many[1], p1, p2);
     char path[] = "/tmp/semrouter-verifier-XXXXXX";
     int fd = mkstemp(path);
     close(fd);

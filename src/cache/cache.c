@@ -1060,7 +1060,7 @@ int cache_search(cache *c, const cache_request *r, int k, float floor, cache_can
         }
     }
     pthread_rwlock_unlock(&c->lock);
-    if (rc) cache_candidates_free(out);
+    if (rc || !out->n) cache_candidates_free(out); /* nothing found: nothing to free later */
     return rc ? -1 : out->n;
 }
 

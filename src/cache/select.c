@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MAX_VERIFY 64
+
 void cache_select_input_default(cache_select_input *in)
 {
     memset(in, 0, sizeof *in);
@@ -120,6 +122,11 @@ int cache_select(const cache_select_input *in, const cache_candidates *cands, ca
     out->verified = 0;
     if (!cands || !cands->n) return -1;
     int max_verify = in->max_verify > 0 ? in->max_verify : 8;
+    if (max_verify > MAX_VERIFY) max_verify = MAX_VERIFY;
+    int idx[MAX_VERIFY], n_score = 0;
+    float floors[MAX_VERIFY], sims[MAX_VERIFY];
+    const char *texts[MAX_VERIFY];
+    size_t lens[MAX_VERIFY];
     int use_verifier = in->verifier && in->query;
     int saw_similar = 0, saw_context = 0;
     float best_p = -1.0f, best_rejected = -1.0f, best_seen = 0.0f;
@@ -153,17 +160,24 @@ int cache_select(const cache_select_input *in, const cache_candidates *cands, ca
             out->similarity = c->similarity;
             return i;
         }
-        if (out->verified >= max_verify) break;
-        const char *st = c->query_text ? c->query_text : "";
-        float p = cache_verifier_score(in->verifier, in->query, in->query_len, st, strlen(st),
-                                       c->similarity);
-        out->verified++;
-        float floor = p_floor;
-        if (p >= floor && p > best_p) {
+        if (n_score >= max_verify) break;
+        idx[n_score] = i;
+        floors[n_score] = p_floor;
+        texts[n_score] = c->query_text ? c->query_text : "";
+        lens[n_score] = strlen(texts[n_score]);
+        sims[n_score++] = c->similarity;
+    }
+    /* the verifier on every candidate that passed, the request parsed once */
+    float probs[MAX_VERIFY];
+    if (n_score) cache_verifier_score_many(in->verifier, in->query, in->query_len, n_score, texts, lens, sims, probs);
+    out->verified = n_score;
+    for (int k = 0; k < n_score; k++) {
+        float p = probs[k];
+        if (p >= floors[k] && p > best_p) {
             best_p = p;
-            out->index = i;
-            out->similarity = c->similarity;
-        } else if (p < floor && p > best_rejected) {
+            out->index = idx[k];
+            out->similarity = sims[k];
+        } else if (p < floors[k] && p > best_rejected) {
             best_rejected = p;
         }
     }

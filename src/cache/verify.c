@@ -212,6 +212,8 @@ typedef struct text {
     int negation, qword, aux, compare;
     uint64_t polar[16];
     int n_polar;
+    uint64_t g3[MAX_GRAMS], g5[MAX_GRAMS]; /* sorted unique character 3- and 5-grams */
+    int n3, n5;
 } text;
 
 static const char *const stop_words[] = {
@@ -414,6 +416,8 @@ static void text_free(text *t)
     t->norm = NULL;
 }
 
+static int char_grams(const text *t, int n, uint64_t *g);
+
 /* Normalises and splits s. Returns 0, or -1 on out of memory. */
 static int text_parse(text *t, const char *s, size_t n)
 {
@@ -422,7 +426,11 @@ static int text_parse(text *t, const char *s, size_t n)
     t->n = t->n_content = t->n_all = t->n_names = t->n_polar = 0;
     t->negation = t->qword = t->aux = t->compare = 0;
     utf8proc_uint8_t *out = NULL;
-    utf8proc_ssize_t m = n ? utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &out,
+    int ascii = 1;
+    for (size_t i = 0; i < n && ascii; i++)
+        ascii = (unsigned char)s[i] < 0x80;
+    /* ASCII: NFKC casefolding is lowercasing, done here without utf8proc's allocations */
+    utf8proc_ssize_t m = ascii ? -1 : n ? utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &out,
                                           UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
                                               UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK)
                            : 0;
@@ -495,6 +503,8 @@ static int text_parse(text *t, const char *s, size_t n)
     t->n_content = sort_unique(t->content, t->n_content);
     t->n_polar = sort_unique(t->polar, t->n_polar);
     find_names(t, s, n);
+    t->n3 = char_grams(t, 3, t->g3);
+    t->n5 = char_grams(t, 5, t->g5);
     return 0;
 }
 
@@ -561,8 +571,8 @@ static int char_grams(const text *t, int n, uint64_t *g)
 
 static float char_jaccard(const text *a, const text *b, int n)
 {
-    uint64_t ga[MAX_GRAMS], gb[MAX_GRAMS];
-    int na = char_grams(a, n, ga), nb = char_grams(b, n, gb);
+    const uint64_t *ga = n == 3 ? a->g3 : a->g5, *gb = n == 3 ? b->g3 : b->g5;
+    int na = n == 3 ? a->n3 : a->n5, nb = n == 3 ? b->n3 : b->n5;
     return jaccard(count_shared(ga, na, gb, nb), na, nb);
 }
 
@@ -916,6 +926,27 @@ int cache_verifier_set_vetoes(cache_verifier *v, const char *names, float cap)
         if (*p == ',') p++;
     }
     return 0;
+}
+
+void cache_verifier_score_many(const cache_verifier *v, const char *a, size_t alen, int n,
+                               const char *const *b, const size_t *blen, const float *cosine,
+                               float *out)
+{
+    text *ta = malloc(sizeof *ta), *tb = malloc(sizeof *tb);
+    int ok = ta && tb && !text_parse(ta, a, alen);
+    for (int i = 0; i < n; i++) {
+        float f[CACHE_VERIFY_NFEAT];
+        if (ok && !text_parse(tb, b[i], blen[i])) {
+            pair_features(v->idf, ta, tb, cosine[i], f);
+            text_free(tb);
+            out[i] = cache_verifier_predict(v, f);
+        } else {
+            out[i] = 0.0f; /* out of memory: not verified, a miss */
+        }
+    }
+    if (ok) text_free(ta);
+    free(ta);
+    free(tb);
 }
 
 float cache_verifier_score(const cache_verifier *v, const char *a, size_t alen, const char *b,

@@ -31,6 +31,11 @@ void cache_verifier_free(cache_verifier *v);
  * their embeddings. Texts are UTF-8 (invalid bytes are treated as letters). */
 float cache_verifier_score(const cache_verifier *v, const char *a, size_t alen, const char *b,
                            size_t blen, float cosine);
+/* The same for n candidates b[i] (cosine[i]) against one a, parsed once:
+ * out[i] receives each probability (0 when memory ran out). */
+void cache_verifier_score_many(const cache_verifier *v, const char *a, size_t alen, int n,
+                               const char *const *b, const size_t *blen, const float *cosine,
+                               float *out);
 
 /* ---- training (semrouter train-verifier) ---- */
 

@@ -1063,7 +1063,10 @@ static void check_role_tags(const char *text, size_t len, jailbreak_result *r, f
     /* "SYSTEM:" / "System override:" at a line start */
     for (size_t i = 0; i + 7 <= len; i++) {
         if (i > 0 && text[i - 1] != '\n') continue;
-        if (!strncasecmp(text + i, "system:", 7) || !strncasecmp(text + i, "system override", 15) ||
+        /* the text is len bytes, not NUL-terminated: compare only what is there */
+        size_t left = len - i;
+        if (!strncasecmp(text + i, "system:", 7) ||
+            (left >= 15 && !strncasecmp(text + i, "system override", 15)) ||
             !strncasecmp(text + i, "admin:", 6)) {
             add_signal(r, "fake_role_tag", JAILBREAK_FAKE_ROLE_TAG, 0.45f, best);
             return;
@@ -1543,7 +1546,7 @@ static double window_p(const jailbreak_detector *d, const char *text, size_t len
         int c = (unsigned char)text[i] | 32;
         if (c < 'a' || c > 'y' || (i > 0 && isalnum_ascii(text[i - 1]))) continue;
         for (const char *const *w = WINDOW_STEMS; *w; w++)
-            if ((*w)[0] == c && !strncasecmp(text + i, *w, strlen(*w))) {
+            if ((*w)[0] == c && strlen(*w) <= len - i && !strncasecmp(text + i, *w, strlen(*w))) {
                 bucket[i / stride]++;
                 break;
             }

@@ -335,9 +335,12 @@ static void scan_assignments(const char *text, size_t len, collector *col)
             for (size_t q = 1; q < vl; q++)
                 same &= v[q] == v[0];
             if (same) break;
-            if (!strncasecmp(v, "your", 4) || !strncasecmp(v, "xxx", 3) ||
-                !strncasecmp(v, "example", 7) || !strncasecmp(v, "redacted", 8) ||
-                !strncasecmp(v, "placeholder", 11) || !strncasecmp(v, "changeme", 8))
+            /* v is vl bytes of a text that need not be NUL-terminated */
+            if ((vl >= 4 && !strncasecmp(v, "your", 4)) || (vl >= 3 && !strncasecmp(v, "xxx", 3)) ||
+                (vl >= 7 && !strncasecmp(v, "example", 7)) ||
+                (vl >= 8 && !strncasecmp(v, "redacted", 8)) ||
+                (vl >= 11 && !strncasecmp(v, "placeholder", 11)) ||
+                (vl >= 8 && !strncasecmp(v, "changeme", 8)))
                 break;
             if (classes(v, vl) < 2) break;
             add(col, PII_API_KEY, v0, v1, bearer ? 0.8f : 0.7f);
@@ -423,8 +426,9 @@ static void read_groups(const char *text, size_t len, size_t i, const char *seps
         }
         g->size[g->n++] = (int)(j - s);
         g->end = j;
-        if (j + 1 < len && AT(j) && strchr(seps, AT(j)) && is_digit(AT(j + 1))) {
-            g->sep[g->n] = (char)AT(j);
+        if (g->n < MAX_GROUPS && j + 1 < len && AT(j) && strchr(seps, AT(j)) &&
+            is_digit(AT(j + 1))) {
+            g->sep[g->n] = (char)AT(j); /* sep[MAX_GROUPS] would be one past the end */
             j++;
         } else {
             break;

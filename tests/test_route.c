@@ -4,6 +4,7 @@
 #include "api/classify.h"
 #include "config/config.h"
 #include "embed/embed.h"
+#include "guard/pii.h"
 #include "route/decide.h"
 #include "route/tools_select.h"
 #include "test.h"
@@ -103,7 +104,7 @@ static int decide(fixture *f, const char *text, const char *requested, const cha
     char err[256];
     CHECK_EQ_INT(embed_text(model, state, text, strlen(text), f->vec, NULL, err, sizeof err), 0);
     route_input in = {text, strlen(text), f->vec, embed_dim(model), requested, pii, n_pii,
-                      healthy, NULL};
+                      healthy, NULL, pii_type_from_name};
     int rc = route_decide(f->eng, &in, d, err, sizeof err);
     return rc;
 }
@@ -319,6 +320,26 @@ static void test_lora_name_sent_upstream(void)
     /* explicitly named: the model's own upstream name, no adapter */
     CHECK_EQ_INT(decide(&f, "asap", "medium", NULL, 0, NULL, &d), 0);
     CHECK_STR(d.upstream_model, "medium");
+    fixture_close(&f);
+}
+
+/* PII type names are matched through the caller's resolver (the guard's table: aliases such as
+ * EMAIL = EMAIL_ADDRESS); without one, as text. Routing itself never includes the guard. */
+static void test_pii_types_through_resolver(void)
+{
+    fixture f;
+    if (fixture_open(&f, "0.5") < 0) return;
+    const char *const alias[] = {"email"};
+    route_decision d;
+    char err[256];
+    route_input in = {.text = "mail “me” at jo@example.com 📧", .requested_model = "small",
+                      .pii_types = alias, .n_pii_types = 1, .pii_type_of = pii_type_from_name};
+    in.text_len = strlen(in.text);
+    CHECK_EQ_INT(route_decide(f.eng, &in, &d, err, sizeof err), 0);
+    CHECK(!d.pii_blocked && d.model && !strcmp(d.model, "small"), "alias allowed: %s", d.model ? d.model : "blocked");
+    in.pii_type_of = NULL; /* "email" != "EMAIL_ADDRESS" as text */
+    CHECK_EQ_INT(route_decide(f.eng, &in, &d, err, sizeof err), 0);
+    CHECK_EQ_INT(d.pii_blocked, 1);
     fixture_close(&f);
 }
 
@@ -627,6 +648,7 @@ int main(void)
     RUN(test_classifier_routes_by_score);
     RUN(test_keyword_beats_classifier);
     RUN(test_lora_name_sent_upstream);
+    RUN(test_pii_types_through_resolver);
     RUN(test_below_threshold_default_model);
     RUN(test_examples_category);
     RUN(test_pii_policy_fallback);

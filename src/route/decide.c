@@ -1,7 +1,6 @@
 /* decide.c - the routing decision and the request rewrite (see decide.h). */
 #include "route/decide.h"
 #include "core/util.h"
-#include "guard/pii.h"
 #include "route/difficulty.h"
 #include "route/keyword.h"
 #include <stdio.h>
@@ -198,9 +197,9 @@ int route_engine_label_category(const route_engine *e, int label)
 
 /* Same PII type: names compared through the recognizers' table, so aliases
  * ("EMAIL" = "EMAIL_ADDRESS") match; unknown names compare as text. */
-static int pii_same_type(const char *a, const char *b)
+static int pii_same_type(const route_input *in, const char *a, const char *b)
 {
-    int ta = pii_type_from_name(a), tb = pii_type_from_name(b);
+    int ta = in->pii_type_of ? in->pii_type_of(a) : -1, tb = in->pii_type_of ? in->pii_type_of(b) : -1;
     if (ta >= 0 && tb >= 0) return ta == tb;
     return !strcasecmp(a, b);
 }
@@ -212,7 +211,7 @@ static int pii_allowed(const sr_model *m, const route_input *in)
     for (int i = 0; i < in->n_pii_types; i++) {
         int ok = 0;
         for (size_t k = 0; k < m->pii_policy.pii_types_allowed.count && !ok; k++)
-            ok = pii_same_type(m->pii_policy.pii_types_allowed.items[k], in->pii_types[i]);
+            ok = pii_same_type(in, m->pii_policy.pii_types_allowed.items[k], in->pii_types[i]);
         if (!ok) return 0;
     }
     return 1;

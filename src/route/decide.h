@@ -71,6 +71,10 @@ typedef struct route_input {
     /* Endpoint health: 1 when model has a usable endpoint. NULL = all healthy. */
     int (*model_healthy)(void *ctx, const char *model);
     void *health_ctx;
+    /* The PII type id of a type name, aliases included (the caller passes the guard's
+     * pii_type_from_name, so routing does not depend on the guard module); -1 unknown.
+     * NULL: names compare as text, case-insensitively. */
+    int (*pii_type_of)(const char *name);
 } route_input;
 
 typedef struct route_decision {

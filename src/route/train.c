@@ -561,11 +561,19 @@ int classify_train_cli_main(int argc, char **argv)
         else if (!strcmp(a, "--cache")) cache = v;
         else if (!strcmp(a, "--extra") && n_extra < 16) extra[n_extra++] = v;
         else if (!strcmp(a, "--eval") && n_eval < 16) evals[n_eval++] = v;
-        else if (!strcmp(a, "--extra-weight")) extra_weight = atof(v);
-        else if (!strcmp(a, "--holdout")) holdout = atoi(v);
-        else if (!strcmp(a, "--l2")) opt.l2 = atof(v);
-        else if (!strcmp(a, "--iter")) opt.max_iter = atoi(v);
-        else if (!strcmp(a, "--threads")) threads = atoi(v);
+        else if (!strcmp(a, "--extra-weight") || !strcmp(a, "--l2")) {
+            double *dst = !strcmp(a, "--l2") ? &opt.l2 : &extra_weight;
+            if (util_parse_double(v, 0, 1e9, dst)) {
+                fprintf(stderr, "train-classifier: %s must be a number >= 0, got '%s'\n", a, v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--holdout") || !strcmp(a, "--iter") || !strcmp(a, "--threads")) {
+            int *dst = !strcmp(a, "--holdout") ? &holdout : !strcmp(a, "--iter") ? &opt.max_iter : &threads;
+            if (util_parse_int(v, 0, 1000000, dst)) {
+                fprintf(stderr, "train-classifier: %s must be a whole number >= 0, got '%s'\n", a, v);
+                return 2;
+            }
+        }
         else {
             fprintf(stderr, "train-classifier: unknown option %s\n", a);
             train_usage(stderr);

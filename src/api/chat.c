@@ -1058,6 +1058,7 @@ static route_input route_input_of(chat_call *c)
     in.n_pii_types = c->n_pii;
     in.model_healthy = model_healthy;
     in.health_ctx = c;
+    in.pii_type_of = pii_type_from_name;
     return in;
 }
 

@@ -116,15 +116,20 @@ int main(int argc, char **argv)
                 fprintf(stderr, "calibrate: unknown model type %s\n", argv[i]);
                 return 2;
             }
-        } else if (!strcmp(argv[i], "--from") && i + 1 < argc)
-            from = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--to") && i + 1 < argc)
-            to = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--step") && i + 1 < argc)
-            step = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--limit") && i + 1 < argc)
-            limit = atoi(argv[++i]);
-        else if (argv[i][0] != '-' && !csv)
+        } else if ((!strcmp(argv[i], "--from") || !strcmp(argv[i], "--to") ||
+                    !strcmp(argv[i], "--step")) && i + 1 < argc) {
+            double *dst = !strcmp(argv[i], "--from") ? &from : !strcmp(argv[i], "--to") ? &to : &step;
+            if (util_parse_double(argv[i + 1], -1, 1, dst)) {
+                fprintf(stderr, "calibrate: %s must be a number in [-1, 1], got '%s'\n", argv[i], argv[i + 1]);
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(argv[i], "--limit") && i + 1 < argc) {
+            if (util_parse_int(argv[++i], 0, 100000000, &limit)) {
+                fprintf(stderr, "calibrate: --limit must be a whole number >= 0, got '%s'\n", argv[i]);
+                return 2;
+            }
+        } else if (argv[i][0] != '-' && !csv)
             csv = argv[i];
         else {
             fprintf(stderr, "usage: calibrate [-m MODEL_DIR] [--type T] [--from F] [--to T] "

@@ -169,18 +169,6 @@ static const char *status_reason(int code)
     }
 }
 
-/* Parses a whole decimal integer in [lo, hi]; 0 on success. */
-static int parse_int(const char *s, long lo, long hi, int *out)
-{
-    if (!s || !*s) return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
-
 static uint64_t fnv1a(const void *p, size_t n, uint64_t h)
 {
     const unsigned char *s = p;
@@ -532,13 +520,13 @@ static void request_faults(struct evhttp_request *req, fakellm_faults *f, int *f
     faults_get(f);
     struct evkeyvalq *in = evhttp_request_get_input_headers(req);
     int v;
-    if (!parse_int(evhttp_find_header(in, "x-fakellm-ttft-ms"), 0, FAKELLM_MAX_DELAY_MS, &v))
+    if (!util_parse_int(evhttp_find_header(in, "x-fakellm-ttft-ms"), 0, FAKELLM_MAX_DELAY_MS, &v))
         f->ttft_ms = v;
-    if (!parse_int(evhttp_find_header(in, "x-fakellm-token-ms"), 0, FAKELLM_MAX_DELAY_MS, &v))
+    if (!util_parse_int(evhttp_find_header(in, "x-fakellm-token-ms"), 0, FAKELLM_MAX_DELAY_MS, &v))
         f->token_ms = v;
-    if (!parse_int(evhttp_find_header(in, "x-fakellm-delay-ms"), 0, FAKELLM_MAX_DELAY_MS, &v))
+    if (!util_parse_int(evhttp_find_header(in, "x-fakellm-delay-ms"), 0, FAKELLM_MAX_DELAY_MS, &v))
         f->delay_ms = v;
-    if (!parse_int(evhttp_find_header(in, "x-fakellm-tokens"), 1, FAKELLM_MAX_TOKENS, &v))
+    if (!util_parse_int(evhttp_find_header(in, "x-fakellm-tokens"), 1, FAKELLM_MAX_TOKENS, &v))
         f->tokens = v;
     *fail_status = 0;
     *cut_after = 0;
@@ -549,9 +537,9 @@ static void request_faults(struct evhttp_request *req, fakellm_faults *f, int *f
             *cut_after = f->disconnect_after;
         }
     }
-    if (!parse_int(evhttp_find_header(in, "x-fakellm-status"), 100, 599, &v) && v != 200)
+    if (!util_parse_int(evhttp_find_header(in, "x-fakellm-status"), 100, 599, &v) && v != 200)
         *fail_status = v;
-    if (!parse_int(evhttp_find_header(in, "x-fakellm-disconnect-after"), 0, INT_MAX, &v))
+    if (!util_parse_int(evhttp_find_header(in, "x-fakellm-disconnect-after"), 0, INT_MAX, &v))
         *cut_after = v;
 }
 
@@ -1509,7 +1497,7 @@ static void usage(FILE *out)
 static int flag_int(int argc, char **argv, int *i, long lo, long hi, int *out)
 {
     const char *name = argv[*i];
-    if (*i + 1 >= argc || parse_int(argv[*i + 1], lo, hi, out)) {
+    if (*i + 1 >= argc || util_parse_int(argv[*i + 1], lo, hi, out)) {
         fprintf(stderr, "fakellm: %s needs an integer from %ld to %ld\n", name, lo, hi);
         return -1;
     }

@@ -520,8 +520,12 @@ int main(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "-v"))
             verbose = 1;
-        else if (!strcmp(argv[i], "--min-conf") && i + 1 < argc)
-            min_conf = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--min-conf") && i + 1 < argc) {
+            if (util_parse_double(argv[++i], 0, 1, &min_conf)) {
+                fprintf(stderr, "guard_eval: --min-conf must be a number in [0, 1], got '%s'\n", argv[i]);
+                return 2;
+            }
+        }
         else if (!file)
             file = argv[i];
     }

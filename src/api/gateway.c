@@ -669,12 +669,16 @@ int gateway_serve_main(int argc, char **argv)
             return 0;
         } else if ((!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) && i + 1 < argc) {
             path = argv[++i];
-        } else if (!strcmp(argv[i], "--port") && i + 1 < argc) {
-            port = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--metrics-port") && i + 1 < argc) {
-            metrics_port = atoi(argv[++i]);
-        } else if (!strcmp(argv[i], "--workers") && i + 1 < argc) {
-            workers = atoi(argv[++i]);
+        } else if ((!strcmp(argv[i], "--port") || !strcmp(argv[i], "--metrics-port") ||
+                    !strcmp(argv[i], "--workers")) &&
+                   i + 1 < argc) {
+            const char *opt = argv[i], *v = argv[++i];
+            int hi = !strcmp(opt, "--workers") ? 1024 : 65535;
+            int *dst = !strcmp(opt, "--port") ? &port : !strcmp(opt, "--metrics-port") ? &metrics_port : &workers;
+            if (util_parse_int(v, 0, hi, dst)) {
+                fprintf(stderr, "semrouter serve: %s must be a whole number from 0 to %d, got '%s'\n", opt, hi, v);
+                return 2;
+            }
         } else {
             fprintf(stderr, "semrouter serve: unknown argument '%s'\n", argv[i]);
             serve_usage(stderr);

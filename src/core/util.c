@@ -1,5 +1,8 @@
 /* util.c - small shared helpers (see util.h). */
 #include "core/util.h"
+#include <math.h>
+#include <limits.h>
+#include <ctype.h>
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -118,4 +121,26 @@ void util_random_hex(char out[33])
         out[2 * i + 1] = hex[r[i] & 15];
     }
     out[32] = 0;
+}
+
+int util_parse_int(const char *s, long lo, long hi, int *out)
+{
+    if (!s || !*s || isspace((unsigned char)*s)) return -1;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || *end || v < lo || v > hi || v < INT_MIN || v > INT_MAX) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+int util_parse_double(const char *s, double lo, double hi, double *out)
+{
+    if (!s || !*s || isspace((unsigned char)*s)) return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v) || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
 }

@@ -24,6 +24,12 @@ int util_utf8_valid(const char *s, size_t n);
  * fills err (a sentence) on failure. */
 char *util_read_file(const char *path, size_t *len_out, char *err, size_t errlen);
 
+/* Command-line numbers, parsed strictly: the whole of s is one decimal number in [lo, hi]
+ * ("abc", "", "8801x", "1e3" for an integer, out-of-range values are refused). 0, or -1 and
+ * *out unchanged. */
+int util_parse_int(const char *s, long lo, long hi, int *out);
+int util_parse_double(const char *s, double lo, double hi, double *out);
+
 /* Fills out with 16 random bytes as 32 hex chars + NUL (request ids). */
 void util_random_hex(char out[33]);
 #endif

@@ -33,6 +33,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/watchdog.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -1252,6 +1253,7 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
         snprintf(c->request_id, sizeof c->request_id, "req-%s", hex);
     }
     http_add_header(req, "x-request-id", c->request_id);
+    watchdog_stage(c->request_id, "parse");
     if (!wk || !wk->upstream) {
         fail_request(c, 500, "The worker has no upstream client.", NULL, NULL, "serialization_error");
         return;
@@ -1334,12 +1336,17 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
         return;
     }
     if (needs_signals(c)) {
+        watchdog_stage(c->request_id, "keys");
         compute_keys(c);
         if (try_exact_first(c)) return;
+        watchdog_stage(c->request_id, "embed");
         compute_embeddings(c);
     }
+    watchdog_stage(c->request_id, "route+pii");
     if (route_request(c)) return;
+    watchdog_stage(c->request_id, "jailbreak");
     if (guard_jailbreak(c)) return;
+    watchdog_stage(c->request_id, "cache+upstream");
     metrics_inc(gw->metrics->model_requests, METRICS_LABELS(c->model->name));
 
     c->n_cands = (int)(c->model->n_endpoints < MAX_CANDIDATES ? c->model->n_endpoints : MAX_CANDIDATES);

@@ -13,8 +13,10 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "core/watchdog.h"
 
 #include <curl/curl.h>
+#include <event2/event.h>
 #include <stdatomic.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -187,8 +189,22 @@ static int handle_ready(http_request *req, gateway *gw)
         buf_printf(&b, ",\"cache\":{\"backend\":\"%s\",\"status\":\"%s\"}", gw->backend->ops->name,
                    ch ? "ok" : "degraded");
     }
+    watchdog_report stalled[8];
+    int n_stalled = watchdog_describe(gw->watchdog, stalled, 8);
+    if (n_stalled) {
+        buf_puts(&b, ",\"stalled_workers\":[");
+        for (int i = 0; i < n_stalled && i < 8; i++) {
+            buf_printf(&b, "%s{\"worker\":%d,\"seconds\":%.1f,\"request_id\":", i ? "," : "",
+                       stalled[i].slot, stalled[i].seconds);
+            buf_json_str(&b, stalled[i].request_id, strlen(stalled[i].request_id));
+            buf_puts(&b, ",\"stage\":");
+            buf_json_str(&b, stalled[i].stage, strlen(stalled[i].stage));
+            buf_putc(&b, '}');
+        }
+        buf_putc(&b, ']');
+    }
     buf_putc(&b, '}');
-    int ok = healthy > 0;
+    int ok = healthy > 0 && n_stalled == 0;
     if (!ok) {
         /* same length as "ready" would not fit; rebuild the prefix */
         buf nb;
@@ -322,8 +338,10 @@ static void api_handler(http_request *req, void *arg)
     if (!strcmp(path, "/v1/chat/completions")) {
         if (!is_post) goto method;
         chat_handle(req, gw, wk);
+        watchdog_stage(NULL, NULL); /* back to the loop (the request may continue later) */
         return;
     }
+    watchdog_stage(NULL, path[0] == '/' && path[1] == 'v' ? "api" : "admin");
     /* the request is freed once answered: keep what the accounting needs */
     char counted_path[64];
     snprintf(counted_path, sizeof counted_path, "%s", strlen(path) < sizeof counted_path ? path : "other");
@@ -378,6 +396,32 @@ static void metrics_listener_handler(http_request *req, void *arg)
     else http_respond_error(req, 404, "Only /metrics and /health are served on this port.", NULL, "unknown_url");
 }
 
+static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    gateway_worker *wk = arg;
+    watchdog_beat(wk->gw->watchdog, wk->index);
+}
+
+/* On the watchdog thread: a loop stalled or turns again. */
+static void watchdog_changed(const watchdog_report *r, void *arg)
+{
+    gateway *gw = arg;
+    if (r->stalled) {
+        char w[16];
+        snprintf(w, sizeof w, "%d", r->slot);
+        metrics_inc(gw->metrics->watchdog_stalls, METRICS_LABELS(w));
+        log_error("watchdog: worker %d has not turned its event loop for %.1f s; request %s, stage %s "
+                  "(entered %.1f s ago); its connections wait, /ready answers 503",
+                  r->slot, r->seconds, r->request_id[0] ? r->request_id : "(none)",
+                  r->stage[0] ? r->stage : "(none)", r->stage_seconds);
+    } else {
+        log_info("watchdog: worker %d turns again after %.1f s stalled (request %s, stage %s)", r->slot,
+                 r->seconds, r->request_id[0] ? r->request_id : "(none)", r->stage[0] ? r->stage : "(none)");
+    }
+}
+
 static void *worker_init(struct event_base *base, int index, void *arg)
 {
     gateway_worker *wk = calloc(1, sizeof *wk);
@@ -386,6 +430,14 @@ static void *worker_init(struct event_base *base, int index, void *arg)
     wk->index = index;
     wk->upstream = upstream_client_new(base);
     if (wk->gw->embed) wk->embed = embed_state_new(wk->gw->embed);
+    if (wk->gw->watchdog) {
+        /* worker_init runs on the loop's thread: bind it, beat from a timer on the loop */
+        watchdog_bind(wk->gw->watchdog, index);
+        wk->heartbeat = event_new(base, -1, EV_PERSIST, heartbeat_cb, wk);
+        double iv = watchdog_interval(wk->gw->watchdog);
+        struct timeval tv = {(time_t)iv, (suseconds_t)((iv - (double)(time_t)iv) * 1e6)};
+        if (wk->heartbeat) event_add(wk->heartbeat, &tv);
+    }
     return wk;
 }
 
@@ -396,6 +448,7 @@ static void worker_free(void *data, void *arg)
     if (!wk) return;
     upstream_client_free(wk->upstream);
     embed_state_free(wk->embed);
+    if (wk->heartbeat) event_free(wk->heartbeat);
     free(wk);
 }
 
@@ -762,6 +815,14 @@ int gateway_serve_main(int argc, char **argv)
         fprintf(stderr, "semrouter: %s\n", err);
         return 1;
     }
+    if (cfg->server.watchdog_seconds > 0) {
+        gw.watchdog = watchdog_new(http_server_workers(gw.server), cfg->server.watchdog_seconds,
+                                   watchdog_changed, &gw);
+        if (!gw.watchdog || watchdog_start(gw.watchdog)) {
+            fprintf(stderr, "semrouter: cannot start the watchdog\n");
+            return 1;
+        }
+    }
     printf("semrouter listening on %s:%d (metrics %d)\n", cfg->server.listen,
            http_server_port(gw.server, 0), o.listeners[1].port < 0 ? -1 : http_server_port(gw.server, 1));
     fflush(stdout);
@@ -795,6 +856,7 @@ int gateway_serve_main(int argc, char **argv)
     atomic_store(&probe.stop, 1);
     if (probing) pthread_join(probe.thread, NULL);
     http_server_free(gw.server);
+    watchdog_free(gw.watchdog);
     balancer_free(gw.balancer);
     sr_metrics_free(gw.metrics);
     stats_free(gw.stats);

@@ -51,6 +51,7 @@ typedef struct gateway {
     struct cache_backend *backend;
     cache_verifier *verifier; /* the cache hit verifier (semantic_cache.verifier) or NULL */
     singleflight *flights;
+    struct watchdog *watchdog; /* NULL: server.watchdog_seconds 0 */
 } gateway;
 
 typedef struct gateway_worker {
@@ -58,6 +59,7 @@ typedef struct gateway_worker {
     int index;
     upstream_client *upstream;
     embed_state *embed; /* this thread's scratch for gw->embed */
+    struct event *heartbeat; /* beats the watchdog from this loop */
 } gateway_worker;
 
 /* A reference to the current runtime / configuration; give it back with

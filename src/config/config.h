@@ -74,6 +74,8 @@ typedef struct sr_server_config {
     int connect_timeout_ms;         /* 2000: upstream TCP/TLS connect */
     int first_byte_timeout_seconds; /* 300: upstream time to first byte */
     bool log_requests;              /* true: one JSON line per request */
+    int watchdog_seconds;           /* 10: a worker loop that has not turned this long is stalled;
+                                       0 = no watchdog (core/watchdog.h) */
 } sr_server_config;
 
 /* ---- vllm_endpoints[] ------------------------------------------------------------------ */

@@ -84,6 +84,8 @@ static const cfg_field server_fields[] = {
         .min = 1, .def = 300, .doc = "upstream time to first byte"),
     BOOL("log_requests", S, log_requests, .def = 1, .flags = OURS,
          .doc = "one JSON line per request on stderr"),
+    INT("watchdog_seconds", S, watchdog_seconds, .flags = RANGE | OURS, .min = 0, .max = 3600,
+        .def = 10, .doc = "a worker loop stuck this long is logged, counted, /ready 503; 0 = off"),
     END,
 };
 #undef S

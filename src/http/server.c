@@ -543,6 +543,7 @@ err:
 }
 
 int http_server_port(const http_server *s, int listener_index) { return s->ports[listener_index]; }
+int http_server_workers(const http_server *s) { return s->n_workers; }
 long http_server_inflight(const http_server *s) { return atomic_load(&s->inflight); }
 
 static void *worker_main(void *arg)

@@ -50,6 +50,8 @@ int http_server_run(http_server *s);
 void http_server_stop(http_server *s, int grace_seconds);
 void http_server_free(http_server *s);
 int http_server_port(const http_server *s, int listener_index);
+/* Worker loops (threads) the server runs; worker indexes are 0..n-1. */
+int http_server_workers(const http_server *s);
 /* Requests being handled right now across all workers. */
 long http_server_inflight(const http_server *s);
 

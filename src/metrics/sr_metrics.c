@@ -137,6 +137,10 @@ sr_metrics *sr_metrics_new(void)
                       "1 when the endpoint takes traffic, 0 when ejected.", L("endpoint"));
     m->inflight_requests = metrics_gauge(r, "semrouter_inflight_requests",
                                          "Requests being served right now.", NOLABELS);
+    m->watchdog_stalls =
+        metrics_counter(r, "semrouter_watchdog_stalls_total",
+                        "Times a worker loop was found not turning for server.watchdog_seconds.",
+                        L("worker"));
     m->config_reloads =
         metrics_counter(r, "semrouter_config_reloads_total",
                         "Configuration reloads by result (ok, error).", L("result"));

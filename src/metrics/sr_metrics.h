@@ -57,6 +57,7 @@ typedef struct sr_metrics {
     metric_family *upstream_requests; /* semrouter_upstream_requests_total {endpoint,outcome} */
     metric_family *endpoint_healthy;  /* semrouter_endpoint_healthy {endpoint} (gauge 0/1) */
     metric_family *inflight_requests; /* semrouter_inflight_requests (gauge) */
+    metric_family *watchdog_stalls;   /* semrouter_watchdog_stalls_total {worker} */
     metric_family *config_reloads;    /* semrouter_config_reloads_total {result} */
     metric_family *embedding_latency; /* semrouter_embedding_latency_seconds */
 } sr_metrics;

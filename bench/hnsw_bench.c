@@ -26,7 +26,7 @@
 
 #include "embed/embed.h"
 #include "index/hnsw.h"
-#include "index/vec.h"
+#include "core/vec.h"
 
 #define REPEATS 3
 

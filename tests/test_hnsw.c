@@ -1,9 +1,8 @@
-/* test_hnsw.c - vector kernels and the HNSW index: kernel agreement across
- * ISAs, recall against exact search (random and clustered data, all storage
+/* test_hnsw.c - the HNSW index (its kernels: test_vec.c): snapshot round trips
+ * and damage, recall against exact search (random and clustered data, all storage
  * types), deletion + reinsertion, label replacement, edge cases, filtered
  * search and concurrent inserts/deletes/searches. */
 #include "index/hnsw.h"
-#include "index/vec.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -137,61 +136,6 @@ static hnsw_index *build(const float *data, int n, int d, hnsw_storage st, int u
             return NULL;
         }
     return h;
-}
-
-/* ---- kernels ------------------------------------------------------------- */
-
-static void test_kernels_agree(void)
-{
-    const vec_kernels *g = vec_kernels_get(VEC_ISA_GENERIC);
-    CHECK(g != NULL, "generic kernels missing");
-    CHECK(vec_kernels_best() != NULL, "no best kernels");
-    float *a = random_unit(1, 1100), *b = random_unit(1, 1100);
-    int8_t qa[1100], qb[1100];
-    uint16_t hb[1100], hb2[1100];
-    vec_quantize_i8(a, qa, 1100);
-    vec_quantize_i8(b, qb, 1100);
-    g->f32_to_f16(b, hb, 1100);
-    int sizes[] = {0, 1, 3, 7, 8, 15, 16, 17, 31, 33, 63, 64, 65, 100, 512, 515, 1100};
-    for (int isa = 1; isa < VEC_ISA_COUNT; isa++) {
-        const vec_kernels *k = vec_kernels_get((vec_isa)isa);
-        if (!k) continue;
-        for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++) {
-            size_t n = (size_t)sizes[si];
-            CHECK_NEAR(k->dot_f32(a, b, n), g->dot_f32(a, b, n), 1e-5);
-            CHECK_NEAR(k->dot_f32_f16(a, hb, n), g->dot_f32_f16(a, hb, n), 1e-5);
-            CHECK_NEAR(k->dot_f32_i8(a, qb, n), g->dot_f32_i8(a, qb, n), 1e-3);
-            CHECK_EQ_INT(k->dot_i8(qa, qb, n), g->dot_i8(qa, qb, n));
-        }
-        k->f32_to_f16(b, hb2, 1100);
-        CHECK(memcmp(hb, hb2, sizeof hb) == 0, "%s f32->f16 differs from portable", k->name);
-    }
-    free(a);
-    free(b);
-}
-
-static void test_f16_conversion(void)
-{
-    /* every half round-trips exactly through f32 (NaNs stay NaN) */
-    int bad = 0;
-    for (uint32_t x = 0; x < 65536; x++) {
-        float f = vec_f16_to_f32_one((uint16_t)x);
-        uint16_t y = vec_f32_to_f16_one(f);
-        if (isnan(f) ? !isnan(vec_f16_to_f32_one(y)) : y != x) bad++;
-    }
-    CHECK_EQ_INT(bad, 0);
-    CHECK_EQ_INT(vec_f32_to_f16_one(1.0f), 0x3c00);
-    CHECK_EQ_INT(vec_f32_to_f16_one(65504.0f), 0x7bff);
-    CHECK_EQ_INT(vec_f32_to_f16_one(65520.0f), 0x7c00);           /* rounds to inf */
-    CHECK_EQ_INT(vec_f32_to_f16_one(1.0f + 1.0f / 2048), 0x3c00); /* tie to even */
-    CHECK_EQ_INT(vec_f32_to_f16_one(5.9604645e-8f), 0x0001);      /* smallest subnormal */
-    const vec_kernels *k = vec_kernels_best();
-    float in[19] = {0, -0.0f, 1e-8f, 3e-5f, 0.1f, -0.333f, 1000.5f, 70000, -70000};
-    uint16_t h1[19], h2[19];
-    k->f32_to_f16(in, h1, 19);
-    for (int i = 0; i < 19; i++)
-        h2[i] = vec_f32_to_f16_one(in[i]);
-    CHECK(memcmp(h1, h2, sizeof h1) == 0, "%s conversion differs", k->name);
 }
 
 /* ---- index --------------------------------------------------------------- */
@@ -792,8 +736,6 @@ static const char *only;
 int main(int argc, char **argv)
 {
     only = argc > 1 ? argv[1] : NULL;
-    RUN_IF(test_kernels_agree);
-    RUN_IF(test_f16_conversion);
     RUN_IF(test_empty_and_edges);
     RUN_IF(test_recall_random_64d);
     RUN_IF(test_recall_random_512d_storages);

@@ -28,7 +28,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "index/vec.h"
+#include "core/vec.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <pthread.h>
@@ -156,45 +156,6 @@ static uint64_t key_hash(const uint8_t k[32])
     uint64_t h;
     memcpy(&h, k, 8); /* keys are SHA-256 digests: any 8 bytes are uniform */
     return h;
-}
-
-/* IEEE half precision, round to nearest even; values below 2^-14 flush to 0
- * (context vectors are unit-norm: such components change a dot product by
- * less than 1e-4). */
-static uint16_t f32_to_f16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000, mant = x & 0x7fffff;
-    int32_t exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
-    if (((x >> 23) & 0xff) == 0xff) return (uint16_t)(sign | 0x7c00 | (mant ? 0x200 : 0));
-    if (exp >= 31) return (uint16_t)(sign | 0x7c00);
-    if (exp <= 0) return (uint16_t)sign;
-    uint32_t h = sign | ((uint32_t)exp << 10) | (mant >> 13), rest = mant & 0x1fff;
-    if (rest > 0x1000 || (rest == 0x1000 && (h & 1))) h++;
-    return (uint16_t)h;
-}
-
-static float f16_to_f32(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, x;
-    if (exp == 0)
-        x = sign;
-    else if (exp == 31)
-        x = sign | 0x7f800000 | (mant << 13);
-    else
-        x = sign | ((exp - 15 + 127) << 23) | (mant << 13);
-    float f;
-    memcpy(&f, &x, 4);
-    return f;
-}
-
-static float dot_f16(const uint16_t *a, const float *b, int n)
-{
-    float s = 0;
-    for (int i = 0; i < n; i++)
-        s += f16_to_f32(a[i]) * b[i];
-    return s;
 }
 
 /* ---- flat vector store of a small partition (lock held exclusively to change) ---- */
@@ -685,8 +646,7 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
     }
     memcpy(body, rec->body, rec->body_len);
     body[rec->body_len] = 0;
-    for (size_t i = 0; i < (size_t)rec->n_context * dim; i++)
-        ctx[i] = f32_to_f16(rec->context[i]);
+    if (ctx) vec_kernels_best()->f32_to_f16(rec->context, ctx, (size_t)rec->n_context * dim);
     if (write_log && c->log && cache_log_append(c->log, rec, &offset, &size, err, errlen))
         goto fail;
 
@@ -885,7 +845,8 @@ static int context_matches(const cache *c, const entry *e, const cache_request *
     if (e->n_context != r->n_context) return 0;
     int dim = c->o.dim;
     for (int i = 0; i < r->n_context; i++)
-        if (dot_f16(e->context + (size_t)i * dim, r->context_vecs + (size_t)i * dim, dim) <
+        if (vec_kernels_best()->dot_f32_f16(r->context_vecs + (size_t)i * dim,
+                                            e->context + (size_t)i * dim, (size_t)dim) <
             c->o.context_similarity_threshold)
             return 0;
     return 1;
@@ -967,8 +928,8 @@ static int fill_candidate(cache *c, uint32_t s, float sim, cache_tier tier, cach
     if (e->n_context) {
         out->context_vecs = malloc((size_t)e->n_context * dim * sizeof(float));
         if (out->context_vecs)
-            for (size_t i = 0; i < (size_t)e->n_context * dim; i++)
-                out->context_vecs[i] = f16_to_f32(e->context[i]);
+            vec_kernels_best()->f16_to_f32(e->context, out->context_vecs,
+                                           (size_t)e->n_context * dim);
     }
     if (e->ctx_blob) {
         out->context_texts = calloc(e->n_context, sizeof *out->context_texts);
@@ -1713,8 +1674,7 @@ long long cache_export(cache *c, const char *tenant, FILE *out, char *err, size_
             if (have_rec) {
                 b64_put(&line, rec.context + (size_t)i * dim, (size_t)dim * 4);
             } else {
-                for (int k = 0; k < dim; k++)
-                    tmp[k] = f16_to_f32(e->context[(size_t)i * dim + k]);
+                vec_kernels_best()->f16_to_f32(e->context + (size_t)i * dim, tmp, (size_t)dim);
                 b64_put(&line, tmp, (size_t)dim * 4);
             }
         }

@@ -1,5 +1,6 @@
 /* select.c - the hit decision (see select.h). */
 #include "cache/select.h"
+#include "core/vec.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,10 +52,7 @@ const char *cache_select_outcome_name(cache_select_outcome o)
 
 static float dot(const float *a, const float *b, int n)
 {
-    float s = 0;
-    for (int i = 0; i < n; i++)
-        s += a[i] * b[i];
-    return s;
+    return vec_kernels_best()->dot_f32(a, b, (size_t)n);
 }
 
 int cache_context_match(const cache_select_input *in, const cache_candidate *c, float *probability)

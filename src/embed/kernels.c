@@ -6,8 +6,10 @@
  * encoder's matrices are small (T <= 128 rows), where this beats a general
  * sgemm's packing and threading; OpenBLAS stays selectable for comparison
  * (bench/embed.sh measures both). Summation order is the same for every row
- * count, so a text's vector does not depend on how it was batched. */
+ * count, so a text's vector does not depend on how it was batched. Dot
+ * products and the CPU check are core/vec.h's (one dispatcher for the tree). */
 #include "embed/kernels.h"
+#include "core/vec.h"
 #include <cblas.h>
 #include <immintrin.h>
 #include <pthread.h>
@@ -15,7 +17,6 @@
 #include <string.h>
 
 typedef void (*matmul_fn)(float *, const float *, const kernel_matrix *, const float *, int, int);
-typedef float (*dot_fn)(const float *, const float *, int);
 typedef void (*axpy_fn)(float *, float, const float *, int);
 
 /* ---- portable C ---------------------------------------------------------- */
@@ -62,19 +63,6 @@ static void matmul_generic(float *y, const float *x, const kernel_matrix *m, con
                 yt[j] = acc ? yt[j] + c[j] : c[j];
         }
     }
-}
-
-static float dot_generic(const float *a, const float *b, int n)
-{
-    float s[8] = {0};
-    int i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++)
-            s[j] += a[i + j] * b[i + j];
-    float r = ((s[0] + s[4]) + (s[1] + s[5])) + ((s[2] + s[6]) + (s[3] + s[7]));
-    for (; i < n; i++)
-        r += a[i] * b[i];
-    return r;
 }
 
 static void axpy_generic(float *y, float a, const float *x, int n)
@@ -154,22 +142,6 @@ TGT512 static void matmul_avx512(float *y, const float *x, const kernel_matrix *
             }
         }
     }
-}
-
-TGT512 static float dot_avx512(const float *a, const float *b, int n)
-{
-    __m512 s0 = _mm512_setzero_ps(), s1 = _mm512_setzero_ps();
-    int i = 0;
-    for (; i + 32 <= n; i += 32) {
-        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-        s1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), s1);
-    }
-    for (; i + 16 <= n; i += 16)
-        s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-    float r = _mm512_reduce_add_ps(_mm512_add_ps(s0, s1));
-    for (; i < n; i++)
-        r += a[i] * b[i];
-    return r;
 }
 
 TGT512 static void axpy_avx512(float *y, float a, const float *x, int n)
@@ -260,24 +232,6 @@ TGT256 static void matmul_avx2(float *y, const float *x, const kernel_matrix *m,
     }
 }
 
-TGT256 static float dot_avx2(const float *a, const float *b, int n)
-{
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
-    }
-    __m256 s = _mm256_add_ps(s0, s1);
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    float r = _mm_cvtss_f32(h);
-    for (; i < n; i++)
-        r += a[i] * b[i];
-    return r;
-}
-
 TGT256 static void axpy_avx2(float *y, float a, const float *x, int n)
 {
     __m256 va = _mm256_set1_ps(a);
@@ -315,27 +269,27 @@ static void matmul_openblas(float *y, const float *x, const kernel_matrix *m, co
 static struct {
     const char *name;
     matmul_fn matmul;
-    dot_fn dot;
+    const vec_kernels *vk; /* dot products: core/vec.h's kernels of the same ISA */
     axpy_fn axpy;
 } impl;
 static pthread_once_t impl_once = PTHREAD_ONCE_INIT;
 
 static int set_impl(const char *name)
 {
-    __builtin_cpu_init();
-    int has512 = __builtin_cpu_supports("avx512f");
-    int has2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const vec_cpu *cpu = vec_cpu_features(); /* the one CPU check (core/vec.h) */
+    int has512 = cpu->avx512, has2 = cpu->avx2;
     if (!strcmp(name, "avx512") && has512) {
-        impl.name = "avx512", impl.matmul = matmul_avx512, impl.dot = dot_avx512,
+        impl.name = "avx512", impl.matmul = matmul_avx512, impl.vk = vec_kernels_get(VEC_ISA_AVX512),
         impl.axpy = axpy_avx512;
     } else if (!strcmp(name, "avx2") && has2) {
-        impl.name = "avx2", impl.matmul = matmul_avx2, impl.dot = dot_avx2, impl.axpy = axpy_avx2;
+        impl.name = "avx2", impl.matmul = matmul_avx2, impl.vk = vec_kernels_get(VEC_ISA_AVX2),
+        impl.axpy = axpy_avx2;
     } else if (!strcmp(name, "generic")) {
-        impl.name = "generic", impl.matmul = matmul_generic, impl.dot = dot_generic,
+        impl.name = "generic", impl.matmul = matmul_generic, impl.vk = vec_kernels_get(VEC_ISA_GENERIC),
         impl.axpy = axpy_generic;
     } else if (!strcmp(name, "openblas")) {
         impl.name = "openblas", impl.matmul = matmul_openblas;
-        impl.dot = has512 ? dot_avx512 : has2 ? dot_avx2 : dot_generic;
+        impl.vk = vec_kernels_best();
         impl.axpy = has512 ? axpy_avx512 : has2 ? axpy_avx2 : axpy_generic;
     } else {
         return -1;
@@ -397,7 +351,7 @@ void kernel_matrix_free(kernel_matrix *m)
 float kernel_dot(const float *a, const float *b, int n)
 {
     ensure_impl();
-    return impl.dot(a, b, n);
+    return impl.vk->dot_f32(a, b, (size_t)n);
 }
 
 void kernel_axpy(float *y, float a, const float *x, int n)

@@ -8,6 +8,7 @@
  * in double precision like the numpy reference. */
 #include "embed/model2vec.h"
 #include "core/util.h"
+#include "core/vec.h"
 #include "embed/text.h"
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -199,22 +200,6 @@ bad:
     return -1;
 }
 
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 31, man = h & 1023, bits;
-    if (exp == 0) {
-        float f = ldexpf((float)man, -24);
-        return sign ? -f : f;
-    }
-    if (exp == 31)
-        bits = sign | 0x7F800000u | (man << 13);
-    else
-        bits = sign | ((exp + 112) << 23) | (man << 13);
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 static int load_tensors(model2vec_model *m, const char *dir, char *err, size_t errlen)
 {
     char path[4096];
@@ -256,7 +241,7 @@ static int load_tensors(model2vec_model *m, const char *dir, char *err, size_t e
         else if (!strcmp(e.dtype, "F16")) {
             uint16_t h;
             memcpy(&h, e.data + 2 * i, 2);
-            m->emb[i] = half_to_float(h);
+            m->emb[i] = vec_f16_to_f32_one(h);
         } else if (!strcmp(e.dtype, "I8"))
             m->emb[i] = (float)(int8_t)e.data[i];
         else if (!strcmp(e.dtype, "F64")) {

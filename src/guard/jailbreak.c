@@ -23,7 +23,7 @@
 #include <strings.h>
 
 #include "core/util.h"
-#include "embed/kernels.h"
+#include "core/vec.h"
 
 static int isalnum_ascii(int c)
 {
@@ -1477,7 +1477,7 @@ static void topk_similarity(const float *rows, int n, int dim, const float *q, f
         top[k] = 0;
     float best = -2;
     for (int i = 0; i < n; i++) {
-        float dot = kernel_dot(rows + (size_t)i * (size_t)dim, q, dim);
+        float dot = vec_kernels_best()->dot_f32(rows + (size_t)i * (size_t)dim, q, (size_t)dim);
         if (dot > best) {
             best = dot;
             if (argmax) *argmax = i;

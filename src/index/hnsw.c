@@ -62,7 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "index/vec.h"
+#include "core/vec.h"
 
 #define MAX_LEVEL 15
 #define MAX_CHUNKS 40

@@ -11,6 +11,7 @@
  */
 #include "route/classifier.h"
 #include "core/util.h"
+#include "core/vec.h"
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -236,8 +237,7 @@ void classifier_head_probs(const classifier_head *h, const float *x, float *prob
     float mx = -INFINITY;
     for (int c = 0; c < h->n_classes; c++) {
         const float *w = h->weights + (size_t)c * h->dim;
-        float s = h->bias[c];
-        for (int j = 0; j < h->dim; j++) s += w[j] * x[j];
+        float s = h->bias[c] + vec_kernels_best()->dot_f32(w, x, (size_t)h->dim);
         probs[c] = s;
         if (s > mx) mx = s;
     }
@@ -378,8 +378,7 @@ int classifier_classify(const classifier *c, const float *x, int dim, float *pro
     float best = -2;
     for (int e = 0; e < c->n_examples; e++) {
         const float *v = c->examples + (size_t)e * dim;
-        float s = 0;
-        for (int j = 0; j < dim; j++) s += v[j] * x[j];
+        float s = vec_kernels_best()->dot_f32(v, x, (size_t)dim);
         if (s > best) {
             best = s;
             out->example_label = c->example_label[e];

@@ -3,6 +3,7 @@
 #include "route/tools_select.h"
 #include "core/buf.h"
 #include "core/util.h"
+#include "core/vec.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,8 +131,7 @@ int tools_select(const tools_db *db, const float *query, int dim, int top_k, flo
     /* Insertion into a sorted top-k list: O(n·k) for n tools, k small. */
     for (int i = 0; i < db->n; i++) {
         const float *v = db->vecs + (size_t)i * dim;
-        float s = 0;
-        for (int j = 0; j < dim; j++) s += v[j] * query[j];
+        float s = vec_kernels_best()->dot_f32(v, query, (size_t)dim);
         if (s < threshold) continue;
         int pos = k < top_k ? k : top_k;
         while (pos > 0 && scores[pos - 1] < s) pos--;

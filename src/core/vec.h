@@ -1,10 +1,16 @@
-/* vec.h - dot-product kernels for the vector index, with runtime ISA dispatch.
+/* vec.h - the one vector-math surface: dot products, f16/f32 conversion, int8
+ * quantization and the CPU-feature dispatch every SIMD kernel in the tree
+ * follows (the index, the cache's context vectors, the classifier and tool
+ * heads, the jailbreak exemplars; the embedding matmuls in embed/kernels.c pick
+ * their implementation from vec_cpu() too).
  *
  * Every kernel exists in a portable C version and, on x86-64, in AVX2+FMA+F16C
  * and AVX-512 (F/BW/VL) versions compiled with __attribute__((target)). The best
  * version the CPU supports is chosen once (vec_kernels_best); tests ask for a
  * specific one (vec_kernels_get) to compare it with the portable reference.
- * Lengths are arbitrary (tails handled); pointers need no alignment. */
+ * Lengths are arbitrary (tails handled); pointers need no alignment.
+ * Conversions are exact IEEE: round to nearest even, subnormals kept (no
+ * flush to zero), in every implementation. */
 #ifndef SEMROUTER_VEC_H
 #define SEMROUTER_VEC_H
 #include <stddef.h>
@@ -27,6 +33,15 @@ typedef struct vec_kernels {
     void (*f32_to_f16)(const float *in, uint16_t *out, size_t n);
     void (*f16_to_f32)(const uint16_t *in, float *out, size_t n);
 } vec_kernels;
+
+/* What the CPU offers, detected once (thread-safe). An ISA level counts only
+ * with everything its kernels use: avx2 = AVX2 + FMA + F16C; avx512 = F + BW +
+ * VL on top of avx2. The extras are reported for kernels that need them. */
+typedef struct vec_cpu {
+    int avx2, avx512;
+    int avx512_bf16, avx512_vnni;
+} vec_cpu;
+const vec_cpu *vec_cpu_features(void);
 
 /* The fastest kernels this CPU runs (decided once, thread-safe). */
 const vec_kernels *vec_kernels_best(void);

@@ -1,4 +1,4 @@
-/* vec.c - dot-product and conversion kernels for the vector index.
+/* vec.c - dot-product and conversion kernels (see vec.h), and the CPU check.
  *
  * Three implementations of the same table (vec.h): portable C, AVX2+FMA+F16C
  * and AVX-512. The SIMD ones are compiled with __attribute__((target)) so the
@@ -6,7 +6,7 @@
  * once at first use from CPUID. Accumulation uses several independent
  * registers so the FMA latency is hidden (the 512-d dot is the index's inner
  * loop: ~1000 of them per search). */
-#include "index/vec.h"
+#include "core/vec.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -354,6 +354,7 @@ static int cpu_has_f16c(void)
 
 static int isa_supported[VEC_ISA_COUNT];
 static const vec_kernels *best_kernels = &kernels_generic;
+static vec_cpu cpu;
 static pthread_once_t detect_once = PTHREAD_ONCE_INIT;
 
 static void detect(void)
@@ -361,13 +362,22 @@ static void detect(void)
     isa_supported[VEC_ISA_GENERIC] = 1;
 #ifdef VEC_X86
     __builtin_cpu_init();
-    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
-    int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                 __builtin_cpu_supports("avx512vl");
-    isa_supported[VEC_ISA_AVX2] = avx2;
-    isa_supported[VEC_ISA_AVX512] = avx512;
-    best_kernels = avx512 ? &kernels_avx512 : avx2 ? &kernels_avx2 : &kernels_generic;
+    cpu.avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
+    cpu.avx512 = cpu.avx2 && __builtin_cpu_supports("avx512f") &&
+                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    unsigned a, b, c, d;
+    if (cpu.avx512 && __get_cpuid_count(7, 0, &a, &b, &c, &d)) cpu.avx512_vnni = (c >> 11) & 1;
+    if (cpu.avx512 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) cpu.avx512_bf16 = (a >> 5) & 1;
+    isa_supported[VEC_ISA_AVX2] = cpu.avx2;
+    isa_supported[VEC_ISA_AVX512] = cpu.avx512;
+    best_kernels = cpu.avx512 ? &kernels_avx512 : cpu.avx2 ? &kernels_avx2 : &kernels_generic;
 #endif
+}
+
+const vec_cpu *vec_cpu_features(void)
+{
+    pthread_once(&detect_once, detect);
+    return &cpu;
 }
 
 const vec_kernels *vec_kernels_best(void)

@@ -468,6 +468,41 @@ static void persistence_round_trip(void)
     unlink(tmp_path);
 }
 
+/* cache_delete removes one entry of its own tenant only, and the removal survives a restart. */
+static void delete_is_per_tenant_and_persisted(void)
+{
+    make_tmp("delete");
+    cache *c = open_cache(16, CACHE_EVICT_LRU, 0, tmp_path);
+    CHECK(c != NULL, "open");
+    if (!c) return;
+    req a, b;
+    mk(&a, "alice", "shared question", "p", 1);
+    mk(&b, "bob", "bob question", "p", 2);
+    store(c, &a, "{\"who\":\"alice\"}");
+    store(c, &b, "{\"who\":\"bob\"}");
+    CHECK_EQ_INT(cache_delete(c, "bob", a.exact), 0); /* alice's entry, asked for by bob */
+    CHECK_EQ_INT(cache_delete(c, "", a.exact), 0);
+    CHECK(hits(c, &a, "{\"who\":\"alice\"}", NULL), "alice's entry kept");
+    CHECK_EQ_INT(cache_delete(c, "alice", "zz"), -1);
+    CHECK_EQ_INT(cache_delete(c, "alice", "g000000000000000000000000000000000000000000000000000000000000000"), -1);
+    CHECK_EQ_INT(cache_delete(c, "alice", a.exact), 1);
+    CHECK(!hits(c, &a, NULL, NULL), "deleted entry misses");
+    req para;
+    mk(&para, "alice", "paraphrase", "p", 1); /* same vector: the semantic tier forgot it too */
+    CHECK(!hits(c, &para, NULL, NULL), "deleted entry misses on the semantic tier");
+    CHECK_EQ_INT(cache_delete(c, "alice", a.exact), 0);
+    CHECK_EQ_INT(cache_delete(c, NULL, b.exact), 1); /* NULL = any tenant (admins) */
+    store(c, &b, "{\"who\":\"bob again\"}");
+    cache_close(c);
+    c = open_cache(16, CACHE_EVICT_LRU, 0, tmp_path);
+    CHECK(c != NULL, "reopen");
+    if (!c) return;
+    CHECK(!hits(c, &a, NULL, NULL), "deletion survives the restart");
+    CHECK(hits(c, &b, "{\"who\":\"bob again\"}", NULL), "later store survives");
+    cache_close(c);
+    unlink(tmp_path);
+}
+
 static void persistence_torn_tail_and_garbage(void)
 {
     make_tmp("torn");
@@ -1012,6 +1047,7 @@ int main(void)
     RUN(store_replaces_same_exact_key);
     RUN(bad_input_is_an_error);
     RUN(persistence_round_trip);
+    RUN(delete_is_per_tenant_and_persisted);
     RUN(persistence_torn_tail_and_garbage);
     RUN(persistence_survives_kill_9);
     RUN(persistence_compacts);

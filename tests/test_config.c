@@ -3,6 +3,7 @@
  * one file, did-you-mean for unknown keys, types, the Milvus file, auth keys,
  * reference counting and the check-config command. */
 #include "config/config.h"
+#include "core/util.h"
 #include "config/config_internal.h"
 #include "test.h"
 #include <stdarg.h>
@@ -789,17 +790,37 @@ static void auth_keys(void)
 {
     setenv("SEMROUTER_TEST_AUTH_A", "key-aaa", 1);
     unsetenv("SEMROUTER_TEST_AUTH_UNSET");
-    sr_config *c = load_good(MINIMAL "auth:\n"
-                                     "  enabled: true\n"
-                                     "  keys:\n"
-                                     "    - {key_env: SEMROUTER_TEST_AUTH_A, tenant: team-a}\n"
-                                     "    - {key: inline-bbb}\n");
+    /* sha256("key-ccc") */
+    unsigned char want_c[32];
+    util_sha256("key-ccc", 7, want_c);
+    char hex_c[65];
+    util_sha256_hex("key-ccc", 7, hex_c);
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             MINIMAL "auth:\n"
+                     "  enabled: true\n"
+                     "  keys:\n"
+                     "    - {key_env: SEMROUTER_TEST_AUTH_A, tenant: team-a, requests_per_second: 2.5, max_concurrent: 3}\n"
+                     "    - {key: inline-bbb}\n"
+                     "    - {key_sha256: %s, tenant: team-a, requests_per_second: 2.5, max_concurrent: 3}\n"
+                     "    - {key: b2, requests_per_second: 0.2}\n",
+             hex_c);
+    sr_config *c = load_good(yaml);
     if (c) {
-        CHECK_EQ_INT(c->auth.n_keys, 2);
-        CHECK_STR(c->auth.keys[0].key, "key-aaa");
+        unsigned char d[32];
+        CHECK_EQ_INT(c->auth.n_keys, 4);
+        util_sha256("key-aaa", 7, d);
+        CHECK(c->auth.keys[0].has_digest && !memcmp(c->auth.keys[0].digest, d, 32), "key_env hashed");
         CHECK_STR(c->auth.keys[0].tenant, "team-a");
-        CHECK_STR(c->auth.keys[1].key, "inline-bbb");
+        CHECK_EQ_INT(c->auth.keys[0].burst, 3); /* ceil(2.5) */
+        CHECK_EQ_INT(c->auth.keys[0].max_concurrent, 3);
+        util_sha256("inline-bbb", 10, d);
+        CHECK(c->auth.keys[1].has_digest && !memcmp(c->auth.keys[1].digest, d, 32), "inline key hashed");
+        CHECK(c->auth.keys[1].key == NULL, "inline key wiped once hashed");
         CHECK_STR(c->auth.keys[1].tenant, "key-1");
+        CHECK(c->auth.keys[2].has_digest && !memcmp(c->auth.keys[2].digest, want_c, 32), "key_sha256 decoded");
+        CHECK_EQ_INT(c->auth.keys[3].burst, 1); /* at least one request */
+        CHECK(c->auth.management_loopback_only, "management loopback-only by default");
         config_release(c);
     }
     config_errors e = load_bad(MINIMAL "auth:\n"                                          /* 5 */
@@ -808,10 +829,19 @@ static void auth_keys(void)
                                        "    - {key_env: SEMROUTER_TEST_AUTH_UNSET}\n"     /* 8 */
                                        "    - {key: a, key_env: SEMROUTER_TEST_AUTH_A}\n" /* 9 */
                                        "    - {key: dup}\n"                               /* 10 */
-                                       "    - {key: dup}\n");                             /* 11 */
+                                       "    - {key: dup}\n"                               /* 11 */
+                                       "    - {key_sha256: 00ff}\n"                       /* 12 */
+                                       "    - {key_sha256: 8b1a9953c4611296a827abf8c47804d7e6c49c6b3a0f5c4a7f3e6d1a2b3c4d5z}\n" /* 13 */
+                                       "    - {key: x1, tenant: t, max_concurrent: 1}\n"  /* 14 */
+                                       "    - {key: x2, tenant: t, max_concurrent: 2}\n"  /* 15 */
+                                       "    - {key: x3, requests_per_second: -1}\n");     /* 16 */
     CHECK_ERR(&e, 8, "environment variable SEMROUTER_TEST_AUTH_UNSET is not set");
-    CHECK_ERR(&e, 9, "needs exactly one of key or key_env");
+    CHECK_ERR(&e, 9, "needs exactly one of key, key_env or key_sha256");
     CHECK_ERR(&e, 11, "repeats the key of auth.keys[2]");
+    CHECK_ERR(&e, 12, "auth.keys[4].key_sha256 must be 64 hex digits (the SHA-256 of the key, e.g. printf %s KEY | sha256sum), got 4 characters");
+    CHECK_ERR(&e, 13, "auth.keys[5].key_sha256 must be 64 hex digits (the SHA-256 of the key, e.g. printf %s KEY | sha256sum), got a character that is not one");
+    CHECK_ERR(&e, 15, "auth.keys[7] gives tenant 't' other limits than auth.keys[6]");
+    CHECK_ERR(&e, 16, "auth.keys[8].requests_per_second must be at least 0, got -1");
     config_errors_free(&e);
     e = load_bad(MINIMAL "auth: {enabled: true}\n");
     CHECK_ERR(&e, 5, "auth is enabled but has no keys");

@@ -5,6 +5,7 @@
  * the routing matrix, guard blocks by type and the last decisions come from
  * metrics/stats.c; cache and endpoint state from their modules. */
 #include "api/dashboard.h"
+#include "api/auth.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -163,20 +164,11 @@ int dashboard_handle(http_request *req, gateway *gw, const char *path)
 {
     if (!strcmp(path, "/api/v1/stats")) {
         sr_config *cfg = gateway_config(gw);
-        const char *authz = http_request_header(req, "authorization");
-        int ok = gateway_admin(cfg, authz), known = gateway_tenant(cfg, authz) != NULL;
+        const char *who;
+        int denied = 0;
+        auth_level lv = auth_management(req, cfg, 1, &who, &denied);
         config_release(cfg);
-        if (!ok) {
-            int st = known ? 403 : 401;
-            if (!known) http_add_header(req, "WWW-Authenticate", "Bearer");
-            http_respond_error(req, st,
-                               known ? "This key is not an admin key: the stats need a key of auth.keys with "
-                                       "admin: true."
-                                     : "The stats are for administrators: send 'Authorization: Bearer KEY' with a "
-                                       "key of auth.keys that has admin: true.",
-                               NULL, known ? "insufficient_permissions" : "invalid_api_key");
-            return st;
-        }
+        if (lv == AUTH_DENIED) return denied;
         buf b;
         buf_init(&b);
         dashboard_stats_json(gw, http_request_query(req), &b);

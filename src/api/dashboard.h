@@ -1,8 +1,8 @@
 /* dashboard.h - GET /api/v1/stats (the router's live state as JSON) and GET /dashboard
  * (a page compiled into the binary that draws it; no file or CDN is read at run time).
  *
- * /api/v1/stats follows the admin rule (gateway_admin: any caller when auth is off, an
- * auth.keys entry with admin: true when it is on). The page itself holds no data and is
+ * /api/v1/stats follows the admin rule of the management routes (auth.h: an auth.keys entry
+ * with admin: true when auth is on; loopback clients when it is off). The page itself holds no data and is
  * served to anyone; it asks for the key when the stats answer 401. */
 #ifndef SEMROUTER_API_DASHBOARD_H
 #define SEMROUTER_API_DASHBOARD_H

@@ -7,6 +7,7 @@
 #include "core/openai_error.h"
 #include "api/classify.h"
 #include "api/classify_guard.h"
+#include "api/admin.h"
 #include "api/dashboard.h"
 #include "api/embeddings.h"
 #include "cache/milvus.h"
@@ -94,16 +95,21 @@ int gateway_reload(gateway *gw)
 {
     config_errors errs;
     config_errors_init(&errs);
-    sr_config *next = config_load(gw->config_path, &errs);
+    int rc = gateway_reload_errors(gw, &errs);
+    config_errors_free(&errs);
+    return rc;
+}
+
+int gateway_reload_errors(gateway *gw, config_errors *errs)
+{
+    sr_config *next = config_load(gw->config_path, errs);
     if (!next) {
         log_error("config reload rejected; the running configuration stays:");
-        config_errors_print(&errs, stderr);
-        config_errors_free(&errs);
+        config_errors_print(errs, stderr);
         metrics_inc(gw->metrics->config_reloads, METRICS_LABELS("rejected"));
         return -1;
     }
-    if (errs.n_warnings) config_errors_print(&errs, stderr);
-    config_errors_free(&errs);
+    if (errs->n_warnings) config_errors_print(errs, stderr);
     gateway_runtime *rt = runtime_new(gw, next);
     if (!rt) {
         log_error("config reload rejected: out of memory");
@@ -369,6 +375,9 @@ static void api_handler(http_request *req, void *arg)
     } else if (!strcmp(path, "/metrics")) {
         if (!is_get) goto method;
         status = handle_metrics(req, gw);
+    } else if (admin_owns(path)) {
+        status = admin_handle(req, gw, path, method);
+        if (!strncmp(path, "/api/v1/cache/entries/", 22)) snprintf(counted_path, sizeof counted_path, "/api/v1/cache/entries");
     } else if (dashboard_owns(path)) {
         if (!is_get) goto method;
         status = dashboard_handle(req, gw, path);
@@ -450,40 +459,6 @@ static void worker_free(void *data, void *arg)
     embed_state_free(wk->embed);
     if (wk->heartbeat) event_free(wk->heartbeat);
     free(wk);
-}
-
-/* The auth.keys entry of a "Bearer KEY" header, or NULL. */
-static const sr_auth_key *auth_key_of(const sr_config *cfg, const char *authorization)
-{
-    if (!authorization || strncasecmp(authorization, "Bearer ", 7)) return NULL;
-    const char *key = authorization + 7;
-    while (*key == ' ') key++;
-    size_t kl = strlen(key);
-    const sr_auth_key *found = NULL;
-    /* compare every key in full so the time taken says nothing about which matched */
-    for (size_t i = 0; i < cfg->auth.n_keys; i++) {
-        const char *k = cfg->auth.keys[i].key;
-        if (!k) continue;
-        size_t n = strlen(k);
-        unsigned char diff = (unsigned char)(n != kl);
-        for (size_t j = 0; j < n; j++) diff |= (unsigned char)(k[j] ^ (j < kl ? key[j] : 0));
-        if (!diff && !found) found = &cfg->auth.keys[i];
-    }
-    return found;
-}
-
-const char *gateway_tenant(const sr_config *cfg, const char *authorization)
-{
-    if (!cfg->auth.enabled) return "anonymous";
-    const sr_auth_key *k = auth_key_of(cfg, authorization);
-    return k ? k->tenant : NULL;
-}
-
-int gateway_admin(const sr_config *cfg, const char *authorization)
-{
-    if (!cfg->auth.enabled) return 1;
-    const sr_auth_key *k = auth_key_of(cfg, authorization);
-    return k && k->admin;
 }
 
 /* Loads the embedding model and the cache named by the first configuration.

@@ -70,6 +70,8 @@ sr_config *gateway_config(gateway *gw);
 /* Loads path and swaps it in when valid; otherwise keeps the running one.
  * Returns 0, or -1 after printing every problem. */
 int gateway_reload(gateway *gw);
+/* The same, with every problem (and warning) of the file in errs (initialised by the caller). */
+int gateway_reload_errors(gateway *gw, config_errors *errs);
 
 /* The tenant of a request: from its API key when auth is enabled (NULL when
  * the key is missing or unknown), else "anonymous". */

@@ -1096,6 +1096,32 @@ size_t cache_clear(cache *c, const char *tenant)
     return n;
 }
 
+int cache_delete(cache *c, const char *tenant, const char *exact_key)
+{
+    uint8_t key[32];
+    if (!exact_key || strlen(exact_key) != 64 || hex_decode(exact_key, key)) return -1;
+    pthread_mutex_lock(&c->store_mu);
+    pthread_rwlock_wrlock(&c->index_lock); /* no vector insert in flight */
+    pthread_rwlock_wrlock(&c->lock);
+    uint32_t s = exact_find(c, key);
+    int removed = 0;
+    if (s != NIL && !is_expired(&c->slots[s], now_of(c)) &&
+        (!tenant || !strcmp(c->tenants[c->slots[s].tenant], tenant))) {
+        entry_remove(c, s);
+        removed = 1;
+    }
+    pthread_rwlock_unlock(&c->lock);
+    pthread_rwlock_unlock(&c->index_lock);
+    if (removed && c->log) {
+        cache_record del = {.type = CACHE_REC_DELETE};
+        memcpy(del.exact, key, 32);
+        char err[200];
+        if (cache_log_append(c->log, &del, NULL, NULL, err, sizeof err)) log_warn("cache: %s", err);
+    }
+    pthread_mutex_unlock(&c->store_mu);
+    return removed;
+}
+
 size_t cache_purge_expired(cache *c)
 {
     pthread_mutex_lock(&c->store_mu);

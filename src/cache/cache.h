@@ -127,6 +127,11 @@ int cache_store(cache *c, const cache_request *r, const char *query_text,
 
 /* Removes every entry of tenant (NULL = all tenants). Returns the count. */
 size_t cache_clear(cache *c, const char *tenant);
+/* Removes the live entry whose exact key is exact_key (64 hex, as cache_export writes it)
+ * when it belongs to tenant (NULL = any tenant); with persistence a delete record is written.
+ * Returns 1 when removed, 0 when tenant has no such live entry, -1 when exact_key is not 64
+ * hex digits. */
+int cache_delete(cache *c, const char *tenant, const char *exact_key);
 /* Removes expired entries now (lookups already ignore them). Returns the count. */
 size_t cache_purge_expired(cache *c);
 

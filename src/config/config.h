@@ -406,14 +406,26 @@ typedef struct sr_tools_config {
 } sr_tools_config;
 
 typedef struct sr_auth_key {
-    char *key;     /* the bearer key (from key, or read from key_env at load) */
-    char *key_env; /* NULL when given inline */
+    char *key;        /* the bearer key given inline (wiped and freed once hashed at load) */
+    char *key_env;    /* NULL when not given: the environment variable holding the key */
+    char *key_sha256; /* NULL when not given: hex SHA-256 of the key (no secret in the file) */
+    unsigned char digest[32]; /* SHA-256 of the key, whichever way it was given (set at load) */
+    bool has_digest;          /* false: the key could not be read (key_env unset, auth off) */
     char *tenant;  /* tenant id; default "key-<index>" */
-    bool admin;    /* false; true: may read management routes (/api/v1/stats) when auth is on */
+    bool admin;    /* false; true: may use the management routes when auth is on */
+    /* Per-tenant limits (every key of a tenant must give the same ones; 0 = none):
+     * a token bucket of requests_per_second refilled up to burst, and at most
+     * max_concurrent requests in flight. Over either: 429 with Retry-After. */
+    double requests_per_second;
+    int burst;          /* 0 = max(1, ceil(requests_per_second)) */
+    int max_concurrent;
 } sr_auth_key;
 
 typedef struct sr_auth_config {
     bool enabled; /* false: no Authorization check, one tenant "anonymous" */
+    /* auth off: the management routes (stats, cache operations, reload) answer only
+     * clients on a loopback address (true, the default) or anybody (false). */
+    bool management_loopback_only;
     sr_auth_key *keys;
     size_t n_keys;
 } sr_auth_config;

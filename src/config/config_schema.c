@@ -616,19 +616,29 @@ static const cfg_field tools_fields[] = {
 #undef TL
 
 static const cfg_field auth_key_fields[] = {
-    STR("key", sr_auth_key, key, .doc = "the bearer key"),
+    STR("key", sr_auth_key, key, .doc = "the bearer key (prefer key_env or key_sha256: no secret in the file)"),
     STR("key_env", sr_auth_key, key_env, .doc = "environment variable holding it"),
+    STR("key_sha256", sr_auth_key, key_sha256, .flags = OURS,
+        .doc = "hex SHA-256 of the key instead of the key (printf %s KEY | sha256sum)"),
     STR("tenant", sr_auth_key, tenant, .doc = "tenant id; default key-<index>"),
     BOOL("admin", sr_auth_key, admin, .flags = OURS,
-         .doc = "may read management routes (/api/v1/stats) when auth is on"),
+         .doc = "may use the management routes (stats, cache of any tenant, reload) when auth is on"),
+    DBL("requests_per_second", sr_auth_key, requests_per_second, .flags = CFG_MIN | OURS, .min = 0,
+        .doc = "tenant's request rate (token bucket); 0 = unlimited; over it 429 + Retry-After"),
+    INT("burst", sr_auth_key, burst, .flags = CFG_MIN | OURS, .min = 0,
+        .doc = "requests the bucket holds; 0 = max(1, ceil(requests_per_second))"),
+    INT("max_concurrent", sr_auth_key, max_concurrent, .flags = CFG_MIN | OURS, .min = 0,
+        .doc = "tenant's requests in flight; 0 = unlimited; over it 429 + Retry-After"),
     END,
 };
 
 static const cfg_field auth_fields[] = {
     BOOL("enabled", sr_auth_config, enabled, .doc = "check Authorization: Bearer"),
+    BOOL("management_loopback_only", sr_auth_config, management_loopback_only, .def = 1, .flags = OURS,
+         .doc = "auth off: management routes answer loopback clients only"),
     LIST("keys", sr_auth_config, keys, n_keys, sr_auth_key, auth_key_fields,
-         .what = "a list of {key or key_env, tenant}", .item = "a mapping {key or key_env, tenant}",
-         .doc = "API keys and their tenants"),
+         .what = "a list of {key, key_env or key_sha256, tenant}",
+         .item = "a mapping {key, key_env or key_sha256, tenant}", .doc = "API keys and their tenants"),
     END,
 };
 

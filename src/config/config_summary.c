@@ -77,11 +77,18 @@ void config_print_summary(const sr_config *c, FILE *out)
     if (c->prompt_guard.enabled) fprintf(out, " (threshold %.2f)", c->prompt_guard.threshold);
     fprintf(out, ", PII %s\n", !c->pii.enabled ? "off" : c->pii.action == SR_PII_ACTION_REDACT ? "on (redact)" : "on (block)");
     fprintf(out, "%sauth        ", pad);
-    if (!c->auth.enabled) fprintf(out, "off: one anonymous tenant; /api/v1/stats open\n");
+    if (!c->auth.enabled)
+        fprintf(out, "off: one anonymous tenant; management routes (stats, cache, reload) %s\n",
+                c->auth.management_loopback_only ? "from loopback clients only" : "open to every client");
     else {
         size_t admins = 0;
         for (size_t i = 0; i < c->auth.n_keys; i++) admins += c->auth.keys[i].admin;
-        fprintf(out, "on: %zu key%s, %zu admin (for /api/v1/stats)%s\n", c->auth.n_keys,
+        size_t limited = 0;
+        for (size_t i = 0; i < c->auth.n_keys; i++)
+            limited += c->auth.keys[i].requests_per_second > 0 || c->auth.keys[i].max_concurrent > 0;
+        fprintf(out, "on: %zu key%s, %zu admin (for /api/v1/stats)%s", c->auth.n_keys,
                 c->auth.n_keys == 1 ? "" : "s", admins, admins ? "" : " - nobody can read the stats");
+        if (limited) fprintf(out, ", %zu with rate/concurrency limits", limited);
+        fputc('\n', out);
     }
 }

@@ -6,6 +6,7 @@
  * Every problem is reported (nothing stops at the first one) at the line of
  * the field that carries it, using the marks recorded while parsing. */
 #include "config/config_internal.h"
+#include "core/util.h"
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
@@ -597,6 +598,16 @@ static void validate_guards_tools(cfg_loader *L)
         cfg_error_addr(L, &c->tools.enabled, "tools is enabled but tools_db_path is not set");
 }
 
+static int hex_nibble(int ch)
+{
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
+    return -1;
+}
+
+/* Every key ends as a SHA-256 digest (the request path compares digests: constant time,
+ * no length leak); an inline key is wiped once hashed so the loaded config holds no secret. */
 static void validate_auth(cfg_loader *L)
 {
     sr_auth_config *a = &L->cfg->auth;
@@ -605,12 +616,39 @@ static void validate_auth(cfg_loader *L)
                        "auth is enabled but has no keys; add keys: [{key_env: NAME, tenant: T}]");
     for (size_t i = 0; i < a->n_keys; i++) {
         sr_auth_key *k = &a->keys[i];
-        bool has_key = k->key && *k->key, has_env = k->key_env && *k->key_env;
-        if (has_key == has_env) {
-            cfg_error_addr(L, k, "auth.keys[%zu] needs exactly one of key or key_env", i);
+        bool has_key = k->key && *k->key, has_env = k->key_env && *k->key_env,
+             has_hash = k->key_sha256 && *k->key_sha256;
+        if (!k->tenant || !*k->tenant) {
+            free(k->tenant);
+            if (asprintf(&k->tenant, "key-%zu", i) < 0) k->tenant = NULL;
+        }
+        if (k->burst == 0 && k->requests_per_second > 0) {
+            double b = k->requests_per_second;
+            k->burst = b < 1 ? 1 : b > 1e9 ? 1000000000 : (int)b + ((double)(int)b < b);
+        }
+        if ((int)has_key + (int)has_env + (int)has_hash != 1) {
+            cfg_error_addr(L, k, "auth.keys[%zu] needs exactly one of key, key_env or key_sha256", i);
             continue;
         }
-        if (has_env) {
+        if (has_hash) {
+            size_t n = strlen(k->key_sha256);
+            int ok = n == 64;
+            for (size_t j = 0; ok && j < 32; j++) {
+                int hi = hex_nibble(k->key_sha256[2 * j]), lo = hex_nibble(k->key_sha256[2 * j + 1]);
+                if (hi < 0 || lo < 0) ok = 0;
+                else k->digest[j] = (unsigned char)(hi << 4 | lo);
+            }
+            if (!ok) {
+                char got[48];
+                if (n == 64) snprintf(got, sizeof got, "a character that is not one");
+                else snprintf(got, sizeof got, "%zu characters", n);
+                cfg_error_addr(L, &k->key_sha256,
+                               "auth.keys[%zu].key_sha256 must be 64 hex digits (the SHA-256 of the key, "
+                               "e.g. printf %%s KEY | sha256sum), got %s",
+                               i, got);
+                continue;
+            }
+        } else if (has_env) {
             const char *v = getenv(k->key_env);
             if (!v || !*v) {
                 /* A missing key would lock that tenant out; only fatal when auth is on. */
@@ -624,17 +662,33 @@ static void validate_auth(cfg_loader *L)
                                   k->key_env);
                 continue;
             }
+            util_sha256(v, strlen(v), k->digest);
+        } else {
+            util_sha256(k->key, strlen(k->key), k->digest);
+            explicit_bzero(k->key, strlen(k->key));
             free(k->key);
-            k->key = strdup(v);
+            k->key = NULL;
         }
-        if (!k->tenant || !*k->tenant) {
-            free(k->tenant);
-            if (asprintf(&k->tenant, "key-%zu", i) < 0) k->tenant = NULL;
-        }
+        k->has_digest = true;
         for (size_t j = 0; j < i; j++)
-            if (a->keys[j].key && !strcmp(a->keys[j].key, k->key))
+            if (a->keys[j].has_digest && !memcmp(a->keys[j].digest, k->digest, 32))
                 cfg_error_addr(L, k, "auth.keys[%zu] repeats the key of auth.keys[%zu]", i, j);
     }
+    /* limits are per tenant: its keys share one bucket and one in-flight count */
+    for (size_t i = 0; i < a->n_keys; i++)
+        for (size_t j = 0; j < i; j++) {
+            const sr_auth_key *x = &a->keys[i], *y = &a->keys[j];
+            if (!x->tenant || !y->tenant || strcmp(x->tenant, y->tenant)) continue;
+            if (x->requests_per_second != y->requests_per_second || x->burst != y->burst ||
+                x->max_concurrent != y->max_concurrent) {
+                cfg_error_addr(L, x,
+                               "auth.keys[%zu] gives tenant '%s' other limits than auth.keys[%zu] "
+                               "(requests_per_second, burst, max_concurrent are per tenant: give the same "
+                               "on every key of a tenant)",
+                               i, x->tenant, j);
+            }
+            break;
+        }
 }
 
 /* Files semrouter itself reads later: a missing one is a warning here (the

@@ -347,7 +347,7 @@ static void api_handler(http_request *req, void *arg)
         watchdog_stage(NULL, NULL); /* back to the loop (the request may continue later) */
         return;
     }
-    watchdog_stage(NULL, path[0] == '/' && path[1] == 'v' ? "api" : "admin");
+    watchdog_stage(http_request_header(req, "x-request-id"), path[0] == '/' && path[1] == 'v' ? "api" : "admin");
     /* the request is freed once answered: keep what the accounting needs */
     char counted_path[64];
     snprintf(counted_path, sizeof counted_path, "%s", strlen(path) < sizeof counted_path ? path : "other");
@@ -551,6 +551,11 @@ static int load_models(gateway *gw, const sr_config *cfg)
         o.persist_path = sc->persist_path ? config_resolve_path(cfg, sc->persist_path, path, sizeof path) : NULL;
         gw->cache = cache_open(&o, err, sizeof err);
         if (!gw->cache) log_error("semantic cache not available (%s); requests go upstream", err);
+        else if (!(gw->memory_backend = cache_backend_memory(gw->cache))) {
+            log_error("semantic cache off: out of memory at start");
+            cache_close(gw->cache);
+            gw->cache = NULL;
+        }
     }
     gw->flights = singleflight_new();
     return 0;
@@ -760,6 +765,7 @@ int gateway_serve_main(int argc, char **argv)
         fprintf(stderr, "semrouter: refusing to start: the semantic cache backend is misconfigured (see above)\n");
         return 1;
     }
+    chat_pipeline_start(&gw, cfg); /* the compute pool (a failure is logged: work then runs on the loops) */
     config_retain(cfg); /* the runtime takes one reference; serve keeps using cfg below */
     gw.runtime = runtime_new(&gw, cfg);
     if (!gw.runtime) {
@@ -828,6 +834,7 @@ int gateway_serve_main(int argc, char **argv)
         break;
     }
     pthread_join(loop_thread, NULL);
+    chat_pipeline_stop(&gw); /* the compute pool, before the loops' bases go */
     atomic_store(&probe.stop, 1);
     if (probing) pthread_join(probe.thread, NULL);
     http_server_free(gw.server);
@@ -835,6 +842,7 @@ int gateway_serve_main(int argc, char **argv)
     balancer_free(gw.balancer);
     sr_metrics_free(gw.metrics);
     stats_free(gw.stats);
+    if (gw.memory_backend) gw.memory_backend->ops->close(gw.memory_backend);
     cache_close(gw.cache);
     cache_verifier_free(gw.verifier);
     if (gw.backend) gw.backend->ops->close(gw.backend);

@@ -50,7 +50,13 @@ typedef struct gateway {
      * is NULL: never a silent memory fallback */
     struct cache_backend *backend;
     cache_verifier *verifier; /* the cache hit verifier (semantic_cache.verifier) or NULL */
+    /* cache (memory) behind backend.h, so the request path asks every backend the
+     * same way (src/pipeline/cache.c); NULL when cache is NULL */
+    struct cache_backend *memory_backend;
     singleflight *flights;
+    /* Model work (embeddings, guards, classification) off the loops
+     * (pipeline/compute.h); server.compute_threads at start. */
+    struct compute_pool *compute;
     struct watchdog *watchdog; /* NULL: server.watchdog_seconds 0 */
 } gateway;
 
@@ -81,8 +87,13 @@ const char *gateway_tenant(const sr_config *cfg, const char *authorization_heade
  * when the key is one of auth.keys with admin: true; else 0. */
 int gateway_admin(const sr_config *cfg, const char *authorization_header);
 
-/* POST /v1/chat/completions (chat.c). */
+/* POST /v1/chat/completions (src/pipeline/chat.c: the staged pipeline). */
 void chat_handle(http_request *req, gateway *gw, gateway_worker *wk);
+/* The request path's own state (src/pipeline/chat.c): the compute pool for
+ * model work. start logs a failure (model work then runs on the loops); stop
+ * joins the pool (call after the loops stopped, before they are freed). */
+void chat_pipeline_start(gateway *gw, const sr_config *cfg);
+void chat_pipeline_stop(gateway *gw);
 
 /* `semrouter serve -c FILE`. */
 int gateway_serve_main(int argc, char **argv);

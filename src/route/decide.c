@@ -305,10 +305,65 @@ static const char *effort_of(const sr_config *cfg, const sr_model_score *ms)
     return "medium";
 }
 
-int route_decide(const route_engine *e, const route_input *in, route_decision *out, char *err,
-                 size_t errlen)
+void route_classify(const route_engine *e, const route_input *in, route_signal *out)
 {
     const sr_config *cfg = e->cfg;
+    memset(out, 0, sizeof *out);
+    out->category_index = -1;
+    out->reason = ROUTE_REASON_DEFAULT_MODEL;
+    out->method = "none";
+    out->classified = 1;
+    int cat = -1;
+    /* 1. keyword rules */
+    if (e->keywords && in->text) {
+        int r = keyword_set_match(e->keywords, in->text, in->text_len);
+        if (r >= 0) {
+            cat = cfg->keyword_rules[r].category_index;
+            out->reason = ROUTE_REASON_KEYWORD_RULE;
+            out->method = "keyword";
+            out->confidence = 1;
+        }
+    }
+    /* 2. classifier */
+    if (cat < 0 && in->embedding) {
+        uint64_t t0 = util_now_ns();
+        float probs[ROUTE_MAX_LABELS];
+        classify_result cr;
+        if (classifier_classify(e->cls, in->embedding, in->dim, probs, &cr) == 0 && cr.label >= 0) {
+            out->have_probs = cr.method == CLASSIFY_HEAD;
+            out->confidence = cr.confidence;
+            out->method = classify_method_name(cr.method);
+            int c = e->label_category[cr.label];
+            if (c >= 0 &&
+                (cr.method == CLASSIFY_EXAMPLES || cr.confidence >= cfg->classifier.category_model.threshold))
+                cat = c;
+            if (out->have_probs) {
+                const classifier_head *h = classifier_get_head(e->cls);
+                reasoning_entropy_decide(probs, e->label_flag, h->n_classes,
+                                         (float)cfg->classifier.category_model.threshold, &out->entropy);
+            }
+        }
+        out->classify_seconds = (double)(util_now_ns() - t0) / 1e9;
+        if (cat >= 0) out->reason = ROUTE_REASON_AUTO_ROUTING;
+    }
+    if (cat < 0) out->reason = ROUTE_REASON_DEFAULT_MODEL;
+    out->category_index = cat;
+    /* 3. the difficulty score (route_choose applies it to the chosen model) */
+    if (e->difficulty && in->embedding) {
+        const classifier_head *h = classifier_get_head(e->cls);
+        float hp[ROUTE_MAX_LABELS];
+        if (h) classifier_head_probs(h, in->embedding, hp);
+        out->difficulty_score =
+            difficulty_score(e->difficulty, in->embedding, h ? hp : NULL, in->text, in->text_len);
+        out->have_difficulty = 1;
+        out->small_model = e->small_model;
+        out->large_model = e->large_model;
+    }
+}
+
+int route_choose(const sr_config *cfg, const route_signal *sig, const route_input *in,
+                 route_decision *out, char *err, size_t errlen)
+{
     memset(out, 0, sizeof *out);
     out->category_index = -1;
     out->model_index = -1;
@@ -328,42 +383,17 @@ int route_decide(const route_engine *e, const route_input *in, route_decision *o
         return 0;
     }
 
-    /* 1. keyword rules */
-    int cat = -1;
-    float probs[ROUTE_MAX_LABELS];
-    int have_probs = 0;
-    if (e->keywords && in->text) {
-        int r = keyword_set_match(e->keywords, in->text, in->text_len);
-        if (r >= 0) {
-            cat = cfg->keyword_rules[r].category_index;
-            out->reason = ROUTE_REASON_KEYWORD_RULE;
-            out->method = "keyword";
-            out->confidence = 1;
-        }
+    int cat = -1, have_probs = 0;
+    out->reason = ROUTE_REASON_DEFAULT_MODEL;
+    if (sig && sig->classified) {
+        cat = sig->category_index;
+        out->reason = sig->reason;
+        out->method = sig->method;
+        out->confidence = sig->confidence;
+        out->entropy = sig->entropy;
+        out->classify_seconds = sig->classify_seconds;
+        have_probs = sig->have_probs;
     }
-    /* 2. classifier */
-    if (cat < 0 && in->embedding) {
-        uint64_t t0 = util_now_ns();
-        classify_result cr;
-        if (classifier_classify(e->cls, in->embedding, in->dim, probs, &cr) == 0 && cr.label >= 0) {
-            have_probs = cr.method == CLASSIFY_HEAD;
-            out->confidence = cr.confidence;
-            out->method = classify_method_name(cr.method);
-            int c = e->label_category[cr.label];
-            if (c >= 0 &&
-                (cr.method == CLASSIFY_EXAMPLES || cr.confidence >= cfg->classifier.category_model.threshold))
-                cat = c;
-            if (have_probs) {
-                const classifier_head *h = classifier_get_head(e->cls);
-                reasoning_entropy_decide(probs, e->label_flag, h->n_classes,
-                                         (float)cfg->classifier.category_model.threshold,
-                                         &out->entropy);
-            }
-        }
-        out->classify_seconds = (double)(util_now_ns() - t0) / 1e9;
-        if (cat >= 0) out->reason = ROUTE_REASON_AUTO_ROUTING;
-    }
-    if (cat < 0) out->reason = ROUTE_REASON_DEFAULT_MODEL;
 
     /* 3. model */
     const sr_category *c = cat >= 0 ? &cfg->categories[cat] : NULL;
@@ -389,20 +419,16 @@ int route_decide(const route_engine *e, const route_input *in, route_decision *o
     }
 
     /* 3b. difficulty: small or large model */
-    if (e->difficulty && mi >= 0 && in->embedding && !pii_moved) {
-        const classifier_head *h = classifier_get_head(e->cls);
-        float hp[ROUTE_MAX_LABELS];
-        if (h) classifier_head_probs(h, in->embedding, hp);
-        out->difficulty_score =
-            difficulty_score(e->difficulty, in->embedding, h ? hp : NULL, in->text, in->text_len);
+    if (sig && sig->classified && sig->have_difficulty && mi >= 0 && !pii_moved) {
+        out->difficulty_score = sig->difficulty_score;
         double thr = c && c->difficulty_threshold_set ? c->difficulty_threshold
                                                       : cfg->difficulty_routing.threshold;
-        int want = out->difficulty_score >= thr ? e->large_model : e->small_model;
+        int want = out->difficulty_score >= thr ? sig->large_model : sig->small_model;
         const sr_model *wm = &cfg->models[want];
         if (want == mi) {
-            out->difficulty = want == e->large_model ? "large" : "small";
+            out->difficulty = want == sig->large_model ? "large" : "small";
         } else if (healthy(in, wm->name) && pii_allowed(wm, in)) {
-            out->difficulty = want == e->large_model ? "large" : "small";
+            out->difficulty = want == sig->large_model ? "large" : "small";
             mi = want;
             set_model(cfg, out, mi);
             entry = NULL;
@@ -425,6 +451,16 @@ int route_decide(const route_engine *e, const route_input *in, route_decision *o
      * cannot be asked to think (the entropy verdict stays in out->entropy). */
     if (mi >= 0 && cfg->models[mi].reasoning_family_index < 0) out->reasoning = 0;
     return 0;
+}
+
+int route_decide(const route_engine *e, const route_input *in, route_decision *out, char *err,
+                 size_t errlen)
+{
+    route_signal sig;
+    int is_auto = !in->requested_model || !*in->requested_model ||
+                  config_is_auto_model(e->cfg, in->requested_model);
+    if (is_auto) route_classify(e, in, &sig);
+    return route_choose(e->cfg, is_auto ? &sig : NULL, in, out, err, errlen);
 }
 
 int route_rewrite_request(const route_engine *e, const route_decision *d, cJSON *req)

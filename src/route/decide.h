@@ -99,8 +99,40 @@ typedef struct route_decision {
     const char *difficulty;  /* "small" | "large" | "kept" (target unavailable) | NULL = off */
 } route_decision;
 
-/* Decides. Returns 0; -1 with err when the explicitly requested model is not
- * configured (the caller answers 404 model_not_found). Never allocates. */
+/* The category signal of a request for automatic routing: keyword rules (first
+ * match wins, confidence 1), else the category classifier on in->embedding
+ * (skipped when NULL), and the difficulty head's score (difficulty_routing,
+ * with a vector). Runs once per request, on a compute thread (it reads only the
+ * immutable engine); route_choose then turns it into a decision as often as
+ * needed (the PII redact path chooses again without classifying). */
+typedef struct route_signal {
+    int classified;          /* 1 once route_classify ran */
+    int category_index;      /* -1 = none (below threshold, unclaimed label, no text) */
+    route_reason reason;     /* KEYWORD_RULE, AUTO_ROUTING or DEFAULT_MODEL */
+    float confidence;
+    const char *method;      /* "keyword" | "head" | "examples" | "none" */
+    int have_probs;          /* the head decided: entropy is valid */
+    reasoning_decision entropy;
+    double classify_seconds;
+    int have_difficulty;     /* difficulty_score is valid (difficulty_routing on, a vector) */
+    float difficulty_score;
+    int small_model, large_model; /* difficulty_routing's models (indices into cfg->models) */
+} route_signal;
+void route_classify(const route_engine *e, const route_input *in, route_signal *out);
+
+/* The model for a request, the one place the explicit and default-model rules
+ * live: an explicit model name is used as is (pii_blocked when its policy
+ * forbids a detected type; -1 + err when it is not configured); the automatic
+ * model takes sig's category (sig NULL or unclassified = no category: the
+ * default model, or another model the PII policy allows) and, with sig's
+ * difficulty score, the small or large model. Works without a routing engine
+ * (config only). Never allocates. */
+int route_choose(const sr_config *cfg, const route_signal *sig, const route_input *in,
+                 route_decision *out, char *err, size_t errlen);
+
+/* route_classify (automatic model only) + route_choose. Returns 0; -1 with
+ * err when the explicitly requested model is not configured (the caller
+ * answers 404 model_not_found). Never allocates. */
 int route_decide(const route_engine *e, const route_input *in, route_decision *out, char *err,
                  size_t errlen);
 

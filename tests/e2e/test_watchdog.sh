@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The stuck-loop watchdog (src/core/watchdog.c, server.watchdog_seconds), with a real stall:
-# the embedding model is a remote /v1/embeddings endpoint (a second fakellm), whose calls
-# block the worker's loop for up to embedding_model.timeout_ms. The endpoint is made slow
-# (delay_ms 4000) and one chat request is sent: its worker stops turning. The watchdog must log
+# the embedding model is a remote /v1/embeddings endpoint (a second fakellm), and the router's
+# own POST /v1/embeddings calls it on the worker's loop (blocking, up to embedding_model.timeout_ms;
+# the chat path does its model work on the compute pool and no longer stalls, see
+# test_pipeline.sh). The endpoint is made slow (delay_ms 4000) and one embeddings request is
+# sent: its worker stops turning. The watchdog must log
 # which request and stage it is stuck in, count it in semrouter_watchdog_stalls_total, and make
 # /ready answer 503 naming the worker; when the call times out and the loop turns again, /ready
 # is 200 again and the recovery is logged.
@@ -38,8 +40,8 @@ check "ready_before_stall" '[ "$(ready)" = 200 ]'
 curl -s -X POST "$EMB_URL/admin/faults" -d '{"delay_ms":4000}' >/dev/null
 # the stalled request: curly quotes and an emoji, as users type them
 curl -s -o "$E2E_TMP/chat" -H 'Content-Type: application/json' -H 'x-request-id: wd-stuck-1' \
-    "$ROUTER_URL/v1/chat/completions" \
-    -d '{"model":"small","messages":[{"role":"user","content":"What\u2019s the capital of France? \ud83d\ude00"}]}' &
+    "$ROUTER_URL/v1/embeddings" \
+    -d '{"model":"emb","input":"What\u2019s the capital of France? \ud83d\ude00"}' &
 chat_pid=$!
 # wait (bounded) for the watchdog's line: stall 1 s + up to half a beat interval to notice
 for i in $(seq 1 60); do
@@ -48,29 +50,29 @@ for i in $(seq 1 60); do
 done
 line=$(grep -m1 'watchdog: worker [0-9]* has not turned' "$ROUTER_LOG")
 check "stall_logged_with_request_and_stage" --why "log: $(grep watchdog "$ROUTER_LOG" | head -3)" \
-    '[[ "$line" == *"request wd-stuck-1, stage embed"* ]]'
+    '[[ "$line" == *"request wd-stuck-1, stage api"* ]]'
 st=$(ready)
 check "ready_503_while_stalled" --why "status $st: $(cat "$E2E_TMP/ready")" \
-    '[ "$st" = 503 ] && grep -q "\"stalled_workers\":\[{\"worker\":[01],\"seconds\":[0-9.]*,\"request_id\":\"wd-stuck-1\",\"stage\":\"embed\"}\]" "$E2E_TMP/ready"'
+    '[ "$st" = 503 ] && grep -q "\"stalled_workers\":\[{\"worker\":[01],\"seconds\":[0-9.]*,\"request_id\":\"wd-stuck-1\",\"stage\":\"api\"}\]" "$E2E_TMP/ready"'
 curl -s --max-time 2 "$ROUTER_URL/metrics" -o "$E2E_TMP/metrics" ||
     curl -s --max-time 2 "$ROUTER_URL/metrics" -o "$E2E_TMP/metrics"
 check "stall_counted" grep -q '^semrouter_watchdog_stalls_total{worker="[01]"} 1$' "$E2E_TMP/metrics"
 wait "$chat_pid"
 # the remote call gave up (4 s delay < 5 s timeout: it answered late); the request was answered
-check "stalled_request_still_answered" grep -q '"choices"' "$E2E_TMP/chat"
+check "stalled_request_still_answered" grep -q '"embedding"' "$E2E_TMP/chat"
 for i in $(seq 1 30); do
     grep -q 'watchdog: worker [0-9]* turns again' "$ROUTER_LOG" && break
     sleep 0.1
 done
-check "recovery_logged" grep -q 'watchdog: worker [01] turns again after [0-9.]* s stalled (request wd-stuck-1, stage embed)' "$ROUTER_LOG"
+check "recovery_logged" grep -q 'watchdog: worker [01] turns again after [0-9.]* s stalled (request wd-stuck-1, stage api)' "$ROUTER_LOG"
 check "ready_after_recovery" '[ "$(ready)" = 200 ]'
 router_stop
 
 # watchdog_seconds: 0 turns it off: the same stall leaves /ready alone
 sed -i 's/watchdog_seconds: 1/watchdog_seconds: 0/' "$E2E_TMP/wd.yaml"
 router_start "$E2E_TMP/wd.yaml" || exit 1
-curl -s -o /dev/null -H 'Content-Type: application/json' "$ROUTER_URL/v1/chat/completions" \
-    -d '{"model":"small","messages":[{"role":"user","content":"another question"}]}' &
+curl -s -o /dev/null -H 'Content-Type: application/json' "$ROUTER_URL/v1/embeddings" \
+    -d '{"model":"emb","input":"another question"}' &
 chat_pid=$!
 sleep 2
 check "watchdog_off_no_stall_reported" '! grep -q "watchdog:" "$ROUTER_LOG"'

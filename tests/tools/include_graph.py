@@ -23,10 +23,10 @@ MAY_USE = {
     "http": {"core"},
     "guard": {"core", "embed"},
     "route": {"core", "config", "embed"},
-    "pipeline": {"core", "embed"},
     "cache": {"core", "config", "index", "http", "metrics", "embed"},
-    "api": {"core", "config", "metrics", "index", "embed", "http", "guard", "route", "cache",
-            "pipeline"},
+    "api": {"core", "config", "metrics", "index", "embed", "http", "guard", "route", "cache"},
+    "pipeline": {"core", "config", "metrics", "index", "embed", "http", "guard", "route", "cache",
+                 "api"},
     "cli": {"core", "config", "metrics", "index", "embed", "http", "guard", "route", "cache",
             "pipeline", "api"},
 }

@@ -1,0 +1,204 @@
+/* model_work.c - stage 4: the model work of a request, on the compute pool.
+ *
+ * One compute job per request (pipeline/compute.h): the pool embeds the last
+ * user turn and, when the semantic tier may use them, the earlier turns
+ * (micro-batched with other requests' texts), then model_work_run, still on
+ * the compute thread, does what needs the texts and vectors:
+ *   1. PII detection over every message's text (the policy is applied by the
+ *      route stage);
+ *   2. the category signal, once (route_classify: keyword rules, then the
+ *      classifier on the vector); the redact path reuses it;
+ *   3. the prompt guard with the category's override: the last user turn with
+ *      its vector, then every other text the model will read by its patterns.
+ * Its done callback, on the request's loop, records metrics and passes the
+ * request to the route stage (or finishes it when the client left).
+ *
+ * While the job runs the compute thread owns the context (chat.h); work
+ * reads only the request's own texts and immutable shared state (the
+ * runtime's engine and detector, the config). A request that needs none of
+ * this skips the pool and goes straight to the route stage. */
+#include "pipeline/chat.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "core/watchdog.h"
+#include "guard/pii.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void detect_pii(chat_ctx *c)
+{
+    pii_entity ents[64];
+    int n = pii_detect_min(c->texts.pii_text, c->texts.pii_len, ents, 64,
+                           c->cfg->classifier.pii_model.threshold);
+    for (int i = 0; i < n && c->n_pii < CHAT_MAX_PII_TYPES; i++) {
+        const char *name = pii_type_name(ents[i].type);
+        int seen = 0;
+        for (int k = 0; k < c->n_pii; k++)
+            if (!strcmp(c->pii_types[k], name)) seen = 1;
+        if (!seen) c->pii_types[c->n_pii++] = name;
+    }
+    size_t at = 0;
+    for (int i = 0; i < c->n_pii && at < sizeof c->pii_types_joined; i++)
+        at += (size_t)snprintf(c->pii_types_joined + at, sizeof c->pii_types_joined - at, "%s%s",
+                               i ? "," : "", c->pii_types[i]);
+}
+
+static void classify(chat_ctx *c)
+{
+    route_input in = {0};
+    in.text = c->have_keys ? c->keys.query : NULL;
+    in.text_len = c->have_keys ? c->keys.query_len : 0;
+    in.embedding = c->query_vec;
+    in.dim = c->gw->embed ? embed_dim(c->gw->embed) : 0;
+    in.requested_model = c->requested_model;
+    route_classify(c->rt->route, &in, &c->signal);
+}
+
+/* The prompt guard (category override: the signal's category, which is the
+ * route's category, as route_choose keeps it). */
+static void guard_jailbreak(chat_ctx *c)
+{
+    const sr_config *cfg = c->cfg;
+    const jailbreak_detector *d = c->rt->jailbreak;
+    int enabled = cfg->prompt_guard.enabled;
+    double threshold = cfg->prompt_guard.threshold;
+    if (c->signal.classified && c->signal.category_index >= 0) {
+        const sr_category *cat = &cfg->categories[c->signal.category_index];
+        enabled = cat->jailbreak_enabled;
+        threshold = cat->jailbreak_threshold;
+    }
+    if (!enabled || !d) return;
+    const float *vec =
+        c->query_vec && c->gw->embed && jailbreak_dim(d) == embed_dim(c->gw->embed) ? c->query_vec : NULL;
+    jailbreak_result r = {0};
+    uint64_t t0 = util_now_ns();
+    int ran = 0;
+    if (c->have_keys && c->keys.query &&
+        jailbreak_check(d, c->keys.query, c->keys.query_len, vec, (float)threshold, &r) == 0)
+        ran = 1;
+    /* earlier turns, system/developer and tool messages, text beside images:
+     * the same patterns (the vector is the last turn's only) */
+    if (c->have_texts && c->texts.guard_len > (c->have_keys && c->keys.query ? c->keys.query_len : 0)) {
+        jailbreak_result all;
+        if (jailbreak_check(d, c->texts.guard_text, c->texts.guard_len, NULL, (float)threshold, &all) == 0) {
+            if (!ran || all.is_jailbreak > r.is_jailbreak ||
+                (all.is_jailbreak == r.is_jailbreak && all.confidence > r.confidence))
+                r = all;
+            ran = 1;
+        }
+    }
+    if (!ran) return;
+    c->jailbreak_ran = 1;
+    c->jailbreak = r;
+    c->jailbreak_seconds = (double)(util_now_ns() - t0) / 1e9;
+    c->jailbreak_confidence = r.confidence;
+}
+
+/* On the compute thread, after the embedding. */
+static void model_work_run(compute_job *j)
+{
+    chat_ctx *c = j->arg;
+    if (c->job.n_texts > 0) {
+        if (j->embed_status == 0) {
+            int window = embed_max_tokens(c->gw->embed);
+            for (int i = 0; i < j->n_texts; i++)
+                if (window > 0 && c->embed_tokens[i] > window) c->over_window = 1;
+            c->query_vec = c->vecs;
+            if (j->n_texts > 1) c->context_vecs = c->vecs + embed_dim(c->gw->embed);
+            c->embed_ms = (double)(j->t_embedded - j->t_start) / 1e6;
+        }
+    }
+    if (c->need_pii) detect_pii(c);
+    if (c->need_classify) classify(c);
+    if (c->need_jailbreak) guard_jailbreak(c);
+}
+
+/* On the request's loop. */
+static void model_work_done(compute_job *j)
+{
+    chat_ctx *c = j->arg;
+    sr_metrics *m = c->gw->metrics;
+    if (j->n_texts > 0) {
+        if (j->embed_status) log_warn("embedding failed for %s: %s", c->request_id, j->embed_error);
+        else metrics_observe(m->embedding_latency, NULL, c->embed_ms / 1e3);
+    }
+    if (c->jailbreak_ran)
+        metrics_observe(m->classifier_latency, METRICS_LABELS("jailbreak"), c->jailbreak_seconds);
+    if (c->client_gone) {
+        chat_cancelled(c);
+        return;
+    }
+    chat_route(c);
+    watchdog_stage(NULL, NULL); /* back to the loop (the request may continue later) */
+}
+
+/* The texts to embed: the query, then the context turns when the semantic tier
+ * can use them. Returns the count, -1 on out of memory. */
+static int plan_texts(chat_ctx *c)
+{
+    if (!c->need_embedding) return 0;
+    int n = 1;
+    if ((c->gw->cache || c->gw->backend) && c->cfg->semantic_cache.enabled && c->keys.semantic_ok &&
+        c->keys.n_context > 0)
+        n += c->keys.n_context;
+    int dim = embed_dim(c->gw->embed);
+    c->embed_texts = malloc(sizeof *c->embed_texts * (size_t)n);
+    c->embed_lens = malloc(sizeof *c->embed_lens * (size_t)n);
+    c->embed_tokens = calloc((size_t)n, sizeof *c->embed_tokens);
+    c->vecs = malloc(sizeof(float) * (size_t)dim * (size_t)n);
+    if (!c->embed_texts || !c->embed_lens || !c->embed_tokens || !c->vecs) return -1;
+    c->embed_texts[0] = c->keys.query;
+    c->embed_lens[0] = c->keys.query_len;
+    for (int i = 1; i < n; i++) {
+        c->embed_texts[i] = c->keys.context[i - 1];
+        c->embed_lens[i] = c->keys.context_len[i - 1];
+    }
+    return n;
+}
+
+void chat_model_work(chat_ctx *c)
+{
+    c->stage = CHAT_STAGE_MODEL_WORK;
+    watchdog_stage(c->request_id, "model_work");
+    if (!c->need_embedding && !c->need_pii && !c->need_classify && !c->need_jailbreak) {
+        chat_route(c);
+        return;
+    }
+    int n = plan_texts(c);
+    if (n < 0) {
+        log_warn("out of memory planning the embedding of %s: routing and the cache go without it",
+                 c->request_id);
+        n = 0;
+    }
+    compute_job *j = &c->job;
+    j->n_texts = n;
+    j->texts = c->embed_texts;
+    j->lens = c->embed_lens;
+    j->vecs = c->vecs;
+    j->n_tokens = c->embed_tokens;
+    j->work = model_work_run;
+    j->done = model_work_done;
+    j->arg = c;
+    j->loop = http_request_base(c->req);
+    if (c->gw->compute && compute_submit(c->gw->compute, j) == 0) return;
+    /* no pool (stopping): the work runs here rather than not at all */
+    char err[256];
+    j->embed_status = 0;
+    if (n > 0) {
+        uint64_t t0 = util_now_ns();
+        j->t_start = t0;
+        if (!c->wk->embed) {
+            j->embed_status = -1;
+            snprintf(j->embed_error, sizeof j->embed_error, "no embedding state on this worker");
+        } else if (embed_batch_tokens(c->gw->embed, c->wk->embed, j->texts, j->lens, n, j->vecs, j->n_tokens, err,
+                               sizeof err)) {
+            j->embed_status = -1;
+            snprintf(j->embed_error, sizeof j->embed_error, "%.200s", err);
+        }
+        j->t_embedded = util_now_ns();
+    }
+    model_work_run(j);
+    model_work_done(j);
+}

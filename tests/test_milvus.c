@@ -3,6 +3,7 @@
  * those cases are skipped when node is missing). */
 #include "cache/milvus.h"
 #include "cache/milvus_proto.h"
+#include "cache/select.h"
 #include "core/util.h"
 #include "test.h"
 
@@ -241,6 +242,109 @@ static void test_rows_to_candidates(void)
     cJSON_Delete(data);
     buf_free(&j);
     buf_free(&c64);
+}
+
+/* The conversation field: written from the request's turns, read back into a
+ * candidate exactly as the memory backend fills one (select.h), and a field that
+ * does not fit the row's turn count drops the row instead of being misread. */
+static void test_conversation_field(void)
+{
+    const char *texts[] = {"Où est la Tour Eiffel ? “Paris” 🗼", "It is in Paris, France.", "tool: {\"k\":\"v\\n\"}"};
+    size_t lens[] = {strlen(texts[0]), strlen(texts[1]), strlen(texts[2])};
+    unsigned char roles[] = {CACHE_ROLE_USER, CACHE_ROLE_ASSISTANT, CACHE_ROLE_OTHER};
+    buf conv;
+    buf_init(&conv);
+    CHECK_EQ_INT(mv_put_conversation(&conv, 3, texts, lens, roles, 65535), 0);
+    cache_candidate c;
+    memset(&c, 0, sizeof c);
+    c.n_context = 3;
+    CHECK_EQ_INT(mv_get_conversation(conv.data, &c), 0);
+    unsigned char h[32];
+    CHECK(cache_context_hash(3, texts, lens, roles, h) == 1, "hash of the assistant turn");
+    CHECK(c.has_answer_hash && !memcmp(c.answer_hash, h, 32), "answer hash back");
+    CHECK(c.context_roles && c.context_roles[0] == CACHE_ROLE_USER && c.context_roles[1] == CACHE_ROLE_ASSISTANT &&
+              c.context_roles[2] == CACHE_ROLE_OTHER,
+          "roles back");
+    CHECK(c.context_texts && c.context_texts[1] == NULL, "no assistant text kept");
+    if (c.context_texts) {
+        CHECK_STR(c.context_texts[0], texts[0]);
+        CHECK_STR(c.context_texts[2], texts[2]);
+    }
+    mv_candidate_clear(&c);
+    /* the same field for a row that says 2 turns: refused */
+    c.n_context = 2;
+    CHECK_EQ_INT(mv_get_conversation(conv.data, &c), -1);
+    CHECK(!c.context_texts && !c.context_roles && !c.has_answer_hash, "nothing half-read");
+    const char *bad[] = {"{\"roles\":\"ux\",\"texts\":[\"a\",\"b\"]}", "{\"roles\":\"ua\",\"texts\":[\"a\",\"b\"]}",
+                         "{\"roles\":\"ua\",\"answers\":\"zz\",\"texts\":[\"a\",null]}", "not json", "[1]"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        memset(&c, 0, sizeof c);
+        c.n_context = 2;
+        CHECK(mv_get_conversation(bad[i], &c) == -1 && !c.context_texts, "bad field %zu refused", i);
+    }
+    memset(&c, 0, sizeof c);
+    c.n_context = 2;
+    CHECK(mv_get_conversation("", &c) == 0 && !c.context_texts, "empty field: vectors only");
+    /* over the VarChar limit: -1, the buffer as it was */
+    buf small;
+    buf_init(&small);
+    buf_puts(&small, "x");
+    CHECK(mv_put_conversation(&small, 3, texts, lens, roles, 20) == -1 && small.len == 1, "too large");
+    buf_free(&small);
+    /* a row carrying it: the candidate has the conversation and the match accepts the same
+     * conversation (byte-identical answer: 2) and refuses another conversation's answer */
+    float ctx[3 * 4] = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0};
+    buf c64, j;
+    buf_init(&c64);
+    buf_init(&j);
+    mv_b64_encode(&c64, ctx, sizeof ctx);
+    buf_puts(&j, "[{\"id\":\"");
+    buf_puts(&j, hex64('a'));
+    buf_puts(&j, "\",\"distance\":0.9,\"tenant\":\"t\",\"partition_hash\":\"");
+    buf_puts(&j, hex64('p'));
+    buf_printf(&j, "\",\"response_body\":\"B\",\"body_encoding\":0,\"n_context\":3,\"context\":\"%s\",\"created_at\":1,"
+                   "\"conversation\":",
+               c64.data);
+    buf_json_str(&j, conv.data, conv.len);
+    buf_puts(&j, "}]");
+    cJSON *data = cJSON_Parse(j.data);
+    cache_candidates out;
+    CHECK_EQ_INT(mv_rows_to_candidates(data, "COSINE", 4, "t", hex64('p'), NULL, 0.5f, 5, &out), 1);
+    if (out.n == 1) {
+        cache_select_input in;
+        cache_select_input_default(&in);
+        in.dim = 4;
+        in.n_context = 3;
+        in.context_vecs = ctx;
+        in.context_texts = texts;
+        in.context_lens = lens;
+        in.context_roles = roles;
+        CHECK_EQ_INT(cache_context_match(&in, &out.v[0], NULL), 2);
+        const char *other[] = {texts[0], "The Eiffel Tower is in Las Vegas, Nevada.", texts[2]};
+        size_t olens[] = {lens[0], strlen(other[1]), lens[2]};
+        in.context_texts = other;
+        in.context_lens = olens;
+        float octx[3 * 4] = {1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0}; /* its answer embeds elsewhere */
+        in.context_vecs = octx;
+        CHECK_EQ_INT(cache_context_match(&in, &out.v[0], NULL), 0);
+    }
+    cache_candidates_free(&out);
+    cJSON_Delete(data);
+    /* the same row with a conversation of 2 turns: dropped, never misread */
+    buf_free(&j);
+    buf_init(&j);
+    buf_printf(&j, "[{\"id\":\"%s\",\"distance\":0.9,\"tenant\":\"t\",\"partition_hash\":\"%s\",\"response_body\":\"B\","
+                   "\"body_encoding\":0,\"n_context\":3,\"context\":\"%s\",\"created_at\":1,"
+                   "\"conversation\":\"{\\\"roles\\\":\\\"ua\\\",\\\"texts\\\":[\\\"a\\\",null]}\"}]",
+               hex64('a'), hex64('p'), c64.data);
+    data = cJSON_Parse(j.data);
+    CHECK(data != NULL, "row json");
+    CHECK_EQ_INT(mv_rows_to_candidates(data, "COSINE", 4, "t", hex64('p'), NULL, 0.5f, 5, &out), 0);
+    cache_candidates_free(&out);
+    cJSON_Delete(data);
+    buf_free(&j);
+    buf_free(&c64);
+    buf_free(&conv);
 }
 
 /* Bounded random and mutated inputs through the answer parser and the row decoder:
@@ -689,6 +793,7 @@ int main(void)
     RUN(test_body_encoding);
     RUN(test_utf8_prefix);
     RUN(test_rows_to_candidates);
+    RUN(test_conversation_field);
     RUN(test_parser_random_inputs);
     RUN(test_backend_unreachable_at_start);
     RUN(test_backend_store_lookup);

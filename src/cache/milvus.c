@@ -224,6 +224,7 @@ static int sync_call(milvus_backend *b, const char *route, const buf *body, mv_a
 static const char *const string_fields[][2] = {
     {"partition_hash", "64"}, {"tenant", "512"},         {"embedding_model", "256"},
     {"query_text", "65535"},  {"response_body", "65535"}, {"context", "65535"},
+    {"conversation", "65535"}, /* schema 2: the earlier turns' texts and roles */
 };
 static const char *const int_fields[] = {"body_encoding", "semantic", "n_context", "created_at",
                                          "expires_at"};
@@ -279,7 +280,7 @@ static int verify_schema(milvus_backend *b, const cJSON *d, int *loaded, int *in
         snprintf(err, errlen, "describe of collection %s has no fields", b->collection);
         return -1;
     }
-    int have_id = 0, have_vec = 0, n_str = 0, n_int = 0;
+    int have_id = 0, have_vec = 0, n_str = 0, n_int = 0, have_conversation = 0;
     const cJSON *f;
     cJSON_ArrayForEach(f, fields)
     {
@@ -306,16 +307,34 @@ static int verify_schema(milvus_backend *b, const cJSON *d, int *loaded, int *in
         } else {
             for (size_t i = 0; i < sizeof string_fields / sizeof *string_fields; i++)
                 if (!strcmp(n, string_fields[i][0]) && !strcmp(t, "VarChar")) n_str++;
+            if (!strcmp(n, "conversation") && !strcmp(t, "VarChar")) have_conversation = 1;
             for (size_t i = 0; i < sizeof int_fields / sizeof *int_fields; i++)
                 if (!strcmp(n, int_fields[i]) && !strcmp(t, "Int64")) n_int++;
         }
     }
-    if (!have_id || !have_vec || n_str != (int)(sizeof string_fields / sizeof *string_fields) ||
+    int n_str_need = (int)(sizeof string_fields / sizeof *string_fields);
+    int schema1 = have_id && have_vec && !have_conversation && n_str == n_str_need - 1 &&
+                  n_int == (int)(sizeof int_fields / sizeof *int_fields);
+    if (schema1 && b->inspect) {
+        n_str = n_str_need; /* the CLI (count, clear, purge) reads only fields schema 1 has */
+    } else if (schema1) {
+        /* schema 1 (before the conversation field): its rows cannot say which
+         * conversation they answered, so follow-ups would be matched on vectors
+         * alone; never reuse it silently */
+        snprintf(err, errlen,
+                 "collection %s was created by an older semrouter (schema 1, no conversation field: "
+                 "follow-up questions could not be told apart by conversation); use a new "
+                 "collection.name, or drop the collection (development.drop_collection_on_startup: true "
+                 "drops and re-creates it)",
+                 b->collection);
+        return -1;
+    }
+    if (!have_id || !have_vec || n_str != n_str_need ||
         n_int != (int)(sizeof int_fields / sizeof *int_fields)) {
         snprintf(err, errlen,
                  "collection %s exists with another schema (not semrouter's cache: it needs a VarChar "
                  "primary key id, %s FloatVector(%d) and the fields partition_hash, tenant, "
-                 "embedding_model, query_text, response_body, context, body_encoding, semantic, "
+                 "embedding_model, query_text, response_body, context, conversation, body_encoding, semantic, "
                  "n_context, created_at, expires_at); use another collection.name",
                  b->collection, b->vector_field, b->dim);
         return -1;
@@ -924,6 +943,9 @@ static void mv_store(cache_backend *cb, struct event_base *loop, const cache_req
     row.dim = b->dim;
     row.n_context = r->n_context;
     row.context_vecs = r->context_vecs;
+    row.context_texts = r->context_texts;
+    row.context_lens = r->context_lens;
+    row.context_roles = r->context_roles;
     row.created_at = now;
     row.expires_at = b->ttl > 0 ? now + b->ttl : NO_EXPIRY;
     buf_init(&p->row);

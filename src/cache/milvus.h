@@ -7,7 +7,7 @@
  * counts). Bootstrap, the recovery probe and the delete of expired rows run
  * on a maintenance thread of the backend (blocking calls there are fine).
  *
- * Collection (closed schema, created when missing and
+ * Collection (closed schema 2, created when missing and
  * development.auto_create_collection is true):
  *   id VarChar(64) primary = exact key (hex SHA-256: deterministic, so a store
  *     is an idempotent upsert and the exact tier is a lookup by id)
@@ -18,6 +18,10 @@
  *                                  UTF-8); still too large = store skipped
  *   context VarChar(65535)         base64 f32 vectors of the earlier turns,
  *   n_context Int64                their count (too many = store skipped)
+ *   conversation VarChar(65535)    schema 2: the earlier turns' roles, user/tool
+ *                                  texts and a SHA-256 of the assistant turns
+ *                                  (mv_put_conversation), what cache_select's
+ *                                  context match reads; "" when not given
  *   semantic Int64                 1 = the vector is the query's embedding,
  *                                  0 = exact-only entry (non-text turn)
  *   created_at, expires_at Int64   Unix seconds (no TTL: year 9999)
@@ -25,7 +29,10 @@
  * with an index of collection.index (HNSW M/efConstruction) and the metric
  * of collection.vector_field.metric_type. An existing collection whose
  * dimension, metric, fields or embedding model differ is an error at start
- * (never reused silently, never dropped unless drop_collection_on_startup).
+ * (never reused silently, never dropped unless drop_collection_on_startup);
+ * a schema 1 collection (no conversation field, written before follow-ups
+ * were told apart by conversation) is refused with its own sentence (the
+ * CLI still counts, clears and purges it).
  *
  * lookup: query_vec given -> entities/search filtered on partition_hash,
  * tenant, semantic == 1 and expires_at > now (literals escaped), limit

@@ -318,16 +318,116 @@ void mv_lookup_filter(buf *b, const char *partition, const char *tenant, int64_t
     buf_printf(b, " and expires_at > %lld", (long long)now);
 }
 
-int mv_put_row(buf *b, const mv_row *r, const char *vector_field)
+int mv_put_conversation(buf *b, int n_context, const char *const *texts, const size_t *lens,
+                        const unsigned char *roles, size_t max)
 {
-    buf ctx;
-    buf_init(&ctx);
-    if (r->n_context > 0 && r->context_vecs)
-        mv_b64_encode(&ctx, r->context_vecs, sizeof(float) * (size_t)r->dim * (size_t)r->n_context);
-    if (ctx.oom || ctx.len > 65535) {
-        buf_free(&ctx);
+    if (n_context <= 0 || !texts || !lens || !roles) return 0;
+    size_t start = b->len;
+    static const char letters[] = {'u', 'a', 'o'};
+    buf_puts(b, "{\"roles\":\"");
+    for (int i = 0; i < n_context; i++)
+        buf_putc(b, letters[roles[i] <= CACHE_ROLE_OTHER ? roles[i] : CACHE_ROLE_OTHER]);
+    buf_putc(b, '"');
+    unsigned char h[32];
+    if (cache_context_hash(n_context, texts, lens, roles, h)) {
+        static const char hex[] = "0123456789abcdef";
+        buf_puts(b, ",\"answers\":\"");
+        for (int i = 0; i < 32; i++) {
+            buf_putc(b, hex[h[i] >> 4]);
+            buf_putc(b, hex[h[i] & 15]);
+        }
+        buf_putc(b, '"');
+    }
+    buf_puts(b, ",\"texts\":[");
+    for (int i = 0; i < n_context; i++) {
+        if (i) buf_putc(b, ',');
+        if (roles[i] == CACHE_ROLE_ASSISTANT) {
+            buf_puts(b, "null");
+        } else {
+            const char *t = texts[i] ? texts[i] : "";
+            size_t l = texts[i] ? strnlen(t, lens[i]) : 0;
+            buf_json_str(b, t, mv_utf8_prefix(t, l, l)); /* a NUL or invalid UTF-8 ends it */
+        }
+    }
+    buf_puts(b, "]}");
+    if (b->oom || b->len - start > max) {
+        b->len = start;
+        if (b->data) b->data[start] = 0;
         return -1;
     }
+    return 0;
+}
+
+static int hexval(char ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+int mv_get_conversation(const char *s, cache_candidate *c)
+{
+    if (!s || !*s) return 0;
+    int n = c->n_context;
+    cJSON *j = cJSON_Parse(s);
+    const cJSON *roles = cJSON_GetObjectItemCaseSensitive(j, "roles");
+    const cJSON *answers = cJSON_GetObjectItemCaseSensitive(j, "answers");
+    const cJSON *texts = cJSON_GetObjectItemCaseSensitive(j, "texts");
+    int rc = -1;
+    if (n <= 0 || !cJSON_IsObject(j) || !cJSON_IsString(roles) || strlen(roles->valuestring) != (size_t)n ||
+        !cJSON_IsArray(texts) || cJSON_GetArraySize(texts) != n || (answers && !cJSON_IsString(answers)))
+        goto out;
+    if (answers) {
+        const char *h = answers->valuestring;
+        if (strlen(h) != 64) goto out;
+        for (int i = 0; i < 32; i++) {
+            int hi = hexval(h[2 * i]), lo = hexval(h[2 * i + 1]);
+            if (hi < 0 || lo < 0) goto out;
+            c->answer_hash[i] = (unsigned char)(hi << 4 | lo);
+        }
+        c->has_answer_hash = 1;
+    }
+    c->context_roles = malloc((size_t)n);
+    c->context_texts = calloc((size_t)n, sizeof *c->context_texts);
+    if (!c->context_roles || !c->context_texts) goto out;
+    for (int i = 0; i < n; i++) {
+        char r = roles->valuestring[i];
+        const cJSON *t = cJSON_GetArrayItem(texts, i);
+        if (r != 'u' && r != 'a' && r != 'o') goto out;
+        c->context_roles[i] = r == 'u' ? CACHE_ROLE_USER : r == 'a' ? CACHE_ROLE_ASSISTANT : CACHE_ROLE_OTHER;
+        if (r == 'a') {
+            if (!cJSON_IsNull(t)) goto out;
+        } else if (!cJSON_IsString(t) || !(c->context_texts[i] = strdup(t->valuestring))) {
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (rc) {
+        for (int i = 0; c->context_texts && i < n; i++) free(c->context_texts[i]);
+        free(c->context_texts);
+        free(c->context_roles);
+        c->context_texts = NULL;
+        c->context_roles = NULL;
+        c->has_answer_hash = 0;
+        memset(c->answer_hash, 0, sizeof c->answer_hash);
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+int mv_put_row(buf *b, const mv_row *r, const char *vector_field)
+{
+    buf ctx, conv;
+    buf_init(&ctx);
+    buf_init(&conv);
+    if (r->n_context > 0 && r->context_vecs)
+        mv_b64_encode(&ctx, r->context_vecs, sizeof(float) * (size_t)r->dim * (size_t)r->n_context);
+    if (ctx.oom || ctx.len > 65535 ||
+        mv_put_conversation(&conv, r->n_context, r->context_texts, r->context_lens, r->context_roles, 65535)) {
+        buf_free(&ctx);
+        buf_free(&conv);
+        return -1;
+    }
+
     buf_puts(b, "{\"id\":");
     buf_json_str(b, r->id, strlen(r->id));
     buf_puts(b, ",\"partition_hash\":");
@@ -344,6 +444,8 @@ int mv_put_row(buf *b, const mv_row *r, const char *vector_field)
     buf_printf(b, ",\"body_encoding\":%d,\"semantic\":%d,\"n_context\":%d,\"context\":", r->body_encoding,
                r->vec ? 1 : 0, r->n_context > 0 ? r->n_context : 0);
     buf_json_str(b, ctx.data ? ctx.data : "", ctx.len);
+    buf_puts(b, ",\"conversation\":");
+    buf_json_str(b, conv.data ? conv.data : "", conv.len);
     buf_printf(b, ",\"created_at\":%lld,\"expires_at\":%lld,", (long long)r->created_at, (long long)r->expires_at);
     buf_json_str(b, vector_field, strlen(vector_field));
     buf_putc(b, ':');
@@ -356,6 +458,7 @@ int mv_put_row(buf *b, const mv_row *r, const char *vector_field)
     }
     buf_putc(b, '}');
     buf_free(&ctx);
+    buf_free(&conv);
     return b->oom ? -1 : 0;
 }
 
@@ -367,6 +470,9 @@ void mv_candidate_clear(cache_candidate *c)
     free(c->query_text);
     free(c->context_vecs);
     free(c->id);
+    for (int i = 0; c->context_texts && i < c->n_context; i++) free(c->context_texts[i]);
+    free(c->context_texts);
+    free(c->context_roles);
     memset(c, 0, sizeof *c);
 }
 
@@ -415,6 +521,7 @@ static int row_candidate(const cJSON *row, const char *metric, int dim, const ch
         }
         c->context_vecs = (float *)raw;
     }
+    if (mv_get_conversation(str_of(row, "conversation"), c)) goto bad;
     c->inserted_at = created;
     int exact = exact_key && !strcmp(id, exact_key);
     c->tier = (!metric || exact) ? CACHE_TIER_EXACT : CACHE_TIER_SEMANTIC;

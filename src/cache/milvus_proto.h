@@ -112,11 +112,31 @@ typedef struct mv_row {
     int dim;
     int n_context;
     const float *context_vecs;
+    /* the earlier turns' texts and roles (NULL = not given): the conversation
+     * field, what cache_select's context match reads (mv_put_conversation) */
+    const char *const *context_texts;
+    const size_t *context_lens;
+    const unsigned char *context_roles;
     int64_t created_at, expires_at;
 } mv_row;
 
 /* Field names of the closed schema; vector_field is configurable. */
-#define MV_FIELDS_OUT "\"query_text\",\"response_body\",\"body_encoding\",\"context\",\"n_context\",\"created_at\",\"tenant\",\"partition_hash\""
+#define MV_FIELDS_OUT "\"query_text\",\"response_body\",\"body_encoding\",\"context\",\"n_context\",\"conversation\",\"created_at\",\"tenant\",\"partition_hash\""
+
+/* The conversation field of a row: "" when the request carried no texts and
+ * roles, else a JSON object
+ *   {"roles":"uao","answers":"<hex SHA-256 of the assistant turns>","texts":["..",null,".."]}
+ * roles one letter per earlier turn (u user, a assistant, o other), answers
+ * cache_context_hash (absent when there is no assistant turn), texts the user
+ * and tool turns (null for assistant turns; a text is cut at a NUL byte, as
+ * the memory backend does). -1 when it would not fit in max bytes. */
+int mv_put_conversation(buf *b, int n_context, const char *const *texts, const size_t *lens,
+                        const unsigned char *roles, size_t max);
+/* Reads a conversation field back into c (context_texts, context_roles,
+ * has_answer_hash, answer_hash) for c->n_context turns. "" leaves them NULL
+ * (the context match then uses the vectors). 0, or -1 when it does not
+ * decode or does not match n_context (the row is dropped, never misread). */
+int mv_get_conversation(const char *s, cache_candidate *c);
 
 /* Appends one row object; -1 when the context does not fit in its VarChar. */
 int mv_put_row(buf *b, const mv_row *r, const char *vector_field);

@@ -10,53 +10,11 @@ cd "$(dirname "$0")/../.."
 . tests/e2e/lib/check.sh
 if [ ! -f models/use-lite/model.json ]; then
     skip "milvus_e2e" "models/use-lite missing (run scripts/fetch-model.sh)"
-    # --- auth (2.4.0 profile, root:Milvus): the right token works, a wrong one is a clear error ------
-if proc_start "$E2E_TMP/milvus_auth.log" '^milvus-test listening on .*:\([0-9][0-9]*\) (version.*$' \
-    node tests/milvus/server.mjs --port 0 --version 2.4.0 --auth root:Milvus; then
-    AUTH_URL="http://127.0.0.1:$PROC_MATCH"
-    sed "s|uri: \"$MILVUS_URL\"|uri: \"$AUTH_URL\"\n  token: \"root:Milvus\"|" "$E2E_TMP/milvus.yaml" >"$E2E_TMP/milvus_auth.yaml"
-    router_yaml "$E2E_TMP/r_auth.yaml" "$E2E_TMP/milvus_auth.yaml"
-    router_start "$E2E_TMP/r_auth.yaml" || exit 1
-    st=$(chat "$(q 'Which planet is the largest?')" "${A[@]}")
-    SAVED_URL=$MILVUS_URL MILVUS_URL=$AUTH_URL
-    check "auth_token_v24_stored" wait_rows semcache_e2e 1
-    MILVUS_URL=$SAVED_URL
-    st=$(chat "$(q 'Which planet is the largest?')" "${A[@]}")
-    check "auth_token_v24_hit" '[ "$st" = 200 ] && [ "$(header x-vsr-cache-hit)" = true ]'
-    router_stop
-    sed -i 's/root:Milvus/root:wrong/' "$E2E_TMP/milvus_auth.yaml"
-    "$ROUTER_BIN" serve -c "$E2E_TMP/r_auth.yaml" --port 0 >"$E2E_TMP/auth.log" 2>&1
-    rc=$?
-    check "wrong_credentials_refuse_start" '[ "$rc" != 0 ] && grep -q "refused the credentials (HTTP 401, code 1800)" "$E2E_TMP/auth.log"'
-else
-    fail "auth_server_start" "$PROC_ERROR"
-fi
-exit 0
+    exit 0
 fi
 if ! command -v node >/dev/null; then
     skip "milvus_e2e" "node is not installed (scripts/deps.sh --test)"
-    # --- auth (2.4.0 profile, root:Milvus): the right token works, a wrong one is a clear error ------
-if proc_start "$E2E_TMP/milvus_auth.log" '^milvus-test listening on .*:\([0-9][0-9]*\) (version.*$' \
-    node tests/milvus/server.mjs --port 0 --version 2.4.0 --auth root:Milvus; then
-    AUTH_URL="http://127.0.0.1:$PROC_MATCH"
-    sed "s|uri: \"$MILVUS_URL\"|uri: \"$AUTH_URL\"\n  token: \"root:Milvus\"|" "$E2E_TMP/milvus.yaml" >"$E2E_TMP/milvus_auth.yaml"
-    router_yaml "$E2E_TMP/r_auth.yaml" "$E2E_TMP/milvus_auth.yaml"
-    router_start "$E2E_TMP/r_auth.yaml" || exit 1
-    st=$(chat "$(q 'Which planet is the largest?')" "${A[@]}")
-    SAVED_URL=$MILVUS_URL MILVUS_URL=$AUTH_URL
-    check "auth_token_v24_stored" wait_rows semcache_e2e 1
-    MILVUS_URL=$SAVED_URL
-    st=$(chat "$(q 'Which planet is the largest?')" "${A[@]}")
-    check "auth_token_v24_hit" '[ "$st" = 200 ] && [ "$(header x-vsr-cache-hit)" = true ]'
-    router_stop
-    sed -i 's/root:Milvus/root:wrong/' "$E2E_TMP/milvus_auth.yaml"
-    "$ROUTER_BIN" serve -c "$E2E_TMP/r_auth.yaml" --port 0 >"$E2E_TMP/auth.log" 2>&1
-    rc=$?
-    check "wrong_credentials_refuse_start" '[ "$rc" != 0 ] && grep -q "refused the credentials (HTTP 401, code 1800)" "$E2E_TMP/auth.log"'
-else
-    fail "auth_server_start" "$PROC_ERROR"
-fi
-exit 0
+    exit 0
 fi
 fakellm_start --model small --tokens 8 || exit 1
 UP=$FAKELLM_URL
@@ -200,7 +158,7 @@ check "cli_clear_one_tenant_only" '[ "$(rows semcache_e2e)" = $((before - 1)) ] 
 if [ -d tests/node/node_modules/@zilliz/milvus2-sdk-node ]; then
     node tests/milvus/sdk_check.mjs --readback "$MILVUS_URL" semcache_e2e 512 >"$E2E_TMP/rb.txt" 2>&1
     cat "$E2E_TMP/rb.txt" | sed 's/^/  /' | grep -v '^  PASS' || true
-    check "sdk_readback" '! grep -q "^FAIL" "$E2E_TMP/rb.txt" && [ "$(grep -c "^PASS" "$E2E_TMP/rb.txt")" = 3 ]'
+    check "sdk_readback" '! grep -q "^FAIL" "$E2E_TMP/rb.txt" && [ "$(grep -c "^PASS" "$E2E_TMP/rb.txt")" = 4 ]'
 else
     skip "sdk_readback" "tests/node/node_modules/@zilliz/milvus2-sdk-node missing (scripts/deps.sh --test)"
 fi

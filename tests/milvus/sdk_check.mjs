@@ -196,9 +196,19 @@ async function readback(url, collection, dim, token) {
     check('readback schema', (r.code === 0 || r.code === 200) && f.id && f.id.primaryKey && f.id.type === 'VarChar' && vf &&
         vf.params.some((p) => p.key === 'dim' && p.value === String(dim)) && f.expires_at && f.expires_at.type === 'Int64' &&
         f.tenant && f.partition_hash && r.data.load === 'LoadStateLoaded' && r.data.enableDynamicField === false, r);
-    r = await c.query({ collectionName: collection, filter: 'expires_at >= 0', outputFields: ['id', 'tenant', 'query_text', vf ? vf.name : 'embedding'], limit: 100 });
+    r = await c.query({ collectionName: collection, filter: 'expires_at >= 0', outputFields: ['id', 'tenant', 'query_text', 'n_context', 'conversation', vf ? vf.name : 'embedding'], limit: 100 });
     check('readback rows', (r.code === 0 || r.code === 200) && Array.isArray(r.data) && r.data.length > 0, r);
     if (!r.data || !r.data.length) return;
+    // schema 2: every row's conversation is "" (no earlier turns) or the roles and texts of its n_context turns
+    const badConv = r.data.filter((x) => {
+        if (Number(x.n_context) === 0) return x.conversation !== '';
+        try {
+            const j = JSON.parse(x.conversation);
+            return !(typeof j.roles === 'string' && j.roles.length === Number(x.n_context) && Array.isArray(j.texts) &&
+                j.texts.length === j.roles.length && [...j.roles].every((ch, i) => (ch === 'a') === (j.texts[i] === null)));
+        } catch { return true; }
+    });
+    check('readback conversation', f.conversation && f.conversation.type === 'VarChar' && badConv.length === 0, badConv.slice(0, 2));
     const row = r.data[0];
     const s = await c.search({ collectionName: collection, data: [row[vf.name]], annsField: vf.name, limit: 1, outputFields: ['tenant'],
         filter: `tenant == ${JSON.stringify(row.tenant)}` });

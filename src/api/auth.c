@@ -1,7 +1,11 @@
 /* auth.c - API keys, tenants and the management-route rule (see auth.h). */
 #include "api/auth.h"
 #include "api/gateway.h"
+#include "api/limits.h"
 #include "core/util.h"
+
+#include <math.h>
+#include <stdio.h>
 
 #include <string.h>
 #include <strings.h>
@@ -87,4 +91,41 @@ auth_level auth_management(http_request *req, const sr_config *cfg, int need_adm
         return AUTH_DENIED;
     }
     return AUTH_TENANT;
+}
+
+int auth_limits_admit(gateway *gw, const sr_config *cfg, http_request *req, const char *tenant, char *msg,
+                      size_t msglen)
+{
+    if (!cfg->auth.enabled || !tenant || !gw->limits) return 0;
+    const sr_auth_key *k = NULL;
+    for (size_t i = 0; i < cfg->auth.n_keys && !k; i++)
+        if (cfg->auth.keys[i].tenant && !strcmp(cfg->auth.keys[i].tenant, tenant)) k = &cfg->auth.keys[i];
+    if (!k || (k->requests_per_second <= 0 && k->max_concurrent <= 0)) return 0;
+    limits_rule rule = {k->requests_per_second, k->burst, k->max_concurrent};
+    double wait;
+    limits_verdict v = limits_admit(gw->limits, tenant, &rule, util_now_sec(), &wait);
+    if (v == LIMITS_ADMITTED) return 1;
+    if (v == LIMITS_ERROR) return 0; /* a limiter failure never refuses */
+    char h[32];
+    snprintf(h, sizeof h, "%.0f", ceil(wait));
+    http_add_header(req, "Retry-After", h);
+    snprintf(h, sizeof h, "%.0f", ceil(wait * 1000));
+    http_add_header(req, "retry-after-ms", h);
+    if (v == LIMITS_RATE)
+        snprintf(msg, msglen,
+                 "Rate limit reached for tenant '%.200s': %g requests per second (burst %d). Retry after %.3f s.",
+                 tenant, k->requests_per_second, k->burst, wait);
+    else
+        snprintf(msg, msglen,
+                 "Too many concurrent requests for tenant '%.200s': at most %d in flight. Retry when one has "
+                 "finished.",
+                 tenant, k->max_concurrent);
+    metrics_inc(gw->metrics->tenant_rejections,
+                METRICS_LABELS(tenant, v == LIMITS_RATE ? "rate" : "concurrency"));
+    return -1;
+}
+
+void auth_limits_release(gateway *gw, const char *tenant)
+{
+    limits_release(gw->limits, tenant);
 }

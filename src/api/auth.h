@@ -27,6 +27,16 @@ typedef enum { AUTH_DENIED = 0, AUTH_TENANT, AUTH_ADMIN } auth_level;
 auth_level auth_management(http_request *req, const sr_config *cfg, int need_admin,
                            const char **tenant, int *status);
 
+struct gateway;
+/* Admits a request of tenant under its auth.keys limits (limits.h). 1: admitted and counted
+ * in flight: the caller calls auth_limits_release(gw, tenant) when the request ends. 0:
+ * admitted, nothing to release (auth off, no limits for the tenant). -1: refused; Retry-After
+ * and retry-after-ms are added to req, msg holds the sentence for the 429 error object
+ * (code rate_limit_exceeded), and the rejection is counted. */
+int auth_limits_admit(struct gateway *gw, const sr_config *cfg, http_request *req, const char *tenant,
+                      char *msg, size_t msglen);
+void auth_limits_release(struct gateway *gw, const char *tenant);
+
 /* 1 when peer (an address as http_request_peer gives it) is a loopback address. */
 int auth_peer_is_loopback(const char *peer);
 #endif

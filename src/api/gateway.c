@@ -8,6 +8,8 @@
 #include "api/classify.h"
 #include "api/classify_guard.h"
 #include "api/admin.h"
+#include "api/auth.h"
+#include "api/limits.h"
 #include "api/dashboard.h"
 #include "api/embeddings.h"
 #include "cache/milvus.h"
@@ -333,6 +335,37 @@ static void count_http(gateway *gw, const char *path, int status)
     metrics_inc(gw->metrics->http_requests, METRICS_LABELS(path, st));
 }
 
+/* The key check and tenant limits of a model-work route (models, embeddings, classification):
+ * 0 to go on (*held: a limit slot to give back, the tenant copied into tenant), or the status
+ * after answering 401 / 429. Auth off: always 0. */
+static int api_gate(http_request *req, gateway *gw, char *tenant, size_t tenantlen, int *held)
+{
+    sr_config *cfg = gateway_config(gw);
+    int st = 0;
+    *held = 0;
+    const char *t = cfg->auth.enabled ? gateway_tenant(cfg, http_request_header(req, "authorization")) : NULL;
+    if (cfg->auth.enabled && !t) {
+        http_add_header(req, "WWW-Authenticate", "Bearer");
+        http_respond_error(req, 401,
+                           "Incorrect API key provided. Send a key from the router's auth.keys as "
+                           "'Authorization: Bearer KEY'.",
+                           NULL, "invalid_api_key");
+        st = 401;
+    } else if (t) {
+        char msg[512];
+        int h = auth_limits_admit(gw, cfg, req, t, msg, sizeof msg);
+        if (h < 0) {
+            http_respond_error(req, 429, msg, NULL, "rate_limit_exceeded");
+            st = 429;
+        } else {
+            *held = h;
+            snprintf(tenant, tenantlen, "%s", t); /* t lives in cfg, released below */
+        }
+    }
+    config_release(cfg);
+    return st;
+}
+
 static void api_handler(http_request *req, void *arg)
 {
     gateway *gw = arg;
@@ -341,6 +374,8 @@ static void api_handler(http_request *req, void *arg)
     const char *method = http_request_method(req);
     int is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
     int is_post = !strcmp(method, "POST");
+    char held_tenant[256];
+    int held = 0; /* a tenant limit slot taken by api_gate */
     if (!strcmp(path, "/v1/chat/completions")) {
         if (!is_post) goto method;
         chat_handle(req, gw, wk);
@@ -352,6 +387,15 @@ static void api_handler(http_request *req, void *arg)
     char counted_path[64];
     snprintf(counted_path, sizeof counted_path, "%s", strlen(path) < sizeof counted_path ? path : "other");
     int status;
+    /* with auth on, the model-work routes need a key and count against its tenant's limits */
+    if (!strcmp(path, "/v1/models") || !strcmp(path, "/v1/embeddings") || !strncmp(path, "/api/v1/classify/", 17) ||
+        !strcmp(path, "/api/v1/similarity")) {
+        int st = api_gate(req, gw, held_tenant, sizeof held_tenant, &held);
+        if (st) {
+            count_http(gw, counted_path, st);
+            return;
+        }
+    }
     if (!strcmp(path, "/v1/models")) {
         if (!is_get) goto method;
         status = handle_models(req, gw);
@@ -388,9 +432,11 @@ static void api_handler(http_request *req, void *arg)
         status = 404;
         snprintf(counted_path, sizeof counted_path, "other"); /* keep label cardinality bounded */
     }
+    if (held) auth_limits_release(gw, held_tenant);
     count_http(gw, counted_path, status);
     return;
 method:
+    if (held) auth_limits_release(gw, held_tenant);
     http_add_header(req, "Allow", is_post ? "GET" : "POST");
     http_respond_error(req, 405, "Method not allowed for this URL.", NULL, "method_not_allowed");
 }
@@ -756,8 +802,9 @@ int gateway_serve_main(int argc, char **argv)
     gw.balancer = balancer_new();
     gw.metrics = sr_metrics_new();
     gw.stats = stats_new();
+    gw.limits = limits_new();
     gw.started_ms = (int64_t)util_unix_time() * 1000;
-    if (!gw.balancer || !gw.metrics || !gw.stats) {
+    if (!gw.balancer || !gw.metrics || !gw.stats || !gw.limits) {
         fprintf(stderr, "semrouter: out of memory at start\n");
         return 1;
     }
@@ -843,6 +890,7 @@ int gateway_serve_main(int argc, char **argv)
     sr_metrics_free(gw.metrics);
     stats_free(gw.stats);
     if (gw.memory_backend) gw.memory_backend->ops->close(gw.memory_backend);
+    limits_free(gw.limits);
     cache_close(gw.cache);
     cache_verifier_free(gw.verifier);
     if (gw.backend) gw.backend->ops->close(gw.backend);

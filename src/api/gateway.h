@@ -58,6 +58,7 @@ typedef struct gateway {
      * (pipeline/compute.h); server.compute_threads at start. */
     struct compute_pool *compute;
     struct watchdog *watchdog; /* NULL: server.watchdog_seconds 0 */
+    struct tenant_limits *limits; /* per-tenant rate and concurrency state (limits.h) */
 } gateway;
 
 typedef struct gateway_worker {

@@ -141,6 +141,11 @@ sr_metrics *sr_metrics_new(void)
         metrics_counter(r, "semrouter_watchdog_stalls_total",
                         "Times a worker loop was found not turning for server.watchdog_seconds.",
                         L("worker"));
+    m->tenant_rejections =
+        metrics_counter(r, "semrouter_tenant_rejections_total",
+                        "Requests refused with 429 by a tenant's limit (reason rate: requests_per_second, "
+                        "concurrency: max_concurrent).",
+                        L("tenant", "reason"));
     m->config_reloads =
         metrics_counter(r, "semrouter_config_reloads_total",
                         "Configuration reloads by result (ok, error).", L("result"));

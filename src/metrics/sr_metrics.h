@@ -59,6 +59,7 @@ typedef struct sr_metrics {
     metric_family *inflight_requests; /* semrouter_inflight_requests (gauge) */
     metric_family *watchdog_stalls;   /* semrouter_watchdog_stalls_total {worker} */
     metric_family *config_reloads;    /* semrouter_config_reloads_total {result} */
+    metric_family *tenant_rejections; /* semrouter_tenant_rejections_total {tenant,reason} */
     metric_family *embedding_latency; /* semrouter_embedding_latency_seconds */
 } sr_metrics;
 

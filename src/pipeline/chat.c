@@ -6,6 +6,7 @@
  * pool or a cache backend and continue from its callback on this worker's
  * loop. Whatever path a request takes, it ends in chat_finish. */
 #include "pipeline/chat.h"
+#include "api/auth.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "core/watchdog.h"
@@ -55,6 +56,7 @@ static void on_client_close(http_request *req, void *arg)
 
 static void ctx_free(chat_ctx *c)
 {
+    if (c->limit_held) auth_limits_release(c->gw, c->tenant);
     if (c->sf_leader && c->have_keys) /* waiters must never hang: no answer to share */
         singleflight_finish(c->gw->flights, c->keys.exact, NULL, 0);
     if (c->have_keys) cache_keys_free(&c->keys);

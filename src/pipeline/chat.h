@@ -97,6 +97,7 @@ typedef struct chat_ctx {
     int is_auto;
     int stream;
     const char *tenant;
+    int limit_held; /* admitted by the tenant's limits (api/auth.h): released by ctx_free */
     int no_cache, no_store;
 
     /* texts */

@@ -2,10 +2,11 @@
  *
  * Content type, a non-empty UTF-8 JSON object, `model` (a string naming the
  * automatic model or a configured one), `messages` (objects with a known role
- * and string/array/null content), `stream` (boolean), the API key (-> tenant)
- * and the request's Cache-Control. Every failure is an OpenAI error object
+ * and string/array/null content), `stream` (boolean), the API key (-> tenant),
+ * the tenant's rate and concurrency limits (429) and the request's Cache-Control. Every failure is an OpenAI error object
  * with the parameter named; nothing past this stage re-checks the shape. */
 #include "pipeline/chat.h"
+#include "api/auth.h"
 #include "core/util.h"
 
 #include <stdio.h>
@@ -124,6 +125,11 @@ int chat_validate(chat_ctx *c)
                   "Incorrect API key provided. Send a key from the router's auth.keys as "
                   "'Authorization: Bearer KEY'.",
                   NULL, "invalid_api_key", "authentication");
+        return -1;
+    }
+    if ((c->limit_held = auth_limits_admit(c->gw, c->cfg, req, c->tenant, msg, sizeof msg)) < 0) {
+        c->limit_held = 0;
+        chat_fail(c, 429, msg, NULL, "rate_limit_exceeded", "rate_limited");
         return -1;
     }
     parse_cache_control(c);

@@ -67,6 +67,12 @@ curl -s "$UP/admin/last_request" -o "$E2E_TMP/last"
 check "upstream_gets_its_own_key_not_the_clients" \
     [ "$(jget "$E2E_TMP/last" 'j["headers"].get("authorization")')" = "Bearer $UPSTREAM_KEY" ]
 
+check "models_without_key_401" '[ "$(api GET /v1/models)" = 401 ] && [ "$(err_code)" = invalid_api_key ]'
+check "models_with_key_200" [ "$(api GET /v1/models "${B[@]}")" = 200 ]
+check "embeddings_without_key_401" [ "$(api POST /v1/embeddings -H 'Content-Type: application/json' -d '{"input":"hi"}')" = 401 ]
+check "classify_without_key_401" [ "$(api POST /api/v1/classify/pii -H 'Content-Type: application/json' -d '{"text":"hi"}')" = 401 ]
+check "classify_with_key_200" [ "$(api POST /api/v1/classify/pii "${A[@]}" -H 'Content-Type: application/json' -d '{"text":"mail me at a@b.com"}')" = 200 ]
+
 # --- management routes need an admin key ----------------------------------------------------------
 check "stats_without_key_401" '[ "$(api GET /api/v1/stats)" = 401 ] && [ "$(err_code)" = invalid_api_key ]'
 check "stats_tenant_key_403" '[ "$(api GET /api/v1/stats "${A[@]}")" = 403 ] && [ "$(err_code)" = insufficient_permissions ]'

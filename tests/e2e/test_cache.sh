@@ -189,15 +189,16 @@ for i in 2 3 4 5 6; do cmp -s "$E2E_TMP/sf1" "$E2E_TMP/sf$i" || same=0; done
 check "single_flight_all_answered_alike" '[ $same = 1 ] && grep -q "\"choices\"" "$E2E_TMP/sf1"'
 
 # --- the embedding model's own endpoints ----------------------------------------------------------
-curl -s -o "$E2E_TMP/emb" -w '%{http_code}' -H 'Content-Type: application/json' "$ROUTER_URL/v1/embeddings" \
+# (auth is on in this router: these routes need a key too)
+curl -s -o "$E2E_TMP/emb" -w '%{http_code}' -H 'Content-Type: application/json' "${A[@]}" "$ROUTER_URL/v1/embeddings" \
     -d '{"model":"use-lite","input":["How do I reset my password?","I forgot my password"]}' >"$E2E_TMP/st"
 dim=$(jget "$E2E_TMP/emb" 'len(j["data"][1]["embedding"])')
 check "embeddings_endpoint" '[ "$(cat "$E2E_TMP/st")" = 200 ] && [ "$dim" = 512 ]'
 check "embeddings_openapi_shape" openapi_ok CreateEmbeddingResponse "$E2E_TMP/emb"
-curl -s -o "$E2E_TMP/sim" -H 'Content-Type: application/json' "$ROUTER_URL/api/v1/similarity" \
+curl -s -o "$E2E_TMP/sim" -H 'Content-Type: application/json' "${A[@]}" "$ROUTER_URL/api/v1/similarity" \
     -d '{"text1":"How do I reset my password?","text2":"I forgot my password, how can I change it?"}'
 check "similarity_endpoint" python3 -c "import json,sys; s=json.load(open('$E2E_TMP/sim'))['similarity']; sys.exit(0 if 0.8 < s < 1 else 1)"
-curl -s "$ROUTER_URL/v1/models" -o "$E2E_TMP/models"
+curl -s "${A[@]}" "$ROUTER_URL/v1/models" -o "$E2E_TMP/models"
 check "models_lists_embedding_model" grep -q '"id":"use-lite' "$E2E_TMP/models"
 
 curl -s "$ROUTER_URL/metrics" >"$E2E_TMP/metrics"

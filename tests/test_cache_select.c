@@ -321,11 +321,105 @@ static void test_context_hash(void)
     CHECK_EQ_INT(cache_context_hash(0, NULL, NULL, NULL, h1), 0);
 }
 
+/* Export/import carry the conversation: an imported follow-up still knows
+ * its own conversation state (byte-identical answers: match 2, the follow-up
+ * floors) - without the texts and the answer hash it would fall back to the
+ * vector rule (match 1) - and another conversation with the very same
+ * vectors is not that state. */
+static void test_context_export_import(void)
+{
+    const char *u1 = "Is “Canberra” really the capital? 🇦🇺\n(not \"Sydney\")";
+    conv s, same, other;
+    mk(&s, "s", u1, 1, "Yes — Canberra, since 1913.", 2, 10, 0);
+    mk(&same, "q", u1, 1, "Yes — Canberra, since 1913.", 2, 10, 0.1f);
+    mk(&other, "o", "Is Vienna the capital of Austria?", 1, "Yes, Vienna.", 2, 10, 0.1f);
+    char path[] = "/tmp/semrouter-select-XXXXXX"; /* persisted: the export has the vector */
+    close(mkstemp(path));
+    unlink(path);
+    cache *c = open_cache(path);
+    char err[256];
+    CHECK_EQ_INT(cache_store(c, &s.r, "Wie viele Einwohner hat sie?", answer, strlen(answer), err,
+                             sizeof err),
+                 0);
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *out = open_memstream(&text, &text_len);
+    CHECK_EQ_INT(cache_export(c, NULL, out, err, sizeof err), 1);
+    fclose(out);
+    cache_close(c);
+    unlink(path);
+    CHECK(strstr(text, "\"conversation\":{\"roles\":\"ua\",\"answers\":\"") &&
+              strstr(text, "\"texts\":[\"Is “Canberra” really the capital? 🇦🇺\\n(not \\\"Sydney\\\")\",null]}"),
+          "export: %s", text);
+
+    cache *d = open_cache(NULL);
+    FILE *in = fmemopen(text, text_len, "r");
+    long long skipped = -1;
+    CHECK_EQ_INT(cache_import(d, NULL, in, &skipped, err, sizeof err), 1);
+    CHECK_EQ_INT(skipped, 0);
+    fclose(in);
+    cache_candidates cands;
+    cache_select_input in_sel;
+    cache_selection sel;
+    CHECK_EQ_INT(cache_search(d, &same.r, 8, 0.5f, &cands), 1);
+    if (cands.n == 1) {
+        cache_candidate *x = &cands.v[0];
+        CHECK(x->context_texts && x->context_roles, "conversation imported");
+        if (x->context_texts) {
+            CHECK_STR(x->context_texts[0], u1);
+            CHECK(x->context_texts[1] == NULL, "no assistant text");
+        }
+        if (x->context_roles) CHECK_EQ_INT(x->context_roles[1], CACHE_ROLE_ASSISTANT);
+        unsigned char h[32];
+        CHECK_EQ_INT(cache_context_hash(2, s.texts, s.lens, s.roles, h), 1);
+        CHECK(x->has_answer_hash && !memcmp(h, x->answer_hash, 32), "answer hash imported");
+        input_of(&in_sel, &same, "Wie viele Einwohner hat sie?");
+        /* only the same conversation state reaches the follow-up floor */
+        in_sel.threshold = 0.999f;
+        in_sel.follow_up_threshold = 0.9f;
+        CHECK_EQ_INT(cache_context_match(&in_sel, x, NULL), 2);
+        CHECK_EQ_INT(cache_select(&in_sel, &cands, &sel), 0);
+    }
+    cache_candidates_free(&cands);
+    /* another conversation with identical vectors is not that state */
+    CHECK_EQ_INT(cache_search(d, &other.r, 8, 0.5f, &cands), 1);
+    input_of(&in_sel, &other, "Wie viele Einwohner hat sie?");
+    in_sel.threshold = 0.999f;
+    in_sel.follow_up_threshold = 0.9f;
+    if (cands.n) CHECK_EQ_INT(cache_context_match(&in_sel, &cands.v[0], NULL), 1);
+    CHECK_EQ_INT(cache_select(&in_sel, &cands, &sel), -1);
+    cache_candidates_free(&cands);
+    cache_close(d);
+
+    /* a conversation that does not fit its line is skipped, never imported bare */
+    const char *bad[] = {"{\"roles\":\"u\",\"texts\":[\"x\"]}",
+                         "{\"roles\":\"ux\",\"texts\":[\"x\",null]}",
+                         "{\"roles\":\"ua\",\"answers\":\"zz\",\"texts\":[\"x\",null]}",
+                         "{\"roles\":\"ua\",\"texts\":[\"x\",\"an answer\"]}",
+                         "{\"roles\":\"ua\",\"texts\":[null,null]}", "\"ua\""};
+    char *at = strstr(text, "\"conversation\":");
+    char *end = at ? strstr(at, "]}") : NULL;
+    CHECK(at && end, "conversation in the export");
+    for (size_t k = 0; at && end && k < sizeof bad / sizeof *bad; k++) {
+        char line[8192];
+        snprintf(line, sizeof line, "%.*s\"conversation\":%s%s", (int)(at - text), text, bad[k],
+                 end + 2);
+        d = open_cache(NULL);
+        in = fmemopen(line, strlen(line), "r");
+        CHECK_EQ_INT(cache_import(d, NULL, in, &skipped, err, sizeof err), 0);
+        CHECK(skipped == 1, "case %zu skipped %lld: %s", k, skipped, line);
+        fclose(in);
+        cache_close(d);
+    }
+    free(text);
+}
+
 int main(void)
 {
     RUN(test_memory_backend_candidates);
     RUN(test_context_match_rules);
     RUN(test_context_persisted);
     RUN(test_context_hash);
+    RUN(test_context_export_import);
     TEST_MAIN_END();
 }

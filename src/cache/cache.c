@@ -1663,6 +1663,93 @@ static int b64_get(const char *s, void *out, size_t want)
     return n == want ? 0 : -1;
 }
 
+/* The conversation of an entry's blob (ctx_blob_build) as export JSON, the
+ * same object the Milvus conversation field holds:
+ *   {"roles":"ua","answers":"<hex cache_context_hash>","texts":["..",null]}
+ * roles one letter per earlier turn (u user, a assistant, o other), answers
+ * absent when the hash is, texts null for assistant turns. */
+static void conversation_put(buf *line, const unsigned char *b, int n_context)
+{
+    static const char letters[] = {'u', 'a', 'o'};
+    buf_puts(line, "{\"roles\":\"");
+    for (int i = 0; i < n_context; i++)
+        buf_putc(line, letters[b[33 + i] <= CACHE_ROLE_OTHER ? b[33 + i] : CACHE_ROLE_OTHER]);
+    buf_putc(line, '"');
+    if (b[0]) {
+        char hex[65];
+        hex_encode(b + 1, hex);
+        buf_printf(line, ",\"answers\":\"%s\"", hex);
+    }
+    buf_puts(line, ",\"texts\":[");
+    size_t at = 33 + (size_t)n_context;
+    for (int i = 0; i < n_context; i++) {
+        const char *t = (const char *)b + at;
+        size_t l = strlen(t);
+        if (i) buf_putc(line, ',');
+        if (b[33 + i] == CACHE_ROLE_ASSISTANT)
+            buf_puts(line, "null");
+        else
+            buf_json_str(line, t, l);
+        at += l + 1;
+    }
+    buf_puts(line, "]}");
+}
+
+/* The blob (ctx_blob_build's layout) of an export line's conversation object,
+ * malloc'd into *out. Returns 0, or -1 with why (the line is then skipped:
+ * importing it without its conversation would let its follow-up hit under
+ * another conversation's first turns by vectors alone). */
+static int conversation_get(const cJSON *j, int n_context, unsigned char **out, size_t *len,
+                            const char **why)
+{
+    *out = NULL;
+    *len = 0;
+    const cJSON *roles = cJSON_GetObjectItemCaseSensitive(j, "roles");
+    const cJSON *answers = cJSON_GetObjectItemCaseSensitive(j, "answers");
+    const cJSON *texts = cJSON_GetObjectItemCaseSensitive(j, "texts");
+    *why = "conversation must have roles (one letter u/a/o per context vector), texts and an "
+           "optional 64-hex answers";
+    if (!cJSON_IsObject(j) || !cJSON_IsString(roles) ||
+        strlen(roles->valuestring) != (size_t)n_context || !cJSON_IsArray(texts) ||
+        cJSON_GetArraySize(texts) != n_context || (answers && !cJSON_IsString(answers)))
+        return -1;
+    unsigned char head[33] = {0};
+    if (answers) {
+        if (hex_decode(answers->valuestring, head + 1)) return -1;
+        head[0] = 1;
+    }
+    buf b;
+    buf_init(&b);
+    buf_append(&b, head, sizeof head);
+    const char *r = roles->valuestring;
+    for (int i = 0; i < n_context; i++) {
+        if (r[i] != 'u' && r[i] != 'a' && r[i] != 'o') {
+            buf_free(&b);
+            return -1;
+        }
+        buf_putc(&b, (char)(r[i] == 'u' ? CACHE_ROLE_USER
+                            : r[i] == 'a' ? CACHE_ROLE_ASSISTANT
+                                          : CACHE_ROLE_OTHER));
+    }
+    const cJSON *t = texts->child;
+    for (int i = 0; i < n_context; i++, t = t->next) {
+        if (r[i] == 'a' ? !cJSON_IsNull(t) : !cJSON_IsString(t)) {
+            buf_free(&b);
+            return -1;
+        }
+        if (r[i] != 'a') buf_puts(&b, t->valuestring);
+        buf_putc(&b, 0);
+    }
+    if (b.oom) {
+        buf_free(&b);
+        *why = "out of memory";
+        return -1;
+    }
+    *out = (unsigned char *)b.data;
+    *len = b.len;
+    return 0;
+}
+
 long long cache_export(cache *c, const char *tenant, FILE *out, char *err, size_t errlen)
 {
     long long n = 0;
@@ -1704,7 +1791,12 @@ long long cache_export(cache *c, const char *tenant, FILE *out, char *err, size_
                 b64_put(&line, tmp, (size_t)dim * 4);
             }
         }
-        buf_puts(&line, "],\"body\":");
+        buf_putc(&line, ']');
+        if (e->ctx_blob && e->n_context) {
+            buf_puts(&line, ",\"conversation\":");
+            conversation_put(&line, e->ctx_blob, e->n_context);
+        }
+        buf_puts(&line, ",\"body\":");
         buf_json_str(&line, e->body, e->body_len);
         buf_printf(&line, ",\"inserted_at\":%lld,\"expires_at\":%lld}\n", (long long)e->inserted_at,
                    (long long)e->expires_at);
@@ -1729,7 +1821,7 @@ long long cache_export(cache *c, const char *tenant, FILE *out, char *err, size_
 
 /* Parses one export line into rec (vectors into vec/ctx). Returns 0 or -1 with why. */
 static int parse_line(cache *c, const cJSON *j, cache_record *rec, float *vec, float **ctx,
-                      const char **why)
+                      unsigned char **conv_blob, const char **why)
 {
     int dim = c->o.dim;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "tenant");
@@ -1795,6 +1887,19 @@ static int parse_line(cache *c, const cJSON *j, cache_record *rec, float *vec, f
         rec->n_context = nctx;
         rec->context = *ctx;
     }
+    const cJSON *conv = cJSON_GetObjectItemCaseSensitive(j, "conversation");
+    if (conv && !cJSON_IsNull(conv)) {
+        if (!nctx) {
+            *why = "a conversation without context vectors";
+            return -1;
+        }
+        unsigned char *blob;
+        size_t blen;
+        if (conversation_get(conv, nctx, &blob, &blen, why)) return -1;
+        *conv_blob = blob;
+        rec->ctx_blob = blob;
+        rec->ctx_blob_len = blen;
+    }
     return 0;
 }
 
@@ -1818,8 +1923,9 @@ long long cache_import(cache *c, const char *tenant, FILE *in, long long *skippe
         cJSON *j = cJSON_ParseWithLength(line, (size_t)len);
         cache_record rec;
         float *ctx = NULL;
+        unsigned char *blob = NULL;
         const char *why = "not a JSON object";
-        int ok = cJSON_IsObject(j) && !parse_line(c, j, &rec, vec, &ctx, &why);
+        int ok = cJSON_IsObject(j) && !parse_line(c, j, &rec, vec, &ctx, &blob, &why);
         if (ok && (!tenant || !strcmp(rec.tenant, tenant))) {
             pthread_mutex_lock(&c->store_mu);
             if (!(rec.expires_at && now_of(c) >= rec.expires_at)) {
@@ -1838,6 +1944,7 @@ long long cache_import(cache *c, const char *tenant, FILE *in, long long *skippe
             bad++;
         }
         free(ctx);
+        free(blob);
         cJSON_Delete(j);
     }
     int rerr = ferror(in);

@@ -151,13 +151,18 @@ void cache_stats_get(cache *c, cache_stats *s);
  * when NULL): tenant, partition, exact_key, query_text, vector (base64 of
  * little-endian f32, absent when the entry has none or the vector is not
  * recoverable), context_vectors (array of the same), body (the completion as
- * a string), inserted_at, expires_at. Returns the number written, or -1 with
- * err on a write error. */
+ * a string), inserted_at, expires_at, and for a follow-up whose request
+ * carried its turns conversation = {"roles":"ua","answers":"<hex SHA-256 of
+ * the assistant turns>","texts":["first question",null]} (the Milvus row's
+ * conversation field: what the context match of select.h reads). Returns the
+ * number written, or -1 with err on a write error. */
 long long cache_export(cache *c, const char *tenant, FILE *out, char *err, size_t errlen);
 
 /* Reads JSONL as written by cache_export and stores each line (only lines of
  * tenant when not NULL). Expired lines are skipped; malformed lines are
- * skipped with a warning naming the line. *skipped (may be NULL) receives the
+ * skipped with a warning naming the line (also a conversation that does not
+ * fit its context vectors: imported without it, the follow-up would match by
+ * vectors alone). *skipped (may be NULL) receives the
  * count of skipped lines. Returns the number imported, or -1 with err. */
 long long cache_import(cache *c, const char *tenant, FILE *in, long long *skipped, char *err,
                        size_t errlen);

@@ -1,6 +1,7 @@
 /* embed_bench.c - latency/throughput of the built-in USE-lite encoder.
  *
- * usage: embed_bench MODEL_DIR TEXTS_FILE [kernel...]   (kernel "default" = auto)
+ * usage: embed_bench MODEL_DIR TEXTS_FILE [kernel[:precision]...]
+ *   kernel "default" = what this CPU gets; precision f32 (the default) or bf16
  *   TEXTS_FILE: one text per line; line 1 is the single-text probe (16 tokens),
  *   all lines (64) form the batch.
  * Prints, per kernel: p50/p90 latency of the probe on one thread (after warm-up),
@@ -17,7 +18,7 @@
 
 #define MAX_TEXTS 256
 
-static embed_model *model;
+static embed_model *model, *models[2]; /* models[precision] */
 static char *texts[MAX_TEXTS];
 static size_t lens[MAX_TEXTS];
 static int n_texts;
@@ -74,13 +75,17 @@ int main(int argc, char **argv)
     }
     char err[256];
     embed_options o = {.type = EMBED_USE_LITE, .path = argv[1]};
-    double tl = util_now_sec();
-    model = embed_load(&o, err, sizeof err);
-    if (!model) {
-        fprintf(stderr, "embed_bench: %s\n", err);
-        return 1;
+    for (int p = 1; p >= 0; p--) {
+        o.precision = p ? EMBED_BF16 : EMBED_F32;
+        double tl = util_now_sec();
+        models[p] = embed_load(&o, err, sizeof err);
+        if (!models[p]) {
+            fprintf(stderr, "embed_bench: %s\n", err);
+            return 1;
+        }
+        printf("load_ms %s %.1f\n", embed_precision_name(o.precision), (util_now_sec() - tl) * 1e3);
     }
-    printf("load_ms %.1f\n", (util_now_sec() - tl) * 1e3);
+    model = models[0];
     FILE *f = fopen(argv[2], "r");
     if (!f) {
         perror(argv[2]);
@@ -94,7 +99,7 @@ int main(int argc, char **argv)
         lens[n_texts++] = n;
     }
     fclose(f);
-    embed_state *s = embed_state_new(model);
+    embed_state *ss[2] = {embed_state_new(models[0]), embed_state_new(models[1])}, *s = ss[0];
     float v[512];
     int ntok = 0;
     embed_text(model, s, texts[0], lens[0], v, &ntok, err, sizeof err);
@@ -104,8 +109,21 @@ int main(int argc, char **argv)
     int nk = argc > 3 ? argc - 3 : 1;
     const char **kernels = argc > 3 ? (const char **)argv + 3 : dflt;
     for (int k = 0; k < nk; k++) {
+        char kname[64];
+        snprintf(kname, sizeof kname, "%s", kernels[k]);
+        char *colon = strchr(kname, ':');
+        int prec = 0;
+        if (colon) {
+            *colon = 0;
+            if (strcmp(colon + 1, "f32") && strcmp(colon + 1, "bf16")) {
+                fprintf(stderr, "embed_bench: precision f32 or bf16, not %s\n", colon + 1);
+                return 2;
+            }
+            prec = !strcmp(colon + 1, "bf16");
+        }
+        model = models[prec], s = ss[prec];
         /* "default" = what embed_load picked for this CPU */
-        const char *name = !strcmp(kernels[k], "default") ? dflt[0] : kernels[k];
+        const char *name = !strcmp(kname, "default") ? dflt[0] : kname;
         if (kernel_select(name)) {
             printf("kernel %s unavailable\n", kernels[k]);
             continue;
@@ -131,15 +149,18 @@ int main(int argc, char **argv)
         }
         printf(
             "kernel %s single_p50_ms %.4f single_p90_ms %.4f batch%d_2threads_ms %.3f "
-            "batch_texts_per_s %.0f single_cpu_p50_ms %.4f batch_cpu_ms %.3f single_min_ms %.4f\n",
-            kernels[k], lat[RUNS / 2], lat[RUNS * 9 / 10], n_texts, best, n_texts / best * 1e3,
-            cpu[RUNS / 2], best_cpu, lat[0]);
-        if (name != kernels[k]) printf("default_kernel %s\n", name);
+            "batch_texts_per_s %.0f single_cpu_p50_ms %.4f batch_cpu_ms %.3f single_min_ms %.4f "
+            "precision %s\n",
+            kname, lat[RUNS / 2], lat[RUNS * 9 / 10], n_texts, best, n_texts / best * 1e3,
+            cpu[RUNS / 2], best_cpu, lat[0], embed_precision_name(embed_model_precision(model)));
+        if (name != kname) printf("default_kernel %s\n", name);
     }
     free(out);
-    embed_state_free(s);
+    embed_state_free(ss[0]);
+    embed_state_free(ss[1]);
     for (int i = 0; i < n_texts; i++)
         free(texts[i]);
-    embed_free(model);
+    embed_free(models[0]);
+    embed_free(models[1]);
     return 0;
 }

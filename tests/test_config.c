@@ -879,6 +879,7 @@ static void other_sections(void)
     if (!c) return;
     CHECK_EQ_INT(c->embedding_model.type, SR_EMBED_REMOTE);
     CHECK_EQ_INT(c->embedding_model.dim, 1536);
+    CHECK_EQ_INT(c->embedding_model.precision, SR_EMBED_BF16); /* the default */
     CHECK_EQ_INT(c->semantic_cache.vector_storage, SR_VECTORS_INT8);
     CHECK_EQ_INT(c->semantic_cache.scope, SR_CACHE_SCOPE_GLOBAL);
     CHECK_EQ_INT(c->semantic_cache.eviction_policy, SR_EVICT_FIFO);
@@ -889,6 +890,13 @@ static void other_sections(void)
     CHECK_EQ_INT(c->batch_classification.max_concurrency, 8);
     CHECK_EQ_INT(c->server.metrics_port, 0);
     config_release(c);
+
+    c = load_good(MINIMAL "embedding_model: {precision: f32}\n");
+    if (c) CHECK_EQ_INT(c->embedding_model.precision, SR_EMBED_F32);
+    config_release(c);
+    config_errors pe = load_bad(MINIMAL "embedding_model: {precision: fp8}\n"); /* line 5 */
+    CHECK_ERR(&pe, 5, "fp8");
+    config_errors_free(&pe);
 
     config_errors e = load_bad(MINIMAL "embedding_model: {type: remote}\n"          /* 5 */
                                        "tools: {enabled: true}\n"                   /* 6 */

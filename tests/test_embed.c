@@ -366,7 +366,7 @@ static void kernels_match_naive_matmul(void)
             CHECK(kernel_matrix_init(&m, w, K, N) == 0, "init");
             for (int i = 0; i < T * N; i++)
                 y[i] = 1.0f;
-            kernel_matmul(y, x, &m, b, T, 1);
+            kernel_matmul(y, x, &m, b, T, 1, NULL);
             double maxd = 0;
             for (int t = 0; t < T; t++)
                 for (int n = 0; n < N; n++) {
@@ -383,6 +383,172 @@ static void kernels_match_naive_matmul(void)
         }
     }
     kernel_select(dflt);
+}
+
+/* bf16 matrices: every kernel against a double-precision loop over the same
+ * bf16-rounded inputs and weights (products are exact, so only float32
+ * accumulation separates them); the portable and AVX2 kernels give the same
+ * bits (same products, same order). */
+static void bf16_kernels_match_reference(void)
+{
+    static const char *const names[] = {"generic", "avx2", "avx512", "openblas"};
+    const char *dflt = kernel_name();
+    static const int dims[][3] = {{1, 8, 32}, {5, 34, 64}, {16, 256, 48}, {17, 6, 16},
+                                  {23, 512, 32}, {3, 40, 20}, {64, 96, 64}};
+    enum { ND = sizeof dims / sizeof dims[0] };
+    float *gen[ND] = {0};
+    unsigned seed = 777;
+    for (int kk = 0; kk < 4; kk++) {
+        if (kernel_select(names[kk])) continue;
+        for (int d = 0; d < ND; d++) {
+            int T = dims[d][0], K = dims[d][1], N = dims[d][2];
+            float *x = malloc(sizeof(float) * T * K), *w = malloc(sizeof(float) * K * N);
+            float *b = malloc(sizeof(float) * N), *y = malloc(sizeof(float) * T * N);
+            uint16_t *xq = malloc(sizeof(uint16_t) * T * K);
+            seed = 777u + (unsigned)d; /* the same data for every kernel */
+            for (int i = 0; i < T * K; i++)
+                x[i] = (float)((seed = seed * 1103515245 + 12345) % 20001) / 7000.0f - 1.4f;
+            for (int i = 0; i < K * N; i++)
+                w[i] = (float)((seed = seed * 1103515245 + 12345) % 20001) / 9000.0f - 1.1f;
+            for (int i = 0; i < N; i++)
+                b[i] = (float)i / 7;
+            kernel_matrix m;
+            CHECK(kernel_matrix_init_prec(&m, w, K, N, KERNEL_BF16) == 0, "init");
+            CHECK_EQ_INT((int)kernel_matrix_precision(&m),
+                         (int)(N % KERNEL_STRIP == 0 && K % 2 == 0 ? KERNEL_BF16 : KERNEL_F32));
+            for (int i = 0; i < T * N; i++)
+                y[i] = 0.5f;
+            kernel_matmul(y, x, &m, b, T, 1, xq);
+            int bf = kernel_matrix_precision(&m) == KERNEL_BF16;
+            double maxrel = 0;
+            for (int t = 0; t < T; t++)
+                for (int n = 0; n < N; n++) {
+                    double r = 0.5 + b[n], mag = fabs(0.5 + b[n]);
+                    for (int k = 0; k < K; k++) {
+                        double xv = bf ? kernel_bf16_to_f32(kernel_f32_to_bf16(x[t * K + k]))
+                                       : x[t * K + k];
+                        double wv = bf ? kernel_bf16_to_f32(kernel_f32_to_bf16(w[k * N + n]))
+                                       : w[k * N + n];
+                        r += xv * wv;
+                        mag += fabs(xv * wv);
+                    }
+                    double rel = fabs(r - y[t * N + n]) / mag;
+                    if (rel > maxrel) maxrel = rel;
+                }
+            /* float32 accumulation of K terms: a few ulps of the magnitude sum */
+            CHECK(maxrel < 1e-6 * (1 + K / 64), "%s T=%d K=%d N=%d: rel err %g", names[kk], T, K,
+                  N, maxrel);
+            if (!strcmp(names[kk], "generic")) {
+                gen[d] = y;
+                y = NULL;
+            } else if (!strcmp(names[kk], "avx2") && gen[d]) {
+                CHECK(memcmp(gen[d], y, sizeof(float) * T * N) == 0,
+                      "avx2 bf16 T=%d K=%d N=%d differs from the portable kernel", T, K, N);
+            }
+            kernel_matrix_free(&m);
+            free(x), free(w), free(b), free(y), free(xq);
+        }
+    }
+    for (int d = 0; d < ND; d++)
+        free(gen[d]);
+    kernel_select(dflt);
+}
+
+/* The conversions: round to nearest even, ties to even, NaN kept, infinities
+ * and signed zero exact. */
+static void bf16_conversion_rounds_to_nearest_even(void)
+{
+    CHECK_EQ_INT(kernel_f32_to_bf16(1.0f), 0x3f80);
+    CHECK_EQ_INT(kernel_f32_to_bf16(-0.0f), 0x8000);
+    CHECK_EQ_INT(kernel_f32_to_bf16(INFINITY), 0x7f80);
+    uint32_t u = 0x3f808000u; /* exactly halfway between 0x3f80 and 0x3f81: to even */
+    float f;
+    memcpy(&f, &u, 4);
+    CHECK_EQ_INT(kernel_f32_to_bf16(f), 0x3f80);
+    u = 0x3f818000u; /* halfway between 0x3f81 and 0x3f82: to even (up) */
+    memcpy(&f, &u, 4);
+    CHECK_EQ_INT(kernel_f32_to_bf16(f), 0x3f82);
+    u = 0x3f808001u; /* just above halfway: up */
+    memcpy(&f, &u, 4);
+    CHECK_EQ_INT(kernel_f32_to_bf16(f), 0x3f81);
+    CHECK(isnan(kernel_bf16_to_f32(kernel_f32_to_bf16(NAN))), "NaN kept");
+    u = 0x7f7fffffu; /* FLT_MAX rounds up to infinity */
+    memcpy(&f, &u, 4);
+    CHECK_EQ_INT(kernel_f32_to_bf16(f), 0x7f80);
+    CHECK(kernel_bf16_to_f32(0x4049) == 3.140625f, "bf16 0x4049 = %g",
+          (double)kernel_bf16_to_f32(0x4049));
+}
+
+/* The bf16 encoder against the f32 one on varied texts: each vector's cosine
+ * to f32's stays above the floor (measured worst over these texts and
+ * bench/embed_texts.txt: 0.99995), under every kernel; batching keeps bits;
+ * the model id and window are f32's (same vector space). */
+static void bf16_encoder_close_to_f32(void)
+{
+    if (!model) SKIP("model not loaded (run scripts/fetch-model.sh)");
+    static const char *const texts[] = {
+        "How do I reset my password?",
+        "\xe2\x80\x9cSmart quotes\xe2\x80\x9d and \xe2\x80\x98single ones\xe2\x80\x99 \xe2\x80\x94 "
+        "with an em dash\xe2\x80\xa6",
+        "emoji \xf0\x9f\x98\x80\xf0\x9f\x8e\x89 party \xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd ok",
+        "Mixed scripts: \xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82 \xe4\xb8\x96\xe7\x95\x8c "
+        "\xd9\x85\xd8\xb1\xd8\xad\xd8\xa8\xd8\xa7 \xce\xb3\xce\xb5\xce\xb9\xce\xb1 hello",
+        "caf\xc3\xa9 na\xc3\xafve \xef\xac\x81 \xe2\x80\x94 \xe6\x97\xa5\xe6\x9c\xac",
+        "SELECT * FROM users WHERE id = 42; -- what does this SQL do?",
+        "x",
+        "   ",
+        "",
+        "Write a Python function that returns the n-th Fibonacci number using memoization, "
+        "explain its time complexity, compare it to the iterative version and to the closed "
+        "form with the golden ratio, and discuss integer overflow in languages with fixed-width "
+        "integers such as C, Java and Go; then give three test cases including n = 0, n = 1 "
+        "and a large n, and say how you would benchmark the two versions fairly on a laptop.",
+    };
+    enum { N = sizeof texts / sizeof texts[0] };
+    embed_options o = {.type = EMBED_USE_LITE, .path = model_dir, .precision = EMBED_BF16};
+    char err[256];
+    embed_model *mb = embed_load(&o, err, sizeof err);
+    CHECK(mb != NULL, "%s", err);
+    if (!mb) return;
+    CHECK_EQ_INT((int)embed_model_precision(mb), (int)EMBED_BF16);
+    CHECK_EQ_INT((int)embed_model_precision(model), (int)EMBED_F32);
+    CHECK_STR(embed_model_id(mb), embed_model_id(model));
+    CHECK_EQ_INT(embed_max_tokens(mb), embed_max_tokens(model));
+    embed_state *sb = embed_state_new(mb);
+    static const char *const kernels[] = {"generic", "avx2", "avx512"};
+    const char *dflt = kernel_name();
+    static float ref[N][512], one[N][512], batch[N][512];
+    for (int i = 0; i < N; i++)
+        CHECK(embed_str(texts[i], ref[i], NULL) == 0, "f32 text %d", i);
+    for (int kk = 0; kk < 3; kk++) {
+        if (kernel_select(kernels[kk])) continue;
+        double worst = 1;
+        for (int i = 0; i < N; i++) {
+            int nt = -1, nt_ref = -2;
+            CHECK(embed_text(mb, sb, texts[i], strlen(texts[i]), one[i], &nt, err, sizeof err) == 0,
+                  "bf16 text %d: %s", i, err);
+            float tmp[512];
+            embed_str(texts[i], tmp, &nt_ref);
+            CHECK_EQ_INT(nt, nt_ref);
+            double c = dot(one[i], ref[i], 512), n2 = dot(one[i], one[i], 512);
+            CHECK(fabs(n2 - 1) < 1e-4, "%s text %d: |v|^2 = %g", kernels[kk], i, n2);
+            CHECK(c >= 0.9995, "%s text %d (%.30s): cosine to f32 %.6f", kernels[kk], i,
+                  texts[i], c);
+            if (c < worst) worst = c;
+            /* still a real embedding: far from an unrelated text's */
+            CHECK(c > dot(one[i], ref[(i + 1) % N], 512) + 0.05, "%s text %d", kernels[kk], i);
+        }
+        size_t lens[N];
+        for (int i = 0; i < N; i++)
+            lens[i] = strlen(texts[i]);
+        CHECK(embed_batch(mb, sb, texts, lens, N, &batch[0][0], err, sizeof err) == 0, "%s", err);
+        CHECK(memcmp(batch, one, sizeof one) == 0, "%s: bf16 batch differs from single",
+              kernels[kk]);
+        printf("# kernel %s: bf16 worst cosine to f32 %.6f over %d texts\n", kernels[kk], worst, N);
+    }
+    kernel_select(dflt);
+    embed_state_free(sb);
+    embed_free(mb);
 }
 
 /* ---- loader fuzz: truncated and garbled model folders ---- */
@@ -545,6 +711,9 @@ int main(void)
     RUN(big_batch_equals_single);
     RUN(threads_share_one_model);
     RUN(kernels_match_naive_matmul);
+    RUN(bf16_kernels_match_reference);
+    RUN(bf16_conversion_rounds_to_nearest_even);
+    RUN(bf16_encoder_close_to_f32);
     RUN(loader_rejects_damaged_models);
     RUN(cli_sim_matches_reference);
     embed_state_free(state);

@@ -158,20 +158,28 @@ int main(int argc, char **argv)
     const char *head_path = "config/category_head.bin", *model_dir = "models/use-lite",
                *mmlu = NULL, *map = "data/route/mmlu_subject_to_category.tsv", *cfg = NULL;
     int first = 1;
+    embed_precision prec = EMBED_F32;
     for (; first < argc && argv[first][0] == '-'; first += 2) {
         if (first + 1 >= argc) break;
         if (!strcmp(argv[first], "--head")) head_path = argv[first + 1];
+        else if (!strcmp(argv[first], "--precision")) {
+            if (strcmp(argv[first + 1], "f32") && strcmp(argv[first + 1], "bf16")) {
+                fprintf(stderr, "route_eval: --precision must be f32 or bf16\n");
+                return 2;
+            }
+            prec = strcmp(argv[first + 1], "bf16") ? EMBED_F32 : EMBED_BF16;
+        }
         else if (!strcmp(argv[first], "--model")) model_dir = argv[first + 1];
         else if (!strcmp(argv[first], "--mmlu")) mmlu = argv[first + 1];
         else if (!strcmp(argv[first], "-c")) cfg = argv[first + 1];
         else break;
     }
     if (first >= argc && !mmlu) {
-        fprintf(stderr, "usage: route_eval [--head FILE] [--model DIR] [--mmlu DIR] [-c CONFIG] FILE.tsv...\n");
+        fprintf(stderr, "usage: route_eval [--head FILE] [--model DIR] [--precision f32|bf16] [--mmlu DIR] [-c CONFIG] FILE.tsv...\n");
         return 2;
     }
     char err[512];
-    embed_options eo = {.type = EMBED_USE_LITE, .path = model_dir};
+    embed_options eo = {.type = EMBED_USE_LITE, .path = model_dir, .precision = prec};
     embed_model *m = embed_load(&eo, err, sizeof err);
     if (!m) {
         fprintf(stderr, "route_eval: %s\n", err);

@@ -466,7 +466,8 @@ int classify_cli_main(int argc, char **argv)
                         .remote_model = ec->model,
                         .api_key_env = ec->api_key_env,
                         .dim = ec->dim,
-                        .timeout_ms = ec->timeout_ms};
+                        .timeout_ms = ec->timeout_ms,
+                        .precision = ec->precision == SR_EMBED_BF16 ? EMBED_BF16 : EMBED_F32};
     int rc = 1;
     embed_model *m = embed_load(&eo, err, sizeof err);
     route_engine *eng = m ? route_engine_new(cfg, m, err, sizeof err) : NULL;

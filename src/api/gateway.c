@@ -526,11 +526,14 @@ static int load_models(gateway *gw, const sr_config *cfg)
         o.api_key_env = e->api_key_env;
         o.dim = e->dim;
         o.timeout_ms = e->timeout_ms;
+        o.precision = e->precision == SR_EMBED_BF16 ? EMBED_BF16 : EMBED_F32;
         uint64_t t0 = util_now_ns();
         gw->embed = embed_load(&o, err, sizeof err);
         if (gw->embed)
-            log_info("embedding model %s loaded (%d-d, window %d tokens) in %.0f ms", embed_model_id(gw->embed),
-                     embed_dim(gw->embed), embed_max_tokens(gw->embed), (double)(util_now_ns() - t0) / 1e6);
+            log_info("embedding model %s loaded (%d-d, window %d tokens, %s weights) in %.0f ms",
+                     embed_model_id(gw->embed), embed_dim(gw->embed), embed_max_tokens(gw->embed),
+                     embed_precision_name(embed_model_precision(gw->embed)),
+                     (double)(util_now_ns() - t0) / 1e6);
         else
             log_error("embedding model not loaded (%s): semantic cache tier, classifier and "
                       "similarity guards are off; run scripts/fetch-model.sh",

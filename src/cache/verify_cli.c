@@ -190,16 +190,20 @@ static uint64_t pairs_digest(const pair *v, int n, const char *model_id)
     return h;
 }
 
+/* --precision: the embedding weights (f32 or bf16) every vector here uses */
+static embed_precision vprec = EMBED_F32;
+
 static int cosines(pair *v, int n, const char *model_dir, const char *cache_path)
 {
     char err[512];
-    embed_options o = {.type = EMBED_USE_LITE, .path = model_dir};
+    embed_options o = {.type = EMBED_USE_LITE, .path = model_dir, .precision = vprec};
     embed_model *m = embed_load(&o, err, sizeof err);
     if (!m) {
         fprintf(stderr, "train-verifier: %s\n", err);
         return -1;
     }
     uint64_t digest = pairs_digest(v, n, embed_model_id(m));
+    if (vprec != EMBED_F32) digest = mix(digest, embed_precision_name(vprec)); /* own cache */
     vdim = embed_dim(m);
     vecs = malloc(sizeof(float) * (size_t)n * 2 * (size_t)vdim);
     if (!vecs) {
@@ -284,7 +288,7 @@ static void *word_worker(void *arg)
 static long link_near_words(cache_idf *idf, const char *model_dir, float tau)
 {
     char err[512];
-    embed_options o = {.type = EMBED_USE_LITE, .path = model_dir};
+    embed_options o = {.type = EMBED_USE_LITE, .path = model_dir, .precision = vprec};
     embed_model *m = embed_load(&o, err, sizeof err);
     if (!m) {
         fprintf(stderr, "train-verifier: %s\n", err);
@@ -431,7 +435,7 @@ static void usage(void)
             "       semrouter train-verifier --pairs CSV --model MODEL --evaluate dev|heldout\n"
             "           [--floor F] [--min-probability P]\n"
             "       semrouter train-verifier --pairs CSV --export-heldout OUT.csv [--export-every K]\n"
-            "  common: [--seed N] [-m MODEL_DIR] [--cosines CACHE_FILE]\n");
+            "  common: [--seed N] [-m MODEL_DIR] [--precision f32|bf16] [--cosines CACHE_FILE]\n");
 }
 
 int cache_verifier_cli_main(int argc, char **argv)
@@ -464,6 +468,13 @@ int cache_verifier_cli_main(int argc, char **argv)
         else if (!strcmp(a, "--evaluate")) eval = val;
         else if (!strcmp(a, "--cosines")) cos_cache = val;
         else if (!strcmp(a, "-m")) model_dir = val;
+        else if (!strcmp(a, "--precision")) {
+            if (strcmp(val, "f32") && strcmp(val, "bf16")) {
+                fprintf(stderr, "train-verifier: --precision must be f32 or bf16, not '%s'\n", val);
+                return 2;
+            }
+            vprec = strcmp(val, "bf16") ? EMBED_F32 : EMBED_BF16;
+        }
         else if (!strcmp(a, "--part")) part_s = val;
         else if (!strcmp(a, "--seed")) seed = (unsigned)strtoul(val, NULL, 10);
         else if (!strcmp(a, "--floor")) floor = strtof(val, NULL);

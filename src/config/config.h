@@ -356,6 +356,7 @@ typedef struct sr_semantic_cache_config {
 } sr_semantic_cache_config;
 
 typedef enum { SR_EMBED_USE_LITE = 0, SR_EMBED_MODEL2VEC, SR_EMBED_REMOTE } sr_embedding_type;
+typedef enum { SR_EMBED_F32 = 0, SR_EMBED_BF16 } sr_embedding_precision;
 
 /* Top-level embedding_model (ours); maps onto embed.h's embed_options. */
 typedef struct sr_embedding_model_config {
@@ -366,6 +367,7 @@ typedef struct sr_embedding_model_config {
     char *api_key_env;      /* remote: env var with a bearer key */
     int dim;                /* remote: expected dimension, 0 = learn */
     int timeout_ms;         /* remote: per-call timeout, 0 = default */
+    sr_embedding_precision precision; /* use-lite weights: bf16 (default) or f32 */
 } sr_embedding_model_config;
 
 /* ---- guards, tools, auth, api ---------------------------------------------------------- */

@@ -543,6 +543,7 @@ static const cfg_field cache_fields[] = {
 #undef SC
 
 static const char *const embed_type_names[] = {"use-lite", "model2vec", "remote", NULL};
+static const char *const embed_precision_names[] = {"f32", "bf16", NULL};
 #define EM sr_embedding_model_config
 static const cfg_field embedding_fields[] = {
     ENUM("type", EM, type, embed_type_names, .doc = "use-lite, model2vec or remote"),
@@ -555,6 +556,10 @@ static const cfg_field embedding_fields[] = {
         .doc = "remote: expected dimension; 0 = learn"),
     INT("timeout_ms", EM, timeout_ms, .flags = CFG_MIN, .min = 0,
         .doc = "remote: per-call timeout; 0 = default"),
+    ENUM("precision", EM, precision, embed_precision_names, .def = SR_EMBED_BF16,
+         .doc = "use-lite weights: bf16 (half the bytes, AVX-512 BF16 where the CPU has it; "
+                "vectors within cosine 0.9999 of f32's, same model id) or f32 (exact TF.js "
+                "values; faster on CPUs without AVX2)"),
     END,
 };
 #undef EM

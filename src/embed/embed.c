@@ -13,6 +13,7 @@
 
 struct embed_model {
     embed_type type;
+    embed_precision precision;
     int dim, max_tokens;
     const char *id;
     use_lite_model *use_lite;
@@ -43,7 +44,9 @@ embed_model *embed_load(const embed_options *opt, char *err, size_t errlen)
     }
     switch (opt->type) {
     case EMBED_USE_LITE:
-        if (!(m->use_lite = use_lite_load(opt->path, err, errlen))) goto err;
+        if (!(m->use_lite = use_lite_load(opt->path, opt->precision == EMBED_BF16, err, errlen)))
+            goto err;
+        m->precision = opt->precision == EMBED_BF16 ? EMBED_BF16 : EMBED_F32;
         m->dim = USE_LITE_DIM;
         m->max_tokens = USE_LITE_MAX_TOKENS;
         m->id = use_lite_id(m->use_lite);
@@ -89,6 +92,16 @@ int embed_max_tokens(const embed_model *m)
 embed_type embed_model_type(const embed_model *m)
 {
     return m->type;
+}
+
+embed_precision embed_model_precision(const embed_model *m)
+{
+    return m->precision;
+}
+
+const char *embed_precision_name(embed_precision p)
+{
+    return p == EMBED_BF16 ? "bf16" : "f32";
 }
 
 const char *embed_type_name(embed_type t)

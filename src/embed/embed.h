@@ -11,6 +11,11 @@
 #include <stddef.h>
 
 typedef enum { EMBED_USE_LITE = 0, EMBED_MODEL2VEC, EMBED_REMOTE } embed_type;
+/* Weight precision of the use-lite encoder (other types ignore it). bf16 keeps
+ * the matrices as bfloat16 and rounds each matmul's input rows to bfloat16
+ * (float32 accumulation); the vectors stay within a cosine of 0.999 of f32's
+ * (tests/test_embed.c) and keep the model id: they live in the same space. */
+typedef enum { EMBED_F32 = 0, EMBED_BF16 } embed_precision;
 
 typedef struct embed_options {
     embed_type type;
@@ -20,6 +25,7 @@ typedef struct embed_options {
     const char *api_key_env;  /* remote: env var holding a bearer key, or NULL */
     int dim;                  /* remote: expected dimension (0 = learn from first answer) */
     int timeout_ms;           /* remote: per-call timeout (0 = 10000) */
+    embed_precision precision; /* use-lite: f32 (0) or bf16 */
 } embed_options;
 
 typedef struct embed_model embed_model;
@@ -68,6 +74,10 @@ int embed_batch_tokens(const embed_model *m, embed_state *s, const char *const *
  *   is one request. */
 
 embed_type embed_model_type(const embed_model *m);
+/* The precision a model computes in (f32 for other types than use-lite). */
+embed_precision embed_model_precision(const embed_model *m);
+/* "f32", "bf16". */
+const char *embed_precision_name(embed_precision p);
 /* "use-lite", "model2vec", "remote". */
 const char *embed_type_name(embed_type t);
 /* Parses a type name as written in config; 0, or -1 when unknown. */

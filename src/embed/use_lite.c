@@ -59,6 +59,7 @@ struct use_lite_model {
     kernel_matrix tanh_w; /* [512][512] */
     const float *b_tanh;  /* [512] */
     float l2_floor;       /* max(|e|^2, floor) under the square root */
+    kernel_precision prec;
     char id[64];
 };
 
@@ -81,6 +82,7 @@ struct use_lite_state {
     float *ff;  /* [rows][1536] FFN hidden */
     float prob[USE_LITE_MAX_TOKENS];
     float *pooled, *hidden, *pre; /* per text: [64][512], [64][1536], [64][512] */
+    uint16_t *xq;                 /* [rows][1536] a matmul's input rounded to bf16 */
 };
 
 /* ---- loading ----------------------------------------------------------- */
@@ -156,11 +158,12 @@ static int bind_layer(use_lite_model *m, int l, char *err, size_t errlen)
                                l, 0, 0, 0, 0, 0, err, errlen);
     if (!scale) return -1;
     L->scale = *scale;
-    if (kernel_matrix_init(&L->qkv, w_qkv, din, 3 * D) ||
-        kernel_matrix_init(&L->out, w_out, D, D_MODEL) ||
-        (w_res && kernel_matrix_init(&L->res, w_res, D_EMB, D_MODEL)) ||
-        kernel_matrix_init(&L->ff1, w_ff1, D_MODEL, D_FF) ||
-        kernel_matrix_init(&L->ff2, w_ff2, D_FF, D_MODEL)) {
+    const kernel_precision p = m->prec;
+    if (kernel_matrix_init_prec(&L->qkv, w_qkv, din, 3 * D, p) ||
+        kernel_matrix_init_prec(&L->out, w_out, D, D_MODEL, p) ||
+        (w_res && kernel_matrix_init_prec(&L->res, w_res, D_EMB, D_MODEL, p)) ||
+        kernel_matrix_init_prec(&L->ff1, w_ff1, D_MODEL, D_FF, p) ||
+        kernel_matrix_init_prec(&L->ff2, w_ff2, D_FF, D_MODEL, p)) {
         snprintf(err, errlen, "out of memory packing the model weights");
         return -1;
     }
@@ -172,13 +175,14 @@ static int bind_layer(use_lite_model *m, int l, char *err, size_t errlen)
     return 0;
 }
 
-use_lite_model *use_lite_load(const char *dir, char *err, size_t errlen)
+use_lite_model *use_lite_load(const char *dir, int bf16, char *err, size_t errlen)
 {
     use_lite_model *m = calloc(1, sizeof *m);
     if (!m) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
+    m->prec = bf16 ? KERNEL_BF16 : KERNEL_F32;
     if (tfjs_load(&m->tf, dir, err, errlen)) {
         free(m);
         return NULL;
@@ -225,7 +229,7 @@ use_lite_model *use_lite_load(const char *dir, char *err, size_t errlen)
             0, err, errlen);
     if (!floor) goto err;
     m->l2_floor = *floor;
-    if (kernel_matrix_init(&m->tanh_w, w_tanh, D_MODEL, D_MODEL)) {
+    if (kernel_matrix_init_prec(&m->tanh_w, w_tanh, D_MODEL, D_MODEL, m->prec)) {
         snprintf(err, errlen, "out of memory packing the model weights");
         goto err;
     }
@@ -285,8 +289,9 @@ use_lite_state *use_lite_state_new(const use_lite_model *m)
     s->pooled = malloc(G * D_MODEL * sizeof(float));
     s->hidden = malloc(G * D_FF * sizeof(float));
     s->pre = malloc(G * D_MODEL * sizeof(float));
+    s->xq = malloc(T * D_FF * sizeof(uint16_t));
     if (!s->x0 || !s->xn || !s->qkv || !s->att || !s->y || !s->ff || !s->pooled || !s->hidden ||
-        !s->pre) {
+        !s->pre || !s->xq) {
         use_lite_state_free(s);
         return NULL;
     }
@@ -306,6 +311,7 @@ void use_lite_state_free(use_lite_state *s)
     free(s->pooled);
     free(s->hidden);
     free(s->pre);
+    free(s->xq);
     free(s);
 }
 
@@ -337,7 +343,7 @@ static void attention(const use_lite_layer *L, use_lite_state *s, int rows, int 
                       const int *len)
 {
     const int depth = L->depth, D = N_HEADS * depth, D3 = 3 * D;
-    kernel_matmul(s->qkv, s->xn, &L->qkv, L->b_qkv, rows, 0);
+    kernel_matmul(s->qkv, s->xn, &L->qkv, L->b_qkv, rows, 0, s->xq);
     for (int g = 0; g < n; g++) {
         const float *base = s->qkv + (size_t)off[g] * D3;
         const int T = len[g];
@@ -367,7 +373,7 @@ static void attention(const use_lite_layer *L, use_lite_state *s, int rows, int 
 static void ffn_hidden(const use_lite_layer *L, use_lite_state *s, int rows)
 {
     layer_norm(s->xn, s->y, L->ln_ffn_g, L->ln_ffn_b, rows, D_MODEL);
-    kernel_matmul(s->ff, s->xn, &L->ff1, L->b_ff1, rows, 0);
+    kernel_matmul(s->ff, s->xn, &L->ff1, L->b_ff1, rows, 0, s->xq);
     for (size_t i = 0; i < (size_t)rows * D_FF; i++)
         if (s->ff[i] < 0) s->ff[i] = 0;
 }
@@ -375,7 +381,7 @@ static void ffn_hidden(const use_lite_layer *L, use_lite_state *s, int rows)
 /* out[g] = normalise(tanh(pooled[g] @ W + b)) for n pooled rows. */
 static void finish(const use_lite_model *m, use_lite_state *s, int n, float *out)
 {
-    kernel_matmul(s->pre, s->pooled, &m->tanh_w, m->b_tanh, n, 0);
+    kernel_matmul(s->pre, s->pooled, &m->tanh_w, m->b_tanh, n, 0, s->xq);
     for (int g = 0; g < n; g++) {
         float *o = out + (size_t)g * D_MODEL;
         const float *p = s->pre + (size_t)g * D_MODEL;
@@ -406,14 +412,14 @@ static void forward(const use_lite_model *m, use_lite_state *s, int n, const int
     /* layer 0 */
     layer_norm(s->xn, s->x0, L0->ln_att_g, L0->ln_att_b, rows, D_EMB);
     attention(L0, s, rows, n, off, len);
-    kernel_matmul(s->y, s->att, &L0->out, L0->b_out, rows, 0);
-    kernel_matmul(s->y, s->x0, &L0->res, L0->b_res, rows, 1);
+    kernel_matmul(s->y, s->att, &L0->out, L0->b_out, rows, 0, s->xq);
+    kernel_matmul(s->y, s->x0, &L0->res, L0->b_res, rows, 1, s->xq);
     ffn_hidden(L0, s, rows);
-    kernel_matmul(s->y, s->ff, &L0->ff2, L0->b_ff2, rows, 1);
+    kernel_matmul(s->y, s->ff, &L0->ff2, L0->b_ff2, rows, 1, s->xq);
     /* layer 1 */
     layer_norm(s->xn, s->y, L1->ln_att_g, L1->ln_att_b, rows, D_MODEL);
     attention(L1, s, rows, n, off, len);
-    kernel_matmul(s->y, s->att, &L1->out, L1->b_out, rows, 1);
+    kernel_matmul(s->y, s->att, &L1->out, L1->b_out, rows, 1, s->xq);
     ffn_hidden(L1, s, rows);
     /* mean over each text's tokens; the last projection commutes with it */
     for (int g = 0; g < n; g++) {
@@ -435,7 +441,7 @@ static void forward(const use_lite_model *m, use_lite_state *s, int n, const int
         for (int i = 0; i < D_FF; i++)
             hidden[i] *= invT;
     }
-    kernel_matmul(s->pooled, s->hidden, &L1->ff2, L1->b_ff2, n, 1);
+    kernel_matmul(s->pooled, s->hidden, &L1->ff2, L1->b_ff2, n, 1, s->xq);
     finish(m, s, n, out);
 }
 

@@ -13,8 +13,9 @@
 typedef struct use_lite_model use_lite_model;
 typedef struct use_lite_state use_lite_state;
 
-/* Loads dir/model.json, its shards and dir/vocab.json. NULL + err on failure. */
-use_lite_model *use_lite_load(const char *dir, char *err, size_t errlen);
+/* Loads dir/model.json, its shards and dir/vocab.json; bf16 != 0 keeps the
+ * encoder's matrices as bfloat16 (embed.h, EMBED_BF16). NULL + err on failure. */
+use_lite_model *use_lite_load(const char *dir, int bf16, char *err, size_t errlen);
 void use_lite_free(use_lite_model *m);
 /* "use-lite-512:" + the first 8 hex digits of SHA-256 over weights and vocab. */
 const char *use_lite_id(const use_lite_model *m);

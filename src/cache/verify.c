@@ -82,10 +82,10 @@ static size_t idf_slot(const cache_idf *t, uint64_t h)
     }
 }
 
-/* Whether words a and b (stem hashes) are listed as near-synonyms either way. */
-static int idf_near(const cache_idf *t, uint64_t a, uint64_t b)
+/* Whether words a and b (stem hashes, at slots i and j of idf_slot) are
+ * listed as near-synonyms either way. */
+static int idf_near_at(const cache_idf *t, uint64_t a, size_t i, uint64_t b, size_t j)
 {
-    size_t i = idf_slot(t, a), j = idf_slot(t, b);
     for (int k = 0; k < NBR; k++)
         if ((i != (size_t)-1 && t->nbr[i][k] == b) || (j != (size_t)-1 && t->nbr[j][k] == a))
             return 1;
@@ -212,8 +212,13 @@ typedef struct text {
     int negation, qword, aux, compare;
     uint64_t polar[16];
     int n_polar;
-    uint64_t g3[MAX_GRAMS], g5[MAX_GRAMS]; /* sorted unique character 3- and 5-grams */
+    /* unique character 3- and 5-grams (hashes), each in an open-addressing set
+     * of cap3/cap5 slots (a power of two >= twice the count, 0 = empty) for
+     * counting shared grams without sorting */
+    uint64_t g3[MAX_GRAMS], g5[MAX_GRAMS];
     int n3, n5;
+    uint64_t s3[2 * MAX_GRAMS], s5[2 * MAX_GRAMS];
+    int cap3, cap5;
 } text;
 
 static const char *const stop_words[] = {
@@ -416,7 +421,7 @@ static void text_free(text *t)
     t->norm = NULL;
 }
 
-static int char_grams(const text *t, int n, uint64_t *g);
+static int char_grams(const text *t, int n, uint64_t *g, uint64_t *set, int *cap);
 
 /* Normalises and splits s. Returns 0, or -1 on out of memory. */
 static int text_parse(text *t, const char *s, size_t n)
@@ -503,8 +508,8 @@ static int text_parse(text *t, const char *s, size_t n)
     t->n_content = sort_unique(t->content, t->n_content);
     t->n_polar = sort_unique(t->polar, t->n_polar);
     find_names(t, s, n);
-    t->n3 = char_grams(t, 3, t->g3);
-    t->n5 = char_grams(t, 5, t->g5);
+    t->n3 = char_grams(t, 3, t->g3, t->s3, &t->cap3);
+    t->n5 = char_grams(t, 5, t->g5, t->s5, &t->cap5);
     return 0;
 }
 
@@ -546,8 +551,9 @@ static float jaccard(int shared, int na, int nb)
 }
 
 /* Character n-grams (n bytes) of the normalised text with runs of non-word
- * bytes collapsed to one space; sorted unique hashes into g. */
-static int char_grams(const text *t, int n, uint64_t *g)
+ * bytes collapsed to one space; unique hashes into g (in first-seen order)
+ * and into the set (*cap slots) that holds them. */
+static int char_grams(const text *t, int n, uint64_t *g, uint64_t *set, int *cap)
 {
     char buf[1024];
     size_t len = 0;
@@ -562,18 +568,50 @@ static int char_grams(const text *t, int n, uint64_t *g)
             space = 1;
         }
     }
-    int m = 0;
-    for (size_t i = 0; i + (size_t)n <= len && m < MAX_GRAMS; i++)
-        g[m++] = fnv(buf + i, (size_t)n);
-    if (!m && len) g[m++] = fnv(buf, len);
-    return sort_unique(g, m);
+    size_t total = len >= (size_t)n ? len - (size_t)n + 1 : len ? 1 : 0;
+    if (total > MAX_GRAMS) total = MAX_GRAMS;
+    int c = 16;
+    while ((size_t)c < 2 * total)
+        c *= 2;
+    *cap = c;
+    memset(set, 0, (size_t)c * sizeof *set);
+    int m = 0, shift = 64 - __builtin_ctz((unsigned)c);
+    size_t glen = len >= (size_t)n ? (size_t)n : len;
+    /* a gram (at most 8 non-NUL bytes) packed into 64 bits: no collisions */
+    uint64_t h = 0, mask = glen == 8 ? ~0ull : (1ull << (8 * glen)) - 1;
+    for (size_t i = 0; i + 1 < glen; i++)
+        h = h << 8 | (unsigned char)buf[i];
+    for (size_t i = 0; i < total; i++) {
+        h = (h << 8 | (unsigned char)buf[i + glen - 1]) & mask;
+        size_t k = (size_t)((h * 0x9e3779b97f4a7c15ull) >> shift);
+        while (set[k] && set[k] != h)
+            k = (k + 1) & (size_t)(c - 1);
+        if (!set[k]) {
+            set[k] = h;
+            g[m++] = h;
+        }
+    }
+    return m;
+}
+
+static int in_set(const uint64_t *set, int cap, uint64_t h)
+{
+    int shift = 64 - __builtin_ctz((unsigned)cap);
+    for (size_t k = (size_t)((h * 0x9e3779b97f4a7c15ull) >> shift); set[k];
+         k = (k + 1) & (size_t)(cap - 1))
+        if (set[k] == h) return 1;
+    return 0;
 }
 
 static float char_jaccard(const text *a, const text *b, int n)
 {
-    const uint64_t *ga = n == 3 ? a->g3 : a->g5, *gb = n == 3 ? b->g3 : b->g5;
+    const uint64_t *sa = n == 3 ? a->s3 : a->s5, *gb = n == 3 ? b->g3 : b->g5;
+    int cap = n == 3 ? a->cap3 : a->cap5;
     int na = n == 3 ? a->n3 : a->n5, nb = n == 3 ? b->n3 : b->n5;
-    return jaccard(count_shared(ga, na, gb, nb), na, nb);
+    int shared = 0;
+    for (int i = 0; i < nb; i++)
+        shared += in_set(sa, cap, gb[i]);
+    return jaccard(shared, na, nb);
 }
 
 static int bigrams(const text *t, uint64_t *g)
@@ -699,12 +737,25 @@ static void pair_features(const cache_idf *idf, const text *a, const text *b, fl
      * side's own words ("tallest"/"highest", "photos"/"pictures") */
     double hard_a = 0, hard_b = 0, hard_sum = 0;
     int near = 0;
-    for (int i = 0; i < a->n_content; i++) {
-        uint64_t w = a->content[i];
-        if (in_sorted(b->content, b->n_content, w)) continue;
+    /* each side's words on that side only, with their IDF slots, looked up once */
+    uint64_t oa[MAX_WORDS], ob[MAX_WORDS];
+    size_t sa[MAX_WORDS], sb[MAX_WORDS];
+    int noa = 0, nob = 0;
+    for (int i = 0; i < a->n_content; i++)
+        if (!in_sorted(b->content, b->n_content, a->content[i])) {
+            oa[noa] = a->content[i];
+            sa[noa++] = idf_slot(idf, a->content[i]);
+        }
+    for (int j = 0; j < b->n_content; j++)
+        if (!in_sorted(a->content, a->n_content, b->content[j])) {
+            ob[nob] = b->content[j];
+            sb[nob++] = idf_slot(idf, b->content[j]);
+        }
+    for (int i = 0; i < noa; i++) {
+        uint64_t w = oa[i];
         int m = 0;
-        for (int j = 0; j < b->n_content && !m; j++)
-            m = !in_sorted(a->content, a->n_content, b->content[j]) && idf_near(idf, w, b->content[j]);
+        for (int j = 0; j < nob && !m; j++)
+            m = idf_near_at(idf, w, sa[i], ob[j], sb[j]);
         if (m) {
             near++;
             continue;
@@ -713,12 +764,11 @@ static void pair_features(const cache_idf *idf, const text *a, const text *b, fl
         hard_sum += v;
         if (v > hard_a) hard_a = v;
     }
-    for (int j = 0; j < b->n_content; j++) {
-        uint64_t w = b->content[j];
-        if (in_sorted(a->content, a->n_content, w)) continue;
+    for (int j = 0; j < nob; j++) {
+        uint64_t w = ob[j];
         int m = 0;
-        for (int i = 0; i < a->n_content && !m; i++)
-            m = !in_sorted(b->content, b->n_content, a->content[i]) && idf_near(idf, a->content[i], w);
+        for (int i = 0; i < noa && !m; i++)
+            m = idf_near_at(idf, oa[i], sa[i], w, sb[j]);
         if (m) continue;
         double v = idf_get(idf, w, NULL);
         hard_sum += v;
@@ -901,12 +951,43 @@ static float raw_score(const cache_verifier *v, const float *f)
     return (float)s;
 }
 
-float cache_verifier_predict(const cache_verifier *v, const float *f)
+static float with_vetoes(const cache_verifier *v, const float *f, float raw)
 {
-    float p = 1.0f / (1.0f + expf(-raw_score(v, f)));
+    float p = 1.0f / (1.0f + expf(-raw));
     for (int i = 0; i < v->n_veto; i++)
         if (f[v->veto[i]] > 0 && p > v->veto_cap) p = v->veto_cap;
     return p;
+}
+
+float cache_verifier_predict(const cache_verifier *v, const float *f)
+{
+    return with_vetoes(v, f, raw_score(v, f));
+}
+
+/* raw_score of n rows at once, tree by tree: the rows' walks down a tree are
+ * independent, so the processor overlaps them (one row's walk is a chain of
+ * dependent loads). Sums in the same order as raw_score: the same result. */
+static void raw_score_many(const cache_verifier *v, const float (*f)[CACHE_VERIFY_NFEAT], int n,
+                           double *s)
+{
+    int inner = (1 << v->depth) - 1;
+    for (int r = 0; r < n; r++)
+        s[r] = v->base;
+    for (int t = 0; t < v->trees; t++) {
+        const tree_node *nd = v->nodes + (size_t)t * inner;
+        const float *leaves = v->leaves + (size_t)t * (inner + 1);
+        int at[8];
+        for (int r0 = 0; r0 < n; r0 += 8) {
+            int m = n - r0 < 8 ? n - r0 : 8;
+            for (int r = 0; r < m; r++)
+                at[r] = 0;
+            for (int d = 0; d < v->depth; d++)
+                for (int r = 0; r < m; r++)
+                    at[r] = 2 * at[r] + 1 + (f[r0 + r][nd[at[r]].feature] > nd[at[r]].thr);
+            for (int r = 0; r < m; r++)
+                s[r0 + r] += leaves[at[r] - inner];
+        }
+    }
 }
 
 int cache_verifier_set_vetoes(cache_verifier *v, const char *names, float cap)
@@ -934,15 +1015,22 @@ void cache_verifier_score_many(const cache_verifier *v, const char *a, size_t al
 {
     text *ta = malloc(sizeof *ta), *tb = malloc(sizeof *tb);
     int ok = ta && tb && !text_parse(ta, a, alen);
-    for (int i = 0; i < n; i++) {
-        float f[CACHE_VERIFY_NFEAT];
-        if (ok && !text_parse(tb, b[i], blen[i])) {
-            pair_features(v->idf, ta, tb, cosine[i], f);
-            text_free(tb);
-            out[i] = cache_verifier_predict(v, f);
-        } else {
-            out[i] = 0.0f; /* out of memory: not verified, a miss */
+    for (int i0 = 0; i0 < n; i0 += 16) { /* 16 rows of features at a time */
+        float f[16][CACHE_VERIFY_NFEAT];
+        double raw[16];
+        int good[16], m = n - i0 < 16 ? n - i0 : 16;
+        for (int r = 0; r < m; r++) {
+            good[r] = ok && !text_parse(tb, b[i0 + r], blen[i0 + r]);
+            if (good[r]) {
+                pair_features(v->idf, ta, tb, cosine[i0 + r], f[r]);
+                text_free(tb);
+            } else {
+                memset(f[r], 0, sizeof f[r]);
+            }
         }
+        raw_score_many(v, (const float (*)[CACHE_VERIFY_NFEAT])f, m, raw);
+        for (int r = 0; r < m; r++) /* out of memory: not verified, a miss */
+            out[i0 + r] = good[r] ? with_vetoes(v, f[r], (float)raw[r]) : 0.0f;
     }
     if (ok) text_free(ta);
     free(ta);

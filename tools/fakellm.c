@@ -5,7 +5,8 @@
  * hash of the request, so the same request always gets the same answer and a test can tell which
  * model answered ("[model] word word ..."). Delays (before headers, time to first token, between
  * tokens) run on libevent timers, never sleep(), so one thread serves many slow streams at once.
- * Faults (error status, fail the first N requests, cut a stream after N chunks) are set by flags or
+ * Faults (error status with or without Retry-After, fail the first N requests, cut a stream after N
+ * chunks, a 200 whose body is not JSON) are set by flags or
  * at run time through POST /admin/faults, so one process can serve a whole test file; the admin
  * endpoints also count requests and show the last chat request exactly as it arrived.
  *
@@ -63,6 +64,8 @@ typedef struct fakellm_faults {
     int token_ms;         /* between tokens */
     int disconnect_after; /* stream: close after N token chunks; non-stream: close, no answer */
     int tokens;           /* content words per answer */
+    int retry_after;      /* with fail_status: a Retry-After header of this many seconds */
+    int malformed;        /* non-stream: answer 200 with the first half of the JSON (not JSON) */
 } fakellm_faults;
 
 static struct {
@@ -75,7 +78,7 @@ static struct {
     const char *models[FAKELLM_MAX_MODELS];
     int n_models;
     fakellm_faults startup; /* from the command line; /admin/reset returns to it */
-} opt = {"127.0.0.1", -1, 1, 64, 0, 0, {0}, 0, {0, 0, 0, 0, 0, 0, 16}};
+} opt = {"127.0.0.1", -1, 1, 64, 0, 0, {0}, 0, {0, 0, 0, 0, 0, 0, 16, 0, 0}};
 
 /* ---- shared state -------------------------------------------------------------------------- */
 
@@ -552,6 +555,11 @@ static void reply_fault(struct evhttp_request *req, int status, const fakellm_fa
     buf_init(&b);
     api_error_json(&b, msg, api_error_type_for_status(status), NULL, "injected_fault");
     stat_add(STAT_FAULTS, 1);
+    if (f->retry_after > 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", f->retry_after);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", v);
+    }
     reply_later(req, status, &b, f->delay_ms, 0);
     buf_free(&b);
 }
@@ -1016,6 +1024,7 @@ static void handle_chat(struct evhttp_request *req, thread_ctx *t)
     if (!is_stream) {
         buf_reset(&t->out);
         write_completion(&pl, &t->out, &t->tmp);
+        if (f.malformed) t->out.len /= 2; /* cut mid-object: a 200 whose body is not JSON */
         long wait = (long)f.delay_ms + f.ttft_ms;
         if (pl.n_content > 1) wait += (long)f.token_ms * (pl.n_content - 1);
         if (wait > FAKELLM_MAX_DELAY_MS) wait = FAKELLM_MAX_DELAY_MS;
@@ -1223,9 +1232,10 @@ static void write_faults(buf *b, const fakellm_faults *f)
 {
     buf_printf(b,
                "{\"fail_status\":%d,\"fail_first\":%d,\"delay_ms\":%d,\"ttft_ms\":%d,"
-               "\"token_ms\":%d,\"disconnect_after\":%d,\"tokens\":%d}",
+               "\"token_ms\":%d,\"disconnect_after\":%d,\"tokens\":%d,\"retry_after\":%d,"
+               "\"malformed\":%d}",
                f->fail_status, f->fail_first, f->delay_ms, f->ttft_ms, f->token_ms,
-               f->disconnect_after, f->tokens);
+               f->disconnect_after, f->tokens, f->retry_after, f->malformed);
 }
 
 /* Parses an /admin/faults body: the startup settings overlaid with the keys given. */
@@ -1250,6 +1260,8 @@ static int parse_faults(const char *body, size_t len, fakellm_faults *f, char *e
         {"token_ms", offsetof(fakellm_faults, token_ms), 0, FAKELLM_MAX_DELAY_MS},
         {"disconnect_after", offsetof(fakellm_faults, disconnect_after), 0, INT_MAX},
         {"tokens", offsetof(fakellm_faults, tokens), 1, FAKELLM_MAX_TOKENS},
+        {"retry_after", offsetof(fakellm_faults, retry_after), 0, 86400},
+        {"malformed", offsetof(fakellm_faults, malformed), 0, 1},
     };
     const cJSON *it;
     cJSON_ArrayForEach(it, root)
@@ -1480,8 +1492,10 @@ static void usage(FILE *out)
         "                             (dimensions, encoding_format float|base64 honoured)\n"
         "  GET  /v1/models, GET /health\n"
         "  POST /admin/faults         JSON {fail_status, fail_first, delay_ms, ttft_ms,\n"
-        "                             token_ms, disconnect_after, tokens}: replaces the\n"
-        "                             settings; keys left out take the command-line value\n"
+        "                             token_ms, disconnect_after, tokens, retry_after (s, a\n"
+        "                             Retry-After on injected failures), malformed (1: non-\n"
+        "                             stream answers are 200 with half a JSON body)}: replaces\n"
+        "                             the settings; keys left out take the command-line value\n"
         "  GET  /admin/faults         the current settings\n"
         "  GET  /admin/stats          counters: requests, chat_requests, stream_requests,\n"
         "                             embedding_requests, faults_injected, disconnects, ...\n"

@@ -73,6 +73,8 @@ typedef struct sr_server_config {
     int request_timeout_seconds;    /* 600: whole upstream request */
     int connect_timeout_ms;         /* 2000: upstream TCP/TLS connect */
     int first_byte_timeout_seconds; /* 300: upstream time to first byte */
+    int upstream_idle_timeout_seconds; /* 120: upstream silence after the head (a stalled stream) */
+    size_t max_upstream_body_bytes;    /* 64 MiB: largest whole (non-stream) upstream answer */
     bool log_requests;              /* true: one JSON line per request */
     int watchdog_seconds;           /* 10: a worker loop that has not turned this long is stalled;
                                        0 = no watchdog (core/watchdog.h) */

@@ -119,6 +119,24 @@ long balancer_outstanding(balancer *b, const char *name)
     return s ? atomic_load(&s->outstanding) : 0;
 }
 
+void balancer_eject(balancer *b, const char *name, double seconds)
+{
+    endpoint_state *s = state_get(b, name);
+    if (!s || seconds <= 0) return;
+    double until = util_now_sec() + seconds, cur = atomic_load(&s->ejected_until);
+    while (cur < until && !atomic_compare_exchange_weak(&s->ejected_until, &cur, until)) {
+    }
+    if (cur < until) atomic_fetch_add(&s->ejections, 1);
+}
+
+double balancer_ejected_for(balancer *b, const char *name)
+{
+    endpoint_state *s = state_get(b, name);
+    if (!s) return 0;
+    double left = atomic_load(&s->ejected_until) - util_now_sec();
+    return left > 0 ? left : 0;
+}
+
 void balancer_info_get(balancer *b, const char *name, balancer_info *out)
 {
     endpoint_state *s = state_get(b, name);
@@ -149,19 +167,15 @@ static int weighted_draw(const balancer_candidate *cands, const int *eligible, i
 
 int balancer_pick(balancer *b, const balancer_candidate *cands, int n, const unsigned char *skip)
 {
-    int eligible[64], ne = 0, fallback = -1;
-    double now = util_now_sec(), oldest = 0;
+    int eligible[64], ne = 0;
+    double now = util_now_sec();
     for (int i = 0; i < n && i < 64; i++) {
         if (skip && skip[i]) continue;
         endpoint_state *s = state_get(b, cands[i].name);
-        if (s && is_ejected(s, now)) {
-            double until = atomic_load(&s->ejected_until);
-            if (fallback < 0 || until < oldest) fallback = i, oldest = until;
-            continue;
-        }
+        if (s && is_ejected(s, now)) continue;
         eligible[ne++] = i;
     }
-    if (ne == 0) return fallback;
+    if (ne == 0) return -1;
     if (ne == 1) return eligible[0];
     int a = weighted_draw(cands, eligible, ne);
     int c = weighted_draw(cands, eligible, ne);
@@ -192,7 +206,10 @@ void balancer_end(balancer *b, const balancer_candidate *c, int success)
     int max_fails = c->max_fails > 0 ? c->max_fails : 3;
     double eject = c->eject_seconds > 0 ? c->eject_seconds : 10;
     if (atomic_fetch_add(&s->consecutive_fails, 1) + 1 >= max_fails) {
-        atomic_store(&s->ejected_until, util_now_sec() + eject);
+        /* never shortens a longer ejection (a Retry-After the endpoint gave) */
+        double until = util_now_sec() + eject, cur = atomic_load(&s->ejected_until);
+        while (cur < until && !atomic_compare_exchange_weak(&s->ejected_until, &cur, until)) {
+        }
         atomic_store(&s->consecutive_fails, 0);
         atomic_fetch_add(&s->ejections, 1);
     }

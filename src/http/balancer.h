@@ -7,9 +7,12 @@
  * and a slow server that piles up requests gets fewer new ones.
  *
  * Passive health: max_fails consecutive failures (refused, timeout, 5xx) eject
- * an endpoint for eject_seconds; after that it gets traffic again and one
- * success clears it. When every candidate is ejected, the least recently
- * ejected one is tried anyway: failing fast helps nobody more than trying.
+ * an endpoint for eject_seconds, and a Retry-After from it ejects it for that
+ * long (balancer_eject); after that it gets traffic again and one success
+ * clears it. An ejected endpoint is never picked: when every candidate is
+ * ejected, balancer_pick returns -1 and the caller answers 503 at once (like
+ * nginx's "no live upstreams") rather than piling requests on servers that
+ * are failing or asked for time.
  *
  * An endpoint that never answered is in state unknown (not "healthy"): /ready reports it
  * so until a request or the start-up probe (gateway.c) got an HTTP answer from it.
@@ -44,6 +47,11 @@ const char *balancer_status_name(balancer_status s); /* "unknown", "up", "ejecte
 /* An HTTP answer came from the endpoint outside a request (the start-up probe). */
 void balancer_mark_answered(balancer *b, const char *name);
 long balancer_outstanding(balancer *b, const char *name);
+/* The endpoint asked not to be called for seconds (a 503/429 with Retry-After): ejected until
+ * then (never shortened by this call; counted as an ejection). */
+void balancer_eject(balancer *b, const char *name, double seconds);
+/* Seconds until the endpoint's ejection ends; 0 when it takes traffic. */
+double balancer_ejected_for(balancer *b, const char *name);
 
 /* An endpoint's state for status pages (/api/v1/stats). */
 typedef struct balancer_info {

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <stdio.h>
 
 #define EASY_POOL_MAX 64
 
@@ -39,6 +41,10 @@ struct upstream_call {
     upstream_callbacks cb;
     void *arg;
     struct event *first_byte_timer;
+    struct event *idle_timer; /* armed from the head on, re-armed by every byte */
+    long idle_timeout_ms;
+    int paused;
+    long retry_after_ms; /* -1 = none */
     int status;
     int head_done;
     int in_callback;
@@ -71,8 +77,16 @@ static void call_unlink_free(upstream_call *call)
     }
     curl_slist_free_all(call->headers);
     if (call->first_byte_timer) event_free(call->first_byte_timer);
+    if (call->idle_timer) event_free(call->idle_timer);
     free(call->body);
     free(call);
+}
+
+static void idle_arm(upstream_call *call)
+{
+    if (!call->idle_timer || call->paused) return;
+    struct timeval tv = {call->idle_timeout_ms / 1000, (call->idle_timeout_ms % 1000) * 1000};
+    evtimer_add(call->idle_timer, &tv);
 }
 
 static void event_cb(evutil_socket_t fd, short kind, void *arg)
@@ -174,6 +188,7 @@ static int deliver_head(upstream_call *call)
     if (call->head_done) return 0;
     call->head_done = 1;
     if (call->first_byte_timer) evtimer_del(call->first_byte_timer);
+    idle_arm(call);
     long code = 0;
     curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &code);
     call->status = (int)code;
@@ -190,6 +205,29 @@ static size_t header_cb(char *p, size_t size, size_t n, void *arg)
     size_t len = size * n;
     if (len >= 5 && !strncasecmp(p, "HTTP/", 5)) {
         call->content_type[0] = 0; /* a new (possibly final) response */
+        call->retry_after_ms = -1;
+    } else if (len > 15 && !strncasecmp(p, "retry-after-ms:", 15)) {
+        char v[32];
+        size_t vl = len - 15 < sizeof v - 1 ? len - 15 : sizeof v - 1;
+        memcpy(v, p + 15, vl);
+        v[vl] = 0;
+        char *end;
+        double ms = strtod(v, &end);
+        if (end != v && ms >= 0 && ms < 1e12) call->retry_after_ms = (long)ms;
+    } else if (len > 12 && !strncasecmp(p, "retry-after:", 12) && call->retry_after_ms < 0) {
+        char v[64];
+        size_t vl = len - 12 < sizeof v - 1 ? len - 12 : sizeof v - 1;
+        memcpy(v, p + 12, vl);
+        v[vl] = 0;
+        char *end;
+        long sec = strtol(v, &end, 10);
+        while (*end == ' ' || *end == '\r' || *end == '\n') end++;
+        if (end != v && !*end && sec >= 0 && sec < 1000000000L) {
+            call->retry_after_ms = sec * 1000;
+        } else { /* an HTTP date */
+            time_t when = curl_getdate(v, NULL), now = time(NULL);
+            if (when > 0) call->retry_after_ms = when > now ? (long)(when - now) * 1000 : 0;
+        }
     } else if (len > 13 && !strncasecmp(p, "content-type:", 13)) {
         const char *v = p + 13;
         size_t vl = len - 13;
@@ -218,6 +256,7 @@ static size_t write_cb(char *p, size_t size, size_t n, void *arg)
         call->aborted_by_user = 1;
         return 0;
     }
+    idle_arm(call);
     if (call->cb.on_data) {
         call->in_callback = 1;
         int rc = call->cb.on_data(call->arg, p, len);
@@ -244,6 +283,21 @@ static void first_byte_timeout_cb(evutil_socket_t fd, short kind, void *arg)
     (void)c;
 }
 
+/* Nothing arrived for idle_timeout_ms after the head: finished as a timeout. */
+static void idle_timeout_cb(evutil_socket_t fd, short kind, void *arg)
+{
+    (void)fd;
+    (void)kind;
+    upstream_call *call = arg;
+    char msg[128];
+    snprintf(msg, sizeof msg, "the model server sent nothing for %.1f s (server.upstream_idle_timeout_seconds)",
+             (double)call->idle_timeout_ms / 1000);
+    if (call->cb.on_done) call->cb.on_done(call->arg, 0, call->status, 1, 0, msg);
+    call_unlink_free(call);
+}
+
+long upstream_retry_after_ms(const upstream_call *call) { return call ? call->retry_after_ms : -1; }
+
 upstream_call *upstream_start(upstream_client *c, const upstream_request *req,
                               const upstream_callbacks *cb, void *arg)
 {
@@ -252,6 +306,7 @@ upstream_call *upstream_start(upstream_client *c, const upstream_request *req,
     call->client = c;
     call->cb = *cb;
     call->arg = arg;
+    call->retry_after_ms = -1;
     call->easy = c->n_pool ? c->pool[--c->n_pool] : curl_easy_init();
     call->body = malloc(req->body_len + 1);
     if (!call->easy || !call->body) goto err;
@@ -292,6 +347,11 @@ upstream_call *upstream_start(upstream_client *c, const upstream_request *req,
         struct timeval tv = {req->first_byte_timeout_ms / 1000, (req->first_byte_timeout_ms % 1000) * 1000};
         evtimer_add(call->first_byte_timer, &tv);
     }
+    if (req->idle_timeout_ms > 0) {
+        call->idle_timeout_ms = req->idle_timeout_ms;
+        call->idle_timer = evtimer_new(c->base, idle_timeout_cb, call);
+        if (!call->idle_timer) goto err;
+    }
     if (curl_multi_add_handle(c->multi, e) != CURLM_OK) goto err;
     call->next = c->calls;
     if (c->calls) c->calls->prev = call;
@@ -301,6 +361,7 @@ err:
     if (call->easy) curl_easy_cleanup(call->easy);
     curl_slist_free_all(call->headers);
     if (call->first_byte_timer) event_free(call->first_byte_timer);
+    if (call->idle_timer) event_free(call->idle_timer);
     free(call->body);
     free(call);
     return NULL;
@@ -319,6 +380,9 @@ void upstream_cancel(upstream_call *call)
 void upstream_pause(upstream_call *call, int paused)
 {
     if (!call || call->cancelled) return;
+    call->paused = paused;
+    if (paused && call->idle_timer) evtimer_del(call->idle_timer);
+    else if (!paused && call->head_done) idle_arm(call);
     call->in_callback = 1;
     curl_easy_pause(call->easy, paused ? CURLPAUSE_RECV : CURLPAUSE_CONT);
     call->in_callback = 0;

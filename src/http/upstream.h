@@ -31,6 +31,7 @@ typedef struct upstream_request {
     long connect_timeout_ms;
     long total_timeout_ms;      /* 0 = none */
     long first_byte_timeout_ms; /* no response head within this: timeout (0 = none) */
+    long idle_timeout_ms;       /* after the head, no byte for this long: timeout (0 = none) */
     const char *ca_file;        /* https: CA bundle instead of the system's (NULL = system) */
     const char *cert_file, *key_file; /* https: client certificate (NULL = none) */
 } upstream_request;
@@ -43,6 +44,10 @@ upstream_call *upstream_start(upstream_client *c, const upstream_request *req,
                               const upstream_callbacks *cb, void *arg);
 /* Stops a transfer; no callback fires afterwards. */
 void upstream_cancel(upstream_call *call);
-/* Back-pressure: stop/resume reading the response. */
+/* Back-pressure: stop/resume reading the response. While paused the idle timeout does not run
+ * (the wait is ours, not the server's). */
 void upstream_pause(upstream_call *call, int paused);
+/* The response's Retry-After in milliseconds (from retry-after-ms, else Retry-After as seconds
+ * or an HTTP date), or -1 when it had none. Valid from on_head on. */
+long upstream_retry_after_ms(const upstream_call *call);
 #endif

@@ -2,10 +2,18 @@
  *
  * Endpoint attempts: the balancer picks among the model's endpoints (weights,
  * health). Failover is allowed only while nothing has been sent to the
- * client: an upstream that refuses, times out before answering, or answers
- * 5xx/429 is marked failed and the next endpoint is tried. Once a stream has
- * started, a cut upstream ends the client's stream with an SSE error event
- * and [DONE].
+ * client: an upstream that refuses, times out before answering, answers 5xx,
+ * or answers 2xx with a body that is not JSON is marked failed and the next
+ * endpoint is tried. A 5xx/429 with Retry-After ejects its endpoint for that
+ * long (at most RETRY_AFTER_CAP s). A 429 is the answer: passed to the client
+ * with its Retry-After and never retried here (the client's own retries are
+ * one upstream call each: no retry storm). An answer over
+ * server.max_upstream_body_bytes is a 502 without failover (every endpoint
+ * would send the same). When every endpoint is ejected, or none could be
+ * reached, the client gets a 503 naming the model, with Retry-After when an
+ * ejection says how long. Once a stream has started, a cut or stalled
+ * (server.upstream_idle_timeout_seconds) upstream ends the client's stream
+ * with an SSE error event and [DONE], and nothing is cached.
  *
  * Streams are forwarded chunk by chunk as they arrive. Back-pressure: when the
  * client reads slower than the model writes and more than STREAM_HIGH_WATER
@@ -22,7 +30,7 @@
 #include <strings.h>
 
 #define STREAM_HIGH_WATER (1u << 20)
-#define MAX_UPSTREAM_BODY (64u << 20)
+#define RETRY_AFTER_CAP 300.0 /* seconds an endpoint's Retry-After may eject it */
 
 static void add_common_headers(chat_ctx *c)
 {
@@ -41,17 +49,36 @@ static void on_drain(http_request *req, void *arg)
     }
 }
 
+/* Sets Retry-After and retry-after-ms on the client's answer. */
+static void add_retry_after(chat_ctx *c, long ms)
+{
+    if (ms < 0) return;
+    char v[32];
+    snprintf(v, sizeof v, "%ld", (ms + 999) / 1000);
+    http_add_header(c->req, "Retry-After", v);
+    snprintf(v, sizeof v, "%ld", ms);
+    http_add_header(c->req, "retry-after-ms", v);
+}
+
 static int on_head(void *arg, int status, const char *content_type)
 {
     chat_ctx *c = arg;
     c->upstream_status = status;
     snprintf(c->content_type, sizeof c->content_type, "%s", content_type ? content_type : "");
-    if (status >= 500 || status == 429) {
+    long ra = upstream_retry_after_ms(c->up);
+    if (ra >= 0 && (c->retry_after_ms < 0 || ra < c->retry_after_ms)) c->retry_after_ms = ra;
+    if (status >= 500) {
         /* nothing sent yet: let on_done fail over */
         c->retry_this = 1;
         snprintf(c->last_error, sizeof c->last_error, "the model server answered HTTP %d", status);
+        if (ra > 0) /* it said how long it is away: honour it instead of counting failures */
+            balancer_eject(c->gw->balancer, c->cands[c->current].name,
+                           (double)ra / 1000 < RETRY_AFTER_CAP ? (double)ra / 1000 : RETRY_AFTER_CAP);
         return 1;
     }
+    if (status == 429 && ra > 0)
+        balancer_eject(c->gw->balancer, c->cands[c->current].name,
+                       (double)ra / 1000 < RETRY_AFTER_CAP ? (double)ra / 1000 : RETRY_AFTER_CAP);
     if (c->stream && status >= 200 && status < 300 && strcasestr(c->content_type, "text/event-stream")) {
         add_common_headers(c);
         http_add_header(c->req, "Cache-Control", "no-cache");
@@ -77,9 +104,11 @@ static int on_data(void *arg, const char *data, size_t len)
         }
         return 0;
     }
-    if (c->body.len + len > MAX_UPSTREAM_BODY) {
-        snprintf(c->last_error, sizeof c->last_error, "the model server's answer exceeds %u bytes",
-                 MAX_UPSTREAM_BODY);
+    size_t limit = c->cfg->server.max_upstream_body_bytes;
+    if (c->body.len + len > limit) {
+        c->too_large = 1;
+        snprintf(c->last_error, sizeof c->last_error,
+                 "the model server's answer exceeds %zu bytes (server.max_upstream_body_bytes)", limit);
         return 1;
     }
     buf_append(&c->body, data, len);
@@ -104,11 +133,31 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
     c->up = NULL;
     if (status) c->upstream_status = status;
     int failed = !ok || c->retry_this || c->upstream_status >= 500;
-    balancer_end(c->gw->balancer, &c->cands[c->current], !failed);
+    /* a whole 2xx answer must be a JSON object: garbage is that endpoint's failure */
+    cJSON *answer = NULL;
+    int is_2xx = c->upstream_status >= 200 && c->upstream_status < 300;
+    if (!failed && !c->stream_started && is_2xx) {
+        answer = cJSON_ParseWithLength(c->body.data ? c->body.data : "", c->body.len);
+        if (!cJSON_IsObject(answer)) {
+            cJSON_Delete(answer);
+            answer = NULL;
+            failed = c->retry_this = c->last_malformed = 1;
+            snprintf(c->last_error, sizeof c->last_error,
+                     "the model server answered HTTP %d with a body that is not a JSON object (%zu bytes)",
+                     c->upstream_status, c->body.len);
+        }
+    }
+    if (!failed) c->last_malformed = 0;
+    /* too large says nothing about the endpoint's health; a 429 (passed to the client, never
+     * retried here) counts against it, so a server that keeps refusing is left alone a while */
+    balancer_end(c->gw->balancer, &c->cands[c->current],
+                 (!failed && c->upstream_status != 429) || c->too_large);
     metrics_inc(c->gw->metrics->upstream_requests,
-                METRICS_LABELS(c->cands[c->current].name, failed ? (timed_out ? "timeout" : "error") : "ok"));
+                METRICS_LABELS(c->cands[c->current].name,
+                               failed || c->upstream_status == 429 ? (timed_out ? "timeout" : "error") : "ok"));
     if (http_request_client_gone(c->req)) {
         /* client left during the transfer (the close callback normally gets here first) */
+        cJSON_Delete(answer);
         chat_cancelled(c);
         return;
     }
@@ -136,6 +185,14 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
         }
         return;
     }
+    if (c->too_large) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "The model server for '%s' answered more than %zu bytes "
+                 "(server.max_upstream_body_bytes); ask for a shorter answer (max_tokens) or stream it.",
+                 c->model->name, c->cfg->server.max_upstream_body_bytes);
+        chat_fail(c, 502, msg, NULL, "upstream_response_too_large", "upstream_response_too_large");
+        return;
+    }
     if (failed) {
         if (!c->retry_this) {
             snprintf(c->last_error, sizeof c->last_error, "%s", err ? err : "transfer failed");
@@ -152,13 +209,15 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
     /* a whole answer (2xx, or a 4xx the client should see as is) */
     add_common_headers(c);
     const char *ctype = c->content_type[0] ? c->content_type : "application/json";
-    if (c->upstream_status >= 200 && c->upstream_status < 300) {
-        cJSON *j = cJSON_ParseWithLength(c->body.data ? c->body.data : "", c->body.len);
-        if (j) chat_usage_from_json(c, j);
+    if (answer) {
+        chat_usage_from_json(c, answer);
         /* only a real completion is worth keeping */
-        if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(j, "choices")))
+        if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(answer, "choices")))
             chat_store(c, c->body.data, c->body.len);
-        cJSON_Delete(j);
+        cJSON_Delete(answer);
+    } else if (c->upstream_status == 429) {
+        c->error_reason = "upstream_rate_limited";
+        add_retry_after(c, c->retry_after_ms);
     } else {
         c->error_reason = "upstream_4xx";
     }
@@ -166,10 +225,37 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
     chat_finish(c, c->upstream_status);
 }
 
+/* Seconds until the first of the model's endpoints takes traffic again, 0 when one does now. */
+static double all_ejected_for(chat_ctx *c)
+{
+    double least = -1;
+    for (int i = 0; i < c->n_cands; i++) {
+        double left = balancer_ejected_for(c->gw->balancer, c->cands[i].name);
+        if (left <= 0) return 0;
+        if (least < 0 || left < least) least = left;
+    }
+    return least > 0 ? least : 0;
+}
+
 void chat_upstream(chat_ctx *c)
 {
     c->stage = CHAT_STAGE_UPSTREAM;
     watchdog_stage(c->request_id, "upstream");
+    if (c->attempts == 0) c->retry_after_ms = -1;
+    double away = c->n_cands > 0 ? all_ejected_for(c) : 0;
+    if (away > 0 && c->attempts == 0) {
+        /* every endpoint failed recently (or asked for time): fail fast instead of piling on */
+        char msg[768];
+        int n = snprintf(msg, sizeof msg, "The model '%s' has no endpoint taking traffic: every one is ejected after failing (",
+                         c->model->name);
+        for (int i = 0; i < c->n_cands && n > 0 && (size_t)n < sizeof msg; i++)
+            n += snprintf(msg + n, sizeof msg - (size_t)n, "%s'%s' for %.1f s more", i ? ", " : "", c->cands[i].name,
+                          balancer_ejected_for(c->gw->balancer, c->cands[i].name));
+        if (n > 0 && (size_t)n < sizeof msg) snprintf(msg + n, sizeof msg - (size_t)n, "). Retry after that.");
+        add_retry_after(c, (long)(away * 1000));
+        chat_fail(c, 503, msg, NULL, "no_healthy_endpoint", "no_healthy_endpoint");
+        return;
+    }
     for (;;) {
         int i = balancer_pick(c->gw->balancer, c->cands, c->n_cands, c->tried);
         if (i < 0) break;
@@ -207,6 +293,7 @@ void chat_upstream(chat_ctx *c)
             .connect_timeout_ms = c->cfg->server.connect_timeout_ms,
             .total_timeout_ms = (long)c->cfg->server.request_timeout_seconds * 1000,
             .first_byte_timeout_ms = (long)c->cfg->server.first_byte_timeout_seconds * 1000,
+            .idle_timeout_ms = (long)c->cfg->server.upstream_idle_timeout_seconds * 1000,
         };
         static const upstream_callbacks cbs = {on_head, on_data, on_done};
         balancer_begin(c->gw->balancer, c->cands[i].name);
@@ -235,11 +322,19 @@ void chat_upstream(chat_ctx *c)
     if (c->last_connect_failed && n > 0 && (size_t)n < sizeof msg)
         snprintf(msg + n, sizeof msg - (size_t)n,
                  " Is a model server running there? Start one, or point vllm_endpoints in %s at yours.", c->cfg->path);
-    if (c->last_timed_out)
+    if (c->last_timed_out) {
         chat_fail(c, 504, msg, NULL, "upstream_timeout", "timeout");
-    else if (c->last_connect_failed)
-        chat_fail(c, 502, msg, NULL, "upstream_unreachable", "upstream_unreachable");
-    else
+    } else if (c->last_connect_failed) { /* nobody there: the model is unavailable, not answering badly */
+        double left = all_ejected_for(c);
+        if (left > 0) add_retry_after(c, (long)(left * 1000));
+        chat_fail(c, 503, msg, NULL, "upstream_unreachable", "upstream_unreachable");
+    } else if (c->last_status == 503 || c->retry_after_ms >= 0) {
+        add_retry_after(c, c->retry_after_ms);
+        chat_fail(c, 503, msg, NULL, "upstream_unavailable", "upstream_5xx");
+    } else if (c->last_malformed) {
+        chat_fail(c, 502, msg, NULL, "upstream_invalid_response", "upstream_invalid_response");
+    } else {
         chat_fail(c, 502, msg, NULL, "upstream_error",
                   c->last_status >= 500 ? "upstream_5xx" : c->last_status >= 400 ? "upstream_4xx" : "upstream_error");
+    }
 }

@@ -28,7 +28,7 @@ server:
   first_byte_timeout_seconds: 2
   workers: 2
 vllm_endpoints:
-  - {name: a, address: 127.0.0.1, port: $A_PORT}
+  - {name: a, address: 127.0.0.1, port: $A_PORT, max_fails: 100} # the fault cases below must not eject it
   - {name: b, address: 127.0.0.1, port: $B_PORT, weight: ${1:-1}}
   - {name: c, address: 127.0.0.1, port: $C_PORT, weight: 1, max_fails: 2, eject_seconds: 30}
   - {name: dead, address: 127.0.0.1, port: $DEAD_PORT, max_fails: 1, eject_seconds: 30}
@@ -208,11 +208,11 @@ curl -s -X POST "$B_URL/admin/reset" >/dev/null
 st=$(chat '{"model":"flaky","messages":[{"role":"user","content":"refused"}]}')
 check "failover_on_refused" [ "$st" = 200 ]
 
-# nothing listening at the model's only endpoint: a 502 that says what to check, counted as
-# upstream_unreachable (not upstream_5xx: no server answered)
+# nothing listening at the model's only endpoint: a 503 (the model is unavailable) that says what
+# to check, counted as upstream_unreachable (not upstream_5xx: no server answered)
 st=$(chat '{"model":"gone","messages":[{"role":"user","content":"Is anyone there? “hello” 👋"}]}')
-check "refused_502_unreachable" err_is 502 "$st" upstream_unreachable
-check "refused_502_says_what_to_check" python3 -c '
+check "refused_503_unreachable" err_is 503 "$st" upstream_unreachable
+check "refused_503_says_what_to_check" python3 -c '
 import json, sys
 m = json.load(open(sys.argv[1]))["error"]["message"]
 sys.exit(0 if "could not be reached" in m and "Is a model server running there?" in m

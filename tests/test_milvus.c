@@ -4,6 +4,7 @@
 #include "cache/milvus.h"
 #include "cache/milvus_proto.h"
 #include "cache/select.h"
+#include "core/codec.h"
 #include "core/util.h"
 #include "test.h"
 
@@ -202,7 +203,7 @@ static void test_rows_to_candidates(void)
     float ctx[2 * 4] = {1, 0, 0, 0, 0, 1, 0, 0};
     buf c64;
     buf_init(&c64);
-    mv_b64_encode(&c64, ctx, sizeof ctx);
+    codec_base64_encode(&c64, ctx, sizeof ctx);
     buf j;
     buf_init(&j);
     buf_printf(&j,
@@ -297,7 +298,7 @@ static void test_conversation_field(void)
     buf c64, j;
     buf_init(&c64);
     buf_init(&j);
-    mv_b64_encode(&c64, ctx, sizeof ctx);
+    codec_base64_encode(&c64, ctx, sizeof ctx);
     buf_puts(&j, "[{\"id\":\"");
     buf_puts(&j, hex64('a'));
     buf_puts(&j, "\",\"distance\":0.9,\"tenant\":\"t\",\"partition_hash\":\"");

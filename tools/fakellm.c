@@ -15,6 +15,7 @@
  * once per request), the counters (atomics) and the last request (mutex, pointer swap). */
 #include "core/openai_error.h"
 #include "core/buf.h"
+#include "core/codec.h"
 #include "core/util.h"
 
 #include <cjson/cJSON.h>
@@ -1085,20 +1086,7 @@ static void write_embedding(buf *b, int index, const float *v, int dim, int base
     buf_printf(b, "%s{\"object\":\"embedding\",\"index\":%d,\"embedding\":", index ? "," : "",
                index);
     if (base64) {
-        static const char tbl[] =
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        const unsigned char *p = (const unsigned char *)v; /* little-endian float32, as OpenAI */
-        size_t n = (size_t)dim * 4;
-        buf_putc(b, '"');
-        for (size_t i = 0; i < n; i += 3) {
-            unsigned x = (unsigned)p[i] << 16;
-            if (i + 1 < n) x |= (unsigned)p[i + 1] << 8;
-            if (i + 2 < n) x |= p[i + 2];
-            char q[4] = {tbl[(x >> 18) & 63], tbl[(x >> 12) & 63],
-                         i + 1 < n ? tbl[(x >> 6) & 63] : '=', i + 2 < n ? tbl[x & 63] : '='};
-            buf_append(b, q, 4);
-        }
-        buf_putc(b, '"');
+        codec_base64_encode_quoted(b, v, (size_t)dim * 4); /* little-endian float32, as OpenAI */
     } else {
         buf_putc(b, '[');
         for (int i = 0; i < dim; i++)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/util.h"
 #include "embed/embed.h"
 #include "guard/jailbreak.h"
@@ -147,14 +148,14 @@ static char **read_lines(const char *path, int *n)
         return NULL;
     }
     char **v = NULL;
-    int cap = 0;
+    size_t cap = 0;
     for (char *line = strtok(data, "\n"); line; line = strtok(NULL, "\n")) {
         if (!*line || line[0] == '#') continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 256;
-            v = realloc(v, sizeof(char *) * (size_t)cap);
+        if (array_grow(&v, &cap, (size_t)*n + 1, sizeof *v, 256) || !(v[*n] = strdup(line))) {
+            fprintf(stderr, "guard_eval: out of memory reading %s\n", path);
+            exit(1);
         }
-        v[(*n)++] = strdup(line);
+        (*n)++;
     }
     free(data);
     return v;

@@ -8,6 +8,7 @@
 #include "api/admin.h"
 #include "api/auth.h"
 #include "core/buf.h"
+#include "core/codec.h"
 #include "core/log.h"
 
 #include <stdio.h>
@@ -21,11 +22,6 @@ int admin_owns(const char *path)
     return !strcmp(path, "/api/v1/cache/stats") || !strcmp(path, "/api/v1/cache/export") ||
            !strcmp(path, "/api/v1/cache/clear") || !strncmp(path, ENTRIES_PREFIX, strlen(ENTRIES_PREFIX)) ||
            !strcmp(path, "/api/v1/reload");
-}
-
-static int hexval(int ch)
-{
-    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
 }
 
 /* The percent-decoded value of name in a query string into out; 1 when present, 0 when
@@ -42,7 +38,8 @@ static int query_param(const char *q, const char *name, char *out, size_t outlen
                 int ch = (unsigned char)p[i];
                 if (ch == '+') ch = ' ';
                 else if (ch == '%') {
-                    int hi = i + 2 < seg ? hexval(p[i + 1]) : -1, lo = i + 2 < seg ? hexval(p[i + 2]) : -1;
+                    int hi = i + 2 < seg ? codec_hex_value((unsigned char)p[i + 1]) : -1,
+                        lo = i + 2 < seg ? codec_hex_value((unsigned char)p[i + 2]) : -1;
                     if (hi < 0 || lo < 0) return -1;
                     ch = hi << 4 | lo;
                     i += 2;

@@ -1,5 +1,6 @@
 /* embeddings.c - /v1/embeddings and /api/v1/similarity (see embeddings.h). */
 #include "api/embeddings.h"
+#include "core/codec.h"
 #include "core/openai_error.h"
 #include "core/util.h"
 #include <cjson/cJSON.h>
@@ -12,21 +13,6 @@ static int fail(buf *out, int status, const char *msg, const char *param, const 
     buf_reset(out);
     api_error_json(out, msg, api_error_type_for_status(status), param, code);
     return status;
-}
-
-static void put_base64(buf *out, const unsigned char *p, size_t n)
-{
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    buf_putc(out, '"');
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned x = (unsigned)p[i] << 16;
-        if (i + 1 < n) x |= (unsigned)p[i + 1] << 8;
-        if (i + 2 < n) x |= p[i + 2];
-        char q[4] = {tbl[(x >> 18) & 63], tbl[(x >> 12) & 63], i + 1 < n ? tbl[(x >> 6) & 63] : '=',
-                     i + 2 < n ? tbl[x & 63] : '='};
-        buf_append(out, q, 4);
-    }
-    buf_putc(out, '"');
 }
 
 static void put_vector(buf *out, const float *v, int dim)
@@ -134,7 +120,7 @@ int embeddings_api_handle(const embed_model *m, embed_state *s, const char *body
         if (nt > 0) tokens += nt;
         buf_printf(out, "%s{\"object\":\"embedding\",\"index\":%d,\"embedding\":", i ? "," : "", i);
         if (base64)
-            put_base64(out, (const unsigned char *)v, (size_t)dim * sizeof *v);
+            codec_base64_encode_quoted(out, v, (size_t)dim * sizeof *v);
         else
             put_vector(out, v, dim);
         buf_putc(out, '}');

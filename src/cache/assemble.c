@@ -7,6 +7,7 @@
  * are small, so parsing each one costs little next to the network; the merged
  * text lives in growable buffers, never re-parsed. */
 #include "cache/assemble.h"
+#include "core/array.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +26,8 @@ typedef struct asm_choice {
     buf text[4];
     int seen[4];
     asm_tool_call *calls;
-    int n_calls, cap_calls;
+    int n_calls;
+    size_t cap_calls;
 } asm_choice;
 
 static const char *const text_fields[4] = {"content", "reasoning_content", "reasoning", "refusal"};
@@ -43,7 +45,8 @@ struct cache_assembler {
     int has_created;
     cJSON *usage;
     asm_choice *choices;
-    int n_choices, cap_choices;
+    int n_choices;
+    size_t cap_choices;
 };
 
 cache_assembler *cache_assembler_new(size_t max_bytes)
@@ -110,13 +113,8 @@ static asm_choice *choice_at(cache_assembler *a, int index)
 {
     for (int i = 0; i < a->n_choices; i++)
         if (a->choices[i].index == index) return &a->choices[i];
-    if (a->n_choices == a->cap_choices) {
-        int cap = a->cap_choices ? a->cap_choices * 2 : 2;
-        asm_choice *p = realloc(a->choices, (size_t)cap * sizeof *p);
-        if (!p) return NULL;
-        a->choices = p;
-        a->cap_choices = cap;
-    }
+    if (array_grow(&a->choices, &a->cap_choices, (size_t)a->n_choices + 1, sizeof *a->choices, 2))
+        return NULL;
     asm_choice *c = &a->choices[a->n_choices++];
     memset(c, 0, sizeof *c);
     c->index = index;
@@ -127,13 +125,8 @@ static asm_tool_call *call_at(asm_choice *c, int index)
 {
     for (int i = 0; i < c->n_calls; i++)
         if (c->calls[i].index == index) return &c->calls[i];
-    if (c->n_calls == c->cap_calls) {
-        int cap = c->cap_calls ? c->cap_calls * 2 : 2;
-        asm_tool_call *p = realloc(c->calls, (size_t)cap * sizeof *p);
-        if (!p) return NULL;
-        c->calls = p;
-        c->cap_calls = cap;
-    }
+    if (array_grow(&c->calls, &c->cap_calls, (size_t)c->n_calls + 1, sizeof *c->calls, 2))
+        return NULL;
     asm_tool_call *t = &c->calls[c->n_calls++];
     memset(t, 0, sizeof *t);
     t->index = index;

@@ -24,6 +24,8 @@
 #include "cache/backend.h"
 #include "cache/persist.h"
 #include "cache/snapshot.h"
+#include "core/array.h"
+#include "core/codec.h"
 #include "core/progress.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -122,35 +124,6 @@ static int is_expired(const entry *e, int64_t now)
     return e->expires_at && now >= e->expires_at;
 }
 
-static int hex_decode(const char *s, uint8_t out[32])
-{
-    if (!s || strlen(s) != 64) return -1;
-    for (int i = 0; i < 32; i++) {
-        int v = 0;
-        for (int k = 0; k < 2; k++) {
-            char ch = s[2 * i + k];
-            int d = ch >= '0' && ch <= '9'   ? ch - '0'
-                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
-                                             : -1;
-            if (d < 0) return -1;
-            v = v * 16 + d;
-        }
-        out[i] = (uint8_t)v;
-    }
-    return 0;
-}
-
-static void hex_encode(const uint8_t in[32], char out[65])
-{
-    static const char d[] = "0123456789abcdef";
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = d[in[i] >> 4];
-        out[2 * i + 1] = d[in[i] & 15];
-    }
-    out[64] = 0;
-}
-
 static uint64_t key_hash(const uint8_t k[32])
 {
     uint64_t h;
@@ -163,14 +136,11 @@ static uint64_t key_hash(const uint8_t k[32])
 static int flat_reserve(partition *p, int dim)
 {
     if (p->flat_n < p->flat_cap) return 0;
-    uint32_t cap = p->flat_cap ? p->flat_cap * 2 : 8;
-    float *f = realloc(p->flat, (size_t)cap * dim * sizeof *f);
-    if (!f) return -1;
-    p->flat = f;
-    uint64_t *l = realloc(p->flat_labels, (size_t)cap * sizeof *l);
-    if (!l) return -1;
-    p->flat_labels = l;
-    p->flat_cap = cap;
+    size_t cap = array_next_cap(p->flat_cap, (size_t)p->flat_n + 1, 8);
+    if (!cap || cap > UINT32_MAX || array_resize(&p->flat, cap, (size_t)dim * sizeof *p->flat) ||
+        array_resize(&p->flat_labels, cap, sizeof *p->flat_labels))
+        return -1;
+    p->flat_cap = (uint32_t)cap;
     return 0;
 }
 
@@ -308,11 +278,9 @@ static uint32_t part_get(cache *c, const uint8_t key[32], uint32_t tenant)
         c->part_cap = cap;
     }
     if (c->n_parts == c->cap_parts) {
-        uint32_t cap = c->cap_parts ? c->cap_parts * 2 : 16;
-        partition **p = realloc(c->parts, cap * sizeof *p);
-        if (!p) return NIL;
-        c->parts = p;
-        c->cap_parts = cap;
+        size_t cap = array_next_cap(c->cap_parts, (size_t)c->n_parts + 1, 16);
+        if (!cap || cap >= NIL || array_resize(&c->parts, cap, sizeof *c->parts)) return NIL;
+        c->cap_parts = (uint32_t)cap;
     }
     partition *p = calloc(1, sizeof *p);
     if (!p) return NIL;
@@ -333,11 +301,9 @@ static uint32_t tenant_get(cache *c, const char *name)
     for (uint32_t i = 0; i < c->n_tenants; i++)
         if (!strcmp(c->tenants[i], name)) return i;
     if (c->n_tenants == c->cap_tenants) {
-        uint32_t cap = c->cap_tenants ? c->cap_tenants * 2 : 8;
-        char **t = realloc(c->tenants, cap * sizeof *t);
-        if (!t) return NIL;
-        c->tenants = t;
-        c->cap_tenants = cap;
+        size_t cap = array_next_cap(c->cap_tenants, (size_t)c->n_tenants + 1, 8);
+        if (!cap || cap >= NIL || array_resize(&c->tenants, cap, sizeof *c->tenants)) return NIL;
+        c->cap_tenants = (uint32_t)cap;
     }
     char *s = strdup(name);
     if (!s) return NIL;
@@ -668,14 +634,10 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
     partition *p = pid == NIL ? NULL : c->parts[pid];
     int flat_ok = !p || !rec->vec || p->index || c->loading || !flat_reserve(p, dim);
     if (c->free_head == NIL && c->n_slots == c->cap_slots) {
-        uint32_t cap = c->cap_slots ? c->cap_slots * 2 : 1024;
-        entry *ns = p ? realloc(c->slots, (size_t)cap * sizeof *ns) : NULL;
-        uint32_t *nh = ns ? realloc(c->heap, (size_t)cap * sizeof *nh) : NULL;
-        if (ns) c->slots = ns;
-        if (nh) {
-            c->heap = nh;
-            c->cap_slots = cap;
-        }
+        size_t cap = array_next_cap(c->cap_slots, (size_t)c->n_slots + 1, 1024);
+        if (p && cap && cap < NIL && !array_resize(&c->slots, cap, sizeof *c->slots) &&
+            !array_resize(&c->heap, cap, sizeof *c->heap))
+            c->cap_slots = (uint32_t)cap;
     }
     if (!p || !flat_ok || (c->free_head == NIL && c->n_slots == c->cap_slots)) {
         pthread_rwlock_unlock(&c->lock);
@@ -786,7 +748,8 @@ int cache_store(cache *c, const cache_request *r, const char *query_text,
                 const char *completion_json, size_t len, char *err, size_t errlen)
 {
     cache_record rec = {.type = CACHE_REC_INSERT};
-    if (!r || hex_decode(r->exact_key, rec.exact) || hex_decode(r->partition_key, rec.partition)) {
+    if (!r || codec_hex_decode_exact(r->exact_key, 32, rec.exact) ||
+        codec_hex_decode_exact(r->partition_key, 32, rec.partition)) {
         snprintf(err, errlen, "cache keys must be 64 hex characters");
         return -1;
     }
@@ -856,8 +819,8 @@ int cache_lookup(cache *c, const cache_request *r, float threshold, cache_hit *h
 {
     memset(hit, 0, sizeof *hit);
     uint8_t exact[32], pkey[32];
-    if (!r || hex_decode(r->exact_key, exact) ||
-        (r->query_vec && hex_decode(r->partition_key, pkey)) || r->n_context < 0 ||
+    if (!r || codec_hex_decode_exact(r->exact_key, 32, exact) ||
+        (r->query_vec && codec_hex_decode_exact(r->partition_key, 32, pkey)) || r->n_context < 0 ||
         (r->n_context && !r->context_vecs)) {
         c->misses++;
         return -1;
@@ -965,7 +928,7 @@ static int fill_candidate(cache *c, uint32_t s, float sim, cache_tier tier, cach
     out->similarity = sim;
     out->tier = tier;
     out->inserted_at = e->inserted_at;
-    hex_encode(e->exact, out->id);
+    codec_hex_encode(e->exact, 32, out->id);
     return 0;
 }
 
@@ -974,8 +937,8 @@ int cache_search(cache *c, const cache_request *r, int k, float floor, cache_can
     out->n = 0;
     out->v = NULL;
     uint8_t exact[32], pkey[32];
-    if (!r || hex_decode(r->exact_key, exact) ||
-        (r->query_vec && hex_decode(r->partition_key, pkey)) || k < 0)
+    if (!r || codec_hex_decode_exact(r->exact_key, 32, exact) ||
+        (r->query_vec && codec_hex_decode_exact(r->partition_key, 32, pkey)) || k < 0)
         return -1;
     if (k > MAX_CANDIDATES) k = MAX_CANDIDATES;
     const char *tenant = r->tenant ? r->tenant : "";
@@ -1032,7 +995,7 @@ void cache_served(cache *c, const char *id, cache_tier tier)
         return;
     }
     uint8_t key[32];
-    if (hex_decode(id, key)) return;
+    if (codec_hex_decode_exact(id, 32, key)) return;
     pthread_rwlock_rdlock(&c->lock);
     uint32_t s = exact_find(c, key);
     if (s != NIL) touch(c, s);
@@ -1099,7 +1062,7 @@ size_t cache_clear(cache *c, const char *tenant)
 int cache_delete(cache *c, const char *tenant, const char *exact_key)
 {
     uint8_t key[32];
-    if (!exact_key || strlen(exact_key) != 64 || hex_decode(exact_key, key)) return -1;
+    if (codec_hex_decode_exact(exact_key, 32, key)) return -1;
     pthread_mutex_lock(&c->store_mu);
     pthread_rwlock_wrlock(&c->index_lock); /* no vector insert in flight */
     pthread_rwlock_wrlock(&c->lock);
@@ -1626,41 +1589,11 @@ void cache_close(cache *c)
 
 /* ---- export / import (JSONL) ---- */
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void b64_put(buf *out, const void *data, size_t n)
+/* 1 when s is the base64 of exactly dim float32s (written into v), else 0. */
+static int base64_vector(const char *s, float *v, int dim)
 {
-    const unsigned char *p = data;
-    buf_putc(out, '"');
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        char q[4] = {b64chars[v >> 18], b64chars[(v >> 12) & 63],
-                     i + 1 < n ? b64chars[(v >> 6) & 63] : '=', i + 2 < n ? b64chars[v & 63] : '='};
-        buf_append(out, q, 4);
-    }
-    buf_putc(out, '"');
-}
-
-/* Decodes base64 into out[want bytes]; -1 unless it is exactly that long. */
-static int b64_get(const char *s, void *out, size_t want)
-{
-    unsigned char *o = out;
-    size_t n = 0;
-    uint32_t v = 0;
-    int bits = 0;
-    for (; *s && *s != '='; s++) {
-        const char *k = strchr(b64chars, *s);
-        if (!k || !*s) return -1;
-        v = v << 6 | (uint32_t)(k - b64chars);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (n >= want) return -1;
-            o[n++] = (unsigned char)(v >> bits);
-        }
-    }
-    return n == want ? 0 : -1;
+    size_t want = (size_t)dim * sizeof *v;
+    return codec_base64_decode_into(s, strlen(s), v, want, 0) == (long)want;
 }
 
 /* The conversation of an entry's blob (ctx_blob_build) as export JSON, the
@@ -1677,7 +1610,7 @@ static void conversation_put(buf *line, const unsigned char *b, int n_context)
     buf_putc(line, '"');
     if (b[0]) {
         char hex[65];
-        hex_encode(b + 1, hex);
+        codec_hex_encode(b + 1, 32, hex);
         buf_printf(line, ",\"answers\":\"%s\"", hex);
     }
     buf_puts(line, ",\"texts\":[");
@@ -1715,7 +1648,7 @@ static int conversation_get(const cJSON *j, int n_context, unsigned char **out, 
         return -1;
     unsigned char head[33] = {0};
     if (answers) {
-        if (hex_decode(answers->valuestring, head + 1)) return -1;
+        if (codec_hex_decode_exact(answers->valuestring, 32, head + 1)) return -1;
         head[0] = 1;
     }
     buf b;
@@ -1772,23 +1705,23 @@ long long cache_export(cache *c, const char *tenant, FILE *out, char *err, size_
         buf_reset(&line);
         buf_puts(&line, "{\"tenant\":");
         buf_json_str(&line, t, strlen(t));
-        hex_encode(c->parts[e->partition]->key, hex);
+        codec_hex_encode(c->parts[e->partition]->key, 32, hex);
         buf_printf(&line, ",\"partition\":\"%s\"", hex);
-        hex_encode(e->exact, hex);
+        codec_hex_encode(e->exact, 32, hex);
         buf_printf(&line, ",\"exact_key\":\"%s\",\"query_text\":", hex);
         buf_json_str(&line, e->query ? e->query : "", e->query ? strlen(e->query) : 0);
         if (have_rec && rec.vec && e->has_vec) {
             buf_puts(&line, ",\"vector\":");
-            b64_put(&line, rec.vec, (size_t)dim * 4);
+            codec_base64_encode_quoted(&line, rec.vec, (size_t)dim * 4);
         }
         buf_puts(&line, ",\"context_vectors\":[");
         for (int i = 0; i < e->n_context; i++) {
             if (i) buf_putc(&line, ',');
             if (have_rec) {
-                b64_put(&line, rec.context + (size_t)i * dim, (size_t)dim * 4);
+                codec_base64_encode_quoted(&line, rec.context + (size_t)i * dim, (size_t)dim * 4);
             } else {
                 vec_kernels_best()->f16_to_f32(e->context + (size_t)i * dim, tmp, (size_t)dim);
-                b64_put(&line, tmp, (size_t)dim * 4);
+                codec_base64_encode_quoted(&line, tmp, (size_t)dim * 4);
             }
         }
         buf_putc(&line, ']');
@@ -1840,7 +1773,8 @@ static int parse_line(cache *c, const cJSON *j, cache_record *rec, float *vec, f
         *why = "tenant, partition, exact_key and body must be strings";
         return -1;
     }
-    if (hex_decode(p->valuestring, rec->partition) || hex_decode(x->valuestring, rec->exact)) {
+    if (codec_hex_decode_exact(p->valuestring, 32, rec->partition) ||
+        codec_hex_decode_exact(x->valuestring, 32, rec->exact)) {
         *why = "partition and exact_key must be 64 hex characters";
         return -1;
     }
@@ -1851,7 +1785,7 @@ static int parse_line(cache *c, const cJSON *j, cache_record *rec, float *vec, f
     rec->inserted_at = cJSON_IsNumber(ia) ? (int64_t)ia->valuedouble : 0;
     rec->expires_at = cJSON_IsNumber(ea) ? (int64_t)ea->valuedouble : 0;
     if (cJSON_IsString(v)) {
-        if (b64_get(v->valuestring, vec, (size_t)dim * 4)) {
+        if (!base64_vector(v->valuestring, vec, dim)) {
             *why = "vector does not hold dim little-endian floats";
             return -1;
         }
@@ -1880,7 +1814,7 @@ static int parse_line(cache *c, const cJSON *j, cache_record *rec, float *vec, f
         int i = 0;
         for (const cJSON *e = cv->child; e; e = e->next, i++)
             if (!cJSON_IsString(e) ||
-                b64_get(e->valuestring, *ctx + (size_t)i * dim, (size_t)dim * 4)) {
+                !base64_vector(e->valuestring, *ctx + (size_t)i * dim, dim)) {
                 *why = "a context vector does not hold dim little-endian floats";
                 return -1;
             }

@@ -1,5 +1,6 @@
 /* milvus_proto.c - Milvus REST v2 bodies and answers (see milvus_proto.h). */
 #include "cache/milvus_proto.h"
+#include "core/codec.h"
 #include "core/util.h"
 
 #include <errno.h>
@@ -193,60 +194,6 @@ void mv_put_vector(buf *b, const float *v, int dim)
     b->data[b->len] = 0;
 }
 
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-void mv_b64_encode(buf *b, const void *data, size_t n)
-{
-    const unsigned char *p = data;
-    if (buf_reserve(b, (n + 2) / 3 * 4 + 1)) return;
-    char *o = b->data + b->len;
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-        *o++ = b64chars[v >> 18];
-        *o++ = b64chars[(v >> 12) & 63];
-        *o++ = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-        *o++ = i + 2 < n ? b64chars[v & 63] : '=';
-    }
-    b->len = (size_t)(o - b->data);
-    b->data[b->len] = 0;
-}
-
-static int b64_val(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-}
-
-unsigned char *mv_b64_decode(const char *s, size_t n, size_t *out_len)
-{
-    while (n && s[n - 1] == '=') n--;
-    if (n % 4 == 1) return NULL;
-    unsigned char *o = malloc(n / 4 * 3 + 3);
-    if (!o) return NULL;
-    size_t k = 0;
-    uint32_t v = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int x = b64_val((unsigned char)s[i]);
-        if (x < 0) {
-            free(o);
-            return NULL;
-        }
-        v = v << 6 | (uint32_t)x;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            o[k++] = (unsigned char)(v >> bits);
-        }
-    }
-    *out_len = k;
-    return o;
-}
-
 int mv_body_encode(const char *body, size_t len, size_t max_len, buf *out)
 {
     if (len <= max_len && util_utf8_valid(body, len)) {
@@ -260,7 +207,7 @@ int mv_body_encode(const char *body, size_t len, size_t max_len, buf *out)
         free(z);
         return -1;
     }
-    mv_b64_encode(out, z, zlen);
+    codec_base64_encode(out, z, zlen);
     free(z);
     return out->oom ? -1 : 1;
 }
@@ -277,7 +224,7 @@ char *mv_body_decode(const char *stored, size_t n, int encoding, size_t *out_len
     }
     if (encoding != 1) return NULL;
     size_t zl;
-    unsigned char *z = mv_b64_decode(stored, n, &zl);
+    unsigned char *z = codec_base64_decode(stored, n, &zl);
     if (!z) return NULL;
     /* grow until it fits; a stored body is at most 16 MiB uncompressed (a zip bomb from a bad server stops there) */
     for (uLongf cap = zl * 4 + 1024; cap <= (16u << 20); cap *= 4) {
@@ -330,13 +277,9 @@ int mv_put_conversation(buf *b, int n_context, const char *const *texts, const s
     buf_putc(b, '"');
     unsigned char h[32];
     if (cache_context_hash(n_context, texts, lens, roles, h)) {
-        static const char hex[] = "0123456789abcdef";
-        buf_puts(b, ",\"answers\":\"");
-        for (int i = 0; i < 32; i++) {
-            buf_putc(b, hex[h[i] >> 4]);
-            buf_putc(b, hex[h[i] & 15]);
-        }
-        buf_putc(b, '"');
+        char hex[65];
+        codec_hex_encode(h, sizeof h, hex);
+        buf_printf(b, ",\"answers\":\"%s\"", hex);
     }
     buf_puts(b, ",\"texts\":[");
     for (int i = 0; i < n_context; i++) {
@@ -358,11 +301,6 @@ int mv_put_conversation(buf *b, int n_context, const char *const *texts, const s
     return 0;
 }
 
-static int hexval(char ch)
-{
-    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
 int mv_get_conversation(const char *s, cache_candidate *c)
 {
     if (!s || !*s) return 0;
@@ -377,12 +315,7 @@ int mv_get_conversation(const char *s, cache_candidate *c)
         goto out;
     if (answers) {
         const char *h = answers->valuestring;
-        if (strlen(h) != 64) goto out;
-        for (int i = 0; i < 32; i++) {
-            int hi = hexval(h[2 * i]), lo = hexval(h[2 * i + 1]);
-            if (hi < 0 || lo < 0) goto out;
-            c->answer_hash[i] = (unsigned char)(hi << 4 | lo);
-        }
+        if (codec_hex_decode_exact(h, 32, c->answer_hash)) goto out;
         c->has_answer_hash = 1;
     }
     c->context_roles = malloc((size_t)n);
@@ -420,7 +353,7 @@ int mv_put_row(buf *b, const mv_row *r, const char *vector_field)
     buf_init(&ctx);
     buf_init(&conv);
     if (r->n_context > 0 && r->context_vecs)
-        mv_b64_encode(&ctx, r->context_vecs, sizeof(float) * (size_t)r->dim * (size_t)r->n_context);
+        codec_base64_encode(&ctx, r->context_vecs, sizeof(float) * (size_t)r->dim * (size_t)r->n_context);
     if (ctx.oom || ctx.len > 65535 ||
         mv_put_conversation(&conv, r->n_context, r->context_texts, r->context_lens, r->context_roles, 65535)) {
         buf_free(&ctx);
@@ -514,7 +447,7 @@ static int row_candidate(const cJSON *row, const char *metric, int dim, const ch
     if (n_ctx > 0) {
         const char *ctx = str_of(row, "context");
         size_t got = 0;
-        unsigned char *raw = ctx ? mv_b64_decode(ctx, strlen(ctx), &got) : NULL;
+        unsigned char *raw = ctx ? codec_base64_decode(ctx, strlen(ctx), &got) : NULL;
         if (!raw || got != sizeof(float) * (size_t)dim * (size_t)n_ctx) {
             free(raw);
             goto bad;

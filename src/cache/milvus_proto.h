@@ -64,11 +64,6 @@ void mv_filter_literal(buf *b, const char *s, size_t n);
 /* Appends [v0,...] with 7 decimals (enough for unit vectors), fast. */
 void mv_put_vector(buf *b, const float *v, int dim);
 
-/* Base64 (standard alphabet, padded). mv_b64_decode returns a malloc'd buffer
- * and its length, or NULL on bad input. */
-void mv_b64_encode(buf *b, const void *p, size_t n);
-unsigned char *mv_b64_decode(const char *s, size_t n, size_t *out_len);
-
 /* The stored answer body: kept as it is when it is valid UTF-8 and fits in
  * max_len bytes (encoding 0); otherwise zlib-compressed and base64'd (encoding
  * 1) when that fits. Returns the encoding, or -1 when even compressed it does

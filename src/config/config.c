@@ -7,6 +7,7 @@
  * checks that need the whole file (references between sections, derived
  * endpoint URLs) are in validate.c. */
 #include "config/config_internal.h"
+#include "core/array.h"
 #include "core/util.h"
 #include <ctype.h>
 #include <errno.h>
@@ -49,13 +50,7 @@ static void errors_vadd(config_errors *e, const char *file, int line, int column
                               "more than %d errors; the rest are not shown", CFG_MAX_ERRORS);
         return;
     }
-    if (e->count == e->cap) {
-        size_t cap = e->cap ? e->cap * 2 : 8;
-        config_error *items = realloc(e->items, cap * sizeof *items);
-        if (!items) return;
-        e->items = items;
-        e->cap = cap;
-    }
+    if (array_grow(&e->items, &e->cap, e->count + 1, sizeof *e->items, 8)) return;
     char *msg = NULL;
     if (vasprintf(&msg, fmt, ap) < 0) return;
     config_error *it = &e->items[e->count++];
@@ -130,13 +125,7 @@ void config_errors_print(const config_errors *e, FILE *out)
 void cfg_mark_add(cfg_loader *L, const void *addr, const yaml_node_t *n)
 {
     if (!n) return;
-    if (L->n_marks == L->cap_marks) {
-        size_t cap = L->cap_marks ? L->cap_marks * 2 : 256;
-        cfg_mark *m = realloc(L->marks, cap * sizeof *m);
-        if (!m) return;
-        L->marks = m;
-        L->cap_marks = cap;
-    }
+    if (array_grow(&L->marks, &L->cap_marks, L->n_marks + 1, sizeof *L->marks, 256)) return;
     L->marks[L->n_marks++] =
         (cfg_mark){addr, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1};
 }

@@ -6,6 +6,7 @@
  * Every problem is reported (nothing stops at the first one) at the line of
  * the field that carries it, using the marks recorded while parsing. */
 #include "config/config_internal.h"
+#include "core/codec.h"
 #include "core/util.h"
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -598,14 +599,6 @@ static void validate_guards_tools(cfg_loader *L)
         cfg_error_addr(L, &c->tools.enabled, "tools is enabled but tools_db_path is not set");
 }
 
-static int hex_nibble(int ch)
-{
-    if (ch >= '0' && ch <= '9') return ch - '0';
-    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F') return ch - 'A' + 10;
-    return -1;
-}
-
 /* Every key ends as a SHA-256 digest (the request path compares digests: constant time,
  * no length leak); an inline key is wiped once hashed so the loaded config holds no secret. */
 static void validate_auth(cfg_loader *L)
@@ -632,12 +625,7 @@ static void validate_auth(cfg_loader *L)
         }
         if (has_hash) {
             size_t n = strlen(k->key_sha256);
-            int ok = n == 64;
-            for (size_t j = 0; ok && j < 32; j++) {
-                int hi = hex_nibble(k->key_sha256[2 * j]), lo = hex_nibble(k->key_sha256[2 * j + 1]);
-                if (hi < 0 || lo < 0) ok = 0;
-                else k->digest[j] = (unsigned char)(hi << 4 | lo);
-            }
+            int ok = !codec_hex_decode_exact(k->key_sha256, 32, k->digest);
             if (!ok) {
                 char got[48];
                 if (n == 64) snprintf(got, sizeof got, "a character that is not one");

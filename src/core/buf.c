@@ -1,6 +1,8 @@
 /* buf.c - growable byte buffer (see buf.h). */
 #include "core/buf.h"
+#include "core/array.h"
 #include "core/util.h"
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,21 +25,10 @@ int buf_reserve(buf *b, size_t extra)
 {
     if (b->oom) return -1;
     if (b->len + extra + 1 <= b->cap) return 0;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + extra + 1) {
-        if (cap > ((size_t)-1) / 2) {
-            b->oom = 1;
-            return -1;
-        }
-        cap *= 2;
-    }
-    char *p = realloc(b->data, cap);
-    if (!p) {
+    if (extra >= SIZE_MAX - b->len || array_grow(&b->data, &b->cap, b->len + extra + 1, 1, 64)) {
         b->oom = 1;
         return -1;
     }
-    b->data = p;
-    b->cap = cap;
     return 0;
 }
 

@@ -1,5 +1,6 @@
 /* util.c - small shared helpers (see util.h). */
 #include "core/util.h"
+#include "core/codec.h"
 #include <math.h>
 #include <limits.h>
 #include <ctype.h>
@@ -31,14 +32,9 @@ void util_sha256(const void *data, size_t n, unsigned char out[32])
 
 void util_sha256_hex(const void *data, size_t n, char out[65])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char d[32];
     util_sha256(data, n, d);
-    for (int i = 0; i < 32; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[64] = 0;
+    codec_hex_encode(d, sizeof d, out);
 }
 
 size_t util_utf8_seq_len(const unsigned char *s, size_t n)
@@ -109,18 +105,13 @@ char *util_read_file(const char *path, size_t *len_out, char *err, size_t errlen
 
 void util_random_hex(char out[33])
 {
-    static const char hex[] = "0123456789abcdef";
     unsigned char r[16];
     if (RAND_bytes(r, sizeof r) != 1) {
         /* never fatal for an id: fall back to the clock */
         uint64_t t = util_now_ns();
         for (int i = 0; i < 16; i++) r[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)i;
     }
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = hex[r[i] >> 4];
-        out[2 * i + 1] = hex[r[i] & 15];
-    }
-    out[32] = 0;
+    codec_hex_encode(r, sizeof r, out);
 }
 
 int util_parse_int(const char *s, long lo, long hi, int *out)

@@ -7,6 +7,7 @@
  * substring is a byte range for the hash lookup), tokenizes, and averages rows
  * in double precision like the numpy reference. */
 #include "embed/model2vec.h"
+#include "core/array.h"
 #include "core/util.h"
 #include "core/vec.h"
 #include "embed/text.h"
@@ -499,36 +500,17 @@ void model2vec_state_free(model2vec_state *s)
 static int reserve_chars(model2vec_state *s, size_t n)
 {
     if (n <= s->cap) return 0;
-    size_t cap = s->cap ? s->cap : 256;
-    while (cap < n)
-        cap *= 2;
-    uint32_t *a = realloc(s->a, cap * sizeof *a);
-    if (!a) return -1;
-    s->a = a;
-    uint32_t *b = realloc(s->b, cap * sizeof *b);
-    if (!b) return -1;
-    s->b = b;
-    uint32_t *o = realloc(s->off, (cap + 1) * sizeof *o);
-    if (!o) return -1;
-    s->off = o;
-    double *best = realloc(s->best, (cap + 1) * sizeof *best);
-    if (!best) return -1;
-    s->best = best;
-    int32_t *bs = realloc(s->back_start, (cap + 1) * sizeof *bs);
-    if (!bs) return -1;
-    s->back_start = bs;
-    int32_t *bi = realloc(s->back_id, (cap + 1) * sizeof *bi);
-    if (!bi) return -1;
-    s->back_id = bi;
-    int32_t *ids = realloc(s->ids, (cap + 1) * sizeof *ids);
-    if (!ids) return -1;
-    s->ids = ids;
-    char *u = realloc(s->utf8, 4 * cap + 1);
-    if (!u) return -1;
-    s->utf8 = u;
-    char *c = realloc(s->cand, 4 * cap + 32);
-    if (!c) return -1;
-    s->cand = c;
+    size_t cap = array_next_cap(s->cap, n, 256);
+    /* off, best, back_start, back_id and ids hold one more than the characters; utf8 and
+     * cand four bytes a character */
+    if (!cap || cap > SIZE_MAX / 4 - 32 || array_resize(&s->a, cap, sizeof *s->a) ||
+        array_resize(&s->b, cap, sizeof *s->b) || array_resize(&s->off, cap + 1, sizeof *s->off) ||
+        array_resize(&s->best, cap + 1, sizeof *s->best) ||
+        array_resize(&s->back_start, cap + 1, sizeof *s->back_start) ||
+        array_resize(&s->back_id, cap + 1, sizeof *s->back_id) ||
+        array_resize(&s->ids, cap + 1, sizeof *s->ids) || array_resize(&s->utf8, 4 * cap + 1, 1) ||
+        array_resize(&s->cand, 4 * cap + 32, 1))
+        return -1;
     s->cap = cap;
     return 0;
 }

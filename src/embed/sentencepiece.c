@@ -7,6 +7,7 @@
  * order the reference uses (for each end, starts ascending), which matters
  * because of the "0 means unset" quirk and because ties go to the later start. */
 #include "embed/sentencepiece.h"
+#include "core/array.h"
 #include "core/util.h"
 #include <cjson/cJSON.h>
 #include <stdint.h>
@@ -48,14 +49,11 @@ static inline int trie_child(const spm_vocab *v, int node, uint32_t cp)
 static int new_node(spm_vocab *v)
 {
     if (v->n_nodes == v->nodes_cap) {
-        int cap = v->nodes_cap ? v->nodes_cap * 2 : 1024;
-        int32_t *p = realloc(v->node_piece, (size_t)cap * sizeof *p);
-        if (!p) return -1;
-        v->node_piece = p;
-        double *q = realloc(v->node_score, (size_t)cap * sizeof *q);
-        if (!q) return -1;
-        v->node_score = q;
-        v->nodes_cap = cap;
+        size_t cap = array_next_cap((size_t)v->nodes_cap, (size_t)v->n_nodes + 1, 1024);
+        if (!cap || cap > INT32_MAX || array_resize(&v->node_piece, cap, sizeof *v->node_piece) ||
+            array_resize(&v->node_score, cap, sizeof *v->node_score))
+            return -1;
+        v->nodes_cap = (int)cap;
     }
     v->node_piece[v->n_nodes] = -1;
     v->node_score[v->n_nodes] = 0;
@@ -181,18 +179,10 @@ void spm_scratch_free(spm_scratch *s)
 static int grow_dp(spm_scratch *s, size_t need)
 {
     if (need <= s->dp_cap) return 0;
-    size_t cap = s->dp_cap ? s->dp_cap : 256;
-    while (cap < need)
-        cap *= 2;
-    double *b = realloc(s->best, cap * sizeof *b);
-    if (!b) return -1;
-    s->best = b;
-    int32_t *w = realloc(s->word, cap * sizeof *w);
-    if (!w) return -1;
-    s->word = w;
-    int32_t *r = realloc(s->rev, cap * sizeof *r);
-    if (!r) return -1;
-    s->rev = r;
+    size_t cap = array_next_cap(s->dp_cap, need, 256);
+    if (!cap || array_resize(&s->best, cap, sizeof *s->best) ||
+        array_resize(&s->word, cap, sizeof *s->word) || array_resize(&s->rev, cap, sizeof *s->rev))
+        return -1;
     s->dp_cap = cap;
     return 0;
 }

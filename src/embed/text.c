@@ -1,5 +1,6 @@
 /* text.c - UTF-8 decoding and NFKC via libutf8proc (see text.h). */
 #include "embed/text.h"
+#include "core/array.h"
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -75,15 +76,7 @@ void text_scratch_free(text_scratch *s)
 
 static int grow_cp(text_scratch *s, size_t need)
 {
-    if (need <= s->cp_cap) return 0;
-    size_t cap = s->cp_cap ? s->cp_cap : 256;
-    while (cap < need)
-        cap *= 2;
-    int32_t *p = realloc(s->cp, cap * sizeof *p);
-    if (!p) return -1;
-    s->cp = p;
-    s->cp_cap = cap;
-    return 0;
+    return array_grow(&s->cp, &s->cp_cap, need, sizeof *s->cp, 256);
 }
 
 int text_nfkc(text_scratch *s, const char *str, size_t n, size_t reserve, size_t *count)

@@ -22,6 +22,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/array.h"
+#include "core/codec.h"
 #include "core/util.h"
 #include "core/vec.h"
 
@@ -1139,16 +1141,6 @@ static int printable_ratio_ok(const unsigned char *s, size_t n)
     return ok * 10 >= n * 9;
 }
 
-static int b64_value(int c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
 /* Scans decoded (or reassembled) bytes as a message of their own; when they
  * carry an attack signal, those signals and `name` are added. Returns 1 then. */
 static int scan_decoded(const unsigned char *dec, size_t n, jailbreak_result *r, float *best,
@@ -1176,7 +1168,7 @@ static void check_encoded(const char *text, size_t len, const words *ws, jailbre
     for (size_t i = 0; i < len;) {
         size_t s = i;
         int hex_only = 1, mixed_case = 0, lower = 0, upper = 0;
-        while (i < len && b64_value((unsigned char)text[i]) >= 0) {
+        while (i < len && codec_base64_value((unsigned char)text[i], CODEC_BASE64_URL_TOO) >= 0) {
             int c = (unsigned char)text[i];
             if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
                 hex_only = 0;
@@ -1196,10 +1188,8 @@ static void check_encoded(const char *text, size_t len, const words *ws, jailbre
         if (!dec) return;
         size_t dn = 0;
         if (hex_only && n % 2 == 0 && !mixed_case) {
-            for (size_t k = s; k + 1 < s + n; k += 2) {
-                char h[3] = {text[k], text[k + 1], 0};
-                dec[dn++] = (unsigned char)strtol(h, NULL, 16);
-            }
+            codec_hex_decode(text + s, n / 2, dec); /* hex_only: every byte is a digit */
+            dn = n / 2;
             if (printable_ratio_ok(dec, dn)) {
                 blobs++;
                 carried |=
@@ -1208,16 +1198,10 @@ static void check_encoded(const char *text, size_t len, const words *ws, jailbre
             dn = 0;
         }
         if (mixed_case || !hex_only) {
-            unsigned acc = 0;
-            int bits = 0;
-            for (size_t k = s; k < s + n; k++) {
-                acc = (acc << 6) | (unsigned)b64_value((unsigned char)text[k]);
-                bits += 6;
-                if (bits >= 8) {
-                    bits -= 8;
-                    dec[dn++] = (unsigned char)((acc >> bits) & 0xFF);
-                }
-            }
+            /* a last lone letter (4k+1) carries no whole byte: decoded without it */
+            long got = codec_base64_decode_into(text + s, n - (n % 4 == 1), dec, n + 1,
+                                                CODEC_BASE64_URL_TOO);
+            dn = got > 0 ? (size_t)got : 0;
             if (printable_ratio_ok(dec, dn)) {
                 blobs++;
                 carried |=
@@ -1362,7 +1346,7 @@ static char **read_lines(const char *path, int *n, char *err, size_t errlen)
         return NULL;
     }
     char **v = NULL;
-    int cap = 0;
+    size_t cap = 0;
     for (char *line = data, *next; line && *line; line = next) {
         next = strchr(line, '\n');
         if (next) *next++ = 0;
@@ -1370,12 +1354,7 @@ static char **read_lines(const char *path, int *n, char *err, size_t errlen)
         while (l && (line[l - 1] == '\r' || line[l - 1] == ' '))
             line[--l] = 0;
         if (!l || line[0] == '#') continue;
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 256;
-            char **t = realloc(v, sizeof(char *) * (size_t)cap);
-            if (!t) goto oom;
-            v = t;
-        }
+        if (array_grow(&v, &cap, (size_t)*n + 1, sizeof *v, 256)) goto oom;
         if (!(v[*n] = strdup(line))) goto oom;
         (*n)++;
     }

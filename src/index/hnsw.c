@@ -62,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/vec.h"
 
 #define MAX_LEVEL 15
@@ -431,28 +432,15 @@ static void ctx_destroy(search_ctx *c)
 
 static int grow_cands(cand **a, size_t *cap, size_t need)
 {
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need)
-        n *= 2;
-    cand *p = realloc(*a, n * sizeof *p);
-    if (!p) return -1;
-    *a = p;
-    *cap = n;
-    return 0;
+    return array_grow(a, cap, need, sizeof **a, 64);
 }
 
 static int ctx_fit_visited(search_ctx *c, size_t n)
 {
     if (n <= c->nvisited) return 0;
-    size_t cap = c->nvisited ? c->nvisited : 1024;
-    while (cap < n)
-        cap *= 2;
-    uint16_t *v = realloc(c->visited, cap * sizeof *v);
-    if (!v) return -1;
-    memset(v + c->nvisited, 0, (cap - c->nvisited) * sizeof *v);
-    c->visited = v;
-    c->nvisited = cap;
+    size_t old = c->nvisited;
+    if (array_grow(&c->visited, &c->nvisited, n, sizeof *c->visited, 1024)) return -1;
+    memset(c->visited + old, 0, (c->nvisited - old) * sizeof *c->visited);
     return 0;
 }
 

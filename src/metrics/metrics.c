@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/array.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -241,13 +242,9 @@ static metric_child *child_alloc(metric_family *f, const char *const *values, ui
  * Caller holds f->lock. Returns 0 on allocation failure. */
 static int child_publish(metric_family *f, metric_child *c)
 {
-    if (f->n_children == f->cap_children) {
-        int cap = f->cap_children ? f->cap_children * 2 : 8;
-        metric_child **a = realloc(f->children, (size_t)cap * sizeof *a);
-        if (!a) return 0;
-        f->children = a;
-        f->cap_children = cap;
-    }
+    size_t cap = (size_t)f->cap_children;
+    if (array_grow(&f->children, &cap, (size_t)f->n_children + 1, sizeof *f->children, 8)) return 0;
+    f->cap_children = (int)cap;
     child_table *t = atomic_load_explicit(&f->table, memory_order_relaxed);
     if ((size_t)(f->n_children + 1) * 2 > t->mask + 1) {
         child_table *bigger = table_new((t->mask + 1) * 2);
@@ -771,13 +768,10 @@ static metric_family *family_add(metrics_registry *r, enum metric_type type, con
     if (!family_check(r, type, name, n_labels, label_names, bounds, n_bounds, why, sizeof why))
         goto err;
     snprintf(why, sizeof why, "out of memory registering %s", name);
-    if (r->n_families == r->cap_families) {
-        int cap = r->cap_families ? r->cap_families * 2 : 16;
-        metric_family **a = realloc(r->families, (size_t)cap * sizeof *a);
-        if (!a) goto err;
-        r->families = a;
-        r->cap_families = cap;
-    }
+    size_t cap = (size_t)r->cap_families;
+    if (array_grow(&r->families, &cap, (size_t)r->n_families + 1, sizeof *r->families, 16))
+        goto err;
+    r->cap_families = (int)cap;
     if (!(f = calloc(1, sizeof *f))) goto err;
     pthread_mutex_init(&f->lock, NULL);
     f->registry = r;

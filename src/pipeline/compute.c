@@ -8,6 +8,7 @@
  * job's loop. Jobs are never reordered, so a request's model work starts no
  * later than any request queued after it. */
 #include "pipeline/compute.h"
+#include "core/array.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -154,7 +155,7 @@ static void *thread_main(void *arg)
     scratch s = {0};
     if (p->model) s.st = embed_state_new(p->model);
     compute_job **batch = NULL;
-    int batch_cap = 0;
+    size_t batch_cap = 0;
     for (;;) {
         pthread_mutex_lock(&p->lock);
         while (!p->head && !p->stopping) pthread_cond_wait(&p->wake, &p->lock);
@@ -166,13 +167,7 @@ static void *thread_main(void *arg)
         int n = 0, texts = 0;
         for (compute_job *j = p->head; j; j = j->next) {
             if (n > 0 && texts + j->n_texts > p->max_batch) break;
-            if (n == batch_cap) {
-                int nc = batch_cap ? batch_cap * 2 : 16;
-                compute_job **nb = realloc(batch, sizeof *nb * (size_t)nc);
-                if (!nb) break;
-                batch = nb;
-                batch_cap = nc;
-            }
+            if (array_grow(&batch, &batch_cap, (size_t)n + 1, sizeof *batch, 16)) break;
             batch[n++] = j;
             texts += j->n_texts;
         }

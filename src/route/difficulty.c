@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/array.h"
 #include "core/util.h"
 #include "embed/embed.h"
 #include "route/evaluate.h"
@@ -118,7 +119,8 @@ static outcome *load_outcomes(const char *dir, const char *small_col, const char
 {
     char cmd_err[256];
     outcome *v = NULL;
-    int n = 0, cap = 0;
+    int n = 0;
+    size_t cap = 0;
     *n_out = 0;
     DIR *dh = opendir(dir);
     if (!dh) {
@@ -169,14 +171,9 @@ static outcome *load_outcomes(const char *dir, const char *small_col, const char
                 c++;
             }
             if (prompt && *prompt && s >= 0 && l >= 0) {
-                if (n == cap) {
-                    cap = cap ? cap * 2 : 4096;
-                    outcome *nv = realloc(v, sizeof *v * (size_t)cap);
-                    if (!nv) {
-                        free(prompt);
-                        break;
-                    }
-                    v = nv;
+                if (array_grow(&v, &cap, (size_t)n + 1, sizeof *v, 4096)) {
+                    free(prompt);
+                    break;
                 }
                 util_sha256(prompt, strlen(prompt), v[n].sha);
                 v[n].small_ok = (signed char)s, v[n].large_ok = (signed char)l;

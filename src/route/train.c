@@ -1,6 +1,7 @@
 /* train.c - training data loading and the trainer of the category head
  * (`semrouter train-classifier`). See train.h for the data and the method. */
 #include "route/train.h"
+#include "core/array.h"
 #include "core/buf.h"
 #include "core/progress.h"
 #include "core/util.h"
@@ -57,16 +58,12 @@ static int dataset_source(route_dataset *d, const char *name)
 static int dataset_add(route_dataset *d, char *text, int label, int source, int holdout, float w,
                        int mmlu)
 {
-    if (d->n == d->cap) {
-        int nc = d->cap ? d->cap * 2 : 1024;
-        route_sample *ns = realloc(d->samples, (size_t)nc * sizeof *ns);
-        if (!ns) {
-            free(text);
-            return -1;
-        }
-        d->samples = ns;
-        d->cap = nc;
+    size_t cap = (size_t)d->cap;
+    if (array_grow(&d->samples, &cap, (size_t)d->n + 1, sizeof *d->samples, 1024)) {
+        free(text);
+        return -1;
     }
+    d->cap = (int)cap;
     d->samples[d->n++] = (route_sample){text, label, source, holdout, w, mmlu};
     return 0;
 }

@@ -402,20 +402,26 @@ static int ask_conv(cache *ch, const char *u1, const char *a1, const char *u2, c
     return got;
 }
 
-static void paraphrased_conversations(void)
+typedef struct conv_stats {
+    int n, para_hits[2], own_hits[2], cross[2], cross_asked, wrong_fu[2], other_asked;
+} conv_stats;
+
+/* Stores every conversation of FILE (data/cache/...) and asks them again:
+ * the first turn reworded with its answer as stored + the follow-up reworded
+ * (should hit), other follow-ups of the same conversation and this follow-up
+ * under a close and a far conversation's first turn (must not). Index 0 of
+ * each stat: verifier + conversation match; 1: cosine + the old context rule.
+ * Returns 0, or -1 when the file or a model is missing (checked/skipped). */
+static int run_conversations(const char *file, conv_stats *st)
 {
-    if (!load_verifier()) {
-        CHECK(0, "model");
-        return;
-    }
-    if (!load_model()) SKIP("models/use-lite not found (run scripts/fetch-model.sh)");
+    memset(st, 0, sizeof *st);
     char path[1024], err[256];
-    snprintf(path, sizeof path, "%s/data/cache/conversations_dev.jsonl", root());
+    snprintf(path, sizeof path, "%s/data/cache/%s", root(), file);
     cJSON *convs = load_lines(path);
     CHECK(convs != NULL, "%s not found", path);
-    if (!convs) return;
+    if (!convs) return -1;
     int n = cJSON_GetArraySize(convs);
-    CHECK(n >= 100, "%d conversations", n);
+    st->n = n;
     cache_options o;
     cache_options_default(&o, dim);
     cache *ch = cache_open(&o, err, sizeof err);
@@ -423,12 +429,11 @@ static void paraphrased_conversations(void)
         const cJSON *c = cJSON_GetArrayItem(convs, i);
         store_conv(ch, i, str(c, "first"), str(c, "answer"), str(c, "follow_up"));
     }
-    /* for each setting: paraphrased hits, and cross hits (this conversation's
-     * answer served under another conversation's first turn) */
     const cache_verifier *settings[2] = {verifier, NULL};
     const char *names[2] = {"verifier + conversation match", "cosine + old context rule"};
-    int para_hits[2] = {0}, cross[2] = {0}, cross_asked = 0, own_hits[2] = {0};
-    int wrong_fu[2] = {0}, other_asked = 0;
+    int *para_hits = st->para_hits, *cross = st->cross, *own_hits = st->own_hits;
+    int *wrong_fu = st->wrong_fu;
+    int cross_asked = 0, other_asked = 0;
     for (int s = 0; s < 2; s++) {
         const cache_verifier *v = settings[s];
         for (int i = 0; i < n; i++) {
@@ -470,23 +475,58 @@ static void paraphrased_conversations(void)
                 }
             }
         }
-        printf("     %s: paraphrased follow-ups hit %d/%d (%.1f%%), follow-up reworded under the "
+        printf("     %s, %s: paraphrased follow-ups hit %d/%d (%.1f%%), follow-up reworded under the "
                "same first turn %d/%d, cross hits %d of %d, another follow-up served this "
                "answer %d of %d\n",
-               names[s], para_hits[s], n, 100.0 * para_hits[s] / n, own_hits[s], n, cross[s],
+               file, names[s], para_hits[s], n, 100.0 * para_hits[s] / n, own_hits[s], n, cross[s],
                cross_asked, wrong_fu[s], other_asked);
     }
+    st->cross_asked = cross_asked;
+    st->other_asked = other_asked;
+    cache_close(ch);
+    cJSON_Delete(convs);
+    return 0;
+}
+
+static void paraphrased_conversations(void)
+{
+    if (!load_verifier()) {
+        CHECK(0, "model");
+        return;
+    }
+    if (!load_model()) SKIP("models/use-lite not found (run scripts/fetch-model.sh)");
+    conv_stats st;
+    if (run_conversations("conversations_dev.jsonl", &st)) return;
+    CHECK(st.n >= 100, "%d conversations", st.n);
     /* the hard requirement: never another conversation's answer */
-    CHECK_EQ_INT(cross[0], 0);
+    CHECK_EQ_INT(st.cross[0], 0);
     /* measured when shipped: 2 of 212 (one pair: "And the second derivative?" /
      * "And the derivative of cos(x)?", asked twice), 35 of 106 paraphrased
      * follow-ups hit (the issue's target is 80%: not reached, README) */
-    CHECK(wrong_fu[0] <= 2, "%d of %d", wrong_fu[0], other_asked);
-    CHECK(wrong_fu[0] < wrong_fu[1], "fewer than the old rule: %d vs %d", wrong_fu[0], wrong_fu[1]);
-    CHECK(para_hits[0] >= 33, "%d of %d", para_hits[0], n);
-    CHECK(para_hits[0] > para_hits[1], "better than the old rule: %d vs %d", para_hits[0], para_hits[1]);
-    cache_close(ch);
-    cJSON_Delete(convs);
+    CHECK(st.wrong_fu[0] <= 2, "%d of %d", st.wrong_fu[0], st.other_asked);
+    CHECK(st.wrong_fu[0] < st.wrong_fu[1], "fewer than the old rule: %d vs %d", st.wrong_fu[0], st.wrong_fu[1]);
+    CHECK(st.para_hits[0] >= 33, "%d of %d", st.para_hits[0], st.n);
+    CHECK(st.para_hits[0] > st.para_hits[1], "better than the old rule: %d vs %d", st.para_hits[0], st.para_hits[1]);
+}
+
+/* The held-out conversations (data/cache/conversations_heldout.jsonl: 56, in
+ * 28 other domains, written before any tuning and measured, never tuned on). */
+static void heldout_conversations(void)
+{
+    if (!load_verifier()) {
+        CHECK(0, "model");
+        return;
+    }
+    if (!load_model()) SKIP("models/use-lite not found (run scripts/fetch-model.sh)");
+    conv_stats st;
+    if (run_conversations("conversations_heldout.jsonl", &st)) return;
+    CHECK(st.n >= 50, "%d conversations", st.n);
+    CHECK_EQ_INT(st.cross[0], 0); /* hard requirement */
+    /* measured once (USE-lite bf16, shipped model): 10 of 56 paraphrased
+     * follow-ups hit (17.9%; 7 with the old rule), 0 of 112 other follow-ups
+     * got this answer. Floors a little below, for embedding changes. */
+    CHECK(st.para_hits[0] >= 8, "%d of %d", st.para_hits[0], st.n);
+    CHECK(st.wrong_fu[0] <= 1, "%d of %d", st.wrong_fu[0], st.other_asked);
 }
 
 /* The unparaphrased case: each follow-up hits under its own first turn and
@@ -549,6 +589,7 @@ int main(void)
     RUN(trainer_learns_a_separable_set);
     RUN(qqp_heldout_precision);
     RUN(paraphrased_conversations);
+    RUN(heldout_conversations);
     RUN(contextual_queries_with_verifier);
     cache_verifier_free(verifier);
     for (int i = 0; i < n_memos; i++) {

@@ -104,7 +104,7 @@ static int decide(fixture *f, const char *text, const char *requested, const cha
     char err[256];
     CHECK_EQ_INT(embed_text(model, state, text, strlen(text), f->vec, NULL, err, sizeof err), 0);
     route_input in = {text, strlen(text), f->vec, embed_dim(model), requested, pii, n_pii,
-                      healthy, NULL, pii_type_from_name};
+                      healthy, NULL, pii_type_from_name, NULL, NULL};
     int rc = route_decide(f->eng, &in, d, err, sizeof err);
     return rc;
 }
@@ -578,7 +578,7 @@ static void test_difficulty_routing(void)
     float lo = 1, hi = 0, vec[512];
     for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++) {
         CHECK_EQ_INT(embed_text(model, state, texts[k], strlen(texts[k]), vec, NULL, err, sizeof err), 0);
-        route_input in = {texts[k], strlen(texts[k]), vec, embed_dim(model), "auto", NULL, 0, NULL, NULL, NULL};
+        route_input in = {texts[k], strlen(texts[k]), vec, embed_dim(model), "auto", NULL, 0, NULL, NULL, NULL, NULL, NULL};
         route_decision d;
         CHECK_EQ_INT(route_decide(e, &in, &d, err, sizeof err), 0);
         CHECK(d.difficulty != NULL, "no difficulty decision for \"%s\"", texts[k]);
@@ -613,13 +613,13 @@ static void test_difficulty_routing(void)
         const char *hist = "why did the Roman Empire fall";
         route_decision d;
         CHECK_EQ_INT(embed_text(model, state, math, strlen(math), vec, NULL, err, sizeof err), 0);
-        route_input in = {math, strlen(math), vec, embed_dim(model), "auto", NULL, 0, NULL, NULL, NULL};
+        route_input in = {math, strlen(math), vec, embed_dim(model), "auto", NULL, 0, NULL, NULL, NULL, NULL, NULL};
         route_decide(e, &in, &d, err, sizeof err);
         CHECK_STR(d.category, "math");
         CHECK_STR(d.difficulty, "small");
         CHECK_STR(d.model, "mixtral");
         CHECK_EQ_INT(embed_text(model, state, hist, strlen(hist), vec, NULL, err, sizeof err), 0);
-        route_input in2 = {hist, strlen(hist), vec, embed_dim(model), "auto", NULL, 0, NULL, NULL, NULL};
+        route_input in2 = {hist, strlen(hist), vec, embed_dim(model), "auto", NULL, 0, NULL, NULL, NULL, NULL, NULL};
         route_decide(e, &in2, &d, err, sizeof err);
         CHECK_STR(d.difficulty, "large");
         CHECK_STR(d.model, "gpt4");

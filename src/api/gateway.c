@@ -4,6 +4,7 @@
  * through a self-pipe while the worker loops run; a bad file on reload is
  * reported and the running configuration stays. */
 #include "api/gateway.h"
+#include "route/adapt.h"
 #include "core/openai_error.h"
 #include "api/classify.h"
 #include "api/classify_guard.h"
@@ -806,6 +807,7 @@ int gateway_serve_main(int argc, char **argv)
     gw.metrics = sr_metrics_new();
     gw.stats = stats_new();
     gw.limits = limits_new();
+    gw.adapt = adapt_new();
     gw.started_ms = (int64_t)util_unix_time() * 1000;
     if (!gw.balancer || !gw.metrics || !gw.stats || !gw.limits) {
         fprintf(stderr, "semrouter: out of memory at start\n");
@@ -894,6 +896,7 @@ int gateway_serve_main(int argc, char **argv)
     stats_free(gw.stats);
     if (gw.memory_backend) gw.memory_backend->ops->close(gw.memory_backend);
     limits_free(gw.limits);
+    adapt_free(gw.adapt);
     cache_close(gw.cache);
     cache_verifier_free(gw.verifier);
     if (gw.backend) gw.backend->ops->close(gw.backend);

@@ -59,6 +59,9 @@ typedef struct gateway {
     struct compute_pool *compute;
     struct watchdog *watchdog; /* NULL: server.watchdog_seconds 0 */
     struct tenant_limits *limits; /* per-tenant rate and concurrency state (limits.h) */
+    /* moving averages per model and endpoint for adaptation (route/adapt.h); kept
+     * across reloads (the budgets come from the current config) */
+    struct adapt_tracker *adapt;
 } gateway;
 
 typedef struct gateway_worker {

@@ -383,6 +383,21 @@ typedef struct sr_difficulty_config {
     double threshold; /* score >= threshold -> large_model; 0.55 */
 } sr_difficulty_config;
 
+/* ours: real-time adaptation (src/route/adapt.h): borderline requests leave a model
+ * that breaches its latency, error or queue budget, and come back when it recovers */
+typedef struct sr_adaptation_config {
+    bool enabled;
+    double alpha;             /* weight of a new sample in the moving averages; 0.2 */
+    int ttft_budget_ms;       /* time-to-first-token budget, 0 = none; 2000 */
+    double error_budget;      /* error-rate budget, 0 = none; 0.25 */
+    double queue_budget;      /* in-flight budget, 0 = none */
+    double recover_ratio;     /* recovered at or under ratio x budget; 0.5 */
+    int min_samples;          /* attempts before a breach; 5 */
+    int probe_seconds;        /* a breached model without attempts this long is tried again; 30 */
+    double category_margin;   /* borderline: head confidence within this of the threshold; 0.15 */
+    double difficulty_margin; /* borderline: difficulty score within this of its threshold; 0.1 */
+} sr_adaptation_config;
+
 typedef struct sr_prompt_guard_config {
     bool enabled;                 /* false when absent */
     double threshold;             /* 0.7 */
@@ -480,6 +495,7 @@ typedef struct sr_config {
     sr_embedding_model_config embedding_model;
     sr_prompt_guard_config prompt_guard;
     sr_difficulty_config difficulty_routing; /* ours */
+    sr_adaptation_config adaptation;         /* ours */
     sr_pii_config pii;
     sr_tools_config tools;
     sr_auth_config auth;

@@ -601,6 +601,30 @@ static const cfg_field difficulty_fields[] = {
 };
 #undef DF
 
+#define AD sr_adaptation_config
+static const cfg_field adaptation_fields[] = {
+    BOOL("enabled", AD, enabled, .doc = "default false"),
+    DBL("alpha", AD, alpha, .flags = RANGE, .min = 0.01, .max = 1, .def = 0.2,
+        .doc = "weight of a new sample in the moving averages"),
+    INT("ttft_budget_ms", AD, ttft_budget_ms, .flags = RANGE, .min = 0, .max = 600000, .def = 2000,
+        .doc = "time-to-first-token budget of a model (average), 0 = none"),
+    PROB("error_budget", AD, error_budget, 0, .def = 0.25, .doc = "error-rate budget (average), 0 = none"),
+    DBL("queue_budget", AD, queue_budget, .flags = CFG_MIN, .min = 0,
+        .doc = "requests-in-flight budget (average), 0 = none"),
+    DBL("recover_ratio", AD, recover_ratio, .flags = RANGE, .min = 0.01, .max = 1, .def = 0.5,
+        .doc = "a breached model recovers when every average is at or under ratio x budget"),
+    INT("min_samples", AD, min_samples, .flags = RANGE, .min = 1, .max = 100000, .def = 5,
+        .doc = "attempts to a model before a breach is called"),
+    INT("probe_seconds", AD, probe_seconds, .flags = RANGE, .min = 0, .max = 86400, .def = 30,
+        .doc = "a breached model that got no attempt this long is tried again (0 = never)"),
+    PROB("category_margin", AD, category_margin, 0, .def = 0.15,
+         .doc = "borderline: category confidence within this of classifier.category_model.threshold"),
+    PROB("difficulty_margin", AD, difficulty_margin, 0, .def = 0.1,
+         .doc = "borderline: difficulty score within this of its threshold"),
+    END,
+};
+#undef AD
+
 static const char *const pii_action_names[] = {"block", "redact", NULL};
 static const cfg_field pii_fields[] = {
     BOOL("enabled", sr_pii_config, enabled, .def = 1,
@@ -719,6 +743,8 @@ static const cfg_field root_fields[] = {
     SEC("pii", R, pii, pii_fields, .flags = OURS, .doc = "PII policy enforcement"),
     SEC("difficulty_routing", R, difficulty_routing, difficulty_fields, .flags = OURS,
         .doc = "small vs large model by predicted difficulty"),
+    SEC("adaptation", R, adaptation, adaptation_fields, .flags = OURS,
+        .doc = "borderline requests leave a model over its latency/error budget"),
     SEC("auth", R, auth, auth_fields, .flags = OURS, .doc = "API keys -> tenants"),
     OWNED("(path)", R, path),
     OWNED("(config_dir)", R, config_dir),
@@ -754,6 +780,7 @@ static const struct {
     {"prompt_guard", guard_fields},
     {"pii", pii_fields},
     {"difficulty_routing", difficulty_fields},
+    {"adaptation", adaptation_fields},
     {"tools", tools_fields},
     {"auth", auth_fields},
     {"auth.keys[]", auth_key_fields},

@@ -84,6 +84,27 @@ sr_metrics *sr_metrics_new(void)
     m->difficulty_score = metrics_histogram(r, "semrouter_difficulty_score",
                                             "Difficulty head scores of auto-routed requests.",
                                             NOLABELS, score_buckets, 10);
+    m->adapt_switches = metrics_counter(r, "semrouter_adaptation_switches_total",
+                                        "Borderline requests moved off a model over its budget "
+                                        "(adaptation), by the model left, the model taken, the "
+                                        "budget breached and the borderline signal.",
+                                        L("from", "to", "reason", "signal"));
+    m->adapt_state_changes = metrics_counter(r, "semrouter_adaptation_state_changes_total",
+                                             "Models breaching (change=breached) or recovering "
+                                             "(change=recovered) their adaptation budgets.",
+                                             L("model", "change", "reason"));
+    m->adapt_breached = metrics_gauge(r, "semrouter_adaptation_breached",
+                                      "1 while a model is over its adaptation budget.", L("model"));
+    m->adapt_ttft = metrics_gauge(r, "semrouter_model_ttft_average_seconds",
+                                  "Moving average of the time to first byte per model and endpoint "
+                                  "(endpoint=\"\" for the model), seconds.",
+                                  L("model", "endpoint"));
+    m->adapt_errors = metrics_gauge(r, "semrouter_model_error_rate_average",
+                                    "Moving average of the upstream error rate per model and endpoint.",
+                                    L("model", "endpoint"));
+    m->adapt_queue = metrics_gauge(r, "semrouter_model_queue_depth_average",
+                                   "Moving average of requests in flight per model and endpoint.",
+                                   L("model", "endpoint"));
     m->classifier_latency = metrics_histogram(r, "llm_classifier_latency_seconds",
                                               "Time spent in each classifier (category, pii, "
                                               "jailbreak), seconds.",

@@ -35,6 +35,12 @@ typedef struct sr_metrics {
     metric_family *difficulty_decisions;     /* semrouter_difficulty_decisions_total
                                                 {decision,model} (difficulty_routing) */
     metric_family *difficulty_score;         /* semrouter_difficulty_score histogram */
+    metric_family *adapt_switches;           /* semrouter_adaptation_switches_total{from,to,reason,signal} */
+    metric_family *adapt_state_changes;      /* semrouter_adaptation_state_changes_total{model,change,reason} */
+    metric_family *adapt_breached;           /* semrouter_adaptation_breached{model} 0/1 */
+    metric_family *adapt_ttft;               /* semrouter_model_ttft_average_seconds{model,endpoint} */
+    metric_family *adapt_errors;             /* semrouter_model_error_rate_average{model,endpoint} */
+    metric_family *adapt_queue;              /* semrouter_model_queue_depth_average{model,endpoint} */
     metric_family *classifier_latency;       /* llm_classifier_latency_seconds {classifier} */
     metric_family *pii_violations;           /* llm_pii_violations_total {model,pii_type} */
     metric_family *reasoning_decisions;      /* llm_reasoning_decisions_total

@@ -89,6 +89,7 @@ typedef struct chat_ctx {
     sr_config *cfg;      /* rt->config */
     char request_id[80];
     uint64_t t_start, t_first_byte;
+    uint64_t t_attempt, t_attempt_first; /* this upstream attempt: start, first byte (adaptation) */
     int client_gone; /* the client left while a job or lookup held the context */
 
     /* validate */
@@ -195,6 +196,12 @@ void chat_respond_blocked(chat_ctx *c, int kind, int status, const char *message
 void chat_cancelled(chat_ctx *c); /* the client left: 499, nothing more to send */
 void chat_add_route_headers(chat_ctx *c);
 void chat_usage_from_json(chat_ctx *c, const cJSON *completion);
+
+/* Real-time adaptation (adapt.c): an upstream attempt of c->model at endpoint
+ * starts / ends (ok: answered, a 4xx included), and route_input's model_breach. */
+void chat_adapt_begin(chat_ctx *c, const char *endpoint);
+void chat_adapt_end(chat_ctx *c, const char *endpoint, int ok);
+int chat_adapt_breach(void *ctx, const char *model);
 
 /* The terminal function: metrics, the decision log line, and the context
  * freed. Called exactly once per request, after its answer was given. */

@@ -103,6 +103,12 @@ void chat_account(chat_ctx *c, int status)
         else buf_puts(&l, "null");
         buf_printf(&l, ",\"category_confidence\":%.4f,\"reasoning\":\"%s\"", c->route.confidence,
                    c->route.reasoning_set && c->route.reasoning ? "on" : "off");
+        if (c->route.adapted_from) {
+            buf_puts(&l, ",\"adapted_from\":");
+            buf_json_str(&l, c->route.adapted_from, strlen(c->route.adapted_from));
+            buf_printf(&l, ",\"adapt_reason\":\"%s\",\"adapt_signal\":\"%s\",\"adapt_distance\":%.4f",
+                       c->route.adapt_reason, c->route.adapt_signal, c->route.adapt_distance);
+        }
         if (c->route.difficulty)
             buf_printf(&l, ",\"difficulty_score\":%.4f,\"difficulty\":\"%s\"", c->route.difficulty_score,
                        c->route.difficulty);

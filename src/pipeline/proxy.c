@@ -95,6 +95,7 @@ static int on_data(void *arg, const char *data, size_t len)
 {
     chat_ctx *c = arg;
     if (!c->t_first_byte) c->t_first_byte = util_now_ns();
+    if (!c->t_attempt_first) c->t_attempt_first = util_now_ns();
     if (c->stream_started) {
         if (c->assembler) cache_assembler_feed(c->assembler, data, len);
         if (http_stream_write(c->req, data, len)) return 1; /* client gone */
@@ -152,6 +153,7 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
      * retried here) counts against it, so a server that keeps refusing is left alone a while */
     balancer_end(c->gw->balancer, &c->cands[c->current],
                  (!failed && c->upstream_status != 429) || c->too_large);
+    chat_adapt_end(c, c->cands[c->current].name, (!failed && c->upstream_status != 429) || c->too_large);
     metrics_inc(c->gw->metrics->upstream_requests,
                 METRICS_LABELS(c->cands[c->current].name,
                                failed || c->upstream_status == 429 ? (timed_out ? "timeout" : "error") : "ok"));
@@ -297,9 +299,11 @@ void chat_upstream(chat_ctx *c)
         };
         static const upstream_callbacks cbs = {on_head, on_data, on_done};
         balancer_begin(c->gw->balancer, c->cands[i].name);
+        chat_adapt_begin(c, c->cands[i].name);
         c->up = upstream_start(c->wk->upstream, &ur, &cbs, c);
         if (c->up) return;
         balancer_end(c->gw->balancer, &c->cands[i], 0);
+        chat_adapt_end(c, c->cands[i].name, 0);
         c->tried[i] = 1;
         snprintf(c->last_error, sizeof c->last_error, "could not start the upstream request");
     }

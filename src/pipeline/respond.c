@@ -40,6 +40,12 @@ void chat_add_route_headers(chat_ctx *c)
     if (c->route.category) http_add_header(c->req, "x-vsr-selected-category", c->route.category);
     http_add_header(c->req, "x-vsr-selected-reasoning", c->route.reasoning_set && c->route.reasoning ? "on" : "off");
     http_add_header(c->req, "x-vsr-injected-system-prompt", c->route.system_prompt ? "true" : "false");
+    if (c->route.adapted_from) {
+        char v[320];
+        snprintf(v, sizeof v, "from=%s; reason=%s; signal=%s; distance=%.3f", c->route.adapted_from,
+                 c->route.adapt_reason, c->route.adapt_signal, c->route.adapt_distance);
+        http_add_header(c->req, "x-vsr-adapted", v);
+    }
     if (c->route.difficulty) {
         char score[16];
         snprintf(score, sizeof score, "%.4f", c->route.difficulty_score);

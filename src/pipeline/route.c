@@ -47,6 +47,10 @@ static route_input route_input_of(chat_ctx *c)
     in.model_healthy = model_healthy;
     in.health_ctx = c;
     in.pii_type_of = pii_type_from_name;
+    if (c->cfg->adaptation.enabled && c->gw->adapt) {
+        in.model_breach = chat_adapt_breach;
+        in.breach_ctx = c;
+    }
     return in;
 }
 
@@ -129,6 +133,8 @@ static void count_route(chat_ctx *c, uint64_t t0)
                                        d->reasoning_effort ? d->reasoning_effort : "none"));
     }
     metrics_observe(m->routing_latency, NULL, (double)(util_now_ns() - t0) / 1e9);
+    if (d->adapted_from && d->model)
+        metrics_inc(m->adapt_switches, METRICS_LABELS(d->adapted_from, d->model, d->adapt_reason, d->adapt_signal));
     if (d->difficulty && d->model) {
         metrics_inc(m->difficulty_decisions, METRICS_LABELS(d->difficulty, d->model));
         metrics_observe(m->difficulty_score, NULL, d->difficulty_score);

@@ -1,8 +1,10 @@
 /* decide.c - the routing decision and the request rewrite (see decide.h). */
 #include "route/decide.h"
+#include "route/adapt.h"
 #include "core/util.h"
 #include "route/difficulty.h"
 #include "route/keyword.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +224,16 @@ static int healthy(const route_input *in, const char *model)
     return !in->model_healthy || in->model_healthy(in->health_ctx, model);
 }
 
+/* A model a borderline request may move to: healthy, allowed by its PII
+ * policy and within its own budget. */
+static int adapt_usable(const sr_config *cfg, const route_input *in, int mi)
+{
+    if (mi < 0) return 0;
+    const sr_model *m = &cfg->models[mi];
+    return healthy(in, m->name) && pii_allowed(m, in) &&
+           (!in->model_breach || in->model_breach(in->breach_ctx, m->name) == ADAPT_OK);
+}
+
 static void set_model(const sr_config *cfg, route_decision *d, int idx)
 {
     d->model_index = idx;
@@ -437,6 +449,49 @@ int route_choose(const sr_config *cfg, const route_signal *sig, const route_inpu
             if (entry && entry->lora_name && *entry->lora_name) out->upstream_model = entry->lora_name;
         } else {
             out->difficulty = "kept";
+        }
+    }
+
+    /* 3c. adaptation: a borderline request leaves a model over its budget */
+    if (mi >= 0 && !pii_moved && cfg->adaptation.enabled && in->model_breach && sig && sig->classified) {
+        int breach = in->model_breach(in->breach_ctx, cfg->models[mi].name);
+        int alt = -1;
+        const char *which = NULL;
+        float dist = 0;
+        if (breach != ADAPT_OK && out->difficulty && strcmp(out->difficulty, "kept")) {
+            double thr = c && c->difficulty_threshold_set ? c->difficulty_threshold
+                                                          : cfg->difficulty_routing.threshold;
+            dist = fabsf(out->difficulty_score - (float)thr);
+            if (dist < cfg->adaptation.difficulty_margin) {
+                which = "difficulty";
+                alt = mi == sig->large_model ? sig->small_model : sig->large_model;
+                if (!adapt_usable(cfg, in, alt)) alt = -1;
+            }
+        } else if (breach != ADAPT_OK && c && !out->difficulty && out->method && !strcmp(out->method, "head")) {
+            dist = fabsf(out->confidence - (float)cfg->classifier.category_model.threshold);
+            if (dist < cfg->adaptation.category_margin) {
+                which = "category";
+                const sr_model_score *pick = NULL;
+                for (size_t i = 0; i < c->n_model_scores; i++) { /* best other score, file order on ties */
+                    const sr_model_score *ms = &c->model_scores[i];
+                    if (ms->model_index == mi || !adapt_usable(cfg, in, ms->model_index)) continue;
+                    if (!pick || ms->score > pick->score) pick = ms;
+                }
+                alt = pick ? pick->model_index : -1;
+            }
+        }
+        if (alt >= 0 && alt != mi) {
+            out->adapted_from = cfg->models[mi].name;
+            out->adapt_reason = adapt_reason_name((adapt_reason)breach);
+            out->adapt_signal = which;
+            out->adapt_distance = dist;
+            if (out->difficulty) out->difficulty = alt == sig->large_model ? "large" : "small";
+            mi = alt;
+            set_model(cfg, out, mi);
+            entry = NULL;
+            for (size_t i = 0; c && i < c->n_model_scores; i++)
+                if (c->model_scores[i].model_index == mi) entry = &c->model_scores[i];
+            if (entry && entry->lora_name && *entry->lora_name) out->upstream_model = entry->lora_name;
         }
     }
 

@@ -24,6 +24,14 @@
  *      difficulty_routing.threshold) -> large_model, else small_model, when that
  *      model is healthy and its pii_policy allows the request ("kept" otherwise).
  *      Reasoning follows the model's model_scores entry in the category, if any.
+ *   5. adaptation.enabled, in->model_breach set: when the chosen model breaches
+ *      its budget (adapt.h) and the request is borderline - the difficulty score
+ *      within adaptation.difficulty_margin of its threshold (the other difficulty
+ *      model takes it), or, without a difficulty decision, the head's confidence
+ *      within adaptation.category_margin of the category threshold (the next
+ *      model of the category's model_scores takes it) - it goes to that model if
+ *      it is healthy, allowed by its pii_policy and within its own budget.
+ *      Keyword rules, example matches, PII moves and explicit models never move.
  * For an explicit model name, that model is used as is (reason model_specified)
  * unless its pii_policy forbids a detected type (then pii_blocked); the request's
  * reasoning fields and system prompt are not touched. */
@@ -75,6 +83,10 @@ typedef struct route_input {
      * pii_type_from_name, so routing does not depend on the guard module); -1 unknown.
      * NULL: names compare as text, case-insensitively. */
     int (*pii_type_of)(const char *name);
+    /* adaptation.enabled: the breach state of a model (adapt.h: ADAPT_OK = within
+     * its budgets). NULL = every model within budget. */
+    int (*model_breach)(void *ctx, const char *model);
+    void *breach_ctx;
 } route_input;
 
 typedef struct route_decision {
@@ -97,6 +109,11 @@ typedef struct route_decision {
     /* difficulty_routing (auto routing with a vector only): */
     float difficulty_score;  /* [0,1], > 0.5 = the large model is expected to do better */
     const char *difficulty;  /* "small" | "large" | "kept" (target unavailable) | NULL = off */
+    /* adaptation: a borderline request moved off a model over its budget */
+    const char *adapted_from; /* the model it would have gone to, NULL = not moved */
+    const char *adapt_reason; /* "latency" | "errors" | "queue" (adapt_reason_name) */
+    const char *adapt_signal; /* "category" | "difficulty": which score was borderline */
+    float adapt_distance;     /* |score - threshold| of that signal */
 } route_decision;
 
 /* The category signal of a request for automatic routing: keyword rules (first

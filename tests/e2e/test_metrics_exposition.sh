@@ -50,8 +50,8 @@ for name, t in want_types.items():
         problems.append("family %s missing" % name)
     elif fams[name].type != t:
         problems.append("%s has type %s, want %s" % (name, fams[name].type, t))
-if len(fams) != 37:
-    problems.append("%d families, want 37" % len(fams))
+if len(fams) != 43:
+    problems.append("%d families, want 43" % len(fams))
 
 checks = [
     (sample("llm_model_requests", "_total", model="llama-3.1-8b"), 41),

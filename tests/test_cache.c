@@ -468,6 +468,44 @@ static void persistence_round_trip(void)
     unlink(tmp_path);
 }
 
+/* max_entries_per_tenant: a tenant filling the cache evicts its own oldest entries, never
+ * another tenant's, under every policy; the global max_entries still holds. */
+static void tenant_quota_evicts_only_own_entries(void)
+{
+    static const cache_eviction pols[] = {CACHE_EVICT_FIFO, CACHE_EVICT_LRU, CACHE_EVICT_LFU};
+    for (int pi = 0; pi < 3; pi++) {
+        cache_options o;
+        cache_options_default(&o, DIM);
+        o.max_entries = 100;
+        o.max_entries_per_tenant = 5;
+        o.eviction = pols[pi];
+        o.clock = fake_clock;
+        char err[256] = "";
+        cache *c = cache_open(&o, err, sizeof err);
+        CHECK(c != NULL, "open: %s", err);
+        if (!c) return;
+        req a, b;
+        char name[32];
+        mk(&a, "alice", "alice's only question", "p", 1);
+        store(c, &a, "{\"who\":\"alice\"}");
+        for (int i = 0; i < 50; i++) { /* bob floods */
+            snprintf(name, sizeof name, "bob %d", i);
+            mk(&b, "bob", name, "p", (unsigned)(100 + i));
+            store(c, &b, "{\"who\":\"bob\"}");
+        }
+        CHECK(hits(c, &a, "{\"who\":\"alice\"}", NULL), "policy %d: alice's entry survives bob's flood", pi);
+        cache_stats st;
+        cache_stats_get(c, &st);
+        CHECK_EQ_INT(st.entries, 6); /* alice 1 + bob's quota 5 */
+        for (int i = 0; i < 50; i++) {
+            snprintf(name, sizeof name, "bob %d", i);
+            mk(&b, "bob", name, "p", (unsigned)(100 + i));
+            CHECK(hits(c, &b, NULL, NULL) == (i >= 45), "policy %d: bob %d", pi, i);
+        }
+        cache_close(c);
+    }
+}
+
 /* cache_delete removes one entry of its own tenant only, and the removal survives a restart. */
 static void delete_is_per_tenant_and_persisted(void)
 {
@@ -1047,6 +1085,7 @@ int main(void)
     RUN(store_replaces_same_exact_key);
     RUN(bad_input_is_an_error);
     RUN(persistence_round_trip);
+    RUN(tenant_quota_evicts_only_own_entries);
     RUN(delete_is_per_tenant_and_persisted);
     RUN(persistence_torn_tail_and_garbage);
     RUN(persistence_survives_kill_9);

@@ -587,6 +587,7 @@ static int load_models(gateway *gw, const sr_config *cfg)
         o.similarity_threshold = (float)sc->similarity_threshold;
         o.context_similarity_threshold = (float)sc->context_similarity_threshold;
         o.max_entries = (size_t)sc->max_entries;
+        o.max_entries_per_tenant = (size_t)sc->max_entries_per_tenant;
         o.ttl_seconds = sc->ttl_seconds;
         o.eviction = sc->eviction_policy == SR_EVICT_LRU   ? CACHE_EVICT_LRU
                      : sc->eviction_policy == SR_EVICT_LFU ? CACHE_EVICT_LFU

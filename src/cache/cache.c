@@ -97,6 +97,7 @@ struct cache {
     uint32_t *part_tab; /* partition id + 1 */
     size_t part_cap;
     char **tenants;
+    uint32_t *tenant_live; /* live entries per tenant id (max_entries_per_tenant) */
     uint32_t n_tenants, cap_tenants;
     uint32_t *heap;
     uint64_t tick;
@@ -302,12 +303,15 @@ static uint32_t tenant_get(cache *c, const char *name)
         if (!strcmp(c->tenants[i], name)) return i;
     if (c->n_tenants == c->cap_tenants) {
         size_t cap = array_next_cap(c->cap_tenants, (size_t)c->n_tenants + 1, 8);
-        if (!cap || cap >= NIL || array_resize(&c->tenants, cap, sizeof *c->tenants)) return NIL;
+        if (!cap || cap >= NIL || array_resize(&c->tenants, cap, sizeof *c->tenants) ||
+            array_resize(&c->tenant_live, cap, sizeof *c->tenant_live))
+            return NIL;
         c->cap_tenants = (uint32_t)cap;
     }
     char *s = strdup(name);
     if (!s) return NIL;
     c->tenants[c->n_tenants] = s;
+    c->tenant_live[c->n_tenants] = 0;
     return c->n_tenants++;
 }
 
@@ -413,6 +417,7 @@ static void entry_remove(cache *c, uint32_t s)
         flat_del(p, c->o.dim, label_of(c, s));
     }
     p->count--;
+    c->tenant_live[e->tenant]--;
     exact_del(c, s);
     heap_remove(c, s, c->live);
     order_unlink(c, s);
@@ -623,13 +628,27 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
     expire_oldest(c, now, 16);
     uint32_t old = exact_find(c, rec->exact);
     if (old != NIL) entry_remove(c, old);
+    uint32_t tenant = tenant_get(c, rec->tenant ? rec->tenant : "");
+    /* A tenant at its quota makes room among its own entries (its oldest first): filling the
+     * cache never evicts another tenant's answers. The walk from the oldest end stops at the
+     * tenant's first entry; a tenant at its quota holds many, so it is short. */
+    size_t quota = c->o.max_entries_per_tenant;
+    for (uint32_t v = c->order_head; enforce_max && quota && tenant != NIL && v != NIL &&
+                                     c->tenant_live[tenant] >= quota;) {
+        uint32_t next = c->slots[v].next;
+        if (c->slots[v].tenant == tenant) {
+            if (n_victims < 16) memcpy(victims[n_victims++], c->slots[v].exact, 32);
+            entry_remove(c, v);
+            c->evictions++;
+        }
+        v = next;
+    }
     while (enforce_max && c->o.max_entries && c->live >= c->o.max_entries && c->live) {
         uint32_t v = c->heap[0];
         if (n_victims < 16) memcpy(victims[n_victims++], c->slots[v].exact, 32);
         entry_remove(c, v);
         c->evictions++;
     }
-    uint32_t tenant = tenant_get(c, rec->tenant ? rec->tenant : "");
     uint32_t pid = tenant == NIL ? NIL : part_get(c, rec->partition, tenant);
     partition *p = pid == NIL ? NULL : c->parts[pid];
     int flat_ok = !p || !rec->vec || p->index || c->loading || !flat_reserve(p, dim);
@@ -691,6 +710,7 @@ static int insert_record(cache *c, const cache_record *rec, int write_log, int e
     c->live++;
     heap_up(c, c->live - 1);
     p->count++;
+    c->tenant_live[tenant]++;
     c->bytes += entry_bytes(c, e);
     c->live_log_bytes += size;
     hnsw_index *index = p->index;
@@ -1578,6 +1598,7 @@ void cache_close(cache *c)
     free(c->parts);
     free(c->part_tab);
     free(c->tenants);
+    free(c->tenant_live);
     cache_log_close(c->log);
     free(c->snap_path);
     pthread_rwlock_destroy(&c->lock);

@@ -29,6 +29,7 @@ typedef struct cache_options {
     float similarity_threshold;         /* used when cache_lookup gets threshold < 0; default 0.8 */
     float context_similarity_threshold; /* default 0.9 */
     size_t max_entries;                 /* 0 = unbounded */
+    size_t max_entries_per_tenant;      /* 0 = none; at it a tenant's own oldest entry goes */
     int64_t ttl_seconds;                /* 0 = entries never expire; counted from insertion */
     cache_eviction eviction;            /* applied at max_entries; default fifo */
     hnsw_params index;                  /* per-partition index parameters (dim is set from dim) */

@@ -339,6 +339,7 @@ typedef struct sr_semantic_cache_config {
     char *backend_config_path;   /* as written; NULL when absent */
     double similarity_threshold; /* 0.8, cosine, [0,1] */
     long max_entries;            /* 0 = unbounded */
+    long max_entries_per_tenant; /* ours: 0 = none; a tenant at it evicts its own oldest entry */
     long ttl_seconds;            /* 0 = no expiry; from insertion */
     sr_eviction_policy eviction_policy;
     bool use_hnsw;                       /* true */

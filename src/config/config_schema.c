@@ -516,6 +516,8 @@ static const cfg_field cache_fields[] = {
     PROB("similarity_threshold", SC, similarity_threshold, 0, .def = 0.8,
          .doc = "cosine similarity a hit needs"),
     LONG("max_entries", SC, max_entries, .flags = CFG_MIN, .min = 0, .doc = "0 = unbounded"),
+    LONG("max_entries_per_tenant", SC, max_entries_per_tenant, .flags = CFG_MIN | OURS, .min = 0,
+         .doc = "memory: a tenant at it evicts its own oldest entry, never another's; 0 = none"),
     LONG("ttl_seconds", SC, ttl_seconds, .flags = CFG_MIN, .min = 0,
          .doc = "from insertion; 0 = no expiry"),
     ENUM("eviction_policy", SC, eviction_policy, eviction_names, .flags = CFG_EMPTY_OK,

@@ -32,7 +32,7 @@ model_config:
   small: {preferred_endpoints: [a]}
 default_model: small
 embedding_model: {type: use-lite, path: models/use-lite}
-semantic_cache: {enabled: true, similarity_threshold: 0.8}
+semantic_cache: {enabled: true, similarity_threshold: 0.8, max_entries_per_tenant: 4}
 auth:
   enabled: true
   keys:
@@ -152,6 +152,13 @@ n3=$(upstream_calls)
 st=$(chat "$(q 'How do I reset my password?')" "${A[@]}")
 check "a_misses_after_delete" '[ "$(header x-vsr-cache-hit)" = false ] && [ "$(upstream_calls)" = $((n3 + 1)) ]'
 check "a_clears_own" '[ "$(api POST /api/v1/cache/clear "${A[@]}")" = 200 ] && [ "$(jget "$E2E_TMP/api" "j[\"cleared\"]")" = "$na" ]'
+# capacity: a tenant filling the cache evicts its own entries only (max_entries_per_tenant 4)
+chat "$(q 'What is the tallest mountain on Earth?')" "${A[@]}" >/dev/null
+for i in 1 2 3 4 5 6 7 8; do chat "$(q "Flood question number $i about “widgets” 🌊")" "${B[@]}" >/dev/null; done
+n4=$(upstream_calls)
+st=$(chat "$(q 'What is the tallest mountain on Earth?')" "${A[@]}")
+check "b_flood_cannot_evict_a" '[ "$(header x-vsr-cache-hit)" = true ] && [ "$(upstream_calls)" = "$n4" ]'
+check "b_flood_kept_to_its_quota" '[ "$(api GET /api/v1/cache/stats "${B[@]}")" = 200 ] && [ "$(jget "$E2E_TMP/api" "j[\"entries\"]")" = 4 ]'
 check "cache_route_wrong_method_405" [ "$(api GET /api/v1/cache/clear "${ADM[@]}")" = 405 ]
 
 # --- no secret in the log, the stats or an error --------------------------------------------------

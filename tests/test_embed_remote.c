@@ -217,10 +217,73 @@ static void against_responder(void)
     stop_responder();
 }
 
+/* The call in two halves (embed_remote_call / embed_remote_answer: the chat
+ * pipeline makes the POST on its event loop): the same body, URL, key and
+ * parsing as the blocking call, without any I/O here. */
+static void split_call(void)
+{
+    char err[256];
+    setenv("SEMROUTER_TEST_EMBED_KEY", "sk-split-9", 1);
+    embed_options o = {.type = EMBED_REMOTE,
+                       .url = "http://127.0.0.1:9/v1/",
+                       .remote_model = "m-ü",
+                       .api_key_env = "SEMROUTER_TEST_EMBED_KEY",
+                       .dim = 3,
+                       .timeout_ms = 1234};
+    embed_model *m = embed_load(&o, err, sizeof err);
+    CHECK(m != NULL, "%s", err);
+    if (!m) return;
+    const char *texts[2] = {"What’s “tide”? 🌊", "line\nbreak"};
+    size_t lens[2] = {strlen(texts[0]), strlen(texts[1])};
+    embed_remote_target t;
+    buf b;
+    buf_init(&b);
+    CHECK_EQ_INT(embed_remote_call(m, texts, lens, 2, &t, &b), 0);
+    CHECK(!strcmp(t.url, "http://127.0.0.1:9/v1/embeddings"), "%s", t.url);
+    CHECK(t.auth_header && !strcmp(t.auth_header, "Authorization: Bearer sk-split-9"), "%s",
+          t.auth_header ? t.auth_header : "(none)");
+    CHECK_EQ_INT(t.timeout_ms, 1234);
+    CHECK(b.data && !strcmp(b.data, "{\"model\":\"m-ü\",\"encoding_format\":\"float\",\"input\":"
+                                    "[\"What’s “tide”? 🌊\",\"line\\nbreak\"]}"),
+          "body %s", b.data ? b.data : "(null)");
+    buf_free(&b);
+    float v[6];
+    /* rows by index (out of order), each normalised */
+    const char *ans = "{\"data\":[{\"index\":1,\"embedding\":[0,0,2]},{\"index\":0,\"embedding\":[3,4,0]}]}";
+    CHECK(embed_remote_answer(m, 200, ans, strlen(ans), 2, v, err, sizeof err) == 0, "%s", err);
+    CHECK_NEAR(v[0], 0.6, 1e-6);
+    CHECK_NEAR(v[1], 0.8, 1e-6);
+    CHECK_NEAR(v[5], 1.0, 1e-6);
+    const char *e503 = "{\"error\":{\"message\":\"overloaded\"}}";
+    CHECK(embed_remote_answer(m, 503, e503, strlen(e503), 2, v, err, sizeof err) == -1 &&
+              strstr(err, "503") && strstr(err, "overloaded"),
+          "%s", err);
+    const char *one = "{\"data\":[{\"index\":0,\"embedding\":[1,2,3]}]}";
+    CHECK(embed_remote_answer(m, 200, one, strlen(one), 2, v, err, sizeof err) == -1 && strstr(err, "2 item"),
+          "%s", err);
+    const char *dims = "{\"data\":[{\"embedding\":[1,2]},{\"embedding\":[1,2]}]}";
+    CHECK(embed_remote_answer(m, 200, dims, strlen(dims), 2, v, err, sizeof err) == -1 && strstr(err, "expected 3"),
+          "%s", err);
+    embed_free(m);
+    unsetenv("SEMROUTER_TEST_EMBED_KEY");
+    /* a local model has no such call */
+    embed_options lo = {.type = EMBED_USE_LITE, .path = "models/use-lite"};
+    embed_model *local = embed_load(&lo, err, sizeof err);
+    if (local) {
+        buf_init(&b);
+        CHECK_EQ_INT(embed_remote_call(local, texts, lens, 1, &t, &b), -1);
+        CHECK(embed_remote_answer(local, 200, one, strlen(one), 1, v, err, sizeof err) == -1 && strstr(err, "not a remote"),
+              "%s", err);
+        buf_free(&b);
+        embed_free(local);
+    }
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     RUN(against_fakellm);
     RUN(against_responder);
+    RUN(split_call);
     TEST_MAIN_END();
 }

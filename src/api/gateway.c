@@ -502,6 +502,7 @@ static void worker_free(void *data, void *arg)
     (void)arg;
     gateway_worker *wk = data;
     if (!wk) return;
+    chat_pipeline_worker_free(wk);
     upstream_client_free(wk->upstream);
     embed_state_free(wk->embed);
     if (wk->heartbeat) event_free(wk->heartbeat);

@@ -70,6 +70,7 @@ typedef struct gateway_worker {
     upstream_client *upstream;
     embed_state *embed; /* this thread's scratch for gw->embed */
     struct event *heartbeat; /* beats the watchdog from this loop */
+    void *pipeline; /* the request path's per-worker state (src/pipeline), made on this loop */
 } gateway_worker;
 
 /* A reference to the current runtime / configuration; give it back with
@@ -98,6 +99,8 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk);
  * joins the pool (call after the loops stopped, before they are freed). */
 void chat_pipeline_start(gateway *gw, const sr_config *cfg);
 void chat_pipeline_stop(gateway *gw);
+/* Frees wk->pipeline (the worker's loop has stopped; before wk->upstream is freed). */
+void chat_pipeline_worker_free(gateway_worker *wk);
 
 /* `semrouter serve -c FILE`. */
 int gateway_serve_main(int argc, char **argv);

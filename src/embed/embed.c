@@ -232,3 +232,24 @@ model2vec_model *embed_test_model2vec(const struct embed_model *m)
 {
     return m->model2vec;
 }
+
+int embed_remote_call(const embed_model *m, const char *const *texts, const size_t *lens, int n,
+                      embed_remote_target *target, buf *body)
+{
+    if (!m || m->type != EMBED_REMOTE || n <= 0) return -1;
+    target->url = remote_url(m->remote);
+    target->auth_header = remote_auth_header(m->remote);
+    target->timeout_ms = remote_timeout_ms(m->remote);
+    remote_write_body(m->remote, body, texts, lens, n);
+    return body->oom ? -1 : 0;
+}
+
+int embed_remote_answer(const embed_model *m, long status, const char *body, size_t len, int n,
+                        float *out, char *err, size_t errlen)
+{
+    if (!m || m->type != EMBED_REMOTE) {
+        snprintf(err, errlen, "not a remote embedding model");
+        return -1;
+    }
+    return remote_parse(m->remote, status, body, len, n, out, err, errlen);
+}

@@ -8,6 +8,7 @@
  * similarity is a dot product. */
 #ifndef SEMROUTER_EMBED_H
 #define SEMROUTER_EMBED_H
+#include "core/buf.h"
 #include <stddef.h>
 
 typedef enum { EMBED_USE_LITE = 0, EMBED_MODEL2VEC, EMBED_REMOTE } embed_type;
@@ -71,13 +72,31 @@ int embed_batch_tokens(const embed_model *m, embed_state *s, const char *const *
  *   1 MiB are embedded from their first 1 MiB.
  * - remote: every call blocks the calling thread on an HTTP request (timeout
  *   timeout_ms); *n_tokens is the server's usage.prompt_tokens or -1; a batch
- *   is one request. */
+ *   is one request. embed_remote_call/_answer below split a call for a caller
+ *   that makes the request without blocking (src/pipeline/remote_embed.c). */
 
 embed_type embed_model_type(const embed_model *m);
 /* The precision a model computes in (f32 for other types than use-lite). */
 embed_precision embed_model_precision(const embed_model *m);
 /* "f32", "bf16". */
 const char *embed_precision_name(embed_precision p);
+
+/* A remote model's call made by the caller on its own non-blocking HTTP client
+ * (the chat pipeline does it on its event loop instead of blocking a thread):
+ * embed_remote_call gives the POST's URL, Authorization header line (NULL =
+ * none) and timeout, and writes the JSON body for n texts into body;
+ * embed_remote_answer reads the answer (HTTP status, body) into out[n * dim],
+ * exactly like embed_batch. Both return -1 (err) for a model that is not remote
+ * or a bad answer, 0 otherwise. */
+typedef struct embed_remote_target {
+    const char *url;
+    const char *auth_header;
+    int timeout_ms;
+} embed_remote_target;
+int embed_remote_call(const embed_model *m, const char *const *texts, const size_t *lens, int n,
+                      embed_remote_target *target, buf *body);
+int embed_remote_answer(const embed_model *m, long status, const char *body, size_t len, int n,
+                        float *out, char *err, size_t errlen);
 /* "use-lite", "model2vec", "remote". */
 const char *embed_type_name(embed_type t);
 /* Parses a type name as written in config; 0, or -1 when unknown. */

@@ -112,6 +112,19 @@ out:
     return rc;
 }
 
+/* 0 for HTTP 200; else -1 with the status and the server's error message in err. */
+static int status_error(const remote_model *m, long status, const char *body, size_t len, char *err,
+                        size_t errlen)
+{
+    if (status == 200) return 0;
+    cJSON *e = cJSON_ParseWithLength(body ? body : "", len);
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "error"), "message");
+    snprintf(err, errlen, "remote embeddings endpoint %s answered HTTP %ld%s%s", m->endpoint, status,
+             cJSON_IsString(msg) ? ": " : "", cJSON_IsString(msg) ? msg->valuestring : "");
+    cJSON_Delete(e);
+    return -1;
+}
+
 /* One POST; on success the body is in s->resp. */
 static int post(const remote_model *m, remote_state *s, char *err, size_t errlen)
 {
@@ -140,17 +153,7 @@ static int post(const remote_model *m, remote_state *s, char *err, size_t errlen
     }
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (status != 200) {
-        cJSON *e = cJSON_ParseWithLength(s->resp.data ? s->resp.data : "", s->resp.len);
-        const cJSON *msg = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(e, "error"), "message");
-        snprintf(err, errlen, "remote embeddings endpoint %s answered HTTP %ld%s%s", m->endpoint,
-                 status, cJSON_IsString(msg) ? ": " : "",
-                 cJSON_IsString(msg) ? msg->valuestring : "");
-        cJSON_Delete(e);
-        return -1;
-    }
-    return 0;
+    return status_error(m, status, s->resp.data, s->resp.len, err, errlen);
 }
 
 remote_model *remote_load(const embed_options *opt, char *err, size_t errlen)
@@ -275,4 +278,33 @@ int remote_embed(const remote_model *m, remote_state *s, const char *const *text
     if (post(m, s, err, errlen)) return -1;
     int dim = m->dim;
     return parse_answer(s->resp.data, s->resp.len, n, &dim, out, prompt_tokens, err, errlen);
+}
+
+void remote_write_body(const remote_model *m, buf *b, const char *const *texts, const size_t *lens,
+                       int n)
+{
+    write_request(m, b, texts, lens, n);
+}
+
+int remote_parse(const remote_model *m, long status, const char *body, size_t len, int n, float *out,
+                 char *err, size_t errlen)
+{
+    if (status_error(m, status, body, len, err, errlen)) return -1;
+    int dim = m->dim;
+    return parse_answer(body ? body : "", len, n, &dim, out, NULL, err, errlen);
+}
+
+const char *remote_url(const remote_model *m)
+{
+    return m->endpoint;
+}
+
+const char *remote_auth_header(const remote_model *m)
+{
+    return m->auth;
+}
+
+int remote_timeout_ms(const remote_model *m)
+{
+    return m->timeout_ms;
 }

@@ -2,11 +2,14 @@
  *
  * For large embedding models served elsewhere (vLLM, TEI, OpenAI). Calls are
  * blocking libcurl "easy" requests with a timeout: an embed_text on a remote
- * model blocks the calling worker thread for up to timeout_ms. Each state keeps
- * its own curl handle, so connections are reused per thread. Internal to
- * src/embed. */
+ * model blocks the calling thread for up to timeout_ms. Each state keeps its
+ * own curl handle, so connections are reused per thread. The chat pipeline
+ * does not block: it writes the body and parses the answer with the halves
+ * below (embed_remote_call / embed_remote_answer in embed.h) and makes the
+ * POST itself on its event loop. Internal to src/embed. */
 #ifndef SEMROUTER_EMBED_REMOTE_H
 #define SEMROUTER_EMBED_REMOTE_H
+#include "core/buf.h"
 #include "embed/embed.h"
 #include <stddef.h>
 
@@ -29,4 +32,18 @@ void remote_state_free(remote_state *s);
 int remote_embed(const remote_model *m, remote_state *s, const char *const *texts,
                  const size_t *lens, int n, float *out, int *prompt_tokens, char *err,
                  size_t errlen);
+
+/* The same call in two halves, for a caller that makes the HTTP request on its
+ * own non-blocking client (the chat pipeline, on its event loop):
+ * remote_write_body writes the JSON body for n texts into b (b->oom on out of
+ * memory); remote_parse reads the answer (HTTP status and body) into out[n *
+ * dim] exactly as remote_embed does. The URL, the Authorization header line
+ * (NULL = none) and the timeout are the model's. */
+void remote_write_body(const remote_model *m, buf *b, const char *const *texts, const size_t *lens,
+                       int n);
+int remote_parse(const remote_model *m, long status, const char *body, size_t len, int n, float *out,
+                 char *err, size_t errlen);
+const char *remote_url(const remote_model *m);
+const char *remote_auth_header(const remote_model *m);
+int remote_timeout_ms(const remote_model *m);
 #endif

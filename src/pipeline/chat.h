@@ -118,6 +118,10 @@ typedef struct chat_ctx {
     float *context_vecs; /* = vecs + dim when the context was embedded, else NULL */
     int over_window;     /* the query or a context turn is longer than the model window */
     double embed_ms;
+    int embed_texts_n;   /* texts the embedding was asked for (0 = none) */
+    int embed_status;    /* 0 ok, -1 failed (embed_error says why) */
+    char embed_error[224];
+    struct chat_ctx *remote_next; /* in this worker's remote embedding queue (remote_embed.c) */
     int n_pii;
     const char *pii_types[CHAT_MAX_PII_TYPES];
     char pii_types_joined[256]; /* "EMAIL_ADDRESS,CREDIT_CARD" for headers and messages */
@@ -181,6 +185,12 @@ int chat_validate(chat_ctx *c);   /* 0 = valid; else answered and finished */
 void chat_texts_stage(chat_ctx *c);
 void chat_exact_tier(chat_ctx *c);  /* -> answered, or chat_model_work */
 void chat_model_work(chat_ctx *c);  /* -> (compute pool) -> chat_route */
+/* A remote embedding (remote_embed.c): c's texts (c->job) go in one POST made
+ * on this worker's loop with the non-blocking upstream client, batched with
+ * the texts of other requests that queued meanwhile; then
+ * chat_model_embedded (model_work.c) continues with the vectors. */
+void chat_remote_embed(chat_ctx *c);
+void chat_model_embedded(chat_ctx *c, int status, const char *err, uint64_t t0, uint64_t t1);
 void chat_route(chat_ctx *c);       /* -> chat_semantic, or answered */
 void chat_semantic(chat_ctx *c);    /* -> answered, waiting, or chat_upstream */
 void chat_upstream(chat_ctx *c);    /* endpoint attempts until answered */

@@ -96,32 +96,40 @@ static void guard_jailbreak(chat_ctx *c)
     c->jailbreak_confidence = r.confidence;
 }
 
-/* On the compute thread, after the embedding. */
+/* The embedding's outcome (ok = 0: c->vecs holds n rows) into the context. */
+static void take_embedding(chat_ctx *c, int n, int status, const char *err, uint64_t t0, uint64_t t1)
+{
+    c->embed_texts_n = n;
+    c->embed_status = status;
+    if (status) {
+        snprintf(c->embed_error, sizeof c->embed_error, "%.200s", err ? err : "failed");
+        return;
+    }
+    int window = embed_max_tokens(c->gw->embed);
+    for (int i = 0; i < n; i++)
+        if (window > 0 && c->embed_tokens[i] > window) c->over_window = 1;
+    c->query_vec = c->vecs;
+    if (n > 1) c->context_vecs = c->vecs + embed_dim(c->gw->embed);
+    c->embed_ms = (double)(t1 - t0) / 1e6;
+}
+
+/* On the compute thread, after the embedding (if the job had texts). */
 static void model_work_run(compute_job *j)
 {
     chat_ctx *c = j->arg;
-    if (c->job.n_texts > 0) {
-        if (j->embed_status == 0) {
-            int window = embed_max_tokens(c->gw->embed);
-            for (int i = 0; i < j->n_texts; i++)
-                if (window > 0 && c->embed_tokens[i] > window) c->over_window = 1;
-            c->query_vec = c->vecs;
-            if (j->n_texts > 1) c->context_vecs = c->vecs + embed_dim(c->gw->embed);
-            c->embed_ms = (double)(j->t_embedded - j->t_start) / 1e6;
-        }
-    }
+    if (j->n_texts > 0) take_embedding(c, j->n_texts, j->embed_status, j->embed_error, j->t_start, j->t_embedded);
     if (c->need_pii) detect_pii(c);
     if (c->need_classify) classify(c);
     if (c->need_jailbreak) guard_jailbreak(c);
 }
 
-/* On the request's loop. */
+/* On the request's loop: the model work is over. */
 static void model_work_done(compute_job *j)
 {
     chat_ctx *c = j->arg;
     sr_metrics *m = c->gw->metrics;
-    if (j->n_texts > 0) {
-        if (j->embed_status) log_warn("embedding failed for %s: %s", c->request_id, j->embed_error);
+    if (c->embed_texts_n > 0) {
+        if (c->embed_status) log_warn("embedding failed for %s: %s", c->request_id, c->embed_error);
         else metrics_observe(m->embedding_latency, NULL, c->embed_ms / 1e3);
     }
     if (c->jailbreak_ran)
@@ -132,6 +140,46 @@ static void model_work_done(compute_job *j)
     }
     chat_route(c);
     watchdog_stage(NULL, NULL); /* back to the loop (the request may continue later) */
+}
+
+/* Runs job j: on the pool, or here when there is none (it is stopping). */
+static void run_job(chat_ctx *c, compute_job *j)
+{
+    j->work = model_work_run;
+    j->done = model_work_done;
+    j->arg = c;
+    j->loop = http_request_base(c->req);
+    if (c->gw->compute && compute_submit(c->gw->compute, j) == 0) return;
+    /* no pool: the work runs here rather than not at all */
+    j->embed_status = 0;
+    if (j->n_texts > 0) {
+        char err[256];
+        j->t_start = util_now_ns();
+        if (!c->wk->embed) {
+            j->embed_status = -1;
+            snprintf(j->embed_error, sizeof j->embed_error, "no embedding state on this worker");
+        } else if (embed_batch_tokens(c->gw->embed, c->wk->embed, j->texts, j->lens, j->n_texts, j->vecs,
+                                      j->n_tokens, err, sizeof err)) {
+            j->embed_status = -1;
+            snprintf(j->embed_error, sizeof j->embed_error, "%.200s", err);
+        }
+        j->t_embedded = util_now_ns();
+    }
+    model_work_run(j);
+    model_work_done(j);
+}
+
+void chat_model_embedded(chat_ctx *c, int status, const char *err, uint64_t t0, uint64_t t1)
+{
+    int n = c->job.n_texts;
+    take_embedding(c, n, status, err, t0, t1);
+    c->job.n_texts = 0; /* embedded: the job has the work left */
+    if (!c->need_pii && !c->need_classify && !c->need_jailbreak) {
+        c->job.arg = c;
+        model_work_done(&c->job);
+        return;
+    }
+    run_job(c, &c->job);
 }
 
 /* The texts to embed: the query, then the context turns when the semantic tier
@@ -178,27 +226,11 @@ void chat_model_work(chat_ctx *c)
     j->lens = c->embed_lens;
     j->vecs = c->vecs;
     j->n_tokens = c->embed_tokens;
-    j->work = model_work_run;
-    j->done = model_work_done;
-    j->arg = c;
-    j->loop = http_request_base(c->req);
-    if (c->gw->compute && compute_submit(c->gw->compute, j) == 0) return;
-    /* no pool (stopping): the work runs here rather than not at all */
-    char err[256];
-    j->embed_status = 0;
-    if (n > 0) {
-        uint64_t t0 = util_now_ns();
-        j->t_start = t0;
-        if (!c->wk->embed) {
-            j->embed_status = -1;
-            snprintf(j->embed_error, sizeof j->embed_error, "no embedding state on this worker");
-        } else if (embed_batch_tokens(c->gw->embed, c->wk->embed, j->texts, j->lens, n, j->vecs, j->n_tokens, err,
-                               sizeof err)) {
-            j->embed_status = -1;
-            snprintf(j->embed_error, sizeof j->embed_error, "%.200s", err);
-        }
-        j->t_embedded = util_now_ns();
+    /* a remote model: its HTTP call is made on this loop, without blocking it;
+     * the rest of the work then goes to the pool */
+    if (n > 0 && embed_model_type(c->gw->embed) == EMBED_REMOTE && c->wk->upstream) {
+        chat_remote_embed(c);
+        return;
     }
-    model_work_run(j);
-    model_work_done(j);
+    run_job(c, j);
 }

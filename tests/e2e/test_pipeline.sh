@@ -2,8 +2,10 @@
 # End-to-end: the staged request pipeline (src/pipeline). Each request's log line names the stage
 # that answered it ("answered_in"), so every path is checked to end where the design says; model
 # work runs on the compute pool, so a request that needs none (pass-through, exact hit) is
-# answered while another request's embedding is still running on the same worker; texts that
-# arrive while the pool is busy share one embedding pass (one HTTP request to a remote model).
+# answered while another request's embedding is still running on the same worker; a remote
+# embedding model is called from the loop without blocking, so it holds no compute thread either
+# (other model work goes on meanwhile); texts that arrive while a call is out share the next one.
+# No timed assertion: the slow embedding is held by the server (8 s) while the others finish.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/e2e/lib/fakellm.sh
@@ -98,7 +100,7 @@ else
     echo "SKIP pipeline_local_stages: models/use-lite or config/category_head.bin missing"
 fi
 
-# ------------------------------------- B: a slow remote embedding model never blocks the worker
+# ------------- B: a slow remote embedding model blocks neither the worker nor a compute thread
 CFG=$E2E_TMP/b.yaml
 cat >"$CFG" <<EOF
 server: {listen: 127.0.0.1, metrics_port: 0, workers: 1, compute_threads: 1}
@@ -151,4 +153,36 @@ ok=1
 for i in 1 2 3 4; do [ "$(cat "$E2E_TMP/b$i.st")" = 200 ] || ok=0; done
 check "batched_requests_answered" [ "$ok" = 1 ]
 check "five_texts_two_embedding_requests" --why "embedding requests: $((after - before))" [ "$((after - before))" = 2 ]
+router_stop
+
+# ------------- C: the held remote call holds no compute thread: other model work goes on
+# (with a PII policy every request's texts are scanned on the pool, whose only thread is free)
+emb_delay 0
+CFG=$E2E_TMP/c.yaml
+cat >"$CFG" <<EOF
+server: {listen: 127.0.0.1, metrics_port: 0, workers: 1, compute_threads: 1}
+vllm_endpoints:
+  - {name: s, address: 127.0.0.1, port: $S_PORT}
+model_config:
+  small:
+    preferred_endpoints: [s]
+    pii_policy: {allow_by_default: false, pii_types_allowed: [EMAIL_ADDRESS]}
+default_model: small
+pii: {enabled: true, action: block}
+embedding_model: {type: remote, url: $E_URL/v1, model: emb, timeout_ms: 10000}
+semantic_cache: {enabled: true, similarity_threshold: 0.84}
+EOF
+router_start "$CFG" || exit 1
+emb_delay 8000
+curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -H 'x-request-id: c-slow' \
+    "$ROUTER_URL/v1/chat/completions" --data-binary "$(body MoM "what makes the sea “salty”? 🌊")" >"$E2E_TMP/cslow.st" &
+SLOW=$!
+held=0
+wait_emb_active 1 && held=1
+check "c_slow_embedding_held" [ "$held" = 1 ]
+# model work that needs no vector (PII detection only: no-cache, explicit model)
+st=$(chat "$(body small "Write to zoe.mueller@example.org 📧 about Zoë’s “overdue” invoice")" -H 'Cache-Control: no-cache, no-store' -H 'x-request-id: c-pii')
+check "pool_work_answered_while_embedding_held" --why "status $st, held $(emb_stat active), pii types $(header x-vsr-pii-types)" all '[ "$st" = 200 ] && [ "$(emb_stat active)" = 1 ] && [ "$(header x-vsr-pii-types)" = EMAIL_ADDRESS ]'
+wait "$SLOW"
+check "c_slow_miss_answered" [ "$(cat "$E2E_TMP/cslow.st")" = 200 ]
 router_stop

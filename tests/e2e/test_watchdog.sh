@@ -3,10 +3,10 @@
 # the embedding model is a remote /v1/embeddings endpoint (a second fakellm), and the router's
 # own POST /v1/embeddings calls it on the worker's loop (blocking, up to embedding_model.timeout_ms;
 # the chat path does its model work on the compute pool and no longer stalls, see
-# test_pipeline.sh). The endpoint is made slow (delay_ms 4000) and one embeddings request is
-# sent: its worker stops turning. The watchdog must log
-# which request and stage it is stuck in, count it in semrouter_watchdog_stalls_total, and make
-# /ready answer 503 naming the worker; when the call times out and the loop turns again, /ready
+# test_pipeline.sh). The endpoint is made slow (delay_ms 8000: long enough for the /ready and
+# /metrics polls that land on the stalled worker to time out and retry) and one embeddings request
+# is sent: its worker stops turning. The watchdog must log which request and stage it is stuck in,
+# count it in semrouter_watchdog_stalls_total, and make /ready answer 503 naming the worker; when the call times out and the loop turns again, /ready
 # is 200 again and the recovery is logged.
 set -u
 cd "$(dirname "$0")/../.."
@@ -23,7 +23,7 @@ vllm_endpoints:
 model_config:
   small: {preferred_endpoints: [a]}
 default_model: small
-embedding_model: {type: remote, url: "$EMB_URL/v1", model: emb, dim: 64, timeout_ms: 5000}
+embedding_model: {type: remote, url: "$EMB_URL/v1", model: emb, dim: 64, timeout_ms: 10000}
 semantic_cache: {enabled: true, similarity_threshold: 0.9}
 EOF
 router_start "$E2E_TMP/wd.yaml" || exit 1
@@ -37,7 +37,7 @@ ready() { # prints the /ready status; new connections, so some reach the loop th
     echo 000
 }
 check "ready_before_stall" '[ "$(ready)" = 200 ]'
-curl -s -X POST "$EMB_URL/admin/faults" -d '{"delay_ms":4000}' >/dev/null
+curl -s -X POST "$EMB_URL/admin/faults" -d '{"delay_ms":8000}' >/dev/null
 # the stalled request: curly quotes and an emoji, as users type them
 curl -s -o "$E2E_TMP/chat" -H 'Content-Type: application/json' -H 'x-request-id: wd-stuck-1' \
     "$ROUTER_URL/v1/embeddings" \
@@ -54,11 +54,12 @@ check "stall_logged_with_request_and_stage" --why "log: $(grep watchdog "$ROUTER
 st=$(ready)
 check "ready_503_while_stalled" --why "status $st: $(cat "$E2E_TMP/ready")" \
     '[ "$st" = 503 ] && grep -q "\"stalled_workers\":\[{\"worker\":[01],\"seconds\":[0-9.]*,\"request_id\":\"wd-stuck-1\",\"stage\":\"api\"}\]" "$E2E_TMP/ready"'
-curl -s --max-time 2 "$ROUTER_URL/metrics" -o "$E2E_TMP/metrics" ||
-    curl -s --max-time 2 "$ROUTER_URL/metrics" -o "$E2E_TMP/metrics"
+for i in $(seq 1 12); do # new connections until one reaches the loop that still turns
+    curl -s --max-time 0.5 "$ROUTER_URL/metrics" -o "$E2E_TMP/metrics" && break
+done
 check "stall_counted" grep -q '^semrouter_watchdog_stalls_total{worker="[01]"} 1$' "$E2E_TMP/metrics"
 wait "$chat_pid"
-# the remote call gave up (4 s delay < 5 s timeout: it answered late); the request was answered
+# the remote call gave up (8 s delay < 10 s timeout: it answered late); the request was answered
 check "stalled_request_still_answered" grep -q '"embedding"' "$E2E_TMP/chat"
 for i in $(seq 1 30); do
     grep -q 'watchdog: worker [0-9]* turns again' "$ROUTER_LOG" && break

@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define STREAM_LOW_WATERMARK (64 * 1024)
@@ -377,7 +378,10 @@ void http_add_header(http_request *r, const char *name, const char *value)
     /* refuse header injection through values */
     for (const char *p = value; *p; p++)
         if (*p == '\r' || *p == '\n') return;
-    buf_printf(&r->extra_headers, "%s: %s\r\n", name, value);
+    buf_puts(&r->extra_headers, name);
+    buf_append(&r->extra_headers, ": ", 2);
+    buf_puts(&r->extra_headers, value);
+    buf_append(&r->extra_headers, "\r\n", 2);
 }
 
 static void write_head(http_request *r, int status, const char *content_type, long long length)
@@ -396,11 +400,78 @@ static void write_head(http_request *r, int status, const char *content_type, lo
     evbuffer_add(out, "\r\n", 2);
 }
 
+/* The head of a whole response into dst (no printf): its length, or 0 when
+ * it does not fit. Same bytes as write_head. */
+static size_t head_into(http_request *r, int status, const char *content_type, size_t length,
+                        char *dst, size_t cap)
+{
+    size_t n = 0;
+#define PUT(s, l)                                                                                  \
+    do {                                                                                           \
+        size_t l_ = (l);                                                                           \
+        if (n + l_ > cap) return 0;                                                                \
+        memcpy(dst + n, (s), l_);                                                                  \
+        n += l_;                                                                                   \
+    } while (0)
+#define PUTS(s) PUT((s), strlen(s))
+    char num[24];
+    int k = 0;
+    PUTS(r->m.minor_version == 0 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    num[0] = (char)('0' + status / 100 % 10), num[1] = (char)('0' + status / 10 % 10),
+    num[2] = (char)('0' + status % 10), num[3] = ' ';
+    PUT(num, 4);
+    PUTS(reason_phrase(status));
+    if (content_type) {
+        PUTS("\r\nContent-Type: ");
+        PUTS(content_type);
+    }
+    PUTS("\r\nContent-Length: ");
+    char rev[24];
+    do rev[k++] = (char)('0' + length % 10);
+    while ((length /= 10) && k < 23);
+    while (k) {
+        num[0] = rev[--k];
+        PUT(num, 1);
+    }
+    PUTS(r->m.keepalive ? "\r\nConnection: keep-alive\r\n" : "\r\nConnection: close\r\n");
+    PUT(r->extra_headers.data, r->extra_headers.len);
+    PUT("\r\n", 2);
+#undef PUT
+#undef PUTS
+    return n;
+}
+
 void http_respond(http_request *r, int status, const char *content_type, const char *body,
                   size_t len)
 {
     if (r->finished) return;
     r->status = status;
+    struct evbuffer *out = r->conn ? bufferevent_get_output(r->conn->bev) : NULL;
+    /* Nothing queued: write head and body straight to the socket (one writev,
+     * no wake-up for writability, no EPOLLOUT on/off); what the kernel does
+     * not take goes to the buffer as before. */
+    char head[4096];
+    size_t hl;
+    if (out && atomic_load(&r->w->srv->stopping)) r->m.keepalive = 0;
+    if (out && evbuffer_get_length(out) == 0 && r->m.minor_version >= 0 && r->m.minor_version <= 1 &&
+        status >= 100 && status <= 999 &&
+        (hl = head_into(r, status, content_type, len, head, sizeof head)) > 0) {
+        r->started = 1;
+        if (!strcmp(r->m.method, "HEAD")) len = 0;
+        struct iovec iov[2] = {{head, hl}, {(void *)body, len}};
+        ssize_t n;
+        do n = writev(bufferevent_getfd(r->conn->bev), iov, len ? 2 : 1);
+        while (n < 0 && errno == EINTR);
+        size_t done = n > 0 ? (size_t)n : 0;
+        if (done < hl) {
+            evbuffer_add(out, head + done, hl - done);
+            if (len) evbuffer_add(out, body, len);
+        } else if (done < hl + len) {
+            evbuffer_add(out, body + (done - hl), hl + len - done);
+        }
+        request_finish(r);
+        return;
+    }
     if (r->conn) {
         write_head(r, status, content_type, (long long)len);
         if (len && strcmp(r->m.method, "HEAD"))

@@ -1,8 +1,10 @@
 /* upstream.h - asynchronous HTTP client for model servers.
  *
- * libcurl's multi interface driven by a worker's libevent loop: no thread per
- * request, connections to each model server kept alive and reused. Every
- * callback runs on the loop that started the transfer. */
+ * Driven by a worker's libevent loop: no thread per request, connections to
+ * each model server kept alive and reused. Plain http:// to a numeric address
+ * runs on a native HTTP/1.1 engine; https and host names on libcurl's multi
+ * interface (upstream.c). Every callback runs on the loop that started the
+ * transfer, never from inside upstream_start. */
 #ifndef SEMROUTER_HTTP_UPSTREAM_H
 #define SEMROUTER_HTTP_UPSTREAM_H
 #include <stddef.h>

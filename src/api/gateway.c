@@ -13,6 +13,7 @@
 #include "api/limits.h"
 #include "api/dashboard.h"
 #include "api/embeddings.h"
+#include "cache/hybrid.h"
 #include "cache/milvus.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -541,11 +542,6 @@ static int load_models(gateway *gw, const sr_config *cfg)
                       "similarity guards are off; run scripts/fetch-model.sh",
                       err);
     }
-    if (cfg->semantic_cache.enabled && cfg->semantic_cache.backend_type == SR_CACHE_HYBRID) {
-        log_error("semantic_cache.backend_type hybrid is not implemented in this build; use milvus "
-                  "(shared, durable) or memory");
-        return -1;
-    }
     const sr_cache_verifier_config *vc = &cfg->semantic_cache.verifier;
     if (cfg->semantic_cache.enabled && vc->enabled) { /* the hit decision of every backend */
         const char *vp = vc->model_path ? vc->model_path : "config/cache_verifier.model";
@@ -555,10 +551,13 @@ static int load_models(gateway *gw, const sr_config *cfg)
                       "threshold alone",
                       err);
     }
-    if (cfg->semantic_cache.enabled && cfg->semantic_cache.backend_type == SR_CACHE_MILVUS) {
+    if (cfg->semantic_cache.enabled && (cfg->semantic_cache.backend_type == SR_CACHE_MILVUS ||
+                                        cfg->semantic_cache.backend_type == SR_CACHE_HYBRID)) {
         const sr_semantic_cache_config *sc = &cfg->semantic_cache;
+        int hybrid = sc->backend_type == SR_CACHE_HYBRID;
         if (!gw->embed) {
-            log_error("semantic_cache.backend_type milvus needs the embedding model (not loaded): the cache is off");
+            log_error("semantic_cache.backend_type %s needs the embedding model (not loaded): the cache is off",
+                      hybrid ? "hybrid" : "milvus");
         } else {
             milvus_options mo = {0};
             mo.cfg = sc->milvus;
@@ -567,9 +566,25 @@ static int load_models(gateway *gw, const sr_config *cfg)
             mo.ttl_seconds = sc->ttl_seconds;
             mo.metrics = gw->metrics;
             int degraded = 0;
-            gw->backend = milvus_backend_open(&mo, &degraded, err, sizeof err);
+            if (hybrid) { /* the local index of cache/hybrid.h */
+                cache_options lo;
+                cache_options_default(&lo, mo.dim);
+                lo.embedding_model_id = mo.embedding_model_id;
+                lo.context_similarity_threshold = (float)sc->context_similarity_threshold;
+                lo.max_entries = (size_t)sc->max_memory_entries;
+                lo.index.use_hnsw = sc->use_hnsw;
+                lo.index.m = sc->hnsw_m;
+                lo.index.ef_construction = sc->hnsw_ef_construction;
+                lo.index.ef_search = sc->hnsw_ef_search;
+                lo.index.storage = sc->vector_storage == SR_VECTORS_F16    ? HNSW_STORE_F16
+                                   : sc->vector_storage == SR_VECTORS_INT8 ? HNSW_STORE_I8
+                                                                           : HNSW_STORE_F32;
+                gw->backend = hybrid_backend_open(&mo, &lo, &degraded, err, sizeof err);
+            } else {
+                gw->backend = milvus_backend_open(&mo, &degraded, err, sizeof err);
+            }
             if (!gw->backend) {
-                log_error("milvus cache: %s", err);
+                log_error("%s cache: %s", hybrid ? "hybrid" : "milvus", err);
                 return -1;
             }
             if (degraded)

@@ -12,6 +12,7 @@
 #include "cache/milvus_proto.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/progress.h"
 #include "core/util.h"
 #include "http/upstream.h"
 #include "metrics/sr_metrics.h"
@@ -646,6 +647,9 @@ struct mv_call {
     float floor;
     /* store batch */
     pending_store *batch;
+    /* fetch */
+    milvus_fetch_done fdone;
+    void *farg;
 };
 
 static int call_on_data(void *arg, const char *data, size_t len)
@@ -818,6 +822,74 @@ static void mv_lookup(cache_backend *cb, struct event_base *loop, const cache_re
     }
 }
 
+/* ------------------------------------------------------------------ fetch (hybrid) */
+
+static void fetch_done(mv_call *c, mv_answer *a, const char *transport)
+{
+    milvus_backend *b = c->b;
+    if (a->error == MV_OK && !cJSON_IsArray(a->data)) a->error = MV_ERR_GARBAGE;
+    if (a->error != MV_OK) {
+        answer_failure(b, "fetch", a, transport);
+        c->fdone(c->farg, CACHE_STATUS_ERROR, NULL);
+        return;
+    }
+    set_healthy(b, 1);
+    c->fdone(c->farg, CACHE_STATUS_OK, a->data);
+}
+
+void milvus_backend_fetch(cache_backend *cb, struct event_base *loop, const char *tenant, const char *const *ids,
+                          int n, milvus_fetch_done done, void *arg)
+{
+    milvus_backend *b = (milvus_backend *)cb;
+    if (n <= 0) {
+        done(arg, CACHE_STATUS_OK, NULL);
+        return;
+    }
+    mv_loop *L = loop_of(b, loop);
+    if (!loop_admit(b, L, "fetch")) {
+        done(arg, CACHE_STATUS_ERROR, NULL);
+        return;
+    }
+    mv_call *c = calloc(1, sizeof *c);
+    if (!c) {
+        done(arg, CACHE_STATUS_ERROR, NULL);
+        return;
+    }
+    c->b = b;
+    c->L = L;
+    c->fn = fetch_done;
+    c->op = "fetch";
+    c->fdone = done;
+    c->farg = arg;
+    buf body, filter;
+    buf_init(&body);
+    buf_init(&filter);
+    buf_puts(&filter, "id in [");
+    for (int i = 0; i < n; i++) {
+        if (i) buf_putc(&filter, ',');
+        mv_filter_literal(&filter, ids[i], strlen(ids[i]));
+    }
+    buf_puts(&filter, "] and tenant == ");
+    mv_filter_literal(&filter, tenant ? tenant : "", tenant ? strlen(tenant) : 0);
+    buf_printf(&filter, " and expires_at > %lld", (long long)util_unix_time());
+    body_open(b, &body);
+    buf_puts(&body, ",\"filter\":");
+    buf_json_str(&body, filter.data, filter.len);
+    buf_printf(&body, ",\"outputFields\":[\"response_body\",\"body_encoding\",\"tenant\",\"conversation\"],\"limit\":%d,"
+                      "\"consistencyLevel\":",
+               n);
+    buf_json_str(&body, b->consistency, strlen(b->consistency));
+    buf_putc(&body, '}');
+    buf_free(&filter);
+    int rc = body.oom ? -1 : call_start(c, "entities/query", &body);
+    buf_free(&body);
+    if (rc) {
+        free(c);
+        failure(b, "fetch", "transport", "could not start the HTTP call");
+        done(arg, CACHE_STATUS_ERROR, NULL);
+    }
+}
+
 /* ------------------------------------------------------------------ store */
 
 static void flush_stores(milvus_backend *b, mv_loop *L);
@@ -899,6 +971,13 @@ static void flush_stores(milvus_backend *b, mv_loop *L)
 static void mv_store(cache_backend *cb, struct event_base *loop, const cache_request *r, const char *query_text,
                      const char *body, size_t len, cache_store_done done, void *arg)
 {
+    milvus_backend_store_at(cb, loop, r, query_text, body, len, util_unix_time(), done, arg);
+}
+
+void milvus_backend_store_at(cache_backend *cb, struct event_base *loop, const cache_request *r,
+                             const char *query_text, const char *body, size_t len, int64_t created_at,
+                             cache_store_done done, void *arg)
+{
     milvus_backend *b = (milvus_backend *)cb;
     mv_loop *L = loop_of(b, loop);
     if (!r->exact_key || !r->partition_key || strlen(r->exact_key) != 64 || !body) {
@@ -928,7 +1007,7 @@ static void mv_store(cache_backend *cb, struct event_base *loop, const cache_req
         if (done) done(arg, CACHE_STATUS_ERROR);
         return;
     }
-    int64_t now = util_unix_time();
+    int64_t now = created_at;
     mv_row row = {0};
     row.id = r->exact_key;
     row.partition = r->partition_key;
@@ -1174,9 +1253,137 @@ cache_backend *milvus_backend_open(const milvus_options *o, int *degraded, char 
     return &b->base;
 }
 
+const char *milvus_backend_vector_field(cache_backend *cb)
+{
+    return ((milvus_backend *)cb)->vector_field;
+}
+
 const char *milvus_backend_url(cache_backend *cb)
 {
     return ((milvus_backend *)cb)->url;
+}
+
+/* ------------------------------------------------------------------ scan (hybrid) */
+
+#define SCAN_PAGE 1000
+
+typedef struct scan_state {
+    milvus_backend *b;
+    const char *base; /* filter without the id prefix */
+    milvus_row_fn fn;
+    void *arg;
+    progress *prog;
+    long long n;
+    char *err;
+    size_t errlen;
+} scan_state;
+
+/* Rows whose id starts with prefix (hex): one query; when it comes back full the
+ * prefix is split in 16 (ids are SHA-256 hex, spread evenly), so no page is ever
+ * cut and no order of the answer is relied on. 0, or -1 with err. */
+static int scan_prefix(scan_state *st, const char *prefix)
+{
+    milvus_backend *b = st->b;
+    size_t pl = strlen(prefix);
+    buf body, f;
+    buf_init(&body);
+    buf_init(&f);
+    buf_puts(&f, st->base);
+    if (pl) {
+        buf_puts(&f, " and id like ");
+        char lit[80];
+        snprintf(lit, sizeof lit, "%s%%", prefix);
+        mv_filter_literal(&f, lit, strlen(lit));
+    }
+    body_open(b, &body);
+    buf_puts(&body, ",\"filter\":");
+    buf_json_str(&body, f.data, f.len);
+    buf_puts(&body, ",\"outputFields\":[\"partition_hash\",\"tenant\",\"query_text\",\"context\",\"n_context\","
+                    "\"conversation\",\"semantic\",\"created_at\",\"expires_at\",");
+    buf_json_str(&body, b->vector_field, strlen(b->vector_field));
+    buf_printf(&body, "],\"limit\":%d}", SCAN_PAGE);
+    buf_free(&f);
+    mv_answer a;
+    int rc = body.oom ? -1 : sync_call(b, "entities/query", &body, &a);
+    buf_free(&body);
+    if (rc || !cJSON_IsArray(a.data)) {
+        snprintf(st->err, st->errlen, "query of the rows failed: %s (HTTP %d, code %d)",
+                 rc ? answer_reason(&a) : "not an array", a.http_status, a.code);
+        mv_answer_free(&a);
+        return -1;
+    }
+    int n = cJSON_GetArraySize(a.data);
+    if (n >= SCAN_PAGE && pl < 16) {
+        mv_answer_free(&a);
+        static const char hex[] = "0123456789abcdef";
+        char sub[24];
+        for (int i = 0; i < 16; i++) {
+            snprintf(sub, sizeof sub, "%s%c", prefix, hex[i]);
+            if (scan_prefix(st, sub)) return -1;
+        }
+        return 0;
+    }
+    const cJSON *row;
+    cJSON_ArrayForEach(row, a.data)
+    {
+        if (st->fn(st->arg, row) == 0) st->n++;
+        progress_add(st->prog, 1);
+    }
+    mv_answer_free(&a);
+    return 0;
+}
+
+long long milvus_backend_scan(cache_backend *cb, int64_t created_from, milvus_row_fn fn, void *arg,
+                              const char *progress_label, char *err, size_t errlen)
+{
+    milvus_backend *b = (milvus_backend *)cb;
+    char base[160];
+    int64_t now = util_unix_time();
+    if (created_from > 0)
+        snprintf(base, sizeof base, "expires_at > %lld and created_at >= %lld", (long long)now,
+                 (long long)created_from);
+    else
+        snprintf(base, sizeof base, "expires_at > %lld", (long long)now);
+    /* the count says how finely to split the id space from the start */
+    buf body;
+    buf_init(&body);
+    body_open(b, &body);
+    buf_puts(&body, ",\"filter\":");
+    buf_json_str(&body, base, strlen(base));
+    buf_puts(&body, ",\"outputFields\":[\"count(*)\"]}");
+    mv_answer a;
+    int rc = sync_call(b, "entities/query", &body, &a);
+    buf_free(&body);
+    int64_t total = 0;
+    if (rc || mv_int64(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(a.data, 0), "count(*)"), &total)) {
+        snprintf(err, errlen, "count of the rows failed: %s (HTTP %d, code %d)", rc ? answer_reason(&a) : "no count",
+                 a.http_status, a.code);
+        mv_answer_free(&a);
+        return -1;
+    }
+    mv_answer_free(&a);
+    if (total == 0) return 0;
+    scan_state st = {b, base, fn, arg, NULL, 0, err, errlen};
+    st.prog = progress_label ? progress_new(progress_label, (uint64_t)total, "entries") : NULL;
+    int depth = 0;
+    for (int64_t t = total; t > SCAN_PAGE / 2 && depth < 6; t /= 16) depth++;
+    int out = 0;
+    if (!depth) {
+        out = scan_prefix(&st, "");
+    } else {
+        char prefix[8];
+        long n_prefix = 1L << (4 * depth);
+        for (long i = 0; i < n_prefix && !out; i++) {
+            snprintf(prefix, sizeof prefix, "%0*lx", depth, i);
+            out = scan_prefix(&st, prefix);
+        }
+    }
+    if (out) {
+        progress_abort(st.prog);
+        return -1;
+    }
+    progress_done(st.prog, "%lld entries", st.n);
+    return st.n;
 }
 
 /* ------------------------------------------------------------------ CLI helpers */
@@ -1245,8 +1452,8 @@ int milvus_cli(const char *cmd, const char *config_path, const char *tenant, int
     }
     config_errors_free(&errs);
     const sr_semantic_cache_config *sc = &cfg->semantic_cache;
-    if (sc->backend_type != SR_CACHE_MILVUS || !sc->milvus) {
-        fprintf(stderr, "semrouter cache %s: %s does not use backend_type milvus (use -p PERSIST_PATH)\n", cmd,
+    if ((sc->backend_type != SR_CACHE_MILVUS && sc->backend_type != SR_CACHE_HYBRID) || !sc->milvus) {
+        fprintf(stderr, "semrouter cache %s: %s does not use backend_type milvus or hybrid (use -p PERSIST_PATH)\n", cmd,
                 config_path);
         config_release(cfg);
         return 2;

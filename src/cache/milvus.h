@@ -84,6 +84,35 @@ long long milvus_backend_purge_expired(cache_backend *b, char *err, size_t errle
 /* `semrouter cache stats|clear|purge -c CONFIG` when the config's backend is milvus. */
 int milvus_cli(const char *cmd, const char *config_path, const char *tenant, int json);
 
+/* For the hybrid tier (hybrid.h); all on the backend's own connections.
+ *
+ * store_at: ops->store with the row's created_at given (the hybrid tier keeps
+ * the same time on its local entry).
+ * fetch: on loop, asynchronously, the rows of ids (of tenant, not expired)
+ * with response_body, body_encoding, tenant and conversation; done gets the answer's data
+ * array (valid during the call only; ids gone from Milvus are simply absent),
+ * or CACHE_STATUS_ERROR (counted and logged like a failed lookup; fails at
+ * once while degraded).
+ * scan: blocking (not on a worker loop): hands fn every live row with
+ * created_at >= created_from (0 = all) with the fields a local index needs
+ * (partition_hash, tenant, query_text, context, n_context, conversation,
+ * semantic, created_at, expires_at, the vector); pages by id prefix (ids are
+ * hex SHA-256: a full page is split in 16), so it relies on no order of the
+ * answers. progress_label non-NULL = a progress line (progress.h). Returns the
+ * rows fn accepted (fn returns 0), or -1 with err. */
+void milvus_backend_store_at(cache_backend *b, struct event_base *loop, const cache_request *r,
+                             const char *query_text, const char *body, size_t len, int64_t created_at,
+                             cache_store_done done, void *arg);
+struct cJSON;
+typedef void (*milvus_fetch_done)(void *arg, cache_status status, const struct cJSON *rows);
+void milvus_backend_fetch(cache_backend *b, struct event_base *loop, const char *tenant, const char *const *ids,
+                          int n, milvus_fetch_done done, void *arg);
+typedef int (*milvus_row_fn)(void *arg, const struct cJSON *row);
+long long milvus_backend_scan(cache_backend *b, int64_t created_from, milvus_row_fn fn, void *arg,
+                              const char *progress_label, char *err, size_t errlen);
+/* The vector field's name (rows of a scan carry the vector under it). */
+const char *milvus_backend_vector_field(cache_backend *b);
+
 /* The base URL ("http://host:19530") the backend talks to, for log lines. */
 const char *milvus_backend_url(cache_backend *b);
 #endif

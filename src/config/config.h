@@ -316,6 +316,12 @@ typedef struct sr_milvus_config {
         bool drop_collection_on_startup; /* false */
         bool auto_create_collection;     /* true */
     } development;
+    struct {                     /* ours: backend_type hybrid (cache/hybrid.h) */
+        int sync_interval_ms;    /* 1000: how often rows other routers wrote are pulled into the local index */
+        int sync_overlap_seconds; /* 10: each pull re-reads rows this much older than the last one seen
+                                     (writes that became visible late, clock skew between routers) */
+        int resync_seconds;      /* 300: a full re-read that drops local entries gone from Milvus (0 = never) */
+    } hybrid;
 } sr_milvus_config;
 
 /* semantic_cache.verifier (ours): the learned hit check (cache/verify.h). */

@@ -474,6 +474,15 @@ static const cfg_field milvus_development_fields[] = {
     IGNORE("verbose_errors", "errors are always full sentences"),
     END,
 };
+static const cfg_field milvus_hybrid_fields[] = {
+    INT("sync_interval_ms", MV, hybrid.sync_interval_ms, .flags = RANGE | OURS, .min = 10, .max = 3600000,
+        .def = 1000, .doc = "hybrid: entries other routers stored appear locally within this time"),
+    INT("sync_overlap_seconds", MV, hybrid.sync_overlap_seconds, .flags = RANGE | OURS, .min = 0, .max = 86400,
+        .def = 10, .doc = "hybrid: each pull re-reads rows this much older than the newest seen"),
+    INT("resync_seconds", MV, hybrid.resync_seconds, .flags = CFG_MIN | OURS, .min = 0, .def = 300,
+        .doc = "hybrid: full re-read dropping local entries deleted in Milvus (0 = never)"),
+    END,
+};
 static const cfg_field milvus_root_fields[] = {
     SEC0("connection", milvus_connection_fields),
     SEC0("collection", milvus_collection_fields),
@@ -482,6 +491,7 @@ static const cfg_field milvus_root_fields[] = {
     SEC0("data_management", milvus_data_management_fields),
     IGNORE("logging", "the router's log is used"),
     SEC0("development", milvus_development_fields),
+    SEC0("hybrid", milvus_hybrid_fields),
     OWNED("(path)", MV, path),
     END,
 };

@@ -204,10 +204,6 @@ router_yaml "$E2E_TMP/r_dim.yaml" "$E2E_TMP/milvus_dim.yaml"
 "$ROUTER_BIN" serve -c "$E2E_TMP/r_dim.yaml" --port 0 >"$E2E_TMP/dim.log" 2>&1
 rc=$?
 check "dimension_mismatch_refuses_start" '[ "$rc" != 0 ] && grep -q "dimension is 384 but the embedding model" "$E2E_TMP/dim.log"'
-sed 's/backend_type: "milvus"/backend_type: "hybrid"/' "$E2E_TMP/r.yaml" >"$E2E_TMP/r_hybrid.yaml"
-"$ROUTER_BIN" serve -c "$E2E_TMP/r_hybrid.yaml" --port 0 >"$E2E_TMP/hy.log" 2>&1
-rc=$?
-check "hybrid_refuses_start_not_memory" '[ "$rc" != 0 ] && grep -q "hybrid is not implemented" "$E2E_TMP/hy.log"'
 milvus_yaml "$E2E_TMP/milvus_bad.yaml" semcache_bad
 sed -i 's/metric_type: "COSINE"/metric_type: "HAMMING"/' "$E2E_TMP/milvus_bad.yaml"
 router_yaml "$E2E_TMP/r_bad.yaml" "$E2E_TMP/milvus_bad.yaml"

@@ -36,6 +36,7 @@ collection:
   name: "followup"
   vector_field: {name: "embedding", dimension: 0, metric_type: "COSINE"}
 search: {topk: 8, consistency_level: "Strong", timeout_ms: 2000}
+hybrid: {sync_interval_ms: 200}
 EOF
 router_yaml() { # FILE BACKEND
     cat >"$1" <<EOF
@@ -118,7 +119,7 @@ echo "  memory: $MEM"
 check "memory_followup_paraphrase_hits" --why "$MEM" '[[ "$MEM" == para:*1*1* ]]'
 check "memory_cross_conversation_never_hits" --why "$MEM" '[[ "$MEM" == *cross:00000000 ]]'
 
-for backend in ${FOLLOWUP_BACKENDS:-milvus}; do
+for backend in ${FOLLOWUP_BACKENDS:-milvus hybrid}; do
     drop_collection
     router_yaml "$E2E_TMP/r_$backend.yaml" $backend
     router_start "$E2E_TMP/r_$backend.yaml" || exit 1
@@ -154,7 +155,7 @@ r = urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/v2/vectordb/co
                            data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}))
 assert json.load(r)["code"] == 0
 PY
-for backend in ${FOLLOWUP_BACKENDS:-milvus}; do
+for backend in ${FOLLOWUP_BACKENDS:-milvus hybrid}; do
     "$ROUTER_BIN" serve -c "$E2E_TMP/r_$backend.yaml" --port 0 >"$E2E_TMP/old_$backend.log" 2>&1
     rc=$?
     check "${backend}_refuses_schema1_collection" --why "$(tail -2 "$E2E_TMP/old_$backend.log")" \

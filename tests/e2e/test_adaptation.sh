@@ -163,3 +163,73 @@ for k in 1 2 3 4 5 6; do ask "$CLEAR_TEXT"; done
 ask "$BORDER_TEXT"
 check "adaptation_back_after_errors_stop" --why "model $(header x-vsr-selected-model)" '[ "$(header x-vsr-selected-model)" = large ]'
 router_stop
+
+# 5. category routing (no difficulty head): the borderline signal is the head's confidence
+# within category_margin of classifier.category_model.threshold; the category's next model
+# takes it. The confidences come from the log line of a first run.
+write_cat_config() { # THRESHOLD MARGIN
+cat >"$CFG" <<EOF
+server: {listen: 127.0.0.1, metrics_port: 0}
+vllm_endpoints:
+  - {name: s, address: 127.0.0.1, port: $S_PORT}
+  - {name: l, address: 127.0.0.1, port: $L_PORT, max_fails: 1000}
+model_config:
+  small: {preferred_endpoints: [s], upstream_model: small-upstream}
+  large: {preferred_endpoints: [l], upstream_model: large-upstream}
+default_model: small
+embedding_model: {type: use-lite, path: models/use-lite}
+classifier:
+  category_model: {threshold: $1, head_path: config/category_head.bin}
+categories:
+$(for c in math physics chemistry engineering "computer science" biology health business economics law history philosophy psychology other; do
+    echo "  - {name: $c, model_scores: [{model: large, score: 1.0, use_reasoning: false}, {model: small, score: 0.5, use_reasoning: false}]}"
+done)
+adaptation: {enabled: true, alpha: 0.5, error_budget: 0.25, ttft_budget_ms: 0, min_samples: 3, probe_seconds: 0, category_margin: $2}
+EOF
+}
+curl -s "$L_URL/admin/reset" -X POST >/dev/null
+write_cat_config 0.05 0.01
+router_start "$CFG" || exit 1
+: >"$E2E_TMP/conf"
+for i in "${!TEXTS[@]}"; do
+    ask "${TEXTS[$i]}"
+    rid=$(header x-request-id)
+    conf=$(grep "\"request_id\":\"$rid\"" "$ROUTER_LOG" | sed -n 's/.*"category_confidence":\([0-9.]*\).*/\1/p' | head -1)
+    echo "$i $conf" >>"$E2E_TMP/conf"
+done
+router_stop
+read -r HARD BORDER THR MARGIN < <(python3 - "$E2E_TMP/conf" <<'EOF'
+import sys
+s = [(float(l.split()[1]), int(l.split()[0])) for l in open(sys.argv[1]) if len(l.split()) == 2]
+s.sort(reverse=True)
+hi, hard = s[0]
+cands = [(sc, i) for sc, i in s[1:] if hi - sc >= 0.04 and sc >= 0.1]
+if not cands:
+    print("-1 -1 0 0"); sys.exit()
+b, border = cands[0]
+thr = b - 0.01
+print(hard, border, "%.4f" % thr, "%.4f" % min(0.1, (hi - thr) / 2))
+EOF
+)
+check "adaptation_category_confidences_spread" --why "$(cat "$E2E_TMP/conf")" '[ "$HARD" -ge 0 ]'
+[ "$HARD" -ge 0 ] || exit 0
+CLEAR_TEXT=${TEXTS[$HARD]} BORDER_TEXT=${TEXTS[$BORDER]}
+write_cat_config "$THR" "$MARGIN"
+router_start "$CFG" || exit 1
+curl -s "$L_URL/admin/faults" -d '{"fail_status": 500}' >/dev/null
+for k in 1 2 3; do ask "$CLEAR_TEXT"; done
+ask "$BORDER_TEXT"
+check "adaptation_category_borderline_moves" --why "model $(header x-vsr-selected-model) category $(header x-vsr-selected-category) adapted '$(header x-vsr-adapted)' thr $THR margin $MARGIN" \
+    '[ "$(cat "$E2E_TMP/st")" = 200 ] && [ "$(header x-vsr-selected-model)" = small ] && [ -n "$(header x-vsr-selected-category)" ] &&
+     case "$(header x-vsr-adapted)" in "from=large; reason=errors; signal=category;"*) true ;; *) false ;; esac'
+ask "$CLEAR_TEXT" # the large model still fails: a 5xx without routing headers; the log line says where it went
+rid=$(header x-request-id)
+line=$(grep "\"request_id\":\"$rid\"" "$ROUTER_LOG" | head -1)
+check "adaptation_category_clear_cut_stays" --why "$line" \
+    'case "$line" in *"\"model\":\"large\",\"endpoint\":\"l\""*) true ;; *) false ;; esac && case "$line" in *adapted_from*) false ;; *) true ;; esac'
+curl -s "$L_URL/admin/reset" -X POST >/dev/null
+for k in 1 2 3 4 5 6; do ask "$CLEAR_TEXT"; done
+ask "$BORDER_TEXT"
+check "adaptation_category_back_after_recovery" --why "model $(header x-vsr-selected-model)" \
+    '[ "$(header x-vsr-selected-model)" = large ] && [ -z "$(header x-vsr-adapted)" ]'
+router_stop

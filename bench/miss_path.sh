@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# bench/miss_path.sh - the miss path under load, against the previous main binary built in the
+# same run (the anchor), and what misses do to pass-through requests beside them (issue 9).
+#
+#   miss        wrk -c CONNS: model MoM, every request a new text (the semantic cache is off, so
+#               each one is embedded, PII-scanned, classified and guarded, then proxied): req/s
+#               and the router's CPU per request
+#   pass        wrk -c1: an explicit model with Cache-Control no-cache, no-store (no model work):
+#               p50/p99 alone (pass) and while the miss load runs beside it (pass+miss)
+#
+# Both routers run the default config (config/config.yaml: categories, prompt guard, PII policy)
+# on one fakellm, with server.workers WORKERS (default 2) and the cache off. Runs are interleaved
+# (round by round, new then anchor) so machine noise hits both alike; the summary gives medians
+# and new/anchor ratios. The machine may be shared: the load average is printed with the numbers,
+# and only same-run ratios mean anything.
+#
+# Environment: ANCHOR_REV (git revision of the anchor, default: the parent of the commit that made
+# the staged pipeline; built into a temp folder with make), DURATION (s, 10), ROUNDS (2), CONNS
+# (32), WORKERS (2), BUILD (build), NEW_PRECISION (embedding_model.precision for the new binary
+# only, e.g. f32 to compare at the anchor's precision; unset = the config's default).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+DURATION=${DURATION:-10}
+ROUNDS=${ROUNDS:-2}
+CONNS=${CONNS:-32}
+WORKERS=${WORKERS:-2}
+PY=/usr/bin/python3
+[ -x $PY ] || PY=python3
+die() { echo "miss_path: $*" >&2; exit 1; }
+command -v wrk >/dev/null || die "wrk missing (scripts/deps.sh --test)"
+[ -f models/use-lite/model.json ] || die "models/use-lite missing (scripts/fetch-model.sh)"
+[ -x "$BUILD/semrouter" ] && [ -x "$BUILD/fakellm" ] || die "$BUILD/semrouter or fakellm missing (make)"
+if [ -z "${ANCHOR_REV:-}" ]; then
+    pipe=$(git log --format=%H --diff-filter=A -1 -- src/pipeline/validate.c)
+    [ -n "$pipe" ] || die "cannot find the pipeline commit; set ANCHOR_REV"
+    ANCHOR_REV=$pipe^
+fi
+ANCHOR_SHA=$(git rev-parse --short "$ANCHOR_REV") || die "bad ANCHOR_REV $ANCHOR_REV"
+
+. tests/e2e/lib/proc.sh
+T=$(mktemp -d)
+cleanup() {
+    proc_stop_all
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+# ---- the anchor binary, built now from ANCHOR_REV
+echo "miss_path: building the anchor ($ANCHOR_SHA) in $T/anchor ..."
+mkdir -p "$T/anchor"
+git archive "$ANCHOR_REV" | tar -x -C "$T/anchor" || die "git archive $ANCHOR_REV failed"
+make -C "$T/anchor" -j2 build/semrouter >"$T/anchor.log" 2>&1 || die "anchor build failed: $(tail -5 "$T/anchor.log")"
+declare -A BIN=([new]="$BUILD/semrouter" [anchor]="$T/anchor/build/semrouter")
+
+proc_start "$T/fakellm.log" '^fakellm listening on .*:\([0-9][0-9]*\)$' \
+    "$BUILD/fakellm" --port 0 --model small --model large --quiet || die "fakellm did not start: $PROC_ERROR"
+FPORT=$PROC_MATCH
+
+# the default config on our fakellm: cache off (every request a miss), WORKERS workers, no log lines
+sed -e "s/port: 8811/port: $FPORT/; s/port: 8812/port: $FPORT/" config/config.yaml >"$T/config.yaml"
+$PY - "$T/config.yaml" "$WORKERS" "$PWD" <<'PY'
+import sys
+p, workers, root = sys.argv[1], sys.argv[2], sys.argv[3]
+s = open(p).read()
+s = s.replace("semantic_cache:\n  enabled: true", "semantic_cache:\n  enabled: false")
+s = s.replace('metrics_port: 9190', 'metrics_port: 0')
+s = s.replace('log_requests: true', 'log_requests: false')
+s = s.replace('  workers: 0', '  workers: %s' % workers)
+s = s.replace('path: "models/use-lite"', 'path: "%s/models/use-lite"' % root)
+open(p, "w").write(s)
+PY
+$PY -c 'import sys; s = open(sys.argv[1]).read(); sys.exit(0 if "semantic_cache:\n  enabled: false" in s and "workers: %s" % sys.argv[2] in s else 1)' \
+    "$T/config.yaml" "$WORKERS" || die "could not write the config"
+
+cp "$T/config.yaml" "$T/config.new.yaml"
+if [ -n "${NEW_PRECISION:-}" ]; then
+    $PY - "$T/config.new.yaml" "$NEW_PRECISION" <<'PY'
+import sys
+p = sys.argv[1]
+s = open(p).read()
+s = s.replace('embedding_model:\n', 'embedding_model:\n  precision: %s\n' % sys.argv[2], 1)
+open(p, "w").write(s)
+PY
+    grep -q "precision: $NEW_PRECISION" "$T/config.new.yaml" || die "could not set the precision"
+fi
+declare -A CFG=([new]="$T/config.new.yaml" [anchor]="$T/config.yaml")
+declare -A URL PID
+for v in new anchor; do
+    # relative paths of the config resolve from its folder, then the binary's install prefix
+    SEMROUTER_HOME=$PWD proc_start "$T/$v.log" '^semrouter listening on .*:\([0-9][0-9]*\) (metrics.*$' \
+        "${BIN[$v]}" serve -c "${CFG[$v]}" --port 0 || die "$v router did not start: $PROC_ERROR: $(tail -5 "$T/$v.log")"
+    URL[$v]="http://127.0.0.1:$PROC_MATCH/v1/chat/completions"
+    PID[$v]=$PROC_PID
+    out=$(curl -s --max-time 10 "${URL[$v]}" -H 'Content-Type: application/json' \
+        -d '{"model":"MoM","messages":[{"role":"user","content":"How do I sort a list in Python?"}]}' -D "$T/$v.hdr")
+    [[ "$out" == *'"choices"'* ]] && grep -qi '^x-vsr-selected-category:' "$T/$v.hdr" ||
+        die "$v router did not route a MoM request: ${out:0:200}"
+done
+
+# every miss request a new text: a counter per wrk thread and connection, a few words drawn at random
+cat >"$T/miss.lua" <<'EOF'
+local words = {"tide", "orbit", "recipe", "contract", "python", "theorem", "enzyme", "tariff",
+               "sonnet", "glacier", "mortgage", "kernel", "vaccine", "opera", "harbor", "ledger"}
+local n = 0
+local tid = 0
+function setup(thread) tid = tid + 1; thread:set("tid", tid) end
+function init() math.randomseed(os.time() + (tid or 0) * 7919) end
+function request()
+    n = n + 1
+    local a, b = words[math.random(#words)], words[math.random(#words)]
+    local body = string.format('{"model":"MoM","messages":[{"role":"user","content":"Question %d.%d: how does a %s relate to a “%s”? 🌊"}]}',
+        tid or 0, n, a, b)
+    return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
+end
+EOF
+cat >"$T/pass.lua" <<'EOF'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Cache-Control"] = "no-cache, no-store"
+wrk.body = '{"model":"small","messages":[{"role":"user","content":"pass-through: say hello"}]}'
+EOF
+
+cpu_ticks() { # user+system ticks of a process (all its threads)
+    awk '{print $14 + $15}' /proc/"$1"/stat 2>/dev/null || echo 0
+}
+# wrk_parse FILE -> "req/s p50_us p99_us requests non2xx"
+wrk_parse() {
+    $PY - "$1" <<'PY'
+import re, sys
+t = open(sys.argv[1]).read()
+def us(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    return float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
+rps = re.search(r"Requests/sec:\s+([\d.]+)", t)
+p50 = re.search(r"^\s+50%\s+(\S+)", t, re.M)
+p99 = re.search(r"^\s+99%\s+(\S+)", t, re.M)
+n = re.search(r"(\d+) requests in", t)
+bad = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
+if not (rps and p50 and p99 and n):
+    print("nan nan nan nan nan"); sys.exit()
+print("%.1f %.0f %.0f %s %s" % (float(rps.group(1)), us(p50.group(1)), us(p99.group(1)), n.group(1),
+                                bad.group(1) if bad else 0))
+PY
+}
+
+echo "miss_path: ${DURATION}s per run, $ROUNDS round(s), miss load $CONNS connections, $WORKERS workers," \
+    "$(nproc) cores, load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "new: $BUILD/semrouter ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+changes'), precision ${NEW_PRECISION:-default})  anchor: $ANCHOR_SHA"
+: >"$T/results"
+for r in $(seq 1 "$ROUNDS"); do
+    for v in new anchor; do
+        u=${URL[$v]}
+        wrk -t2 -c"$CONNS" -d2s -s "$T/miss.lua" "$u" >/dev/null 2>&1 # warm-up
+        c0=$(cpu_ticks "${PID[$v]}")
+        wrk -t2 -c"$CONNS" -d"${DURATION}s" --latency -s "$T/miss.lua" "$u" >"$T/miss.out" 2>&1
+        c1=$(cpu_ticks "${PID[$v]}")
+        set -- $(wrk_parse "$T/miss.out")
+        cpu=$($PY -c "print('%.0f' % (($c1 - $c0) / $(getconf CLK_TCK) * 1e6 / max(1, $4)))")
+        echo "miss $v $1 $2 $3 $4 $5 $cpu" >>"$T/results"
+        printf 'round %d %-6s miss       c=%-3d %8s req/s  p50 %7sus p99 %8sus  non-2xx %s  cpu/req %sus\n' "$r" "$v" "$CONNS" "$1" "$2" "$3" "$5" "$cpu"
+
+        wrk -t1 -c1 -d"${DURATION}s" --latency -s "$T/pass.lua" "$u" >"$T/pass.out" 2>&1
+        set -- $(wrk_parse "$T/pass.out")
+        echo "pass $v $1 $2 $3 $4 $5 0" >>"$T/results"
+        printf 'round %d %-6s pass       c=1   %8s req/s  p50 %7sus p99 %8sus  non-2xx %s\n' "$r" "$v" "$1" "$2" "$3" "$5"
+
+        wrk -t2 -c"$CONNS" -d"$((DURATION + 2))s" -s "$T/miss.lua" "$u" >"$T/bg.out" 2>&1 &
+        bg=$!
+        sleep 1
+        wrk -t1 -c1 -d"${DURATION}s" --latency -s "$T/pass.lua" "$u" >"$T/pass.out" 2>&1
+        wait "$bg"
+        set -- $(wrk_parse "$T/pass.out")
+        echo "pass+miss $v $1 $2 $3 $4 $5 0" >>"$T/results"
+        printf 'round %d %-6s pass+miss  c=1   %8s req/s  p50 %7sus p99 %8sus  non-2xx %s\n' "$r" "$v" "$1" "$2" "$3" "$5"
+    done
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+$PY - "$T/results" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    f = line.split()
+    rows.setdefault((f[0], f[1]), []).append([float(x) for x in f[2:8]])
+med = {k: [statistics.median(r[i] for r in v) for i in range(6)] for k, v in rows.items()}
+print()
+print("%-10s %-7s %9s %9s %10s %10s" % ("run", "binary", "req/s", "p50", "p99", "cpu/req"))
+for run in ("miss", "pass", "pass+miss"):
+    for v in ("new", "anchor"):
+        m = med.get((run, v))
+        if m:
+            print("%-10s %-7s %9.1f %7.0fus %8.0fus %8s" % (run, v, m[0], m[1], m[2],
+                  "%.0fus" % m[5] if run == "miss" else "-"))
+def g(run, v, i):
+    return med[(run, v)][i]
+print()
+print("miss req/s          new/anchor %.2fx" % (g("miss", "new", 0) / g("miss", "anchor", 0)))
+print("miss CPU/request    new/anchor %.2fx" % (g("miss", "new", 5) / g("miss", "anchor", 5)))
+for v in ("new", "anchor"):
+    print("pass-through p99 beside misses / alone (%-6s) %.2fx  (p50 %.2fx)" %
+          (v, g("pass+miss", v, 2) / g("pass", v, 2), g("pass+miss", v, 1) / g("pass", v, 1)))
+print("pass-through p99 beside misses      new/anchor %.2fx" % (g("pass+miss", "new", 2) / g("pass+miss", "anchor", 2)))
+PY

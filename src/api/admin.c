@@ -162,8 +162,8 @@ static int handle_cache(http_request *req, gateway *gw, const sr_config *cfg, co
             buf_puts(&b, "{\"object\":\"semrouter.cache_entry\",\"id\":");
             buf_json_str(&b, id, strlen(id));
             buf_puts(&b, ",\"deleted\":true}");
+            log_info("cache: entry %.16s... deleted through the management API", id); /* id dies with req */
             respond_buf(req, st = 200, "application/json", &b);
-            log_info("cache: entry %.16s... deleted through the management API", id);
         }
     } else if (clear) {
         size_t n = cache_clear(gw->cache, tenant);

@@ -422,8 +422,9 @@ static void api_handler(http_request *req, void *arg)
         if (!is_get) goto method;
         status = handle_metrics(req, gw);
     } else if (admin_owns(path)) {
-        status = admin_handle(req, gw, path, method);
+        /* the label before the call: path is freed with the answered request */
         if (!strncmp(path, "/api/v1/cache/entries/", 22)) snprintf(counted_path, sizeof counted_path, "/api/v1/cache/entries");
+        status = admin_handle(req, gw, path, method);
     } else if (dashboard_owns(path)) {
         if (!is_get) goto method;
         status = dashboard_handle(req, gw, path);

@@ -1139,14 +1139,39 @@ static upstream_call *h1_start(upstream_client *c, const upstream_request *req,
         if (!call->idle_timer) goto err;
     }
     h->conn = h1_take_idle(c, &ss, alen);
+    h->phase = H1_CONNECT;
     if (h->conn) {
         h->conn->call = call;
         h->reused = 1;
+        /* a kept-alive socket: send now (no callback can fire from here; a
+         * failure is left to the loop, which retries on a fresh socket) */
+        ssize_t n;
+        do n = send(h->conn->fd, o->data, o->len, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        if (n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK) {
+            event_assign(h->tmo, c->base, -1, 0, h1_timeout_cb, call);
+            if (h->total_timeout_ms > 0) {
+                struct timeval tv = {h->total_timeout_ms / 1000,
+                                     (h->total_timeout_ms % 1000) * 1000};
+                evtimer_add(h->tmo, &tv);
+            }
+            h->out_off = n > 0 ? (size_t)n : 0;
+            if (h->out_off == o->len) {
+                h->phase = H1_HEAD;
+            } else {
+                h->phase = H1_SEND;
+                event_add(h->conn->wev, NULL);
+            }
+            goto linked;
+        }
+        h1_conn_close(h->conn); /* closed by the server meanwhile */
+        h->conn = NULL;
+        h->reused = 0;
     }
-    h->phase = H1_CONNECT;
     /* start from the loop at once: the timeout timer, first armed at zero */
     struct timeval zero = {0, 0};
     evtimer_add(h->tmo, &zero);
+linked:
     call->next = c->calls;
     if (c->calls) c->calls->prev = call;
     c->calls = call;

@@ -427,6 +427,7 @@ static int char_grams(const text *t, int n, uint64_t *g, uint64_t *set, int *cap
 static int text_parse(text *t, const char *s, size_t n)
 {
     pthread_once(&word_once, word_init);
+    n = util_utf8_head(s, n, CACHE_VERIFY_SCAN_MAX_BYTES); /* the scan cap (verify.h) */
     memset(t, 0, offsetof(text, w));
     t->n = t->n_content = t->n_all = t->n_names = t->n_polar = 0;
     t->negation = t->qword = t->aux = t->compare = 0;

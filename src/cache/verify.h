@@ -27,6 +27,10 @@ extern const char *const cache_verify_feature_names[CACHE_VERIFY_NFEAT];
 cache_verifier *cache_verifier_load(const char *path, char *err, size_t errlen);
 void cache_verifier_free(cache_verifier *v);
 
+/* Scan cap (README "Bounded work per request"): the features of a text are those of its first
+ * CACHE_VERIFY_SCAN_MAX_BYTES (cut at a UTF-8 boundary), for the query and each candidate. */
+#define CACHE_VERIFY_SCAN_MAX_BYTES (8u << 10)
+
 /* Probability in [0,1] that b asks the same thing as a, given the cosine of
  * their embeddings. Texts are UTF-8 (invalid bytes are treated as letters). */
 float cache_verifier_score(const cache_verifier *v, const char *a, size_t alen, const char *b,

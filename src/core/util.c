@@ -71,6 +71,47 @@ int util_utf8_valid(const char *str, size_t n)
     return 1;
 }
 
+size_t util_utf8_head(const char *s, size_t len, size_t cap)
+{
+    if (len <= cap) return len;
+    size_t n = cap;
+    /* s[n] is the first byte left out: while it continues a sequence, the sequence
+     * started inside the prefix, so it goes too */
+    for (int k = 0; k < 3 && n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80; k++)
+        n--;
+    return n;
+}
+
+size_t util_utf8_tail(const char *s, size_t len, size_t cap)
+{
+    if (len <= cap) return 0;
+    size_t at = len - cap;
+    for (int k = 0; k < 3 && at < len && ((unsigned char)s[at] & 0xC0) == 0x80; k++)
+        at++;
+    return at;
+}
+
+int util_cap_head_tail(const char *s, size_t len, size_t head_cap, size_t tail_cap, util_capped *out)
+{
+    memset(out, 0, sizeof *out);
+    if (len <= head_cap + tail_cap) return 0;
+    size_t head = util_utf8_head(s, len, head_cap);
+    size_t tail = util_utf8_tail(s, len, tail_cap);
+    size_t tail_len = len - tail;
+    char *c = malloc(head + 1 + tail_len + 1);
+    if (!c) return -1;
+    memcpy(c, s, head);
+    c[head] = '\n';
+    memcpy(c + head + 1, s + tail, tail_len);
+    c[head + 1 + tail_len] = 0;
+    out->text = c;
+    out->len = head + 1 + tail_len;
+    out->head = head;
+    out->tail_at = head + 1;
+    out->tail_orig = tail;
+    return 0;
+}
+
 char *util_read_file(const char *path, size_t *len_out, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");

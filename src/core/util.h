@@ -19,6 +19,26 @@ void util_sha256_hex(const void *data, size_t n, char out[65]);
 size_t util_utf8_seq_len(const unsigned char *s, size_t n);
 /* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates), else 0. */
 int util_utf8_valid(const char *s, size_t n);
+/* Scan caps (README "Bounded work per request"): the length of the longest prefix of
+ * s[0..len) of at most cap bytes that does not end inside a UTF-8 sequence (backs up at
+ * most 3 continuation bytes; len itself when len <= cap). */
+size_t util_utf8_head(const char *s, size_t len, size_t cap);
+/* The start of the shortest suffix of s[0..len) of at most cap bytes that does not begin
+ * inside a UTF-8 sequence (0 when len <= cap). */
+size_t util_utf8_tail(const char *s, size_t len, size_t cap);
+/* A head + tail view of a text longer than head_cap + tail_cap: the first head bytes,
+ * "\n", the last bytes (both cut at UTF-8 boundaries), in a malloc'd NUL-terminated copy.
+ * Offsets in the copy at or after tail_at map back to original offset
+ * (offset - tail_at + tail_orig). Returns 0 (out->text NULL when the text fits: use it as
+ * is), or -1 when memory ran out. Free out->text. */
+typedef struct util_capped {
+    char *text;
+    size_t len;       /* of the copy */
+    size_t head;      /* bytes of the original's head kept */
+    size_t tail_at;   /* offset in the copy where the tail starts */
+    size_t tail_orig; /* offset in the original where the kept tail starts */
+} util_capped;
+int util_cap_head_tail(const char *s, size_t len, size_t head_cap, size_t tail_cap, util_capped *out);
 
 /* Reads a whole file into a NUL-terminated malloc'd buffer. Returns NULL and
  * fills err (a sentence) on failure. */

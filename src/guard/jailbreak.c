@@ -1588,6 +1588,13 @@ int jailbreak_check(const jailbreak_detector *d, const char *text, size_t len,
     r->nearest = -1;
     if (!text) text = "", len = 0;
     if (threshold <= 0) threshold = JAILBREAK_DEFAULT_THRESHOLD;
+    /* the scan cap: head + tail of a long text (jailbreak.h) */
+    util_capped capped;
+    if (util_cap_head_tail(text, len, JAILBREAK_SCAN_HEAD_BYTES, JAILBREAK_SCAN_TAIL_BYTES, &capped))
+        len = util_utf8_head(text, len, JAILBREAK_SCAN_HEAD_BYTES); /* out of memory: the head */
+    else if (capped.text)
+        text = capped.text, len = capped.len;
+    r->scanned_bytes = capped.text ? capped.head + (capped.len - capped.tail_at) : len;
     float best[JAILBREAK_MAX_PATTERNS] = {0};
     scan_patterns(text, len, r, best, 0);
     double keep = 1.0;
@@ -1610,6 +1617,7 @@ int jailbreak_check(const jailbreak_detector *d, const char *text, size_t len,
     }
     r->confidence = (float)conf;
     r->is_jailbreak = r->confidence >= threshold;
+    free(capped.text);
     return 0;
 }
 

@@ -45,6 +45,13 @@ enum {
  * request, only for texts over 2 windows. */
 #define JAILBREAK_WINDOW_BYTES 480
 #define JAILBREAK_MAX_WINDOWS 4
+/* Scan cap (README "Bounded work per request"): a text longer than HEAD + TAIL bytes is
+ * checked as its first JAILBREAK_SCAN_HEAD_BYTES and its last JAILBREAK_SCAN_TAIL_BYTES
+ * (cut at UTF-8 boundaries, joined by a newline): patterns, decoders and windows never read
+ * the middle, so the work per call is bounded (README has the measured worst case), and an
+ * attack appended after padding is still seen. */
+#define JAILBREAK_SCAN_HEAD_BYTES (192u << 10)
+#define JAILBREAK_SCAN_TAIL_BYTES (64u << 10)
 
 typedef struct jailbreak_result {
     float confidence;        /* [0,1] */
@@ -57,6 +64,7 @@ typedef struct jailbreak_result {
     int windows;             /* windows of a long text embedded besides the caller's vector */
     int n_patterns;
     const char *patterns[JAILBREAK_MAX_PATTERNS]; /* names of matched signals (static strings) */
+    size_t scanned_bytes;                          /* bytes of the text read (< len: capped) */
 } jailbreak_result;
 
 typedef struct jailbreak_detector jailbreak_detector;

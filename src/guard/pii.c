@@ -14,6 +14,9 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+#include <stdlib.h>
+
+#include "core/util.h"
 
 #define MAX_CANDIDATES 512
 
@@ -1797,9 +1800,8 @@ static int better(const pii_entity *a, const pii_entity *b)
     return a->start < b->start;
 }
 
-int pii_detect(const char *text, size_t len, pii_entity *out, int max)
+static int detect_span(const char *text, size_t len, pii_entity *out, int max)
 {
-    if (!text || !out || max <= 0) return 0;
     collector col;
     col.n = 0;
     scan_private_keys(text, len, &col);
@@ -1860,6 +1862,29 @@ int pii_detect(const char *text, size_t len, pii_entity *out, int max)
         kept[first] = 0;
     }
     return n;
+}
+
+int pii_detect(const char *text, size_t len, pii_entity *out, int max)
+{
+    if (!text || !out || max <= 0) return 0;
+    util_capped c;
+    if (util_cap_head_tail(text, len, PII_SCAN_HEAD_BYTES, PII_SCAN_TAIL_BYTES, &c))
+        return detect_span(text, util_utf8_head(text, len, PII_SCAN_HEAD_BYTES), out, max);
+    if (!c.text) return detect_span(text, len, out, max);
+    /* the cap: head + tail in one copy; offsets mapped back, a match across the seam dropped */
+    int n = detect_span(c.text, c.len, out, max), kept = 0;
+    for (int k = 0; k < n; k++) {
+        pii_entity e = out[k];
+        if (e.end <= c.head) {
+            out[kept++] = e;
+        } else if (e.start >= c.tail_at) {
+            e.start = e.start - c.tail_at + c.tail_orig;
+            e.end = e.end - c.tail_at + c.tail_orig;
+            out[kept++] = e;
+        }
+    }
+    free(c.text);
+    return kept;
 }
 
 int pii_detect_min(const char *text, size_t len, pii_entity *out, int max, double min_conf)

@@ -47,7 +47,13 @@ typedef struct pii_entity {
 
 /* Finds PII in text[0..len). Writes at most max entities to out, sorted by
  * start, never overlapping (on overlap the more specific recognizer wins).
- * Returns the number written. Any bytes are accepted (invalid UTF-8 too). */
+ * Returns the number written. Any bytes are accepted (invalid UTF-8 too).
+ * Scan cap (README "Bounded work per request"): a text longer than HEAD + TAIL
+ * bytes is read as its first PII_SCAN_HEAD_BYTES and its last PII_SCAN_TAIL_BYTES
+ * (cut at UTF-8 boundaries); every recognizer skips the middle, offsets still
+ * refer to text. Besides, the recognizers stop collecting after 512 candidates. */
+#define PII_SCAN_HEAD_BYTES (192u << 10)
+#define PII_SCAN_TAIL_BYTES (64u << 10)
 int pii_detect(const char *text, size_t len, pii_entity *out, int max);
 
 /* pii_detect keeping only entities with confidence >= min_conf (what the

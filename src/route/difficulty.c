@@ -27,6 +27,8 @@ int difficulty_features(const float *emb, int dim, const float *cat_probs, int n
         out[k++] = cat_probs ? cat_probs[i] : 0;
     size_t digits = 0, symbols = 0, words = 0, questions = 0;
     int options = 0, in_word = 0;
+    size_t full = len;
+    len = util_utf8_head(text, len, DIFFICULTY_SCAN_MAX_BYTES);
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)text[i];
         digits += c >= '0' && c <= '9';
@@ -41,7 +43,8 @@ int difficulty_features(const float *emb, int dim, const float *cat_probs, int n
             options = 1;
     }
     double n = len ? (double)len : 1;
-    out[k++] = (float)(log1p((double)len) / 8.0);
+    if (full > len) words = (size_t)((double)words * (double)full / n);
+    out[k++] = (float)(log1p((double)full) / 8.0);
     out[k++] = (float)(log1p((double)words) / 6.0);
     out[k++] = (float)(digits / n);
     out[k++] = (float)(symbols / n);

@@ -25,6 +25,10 @@
  * cat_probs may be NULL (zeros). Returns the number of floats written. */
 int difficulty_features(const float *emb, int dim, const float *cat_probs, int n_cat,
                         const char *text, size_t len, float *out);
+/* Scan cap (README "Bounded work per request"): the text features read the first
+ * DIFFICULTY_SCAN_MAX_BYTES of a text; the length feature is the whole length, the word count
+ * is scaled up from the part read, the ratios are those of the part read. */
+#define DIFFICULTY_SCAN_MAX_BYTES (64u << 10)
 
 typedef struct difficulty_head difficulty_head;
 

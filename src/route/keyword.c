@@ -14,6 +14,8 @@
 #include <strings.h>
 #include <utf8proc.h>
 
+#include "core/util.h"
+
 typedef struct compiled_keyword {
     char *text;
     size_t len;
@@ -234,6 +236,7 @@ int keyword_set_match(const keyword_set *s, const char *text, size_t len)
 {
     if (!s || s->n == 0) return -1;
     if (!text) len = 0, text = "";
+    len = util_utf8_head(text, len, KEYWORD_SCAN_MAX_BYTES);
     char *folded = NULL;
     size_t flen = 0;
     if (s->any_folded) {

@@ -45,4 +45,8 @@ const char *keyword_set_category(const keyword_set *s, int rule);
 /* Same contract as keyword_match. Allocates one case-folded copy of the text
  * per call when some rule is case-insensitive. */
 int keyword_set_match(const keyword_set *s, const char *text, size_t len);
+/* Scan cap (README "Bounded work per request"): keyword_set_match and keyword_match read the
+ * first KEYWORD_SCAN_MAX_BYTES of a text (cut at a UTF-8 boundary); a keyword further in
+ * neither matches an OR/AND rule nor spoils a NOR rule. */
+#define KEYWORD_SCAN_MAX_BYTES (32u << 10)
 #endif

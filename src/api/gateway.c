@@ -899,11 +899,17 @@ int gateway_serve_main(int argc, char **argv)
         }
         char from[256];
         describe_sender(note.from, from, sizeof from);
-        log_info("signal %d from %s: stopping (in-flight requests get 10 s)", sig, from);
-        http_server_stop(gw.server, 10);
+        gateway_runtime *rt = gateway_runtime_acquire(&gw);
+        int grace = rt->config->server.shutdown_grace_seconds; /* as reloaded last */
+        gateway_runtime_release(rt);
+        log_info("signal %d from %s: stopping - no new connections; %ld in-flight request(s) get up "
+                 "to %d s (server.shutdown_grace_seconds)",
+                 sig, from, http_server_inflight(gw.server), grace);
+        http_server_stop(gw.server, grace);
         break;
     }
     pthread_join(loop_thread, NULL);
+    log_info("shutdown: worker loops stopped; %ld request(s) were still in flight", http_server_inflight(gw.server));
     chat_pipeline_stop(&gw); /* the compute pool, before the loops' bases go */
     atomic_store(&probe.stop, 1);
     if (probing) pthread_join(probe.thread, NULL);
@@ -915,7 +921,7 @@ int gateway_serve_main(int argc, char **argv)
     if (gw.memory_backend) gw.memory_backend->ops->close(gw.memory_backend);
     limits_free(gw.limits);
     adapt_free(gw.adapt);
-    cache_close(gw.cache);
+    cache_close(gw.cache); /* persisted: snapshot when the index changed, the log fdatasync'd */
     cache_verifier_free(gw.verifier);
     if (gw.backend) gw.backend->ops->close(gw.backend);
     embed_free(gw.embed);

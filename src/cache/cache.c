@@ -1575,9 +1575,16 @@ fail:
 void cache_close(cache *c)
 {
     if (!c) return;
+    int snap = 0;
     if (c->log && c->index_dirty) {
         char err[256];
         if (snapshot_write(c, err, sizeof err)) log_warn("cache: %s", err);
+        else snap = 1;
+    }
+    if (c->log) {
+        int synced = cache_log_sync(c->log) == 0;
+        log_info("cache: closed %s (%u entries; log %s%s)", cache_log_path(c->log), c->live,
+                 synced ? "synced to disk" : "NOT synced", snap ? ", vector-index snapshot written" : "");
     }
     for (uint32_t s = 0; s < c->n_slots; s++) {
         free(c->slots[s].body);

@@ -286,6 +286,11 @@ fail:
     return NULL;
 }
 
+int cache_log_sync(cache_log *l)
+{
+    return l && l->fd >= 0 ? fdatasync(l->fd) : -1;
+}
+
 void cache_log_close(cache_log *l)
 {
     if (!l) return;

@@ -38,6 +38,8 @@ typedef struct cache_log cache_log;
  * write the same file. sync_always = fdatasync after every append.
  * Returns NULL with a sentence in err. */
 cache_log *cache_log_open(const char *path, int sync_always, char *err, size_t errlen);
+/* fdatasync(2) of the log (a clean shutdown leaves it on disk). 0 or -1. */
+int cache_log_sync(cache_log *l);
 void cache_log_close(cache_log *l);
 
 /* Calls fn for every valid record in file order with its offset and size on

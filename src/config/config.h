@@ -78,6 +78,7 @@ typedef struct sr_server_config {
     bool log_requests;              /* true: one JSON line per request */
     int watchdog_seconds;           /* 10: a worker loop that has not turned this long is stalled;
                                        0 = no watchdog (core/watchdog.h) */
+    int shutdown_grace_seconds;     /* 25: SIGTERM/SIGINT waits this long for in-flight requests */
 } sr_server_config;
 
 /* ---- vllm_endpoints[] ------------------------------------------------------------------ */

@@ -90,6 +90,9 @@ static const cfg_field server_fields[] = {
          .doc = "one JSON line per request on stderr"),
     INT("watchdog_seconds", S, watchdog_seconds, .flags = RANGE | OURS, .min = 0, .max = 3600,
         .def = 10, .doc = "a worker loop stuck this long is logged, counted, /ready 503; 0 = off"),
+    INT("shutdown_grace_seconds", S, shutdown_grace_seconds, .flags = RANGE | OURS, .min = 0,
+        .max = 3600, .def = 25,
+        .doc = "SIGTERM: in-flight requests and streams get this long to finish, then are cut"),
     END,
 };
 #undef S

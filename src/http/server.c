@@ -61,7 +61,7 @@ struct http_worker {
     struct event_base *base;
     struct evconnlistener *listeners[2];
     struct event *stop_timer;
-    double stop_deadline;
+    double stop_started, stop_deadline;
     http_conn *conns; /* all open connections, for shutdown */
     void *data;
 };
@@ -75,6 +75,7 @@ struct http_conn {
     http_parser parser; /* the request being read (parse.c) */
     int handling;       /* the handler owns req */
     int closing;        /* close once output is flushed */
+    int served;         /* requests finished on this connection */
     http_conn *prev, *next;
 };
 
@@ -231,6 +232,7 @@ static void request_finish(http_request *r)
         return;
     }
     int keep = r->m.keepalive && !atomic_load(&c->w->srv->stopping);
+    c->served++;
     c->req = NULL;
     c->handling = 0;
     http_parser_reset(&c->parser);
@@ -649,13 +651,35 @@ static void stop_check_cb(evutil_socket_t fd, short what, void *arg)
     http_worker *w = arg;
     for (int li = 0; li < 2; li++)
         if (w->listeners[li]) {
+            /* stop accepting: first take the connections the kernel already completed (they
+             * would be reset with the socket), then close it */
+            evutil_socket_t lfd = evconnlistener_get_fd(w->listeners[li]);
+            for (;;) {
+                struct sockaddr_storage ss;
+                socklen_t sl = sizeof ss;
+                int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0) break;
+                accept_cb(w->listeners[li], fd, (struct sockaddr *)&ss, (int)sl, w);
+            }
             evconnlistener_free(w->listeners[li]);
             w->listeners[li] = NULL;
         }
+    /* Busy: a request with its handler, one being read, an answer not yet flushed to the
+     * client, or a new connection that has not sent its request yet (for up to 1 s). Idle
+     * keep-alive connections are closed (their clients reconnect elsewhere). */
     int busy = 0;
-    for (http_conn *c = w->conns; c; c = c->next)
-        if (c->handling) busy = 1;
-    if (!busy || util_now_sec() >= w->stop_deadline) {
+    double now = util_now_sec();
+    for (http_conn *c = w->conns, *next; c; c = next) {
+        next = c->next;
+        size_t out = evbuffer_get_length(bufferevent_get_output(c->bev));
+        size_t in = evbuffer_get_length(bufferevent_get_input(c->bev));
+        if (c->handling || c->req || out || in || (!c->served && now < w->stop_started + 1.0)) busy++;
+        else conn_free(c);
+    }
+    if (!busy || now >= w->stop_deadline) {
+        if (busy)
+            log_warn("shutdown: worker %d cuts %d connection(s) still busy at the deadline", w->index,
+                     busy);
         event_base_loopbreak(w->base);
         return;
     }
@@ -668,7 +692,8 @@ void http_server_stop(http_server *s, int grace_seconds)
     if (atomic_exchange(&s->stopping, 1)) return;
     for (int i = 0; i < s->n_workers; i++) {
         http_worker *w = &s->workers[i];
-        w->stop_deadline = util_now_sec() + grace_seconds;
+        w->stop_started = util_now_sec();
+        w->stop_deadline = w->stop_started + grace_seconds;
         w->stop_timer = evtimer_new(w->base, stop_check_cb, w);
         struct timeval tv = {0, 0};
         if (w->stop_timer) evtimer_add(w->stop_timer, &tv);

@@ -507,7 +507,11 @@ static void on_lookup(void *arg, cache_status st, cache_candidates *c)
     result *r = arg;
     r->done = 1;
     r->status = st;
-    if (c) r->cands = *c;
+    if (c) { /* take them (backend.h): the backend frees what is left in *c */
+        r->cands = *c;
+        c->n = 0;
+        c->v = NULL;
+    }
 }
 static void on_store(void *arg, cache_status st)
 {

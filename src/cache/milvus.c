@@ -729,6 +729,7 @@ static void lookup_done(mv_call *c, mv_answer *a, const char *transport)
     }
     set_healthy(b, 1); /* hit or miss is counted by the caller's decision */
     c->ldone(c->larg, CACHE_STATUS_OK, &cands);
+    cache_candidates_free(&cands); /* what the callee did not take (backend.h) */
 }
 
 static int loop_admit(milvus_backend *b, mv_loop *L, const char *op)

@@ -760,6 +760,29 @@ static void *probe_thread(void *arg)
     return NULL;
 }
 
+/* Frees what serve set up so far (also on a failed start, so a sanitizer build reports only
+ * real leaks). */
+static void serve_teardown(gateway *gw, sr_config *cfg)
+{
+    chat_pipeline_stop(gw);
+    if (gw->server) http_server_free(gw->server);
+    if (gw->watchdog) watchdog_free(gw->watchdog);
+    if (gw->balancer) balancer_free(gw->balancer);
+    if (gw->metrics) sr_metrics_free(gw->metrics);
+    if (gw->stats) stats_free(gw->stats);
+    if (gw->memory_backend) gw->memory_backend->ops->close(gw->memory_backend);
+    if (gw->limits) limits_free(gw->limits);
+    if (gw->adapt) adapt_free(gw->adapt);
+    if (gw->cache) cache_close(gw->cache); /* persisted: snapshot when the index changed, the log fdatasync'd */
+    if (gw->verifier) cache_verifier_free(gw->verifier);
+    if (gw->backend) gw->backend->ops->close(gw->backend);
+    if (gw->embed) embed_free(gw->embed);
+    if (gw->flights) singleflight_free(gw->flights);
+    if (gw->runtime) gateway_runtime_release(gw->runtime);
+    config_release(cfg);
+    pthread_mutex_destroy(&gw->config_lock);
+}
+
 int gateway_serve_main(int argc, char **argv)
 {
     const char *path = NULL;
@@ -829,10 +852,12 @@ int gateway_serve_main(int argc, char **argv)
     gw.started_ms = (int64_t)util_unix_time() * 1000;
     if (!gw.balancer || !gw.metrics || !gw.stats || !gw.limits) {
         fprintf(stderr, "semrouter: out of memory at start\n");
+        serve_teardown(&gw, cfg);
         return 1;
     }
     if (load_models(&gw, cfg)) {
         fprintf(stderr, "semrouter: refusing to start: the semantic cache backend is misconfigured (see above)\n");
+        serve_teardown(&gw, cfg);
         return 1;
     }
     chat_pipeline_start(&gw, cfg); /* the compute pool (a failure is logged: work then runs on the loops) */
@@ -840,6 +865,7 @@ int gateway_serve_main(int argc, char **argv)
     gw.runtime = runtime_new(&gw, cfg);
     if (!gw.runtime) {
         fprintf(stderr, "semrouter: out of memory at start\n");
+        serve_teardown(&gw, cfg);
         return 1;
     }
     if (gw.cache) metrics_gauge_fn(gw.metrics->cache_entries, METRICS_LABELS("memory"), cache_entries_gauge, gw.cache);
@@ -864,6 +890,7 @@ int gateway_serve_main(int argc, char **argv)
     gw.server = http_server_new(&o, err, sizeof err);
     if (!gw.server) {
         fprintf(stderr, "semrouter: %s\n", err);
+        serve_teardown(&gw, cfg);
         return 1;
     }
     if (cfg->server.watchdog_seconds > 0) {
@@ -871,7 +898,8 @@ int gateway_serve_main(int argc, char **argv)
                                    watchdog_changed, &gw);
         if (!gw.watchdog || watchdog_start(gw.watchdog)) {
             fprintf(stderr, "semrouter: cannot start the watchdog\n");
-            return 1;
+            serve_teardown(&gw, cfg);
+        return 1;
         }
     }
     printf("semrouter listening on %s:%d (metrics %d)\n", cfg->server.listen,
@@ -913,21 +941,6 @@ int gateway_serve_main(int argc, char **argv)
     chat_pipeline_stop(&gw); /* the compute pool, before the loops' bases go */
     atomic_store(&probe.stop, 1);
     if (probing) pthread_join(probe.thread, NULL);
-    http_server_free(gw.server);
-    watchdog_free(gw.watchdog);
-    balancer_free(gw.balancer);
-    sr_metrics_free(gw.metrics);
-    stats_free(gw.stats);
-    if (gw.memory_backend) gw.memory_backend->ops->close(gw.memory_backend);
-    limits_free(gw.limits);
-    adapt_free(gw.adapt);
-    cache_close(gw.cache); /* persisted: snapshot when the index changed, the log fdatasync'd */
-    cache_verifier_free(gw.verifier);
-    if (gw.backend) gw.backend->ops->close(gw.backend);
-    embed_free(gw.embed);
-    singleflight_free(gw.flights);
-    gateway_runtime_release(gw.runtime);
-    config_release(cfg);
-    pthread_mutex_destroy(&gw.config_lock);
+    serve_teardown(&gw, cfg);
     return 0;
 }

@@ -436,7 +436,7 @@ static size_t head_into(http_request *r, int status, const char *content_type, s
         PUT(num, 1);
     }
     PUTS(r->m.keepalive ? "\r\nConnection: keep-alive\r\n" : "\r\nConnection: close\r\n");
-    PUT(r->extra_headers.data, r->extra_headers.len);
+    if (r->extra_headers.len) PUT(r->extra_headers.data, r->extra_headers.len); /* data is NULL when empty */
     PUT("\r\n", 2);
 #undef PUT
 #undef PUTS

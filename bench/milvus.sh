@@ -3,6 +3,7 @@
 # same requests, in the same run (numbers are meaningful as ratios):
 #
 #   hit     a paraphrase answered from the cache (1 connection, wrk): p50 / p99, memory vs milvus
+#           vs hybrid (local search + one fetch of the answer by id)
 #   miss    distinct questions (4 connections, threshold 0.999 so none hits): every request is
 #           a lookup miss + the model + a store; req/s, and stores per second kept
 #
@@ -30,15 +31,17 @@ else
         node tests/milvus/server.mjs --port 0 --version 2.5 || { echo "milvus test server: $PROC_ERROR"; exit 1; }
     MURL="http://127.0.0.1:$PROC_MATCH"
 fi
-COLL=bench_$$
-cat >"$T/milvus.yaml" <<EOF
+mvyaml() { # FILE COLLECTION: each backend its own collection (the same number of rows)
+    cat >"$1" <<EOF
 connection: {uri: "$MURL", token: "${MILVUS_TOKEN:-}", timeout: 30}
 collection:
-  name: "$COLL"
+  name: "$2"
   vector_field: {name: "embedding", dimension: 0, metric_type: "COSINE"}
   index: {type: "HNSW", params: {M: 16, efConstruction: 64}}
 search: {params: {ef: 64}, topk: 4, consistency_level: "Bounded", timeout_ms: 2000}
+hybrid: {sync_interval_ms: 1000}
 EOF
+}
 config() { # FILE BACKEND [THRESHOLD]
     cat >"$1" <<EOF
 server: {listen: 127.0.0.1, metrics_port: 0, workers: 1, log_requests: false}
@@ -51,7 +54,7 @@ embedding_model: {type: use-lite, path: models/use-lite}
 semantic_cache:
   enabled: true
   backend_type: "$2"
-  backend_config_path: "$T/milvus.yaml"
+  backend_config_path: "$T/milvus_$2.yaml"
   similarity_threshold: ${3:-0.8}
 EOF
 }
@@ -83,7 +86,8 @@ stored() { # memory: llm_cache_operations add_entry success; milvus: same counte
 }
 
 declare -A HIT50 HIT99 MISSRPS STORES
-for backend in memory milvus; do
+for backend in memory milvus hybrid; do
+    mvyaml "$T/milvus_$backend.yaml" "bench_${$}_$backend"
     config "$T/router_$backend.yaml" "$backend"
     proc_start "$T/r_$backend.log" '^semrouter listening on .*:\([0-9][0-9]*\) (metrics.*$' \
         "$BUILD/semrouter" serve -c "$T/router_$backend.yaml" --port 0 || { echo "router ($backend): $PROC_ERROR"; cat "$T/r_$backend.log"; exit 1; }
@@ -104,20 +108,23 @@ for backend in memory milvus; do
     proc_start "$T/r_$backend.log" '^semrouter listening on .*:\([0-9][0-9]*\) (metrics.*$' \
         "$BUILD/semrouter" serve -c "$T/router_$backend.yaml" --port 0 || { echo "router ($backend): $PROC_ERROR"; exit 1; }
     RURL="http://127.0.0.1:$PROC_MATCH" RPID=$PROC_PID
-    s0=$(stored "$RURL" "$backend")
+    label=$backend; [ $backend = hybrid ] && label=milvus # hybrid's upserts are the Milvus backend's
+    s0=$(stored "$RURL" "$label")
     wrk -t2 -c4 -d"${DURATION}s" -s "$T/miss.lua" "$RURL/v1/chat/completions" >"$T/miss_$backend.txt"
     sleep 1
-    s1=$(stored "$RURL" "$backend")
+    s1=$(stored "$RURL" "$label")
     MISSRPS[$backend]=$(rps "$T/miss_$backend.txt")
     STORES[$backend]=$(awk -v a="${s0:-0}" -v b="${s1:-0}" -v d="$DURATION" 'BEGIN{printf "%.0f", (b-a)/d}')
     proc_stop "$RPID"
 done
-printf "%-28s %12s %12s %8s\n" "" memory milvus ratio
-printf "%-28s %12s %12s %8s\n" "hit p50 (ms, 1 conn)" "${HIT50[memory]}" "${HIT50[milvus]}" \
-    "$(awk -v a="${HIT50[memory]}" -v b="${HIT50[milvus]}" 'BEGIN{printf "%.1fx", b/a}')"
-printf "%-28s %12s %12s %8s\n" "hit p99 (ms, 1 conn)" "${HIT99[memory]}" "${HIT99[milvus]}" \
-    "$(awk -v a="${HIT99[memory]}" -v b="${HIT99[milvus]}" 'BEGIN{printf "%.1fx", b/a}')"
-printf "%-28s %12s %12s %8s\n" "miss+store req/s (4 conn)" "${MISSRPS[memory]}" "${MISSRPS[milvus]}" \
-    "$(awk -v a="${MISSRPS[memory]}" -v b="${MISSRPS[milvus]}" 'BEGIN{printf "%.2fx", b/a}')"
-printf "%-28s %12s %12s\n" "stores/s kept" "${STORES[memory]}" "${STORES[milvus]}"
+ratio() { awk -v a="$1" -v b="$2" -v f="$3" 'BEGIN{printf f, b/a}'; }
+printf "%-28s %10s %10s %10s %9s %9s\n" "" memory milvus hybrid milvus/m hybrid/m
+for row in "hit p50 (ms, 1 conn)|HIT50|%.1fx" "hit p99 (ms, 1 conn)|HIT99|%.1fx" "miss+store req/s (4 conn)|MISSRPS|%.2fx"; do
+    IFS='|' read -r name var f <<<"$row"
+    declare -n V=$var
+    printf "%-28s %10s %10s %10s %9s %9s\n" "$name" "${V[memory]}" "${V[milvus]}" "${V[hybrid]}" \
+        "$(ratio "${V[memory]}" "${V[milvus]}" "$f")" "$(ratio "${V[memory]}" "${V[hybrid]}" "$f")"
+    unset -n V
+done
+printf "%-28s %10s %10s %10s\n" "stores/s kept" "${STORES[memory]}" "${STORES[milvus]}" "${STORES[hybrid]}"
 echo "milvus: $MURL (${MILVUS_URI:+real Milvus}${MILVUS_URI:-tests/milvus/server.mjs, Node})"

@@ -23,17 +23,7 @@ fakellm_start --model small --tokens 8 || exit 1
 UP=$FAKELLM_URL
 upstream_calls() { curl -s "$UP/admin/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["chat_requests"])'; }
 STATE=$E2E_TMP/milvus.state
-milvus_start() { # [port]
-    if ! proc_start "$E2E_TMP/milvus.$RANDOM.log" '^milvus-test listening on .*:\([0-9][0-9]*\) (version.*$' \
-        node tests/milvus/server.mjs --port "${1:-0}" --version 2.5 --state "$STATE"; then
-        echo "milvus test server did not start: $PROC_ERROR"
-        return 1
-    fi
-    MILVUS_PID=$PROC_PID MILVUS_PORT=$PROC_MATCH
-    MILVUS_URL="http://127.0.0.1:$MILVUS_PORT"
-}
-rows() { curl -s "$MILVUS_URL/_test/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["collections"].get(sys.argv[1], 0))' "$1"; }
-wait_rows() { local i; for i in $(seq 1 100); do [ "$(rows "$1")" -ge "$2" ] 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+. tests/e2e/lib/milvus.sh
 milvus_start || exit 1
 
 cat >"$E2E_TMP/milvus.yaml" <<EOF

@@ -75,6 +75,24 @@ typedef void (*cache_store_done)(void *arg, cache_status status);
 
 typedef struct cache_backend cache_backend;
 
+/* Management of the stored entries (api/admin.c, the cache routes of admin.h). */
+typedef enum {
+    CACHE_ADMIN_COUNT, /* n = live entries */
+    CACHE_ADMIN_LIST,  /* lines = the live entries as JSON lines (cache_export's format), n of them */
+    CACHE_ADMIN_EVICT, /* the entry whose exact key is id (64 hex): n = 1 removed, 0 no such live entry */
+    CACHE_ADMIN_CLEAR, /* every entry: n = the live entries removed */
+} cache_admin_op;
+
+typedef struct cache_admin_result {
+    cache_status status; /* OK, or ERROR with err (the backend failed: nothing is known) */
+    long long n;
+    const char *lines; /* LIST: valid during the callback only */
+    size_t len;
+    const char *err;   /* ERROR: a sentence for the client and the log */
+} cache_admin_result;
+
+typedef void (*cache_admin_done)(void *arg, const cache_admin_result *r);
+
 typedef struct cache_backend_ops {
     const char *name; /* metrics label: "memory", "milvus", "hybrid" */
     /* Candidates for r: the exact-key entry if any, then up to k semantic
@@ -92,6 +110,14 @@ typedef struct cache_backend_ops {
      * hits and misses. served = the candidate that was answered with, NULL =
      * a miss. Called on the caller's loop; must not block. */
     void (*result)(cache_backend *b, const cache_candidate *served);
+    /* Optional (NULL = the cache routes answer 501 for this backend): op on the
+     * entries of tenant only (NULL = every tenant; "" = the shared entries of
+     * scope global). An entry of another tenant is never counted, listed or
+     * removed: evicting its id answers n = 0 like an id that does not exist.
+     * done runs once on loop (possibly before the call returns); id is read
+     * before the call returns. */
+    void (*admin)(cache_backend *b, struct event_base *loop, cache_admin_op op, const char *tenant,
+                  const char *id, cache_admin_done done, void *arg);
 } cache_backend_ops;
 
 struct cache_backend {

@@ -313,6 +313,101 @@ static void test_blind_set_floors(void)
     check_set_floors_at("pii_after.jsonl", 40, 0.95, 0.93, 0.6);
 }
 
+/* Unicode punctuation around a value (issue 12: "“alice@example.com”" was missed): every
+ * recognizer, every wrapper — curly quotes, guillemets, low-9 quotes, CJK corner and
+ * lenticular brackets, full-width parentheses/quotes/colon/comma/full stop, an ideographic
+ * space, NBSP, em dash, ellipsis, bullets, emoji on either side, a Chinese sentence around
+ * the value — must give the same single entity with the same span as plain ASCII quotes. */
+static void test_unicode_punctuation_around_values(void)
+{
+    static const struct {
+        int type;
+        const char *before, *value;
+    } vals[] = {
+        {PII_EMAIL_ADDRESS, "mail ", "alice@example.com"},
+        {PII_PHONE_NUMBER, "call ", "+1 415 555 0132"},
+        {PII_CREDIT_CARD, "card ", "4111 1111 1111 1111"},
+        {PII_US_SSN, "SSN ", "536-22-1987"},
+        {PII_IBAN_CODE, "iban ", "DE89370400440532013000"},
+        {PII_IP_ADDRESS, "ip ", "192.168.1.20"},
+        {PII_IP_ADDRESS, "ip ", "fe80::1ff:fe23:4567:890a"},
+        {PII_MAC_ADDRESS, "mac ", "00:1A:2B:3C:4D:5E"},
+        {PII_MAC_ADDRESS, "MAC ", "7C2F80A1B2C3"},
+        {PII_API_KEY, "key ", "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4z"},
+        {PII_API_KEY, "token ", "AKIAIOSFODNN7EXAMPLE"},
+        {PII_PERSON, "my name is ", "John Smith"},
+        {PII_DATE_TIME, "born ", "March 3, 1990"},
+        {PII_DATE_TIME, "on ", "2024-03-15"},
+        {PII_DOMAIN_NAME, "visit ", "https://example.com/a"},
+        {PII_DOMAIN_NAME, "is ", "shopfast-deals.co.uk"},
+        {PII_STREET_ADDRESS, "at ", "221 Baker Street"},
+        {PII_PRIVATE_KEY, "key ",
+         "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n"
+         "-----END PRIVATE KEY-----"},
+    };
+    static const char *const wraps[][2] = {
+        {"\"", "\""},
+        {"'", "'"},
+        {"(", ")"},
+        {"\xe2\x80\x9c", "\xe2\x80\x9d"},             /* “ ” */
+        {"\xe2\x80\x98", "\xe2\x80\x99"},             /* ‘ ’ */
+        {"\xe2\x80\x9e", "\xe2\x80\x9c"},             /* „ “ */
+        {"\xc2\xab", "\xc2\xbb"},                     /* « » */
+        {"\xc2\xab\xc2\xa0", "\xc2\xa0\xc2\xbb"},     /* « nbsp ... nbsp » */
+        {"\xe2\x80\xb9", "\xe2\x80\xba"},             /* ‹ › */
+        {"\xe3\x80\x8c", "\xe3\x80\x8d"},             /* 「 」 */
+        {"\xe3\x80\x8e", "\xe3\x80\x8f"},             /* 『 』 */
+        {"\xe3\x80\x90", "\xe3\x80\x91"},             /* 【 】 */
+        {"\xe3\x80\x8a", "\xe3\x80\x8b"},             /* 《 》 */
+        {"\xef\xbc\x88", "\xef\xbc\x89"},             /* （ ） */
+        {"\xef\xbc\x82", "\xef\xbc\x82"},             /* ＂ ＂ */
+        {"\xef\xbc\x9a", "\xef\xbc\x8c"},             /* ：... ， */
+        {"\xe3\x80\x80", "\xe3\x80\x82"},             /* ideographic space ... 。 */
+        {"\xe2\x80\x94", "\xe2\x80\x94"},             /* — — */
+        {"\xe2\x80\xa6", "\xe2\x80\xa6"},             /* … … */
+        {"\xe2\x80\xa2 ", "\xe2\x80\xa2"},            /* • • */
+        {"\xf0\x9f\x93\xa7", "\xf0\x9f\x99\x82"},     /* 📧 🙂 */
+        {"\xe2\x9c\x89\xef\xb8\x8f", "\xe2\x9c\x85"}, /* ✉️ ✅ (variation selector) */
+        {"\xe6\x98\xaf", "\xef\xbc\x8c\xe8\xb0\xa2\xe8\xb0\xa2"}, /* 是 ... ，谢谢 */
+    };
+    for (size_t v = 0; v < sizeof vals / sizeof vals[0]; v++)
+        for (size_t w = 0; w < sizeof wraps / sizeof wraps[0]; w++) {
+            char text[512];
+            int pre = snprintf(text, sizeof text, "%s%s", vals[v].before, wraps[w][0]);
+            snprintf(text + pre, sizeof text - (size_t)pre, "%s%s end", vals[v].value, wraps[w][1]);
+            pii_entity e[8];
+            int n = pii_detect(text, strlen(text), e, 8);
+            int found = 0;
+            for (int k = 0; k < n; k++)
+                if (e[k].type == vals[v].type && e[k].start == (size_t)pre &&
+                    e[k].end == (size_t)pre + strlen(vals[v].value))
+                    found++;
+            CHECK(found == 1 && n == 1, "%s in wrapper %zu: %d entities, %d exact (%s)",
+                  pii_type_name(vals[v].type), w, n, found, detect_str(text));
+        }
+    /* full-width digits, NBSP and thin-space separators, Unicode hyphens: the value itself */
+    CHECK_STR(detect_str("card \xef\xbc\x94\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 1111 1111 1111"),
+              "CREDIT_CARD:\xef\xbc\x94\xef\xbc\x91\xef\xbc\x91\xef\xbc\x91 1111 1111 1111");
+    CHECK_STR(detect_str("card 4111\xc2\xa0" "1111\xc2\xa0" "1111\xc2\xa0" "1111 ok"),
+              "CREDIT_CARD:4111\xc2\xa0" "1111\xc2\xa0" "1111\xc2\xa0" "1111");
+    CHECK_STR(detect_str("t\xc3\xa9l +33\xe2\x80\xaf" "1\xe2\x80\xaf" "23\xe2\x80\xaf" "45\xe2\x80\xaf" "67\xe2\x80\xaf" "89"),
+              "PHONE_NUMBER:+33\xe2\x80\xaf" "1\xe2\x80\xaf" "23\xe2\x80\xaf" "45\xe2\x80\xaf" "67\xe2\x80\xaf" "89");
+    CHECK_STR(detect_str("SSN 536\xe2\x80\x91" "22\xe2\x80\x91" "1987"),
+              "US_SSN:536\xe2\x80\x91" "22\xe2\x80\x91" "1987");
+    /* a zero-width space inside an address is no break; after it, outside the span */
+    CHECK_STR(detect_str("ali\xe2\x80\x8b" "ce@example.com\xe2\x80\x8b!"),
+              "EMAIL_ADDRESS:ali\xe2\x80\x8b" "ce@example.com");
+    /* letters stay letters: an address glued to a Cyrillic or accented word is not cut out of it */
+    CHECK_STR(detect_str("\xd0\xbf\xd0\xbe\xd1\x87\xd1\x82\xd0\xb0" "alice@example.com"), "");
+    CHECK_STR(detect_str("jos\xc3\xa9@example.com"), "");
+    /* the name stops at the emoji, and a lowercase word after a capitalised name is not part of it */
+    CHECK_STR(detect_str("my name is John Smith \xf0\x9f\x99\x82 thanks"), "PERSON:John Smith");
+    CHECK_STR(detect_str("my name is John Smith thanks"), "PERSON:John Smith");
+    CHECK_STR(detect_str("my name is daniel kowalski"), "PERSON:daniel kowalski");
+    /* punctuation alone produces nothing */
+    CHECK_STR(detect_str("\xe2\x80\x9c\xe2\x80\x9d\xc2\xab\xc2\xbb\xe3\x80\x8c\xe3\x80\x8d\xef\xbc\x88\xef\xbc\x89\xe2\x80\xa6 \xf0\x9f\x93\xa7 @ . : -"), "");
+}
+
 int main(void)
 {
     RUN(test_email);
@@ -329,5 +424,6 @@ int main(void)
     RUN(test_contextual_types);
     RUN(test_contextual_hostile);
     RUN(test_blind_set_floors);
+    RUN(test_unicode_punctuation_around_values);
     TEST_MAIN_END();
 }

@@ -369,11 +369,12 @@ static void scan_email(const char *text, size_t len, collector *col)
         size_t s = at;
         while (s > 0 && is_local((unsigned char)text[s - 1]) && at - s < 64)
             s--;
-        while (s < at && (text[s] == '.' || text[s] == '\'' || text[s] == '-'))
-            s++;
-        if (s == at || text[at - 1] == '.') continue;
+        /* glued to a non-ASCII letter, or longer than 64: not cut out of a longer token */
         if (s > 0 && ((unsigned char)text[s - 1] >= 0x80 || is_local((unsigned char)text[s - 1])))
             continue;
+        while (s < at && (text[s] == '.' || text[s] == '\'' || text[s] == '-'))
+            s++; /* an opening quote or dots before the address */
+        if (s == at || text[at - 1] == '.') continue;
         size_t e = at + 1, last_dot = 0, label = 0;
         int ok = 1;
         while (e < len && (is_alnum(AT(e)) || AT(e) == '-' || AT(e) == '.')) {
@@ -1066,8 +1067,19 @@ static size_t word_end(const char *text, size_t len, size_t i)
 
 static int word_starts(const char *text, size_t i)
 {
-    return i == 0 || !(is_wchar((unsigned char)text[i - 1]) || is_digit((unsigned char)text[i - 1]) ||
-                       text[i - 1] == '_' || text[i - 1] == '\'' || text[i - 1] == '-');
+    if (i == 0) return 1;
+    int p = (unsigned char)text[i - 1];
+    /* an apostrophe continues a word ("it's"); after a space it opens a quote ('John') */
+    if (p == '\'') return !(i >= 2 && (is_wchar((unsigned char)text[i - 2]) || is_digit((unsigned char)text[i - 2])));
+    return !(is_wchar(p) || is_digit(p) || p == '_' || p == '-');
+}
+
+/* Blanks and opening quotes/brackets between a cue and what it introduces ("my name
+ * is 'Ana Lima'", "born (March 3, 1990)") are skipped back over. */
+static int cue_gap(int c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '"' || c == '\'' || c == '(' ||
+           c == '[';
 }
 
 /* Case-insensitive membership of text[s..e) in a NULL-terminated list. */
@@ -1213,9 +1225,13 @@ static const char *const NAME_INTRO_GIVEN[] = {"i am", "i'm", "im", "this is", "
 /* Does text[..at) end with one of phrases (case-insensitive, word boundary before)? */
 static int ends_with_phrase(const char *text, size_t at, const char *const *phrases)
 {
-    while (at > 0 && (text[at - 1] == ' ' || text[at - 1] == '\t' || text[at - 1] == '\n' ||
-                      text[at - 1] == '\r'))
+    size_t blank = at;
+    while (at > 0 && cue_gap((unsigned char)text[at - 1]))
         at--;
+    /* the apostrophe of a phrase ("it's") is not an opening quote */
+    if (at < blank && text[at] == '\'' && at > 0 && is_alpha((unsigned char)text[at - 1]) &&
+        at + 1 < blank && is_alpha((unsigned char)text[at + 1]))
+        at = blank;
     for (const char *const *p = phrases; *p; p++) {
         size_t n = strlen(*p);
         if (n > at || strncasecmp(text + at - n, *p, n) != 0) continue;
@@ -1231,6 +1247,7 @@ static int ends_with_phrase(const char *text, size_t at, const char *const *phra
 static size_t name_words(const char *text, size_t len, size_t i, int max, int any_case)
 {
     size_t end = i, p = i;
+    int capitals = 0; /* "my name is John Smith thanks": once capitalised, the name stays so */
     for (int k = 0; k < max && p < len; k++) {
         if (k > 0) {
             size_t q = skip_blank(text, len, p, 0);
@@ -1245,7 +1262,9 @@ static size_t name_words(const char *text, size_t len, size_t i, int max, int an
         if (!word_starts(text, p)) break;
         size_t e = word_end(text, len, p);
         if (e == p || word_in_list(text, p, e, NOT_NAME)) break;
-        if (!(capitalised(text, p, e) || (any_case && all_lower(text, p, e) && e - p >= 2))) break;
+        if (!(capitalised(text, p, e) || (any_case && !capitals && all_lower(text, p, e) && e - p >= 2)))
+            break;
+        capitals |= capitalised(text, p, e);
         end = p = e;
     }
     return end;
@@ -1259,7 +1278,12 @@ static int after_intro_word(const char *text, size_t at)
                                         "chiamo", "ist", "es", "am", "i'm", "im", "this",
                                         "it's", "its", "me", "named", "by", "signed,", NULL};
     size_t e = at;
-    while (e > 0 && (text[e - 1] == ' ' || text[e - 1] == '\t' || text[e - 1] == '\n'))
+    while (e > 0 && cue_gap((unsigned char)text[e - 1]) && text[e - 1] != '\'')
+        e--;
+    if (e > 0 && text[e - 1] == '\'' && (e < 2 || !is_alpha((unsigned char)text[e - 2]) ||
+                                         text[e - 2] == ' '))
+        e--; /* an opening quote, not the apostrophe of "it's" */
+    while (e > 0 && cue_gap((unsigned char)text[e - 1]) && text[e - 1] != '\'')
         e--;
     size_t s = e;
     while (s > 0 && e - s < 10 && (is_wchar((unsigned char)text[s - 1]) || text[s - 1] == '\'' ||
@@ -1864,15 +1888,184 @@ static int detect_span(const char *text, size_t len, pii_entity *out, int max)
     return n;
 }
 
+/* ------------------------------------------------- Unicode punctuation fold
+ *
+ * The scanners read ASCII shapes and treat a non-ASCII byte next to a value as
+ * part of a longer word ("josé@…" must not become "s@…"). Punctuation, spaces
+ * and symbols from outside ASCII are not word parts, though: before the scan
+ * the text is folded into a copy where
+ *   - quotes (“ ” ‘ ’ „ ‚ « » ‹ › 「 」 『 』 ＂ ＇) become '"' or '\'' (U+2019 is the
+ *     apostrophe of "it’s"), brackets (【 】 《 》 〈 〉 〔 〕 （ ） ［ ］) '(' ')',
+ *   - the full-width forms U+FF01..U+FF5E their ASCII letters, digits and
+ *     punctuation ("４１１１ １１１１ …" is a card; the full-width and ideographic comma,
+ *     colon and semicolon are followed by a space), the ideographic full stop and the
+ *     ellipsis a space,
+ *   - every other space (NBSP, thin, narrow, ideographic) a space, hyphens,
+ *     non-breaking hyphens, figure and en dashes and the minus sign '-',
+ *   - the em dash, bullets, the other general punctuation, arrows, dingbats,
+ *     emoji (with their variation selectors, skin tones, keycaps and tags) and the
+ *     letters of scripts written without spaces (Han, kana, Hangul, Thai) a space,
+ *   - zero-width characters and the soft hyphen nothing,
+ * and the found spans are mapped back to the original bytes. Latin, Greek,
+ * Cyrillic and other letters stay as they are. One pass, one allocation of
+ * 5 bytes per input byte (no allocation for ASCII text); when it fails the
+ * text is scanned unfolded. */
+
+static int utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
+{
+    unsigned c = s[0];
+    int k = c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
+    if (k == 0 || (size_t)k > n) return 0;
+    unsigned v = c & (0xFFu >> (k + 1));
+    for (int i = 1; i < k; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        v = v << 6 | (s[i] & 0x3Fu);
+    }
+    if ((k == 3 && v < 0x800) || (k == 4 && (v < 0x10000 || v > 0x10FFFF))) return 0;
+    *cp = v;
+    return k;
+}
+
+/* What code point cp becomes: an ASCII string (possibly empty), or NULL to keep it. */
+static const char *fold_cp(unsigned cp)
+{
+    static char one[2];
+    switch (cp) {
+    case 0x00A0: case 0x2000: case 0x2001: case 0x2002: case 0x2003: case 0x2004: case 0x2005:
+    case 0x2006: case 0x2007: case 0x2008: case 0x2009: case 0x200A: case 0x202F: case 0x205F:
+    case 0x3000: case 0x2014: case 0x2015:
+        return " ";
+    case 0x00AD: case 0x200B: case 0x200C: case 0x200D: case 0x2060: case 0x2061: case 0x2062:
+    case 0x2063: case 0x2064: case 0xFEFF:
+        return "";
+    case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2212: case 0xFE63:
+        return "-";
+    case 0x2018: case 0x2019: case 0x201A: case 0x201B: case 0x2039: case 0x203A:
+        return "'";
+    case 0x00AB: case 0x00BB: case 0x201C: case 0x201D: case 0x201E: case 0x201F: case 0x300C:
+    case 0x300D: case 0x300E: case 0x300F: case 0x301D: case 0x301E: case 0x301F:
+        return "\"";
+    case 0x3008: case 0x300A: case 0x3010: case 0x3014: case 0x3016: case 0x3018: case 0x301A:
+        return "(";
+    case 0x3009: case 0x300B: case 0x3011: case 0x3015: case 0x3017: case 0x3019: case 0x301B:
+        return ")";
+    case 0x3001: case 0xFF64: case 0xFF0C:
+        return ", ";
+    case 0xFF1A:
+        return ": ";
+    case 0xFF1B:
+        return "; ";
+    case 0x3002: case 0xFF61: case 0x2026:
+        return " ";
+    default:
+        break;
+    }
+    if (cp >= 0xFF01 && cp <= 0xFF5E) { /* full-width ASCII */
+        one[0] = (char)(cp - 0xFEE0);
+        one[1] = 0;
+        return one;
+    }
+    if ((cp >= 0x2016 && cp <= 0x205E) || (cp >= 0x2190 && cp <= 0x2BFF) ||
+        (cp >= 0x3003 && cp <= 0x30FF) || (cp >= 0x3130 && cp <= 0x318F) ||
+        (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) ||
+        (cp >= 0xAC00 && cp <= 0xD7AF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
+        (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xFE30 && cp <= 0xFE6F) ||
+        (cp >= 0xFF5F && cp <= 0xFFEF) || (cp >= 0x1100 && cp <= 0x11FF) ||
+        (cp >= 0x0E00 && cp <= 0x0E7F) || cp == 0x20E3 || (cp >= 0x1F000 && cp <= 0x1FAFF) ||
+        (cp >= 0x20000 && cp <= 0x3FFFF) || (cp >= 0xE0000 && cp <= 0xE007F))
+        return " ";
+    return NULL;
+}
+
+/* Folds text into *out (malloc'd, NUL-terminated) with map[j] = the original
+ * offset of folded byte j and map[out_len] = len. Returns the folded length, or
+ * 0 with *out = NULL when the text is ASCII or memory is short. */
+static size_t fold_text(const char *text, size_t len, char **out, uint32_t **map)
+{
+    *out = NULL;
+    *map = NULL;
+    size_t i = 0;
+    while (i < len && (unsigned char)text[i] < 0x80)
+        i++;
+    if (i == len || len >= UINT32_MAX) return 0;
+    char *f = malloc(len + 1);
+    uint32_t *m = malloc(sizeof *m * (len + 1));
+    if (!f || !m) {
+        free(f);
+        free(m);
+        return 0;
+    }
+    size_t o = 0;
+    for (i = 0; i < len;) {
+        unsigned char c = (unsigned char)text[i];
+        unsigned cp;
+        int k = c < 0x80 ? 0 : utf8_decode((const unsigned char *)text + i, len - i, &cp);
+        const char *to = k ? fold_cp(cp) : NULL;
+        if (!to) { /* ASCII, a kept letter, or an invalid byte: copied */
+            int n = k ? k : 1;
+            for (int b = 0; b < n; b++, i++) {
+                f[o] = text[i];
+                m[o++] = (uint32_t)i;
+            }
+            continue;
+        }
+        for (const char *t = to; *t; t++) { /* never longer than the k bytes it replaces */
+            f[o] = *t;
+            m[o++] = (uint32_t)i;
+        }
+        i += (size_t)k;
+    }
+    f[o] = 0;
+    m[o] = (uint32_t)len;
+    *out = f;
+    *map = m;
+    return o;
+}
+
+/* detect_span on the folded text, spans mapped back to text. */
+static int detect_folded(const char *text, size_t len, pii_entity *out, int max)
+{
+    char *f;
+    uint32_t *m;
+    size_t fl = fold_text(text, len, &f, &m);
+    if (!f) return detect_span(text, len, out, max);
+    int n = detect_span(f, fl, out, max);
+    for (int k = 0; k < n; k++) {
+        out[k].start = m[out[k].start];
+        out[k].end = m[out[k].end]; /* the start of whatever follows the value */
+        if (out[k].end <= out[k].start) { /* inside one folded character (", "): all of it */
+            unsigned cp;
+            int cl = utf8_decode((const unsigned char *)text + out[k].start, len - out[k].start, &cp);
+            out[k].end = out[k].start + (size_t)(cl > 0 ? cl : 1);
+        }
+        /* dropped invisible characters right after the value stay outside it */
+        while (out[k].end > out[k].start + 1 && (unsigned char)text[out[k].end - 1] >= 0x80) {
+            size_t b = out[k].end - 1;
+            while (b > out[k].start && ((unsigned char)text[b] & 0xC0) == 0x80)
+                b--;
+            unsigned cp;
+            const char *to = utf8_decode((const unsigned char *)text + b, out[k].end - b, &cp) ==
+                                     (int)(out[k].end - b)
+                                 ? fold_cp(cp)
+                                 : NULL;
+            if (!to || *to) break;
+            out[k].end = b;
+        }
+    }
+    free(f);
+    free(m);
+    return n;
+}
+
 int pii_detect(const char *text, size_t len, pii_entity *out, int max)
 {
     if (!text || !out || max <= 0) return 0;
     util_capped c;
     if (util_cap_head_tail(text, len, PII_SCAN_HEAD_BYTES, PII_SCAN_TAIL_BYTES, &c))
-        return detect_span(text, util_utf8_head(text, len, PII_SCAN_HEAD_BYTES), out, max);
-    if (!c.text) return detect_span(text, len, out, max);
+        return detect_folded(text, util_utf8_head(text, len, PII_SCAN_HEAD_BYTES), out, max);
+    if (!c.text) return detect_folded(text, len, out, max);
     /* the cap: head + tail in one copy; offsets mapped back, a match across the seam dropped */
-    int n = detect_span(c.text, c.len, out, max), kept = 0;
+    int n = detect_folded(c.text, c.len, out, max), kept = 0;
     for (int k = 0; k < n; k++) {
         pii_entity e = out[k];
         if (e.end <= c.head) {

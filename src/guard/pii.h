@@ -7,7 +7,9 @@
  * Type names are Presidio's where Presidio has one (the classic router's PII
  * model reports them, so pii_types_allowed lists keep working). No regex
  * engine: the scanners are single passes over the bytes with bounded
- * look-ahead, linear in the input; nothing is allocated.
+ * look-ahead, linear in the input. Non-ASCII punctuation, spaces and symbols
+ * are folded to ASCII first (one copy; see pii.c), so “alice@example.com” reads like
+ * "alice@example.com"; spans always refer to the caller's bytes.
  *
  * Confidence carries how personal a finding is: a full date or a "First Last"
  * name alone scores 0.6-0.65 (history questions are full of both), the same

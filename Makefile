@@ -1,6 +1,7 @@
-# semrouter build. Sources are found by wildcard: every src/<module>/*.c goes into
-# build/libsemrouter.a, src/main.c is the binary, tests/test_*.c are unit test
-# binaries, tools/*.c are helper programs (fakellm, calibrators).
+# semrouter build. Sources are found by wildcard: every src/<module>/*.c but src/cli goes into
+# build/libsemrouter.a (what the server runs); src/cli/*.c (the other commands, training and
+# evaluation) into build/libsemrouter_cli.a; src/main.c is the binary, tests/test_*.c are unit
+# test binaries, tools/*.c are helper programs (fakellm, calibrators); all link both archives.
 CC      ?= cc
 BUILD   ?= build
 PKGS     = libevent libevent_pthreads libcurl libcjson yaml-0.1 libcrypto lmdb libutf8proc openblas zlib
@@ -10,8 +11,12 @@ OPT     ?= -O2
 CFLAGS  += -std=c11 $(OPT) -g -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
 
-LIB_SRC  := $(wildcard src/*/*.c)
+LIB_SRC  := $(filter-out src/cli/%,$(wildcard src/*/*.c))
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+CLI_SRC  := $(wildcard src/cli/*.c)
+CLI_OBJ  := $(CLI_SRC:src/%.c=$(BUILD)/obj/%.o)
+# what a program links: the commands' archive first (it uses the library)
+LIBS_A   := $(BUILD)/libsemrouter_cli.a $(BUILD)/libsemrouter.a
 # The dashboard's page (web/dashboard/*) compiled into the library as a generated C source.
 ASSET_SRC := $(sort $(wildcard web/dashboard/*))
 ASSET_OBJ := $(BUILD)/obj/gen/dashboard_assets.o
@@ -60,15 +65,19 @@ $(BUILD)/libsemrouter.a: $(LIB_OBJ) $(ASSET_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/semrouter: src/main.c $(BUILD)/libsemrouter.a
-	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(BUILD)/libsemrouter.a $(LDLIBS)
+$(BUILD)/libsemrouter_cli.a: $(CLI_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
 
-$(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libsemrouter.a
+$(BUILD)/semrouter: src/main.c $(LIBS_A)
+	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(LIBS_A) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/test.h $(LIBS_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -MMD -MP $< -o $@ $(BUILD)/libsemrouter.a $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests -MMD -MP $< -o $@ $(LIBS_A) $(LDLIBS)
 
-$(BUILD)/%: tools/%.c $(BUILD)/libsemrouter.a
-	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(BUILD)/libsemrouter.a $(LDLIBS)
+$(BUILD)/%: tools/%.c $(LIBS_A)
+	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(LIBS_A) $(LDLIBS)
 
 # the step-counting library objects and the replay binaries
 $(BUILD)/fuzz/obj/%.o: src/%.c | $(DEPS_OK)
@@ -129,7 +138,7 @@ asan:
 	  EXTRA_LDFLAGS="-fsanitize=address,undefined" test
 
 fmt:
-	clang-format -i $(LIB_SRC) src/main.c $(TEST_SRC) $(TOOL_SRC) $(wildcard src/*/*.h tests/*.h)
+	clang-format -i $(LIB_SRC) $(CLI_SRC) src/main.c $(TEST_SRC) $(TOOL_SRC) $(wildcard src/*/*.h tests/*.h)
 
 clean:
 	rm -rf build build-asan build-fuzz

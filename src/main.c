@@ -1,13 +1,7 @@
 /* main.c - the semrouter command line: one table of subcommands, from which both the
  * dispatch and the usage list are made (so no command can be missing from the list). */
-#include "api/classify.h"
 #include "api/gateway.h"
-#include "cache/cache.h"
-#include "cache/verify.h"
-#include "config/config.h"
-#include "embed/embed.h"
-#include "route/difficulty.h"
-#include "route/train.h"
+#include "cli/cli.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -30,16 +24,16 @@ typedef struct command {
 
 static const command commands[] = {
     {"serve", "-c FILE", "run the router (API, /metrics, /dashboard)", gateway_serve_main},
-    {"check-config", "-c FILE", "validate a config file: every problem, or a summary", config_cli_main},
-    {"config-reference", "", "print every configuration key (markdown)", config_reference_main},
-    {"cache", "stats|export|import|clear -p FILE", "maintain a cache persist file offline", cache_cli_main},
-    {"embed", "[--sim] TEXT...", "print embeddings (or similarities) of texts", embed_cli_main},
-    {"classify", "[-c FILE] TEXT...", "show the routing decision for texts", classify_cli_main},
-    {"train-classifier", "--data DIR --out FILE", "train the category head", classify_train_cli_main},
+    {"check-config", "-c FILE", "validate a config file: every problem, or a summary", cli_check_config},
+    {"config-reference", "", "print every configuration key (markdown)", cli_config_reference},
+    {"cache", "stats|export|import|clear -p FILE", "maintain a cache persist file offline", cli_cache},
+    {"embed", "[--sim] TEXT...", "print embeddings (or similarities) of texts", cli_embed},
+    {"classify", "[-c FILE] TEXT...", "show the routing decision for texts", cli_classify},
+    {"train-classifier", "--data DIR --out FILE", "train the category head", cli_train_classifier},
     {"train-verifier", "--pairs CSV --out FILE", "train/evaluate the cache hit verifier",
-     cache_verifier_cli_main},
+     cli_train_verifier},
     {"train-router", "--data DIR --out FILE", "train the difficulty head (small vs large model)",
-     difficulty_train_cli_main},
+     cli_train_router},
     {"version", "", "print the version", version_main},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

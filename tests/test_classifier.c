@@ -12,8 +12,8 @@
 #include "core/util.h"
 #include "embed/embed.h"
 #include "route/classifier.h"
-#include "route/evaluate.h"
-#include "route/train.h"
+#include "cli/evaluate.h"
+#include "cli/train.h"
 #include "test.h"
 #include <unistd.h>
 

@@ -2,6 +2,7 @@
  * default one, every validation rule reported at its line, several problems in
  * one file, did-you-mean for unknown keys, types, the Milvus file, auth keys,
  * reference counting and the check-config command. */
+#include "cli/cli.h"
 #include "config/config.h"
 #include "core/util.h"
 #include "config/config_internal.h"
@@ -327,7 +328,7 @@ static void reference_lists_keys(void)
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    cfg_reference_print(f);
+    config_reference_print(f);
     fclose(f);
     CHECK(strstr(text, "| `server.port` | integer [1, 65535] | 8801 |") != NULL, "server.port row");
     CHECK(strstr(text, "| `model_config.<name>.loras[].name` | string |  | required.") != NULL,
@@ -1008,17 +1009,17 @@ static void refcount_and_missing_file(void)
 static void check_config_command(void)
 {
     char *ok[] = {"check-config", "-c", "config/config.yaml", NULL};
-    CHECK_EQ_INT(config_cli_main(3, ok), 0);
+    CHECK_EQ_INT(cli_check_config(3, ok), 0);
     char *bad[] = {"check-config", "-c", "tests/data/config/many_errors.yaml", NULL};
     FILE *saved = stderr;
     stderr = fopen("/dev/null", "w");
-    int rc = config_cli_main(3, bad);
+    int rc = cli_check_config(3, bad);
     fclose(stderr);
     stderr = saved;
     CHECK_EQ_INT(rc, 1);
     char *none[] = {"check-config", NULL};
     stderr = fopen("/dev/null", "w");
-    rc = config_cli_main(1, none);
+    rc = cli_check_config(1, none);
     fclose(stderr);
     stderr = saved;
     CHECK_EQ_INT(rc, 2);

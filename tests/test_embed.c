@@ -1,5 +1,6 @@
 /* Tests for src/embed (USE-lite): tokenizer and encoder against the TF.js golden
  * file, in-repo reference values, edge cases, and a loader fuzz. */
+#include "cli/cli.h"
 #include "core/util.h"
 #include "embed/embed.h"
 #include "embed/kernels.h"
@@ -678,7 +679,7 @@ static void cli_sim_matches_reference(void)
                     "How do I reset my password?",
                     "I forgot my password, how can I change it?",
                     NULL};
-    int rc = embed_cli_main(6, argv);
+    int rc = cli_embed(6, argv);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);
@@ -693,7 +694,7 @@ static void cli_sim_matches_reference(void)
     char *bad[] = {"embed", "--sim", "only one", NULL};
     int saved_err = dup(2), devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 2);
-    rc = embed_cli_main(3, bad);
+    rc = cli_embed(3, bad);
     dup2(saved_err, 2);
     close(saved_err);
     close(devnull);

@@ -17,8 +17,8 @@
 #include "config/config.h"
 #include "route/classifier.h"
 #include "route/decide.h"
-#include "route/evaluate.h"
-#include "route/train.h"
+#include "cli/evaluate.h"
+#include "cli/train.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

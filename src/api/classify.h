@@ -1,5 +1,4 @@
-/* classify.h - the classification API (vLLM Semantic Router's shapes) and the
- * `semrouter classify` command.
+/* classify.h - the classification API (vLLM Semantic Router's shapes).
  *
  *   POST /api/v1/classify/intent  {"text", "options": {"return_probabilities",
  *        "confidence_threshold"}} -> {"classification": {"category", "confidence",
@@ -14,7 +13,8 @@
  *
  * Handlers are pure functions: request body in, HTTP status out, response body
  * (JSON, an OpenAI error object on 4xx/5xx) appended to out. They use the same
- * route_engine as the router, so the API and routing never disagree. */
+ * route_engine as the router, so the API and routing never disagree (and
+ * `semrouter classify`, src/cli/classify.c, prints the same classify_text result). */
 #ifndef SEMROUTER_API_CLASSIFY_H
 #define SEMROUTER_API_CLASSIFY_H
 #include "core/buf.h"
@@ -35,6 +35,25 @@ typedef struct classify_guard_ctx {
     float threshold;                     /* prompt_guard.threshold (<= 0: the default) */
 } classify_guard_ctx;
 
+#define CLASSIFY_MAX_LABELS 256
+#define CLASSIFY_MAX_DIM 4096
+
+/* One text classified: what the API answers and `semrouter classify` prints. */
+typedef struct classify_one {
+    route_decision d;
+    classify_result cr;
+    float probs[CLASSIFY_MAX_LABELS];
+    int n_probs;             /* head labels (probabilities valid), 0 when no head */
+    const char *category;    /* decision category, else the top label */
+    double ms;               /* embedding + classification */
+    int dim;
+    float vec[CLASSIFY_MAX_DIM]; /* the text's embedding (reused by the security check) */
+} classify_one;
+
+/* Embeds and classifies one text as the router does; 0, or -1 with err. */
+int classify_text(const classify_api_ctx *ctx, const char *text, size_t len, classify_one *r,
+                  char *err, size_t errlen);
+
 int classify_api_intent(const classify_api_ctx *ctx, const char *body, size_t len, buf *out);
 /* guard may be NULL (as a NULL detector). */
 int classify_api_combined(const classify_api_ctx *ctx, const classify_guard_ctx *guard,
@@ -43,7 +62,4 @@ int classify_api_combined(const classify_api_ctx *ctx, const classify_guard_ctx 
 int classify_api_batch(const classify_api_ctx *ctx, const char *body, size_t len, buf *out);
 int classify_api_batch_guarded(const classify_api_ctx *ctx, const classify_guard_ctx *guard,
                                const char *body, size_t len, buf *out);
-
-/* `semrouter classify [-c FILE] TEXT...` (argv[0] is the subcommand name). */
-int classify_cli_main(int argc, char **argv);
 #endif

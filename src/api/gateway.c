@@ -511,6 +511,23 @@ static void worker_free(void *data, void *arg)
     free(wk);
 }
 
+embed_options gateway_embed_options(const sr_config *cfg, char *path, size_t pathlen)
+{
+    const sr_embedding_model_config *e = &cfg->embedding_model;
+    embed_options o = {0};
+    o.type = e->type == SR_EMBED_MODEL2VEC ? EMBED_MODEL2VEC
+             : e->type == SR_EMBED_REMOTE  ? EMBED_REMOTE
+                                           : EMBED_USE_LITE;
+    o.path = e->path ? config_resolve_path(cfg, e->path, path, pathlen) : NULL;
+    o.url = e->url;
+    o.remote_model = e->model;
+    o.api_key_env = e->api_key_env;
+    o.dim = e->dim;
+    o.timeout_ms = e->timeout_ms;
+    o.precision = e->precision == SR_EMBED_BF16 ? EMBED_BF16 : EMBED_F32;
+    return o;
+}
+
 /* Loads the embedding model and the cache named by the first configuration.
  * A failure is logged and the feature degrades; the router still serves. */
 static int load_models(gateway *gw, const sr_config *cfg)
@@ -519,18 +536,7 @@ static int load_models(gateway *gw, const sr_config *cfg)
     int want_embed = cfg->semantic_cache.enabled || cfg->prompt_guard.enabled ||
                      cfg->n_categories > 0 || cfg->tools.enabled;
     if (want_embed) {
-        const sr_embedding_model_config *e = &cfg->embedding_model;
-        embed_options o = {0};
-        o.type = e->type == SR_EMBED_MODEL2VEC ? EMBED_MODEL2VEC
-                 : e->type == SR_EMBED_REMOTE  ? EMBED_REMOTE
-                                               : EMBED_USE_LITE;
-        o.path = e->path ? config_resolve_path(cfg, e->path, path, sizeof path) : NULL;
-        o.url = e->url;
-        o.remote_model = e->model;
-        o.api_key_env = e->api_key_env;
-        o.dim = e->dim;
-        o.timeout_ms = e->timeout_ms;
-        o.precision = e->precision == SR_EMBED_BF16 ? EMBED_BF16 : EMBED_F32;
+        embed_options o = gateway_embed_options(cfg, path, sizeof path);
         uint64_t t0 = util_now_ns();
         gw->embed = embed_load(&o, err, sizeof err);
         if (gw->embed)

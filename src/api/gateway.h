@@ -104,4 +104,8 @@ void chat_pipeline_worker_free(gateway_worker *wk);
 
 /* `semrouter serve -c FILE`. */
 int gateway_serve_main(int argc, char **argv);
+
+/* The embedding model options of cfg->embedding_model (the model the router loads; the path
+ * resolved against the config's folder into path[pathlen]). */
+embed_options gateway_embed_options(const sr_config *cfg, char *path, size_t pathlen);
 #endif

@@ -171,7 +171,4 @@ long long cache_import(cache *c, const char *tenant, FILE *in, long long *skippe
 /* Rewrites the persist file with only the live entries now. Returns 0, or -1
  * with err (the old file stays in use). No-op for a memory-only cache. */
 int cache_compact(cache *c, char *err, size_t errlen);
-
-/* `semrouter cache stats|export|import|clear` on a persist file (offline). */
-int cache_cli_main(int argc, char **argv);
 #endif

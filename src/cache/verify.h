@@ -81,7 +81,4 @@ float cache_verifier_predict(const cache_verifier *v, const float *f);
 int cache_verifier_set_vetoes(cache_verifier *v, const char *names, float cap);
 /* Writes v as a model file. Returns 0, or -1 with err. */
 int cache_verifier_save(const cache_verifier *v, const char *path, char *err, size_t errlen);
-
-/* `semrouter train-verifier --pairs CSV --out FILE [...]`. */
-int cache_verifier_cli_main(int argc, char **argv);
 #endif

@@ -546,10 +546,8 @@ char *config_resolve_path(const sr_config *c, const char *path, char *out, size_
  * PREFIX/share/semrouter). "" when not found. */
 const char *config_install_prefix(void);
 
-/* `semrouter check-config -c FILE`: prints "FILE: OK" and a summary, or every
- * problem; returns 0 or 1 (2 on usage errors). */
-int config_cli_main(int argc, char **argv);
-/* `semrouter config-reference`: the configuration reference (markdown) generated from the
- * loader's tables, the one README.md carries. */
-int config_reference_main(int argc, char **argv);
+/* The configuration reference (markdown tables: every key, its type, default, range and
+ * meaning) generated from the loader's field tables: `semrouter config-reference` prints it
+ * and README.md carries it. */
+void config_reference_print(FILE *out);
 #endif

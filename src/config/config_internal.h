@@ -157,8 +157,6 @@ int cfg_load_document(cfg_loader *L, const char *name, const char *text, size_t 
 
 /* config_schema.c */
 void cfg_defaults(sr_config *c);
-/* Writes the configuration reference (markdown) generated from the tables. */
-void cfg_reference_print(FILE *out);
 void cfg_config_destroy(sr_config *c); /* frees everything (refcount ignored) */
 /* Walks the root mapping of the main file. */
 void cfg_parse_root(cfg_loader *L, yaml_node_t *root);

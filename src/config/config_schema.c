@@ -6,7 +6,7 @@
  * FT_LIST / FT_MAP whose sub-table describes one item, so adding a key is one struct
  * member plus one row. From the rows come the defaults (cfg_defaults_fields), the walk
  * (cfg_walk), the free (cfg_free_fields) and `semrouter config-reference`
- * (cfg_reference_print). The only code here is what is not a table: the legacy classic
+ * (config_reference_print). The only code here is what is not a table: the legacy classic
  * keys read across two levels (category-level use_reasoning) and derived defaults.
  * The classic vLLM Semantic Router keys come first in each table, ours (CFG_OURS) after. */
 #include "config/config_internal.h"
@@ -965,7 +965,7 @@ static void print_table(FILE *out, const char *path, const cfg_field *t)
     }
 }
 
-void cfg_reference_print(FILE *out)
+void config_reference_print(FILE *out)
 {
     fprintf(out, "| key | type | default | what |\n|---|---|---|---|\n");
     print_table(out, "", root_fields);

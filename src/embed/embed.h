@@ -106,7 +106,4 @@ int embed_parse_type(const char *name, embed_type *out);
  * count before truncation, or -1 (remote models, out of memory). */
 int embed_tokenize(const embed_model *m, embed_state *s, const char *text, size_t len, int *ids,
                    int max_ids);
-
-/* `semrouter embed [-m DIR] [--sim] TEXT...` (argv[0] is "embed"). Exit status. */
-int embed_cli_main(int argc, char **argv);
 #endif

@@ -3,7 +3,7 @@
  *
  * The head is multinomial logistic regression (W·x + b, softmax) over the
  * L2-normalised embedding of the last user turn; it is trained offline by
- * `semrouter train-classifier` (train.c) and shipped as a small file. A head
+ * `semrouter train-classifier` (src/cli/train.c) and shipped as a small file. A head
  * file names the embedding model it was trained on; loading it next to another
  * model is an error, because its weights mean nothing in another vector space.
  *

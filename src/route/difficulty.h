@@ -41,7 +41,4 @@ void difficulty_free(difficulty_head *h);
 /* Score in [0,1] (see above); > 0.5 = the large model is expected to do better. */
 float difficulty_score(const difficulty_head *h, const float *emb, const float *cat_probs,
                        const char *text, size_t len);
-
-/* `semrouter train-router ...` (argv[0] is the subcommand name). */
-int difficulty_train_cli_main(int argc, char **argv);
 #endif

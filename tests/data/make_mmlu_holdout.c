@@ -2,9 +2,9 @@
  * test scores (every 10th of the 20% held out per subject by route_dataset_load_mmlu, i.e.
  * never trained on), one mmlu_<subject>.csv per subject with a single "prompt" column.
  * Built by hand against the library, run from the repo root:
- *   cc -std=c11 -D_GNU_SOURCE -Isrc tests/data/make_mmlu_holdout.c build/libsemrouter.a \
+ *   cc -std=c11 -D_GNU_SOURCE -Isrc tests/data/make_mmlu_holdout.c build/libsemrouter_cli.a build/libsemrouter.a \
  *      $(pkg-config --libs libcrypto) -lm -lpthread -o /tmp/mk && /tmp/mk ../shared/data/train/mmlu */
-#include "route/train.h"
+#include "cli/train.h"
 #include <stdio.h>
 #include <string.h>
 

@@ -13,7 +13,9 @@ import re
 import sys
 
 # What each module may include besides itself. Lower layers first; src/main.c, tools/ and
-# tests/ may use everything.
+# tests/ may use everything. cli (the commands, training and evaluation) is the outermost
+# layer: it may use every module and no module may use it (it is not in any set below), so
+# the server library (build/libsemrouter.a, every module but cli) never needs it.
 MAY_USE = {
     "core": set(),
     "config": {"core"},

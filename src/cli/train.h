@@ -69,7 +69,4 @@ typedef struct train_options {
 classifier_head *train_softmax(const float *X, const int *y, const float *w, int n, int dim,
                                int n_classes, const char *model_id, const train_options *opt,
                                char *err, size_t errlen);
-
-/* `semrouter train-classifier ...` (argv[0] is the subcommand name). */
-int classify_train_cli_main(int argc, char **argv);
 #endif

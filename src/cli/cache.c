@@ -1,8 +1,9 @@
-/* cache_cli.c - `semrouter cache stats|export|import|clear`: maintenance of a
+/* cache.c - `semrouter cache stats|export|import|clear`: maintenance of a
  * persist file while the router is stopped (the file is locked while a router
  * uses it, and these commands say so). The file is opened through cache_open
  * with an exact linear-scan index, so nothing here differs from what the
  * router will load. */
+#include "cli/cli.h"
 #include "cache/assemble.h"
 #include "cache/cache.h"
 #include "cache/milvus.h"
@@ -316,7 +317,7 @@ static int first_line_dim(const char *text)
     return dim > 0 && dim <= 65536 ? dim : 0;
 }
 
-int cache_cli_main(int argc, char **argv)
+int cli_cache(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);

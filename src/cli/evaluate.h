@@ -5,7 +5,7 @@
 #define SEMROUTER_EVALUATE_H
 #include "embed/embed.h"
 #include "route/classifier.h"
-#include "route/train.h"
+#include "cli/train.h"
 #include <stdio.h>
 
 typedef struct route_embedded {

@@ -1,5 +1,5 @@
 /* evaluate.c - embedding labelled datasets and measuring a head (evaluate.h). */
-#include "route/evaluate.h"
+#include "cli/evaluate.h"
 #include "core/buf.h"
 #include "core/progress.h"
 #include "core/util.h"

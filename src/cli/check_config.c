@@ -1,6 +1,8 @@
-/* config_cli.c - `semrouter check-config -c FILE`: load and validate a config
- * file, print every problem (FILE:LINE: sentence) or "FILE: OK" with a summary. */
-#include "config/config_internal.h"
+/* check_config.c - `semrouter check-config -c FILE`: load and validate a config
+ * file, print every problem (FILE:LINE: sentence) or "FILE: OK" with a summary;
+ * `semrouter config-reference`: the reference generated from the loader's tables. */
+#include "cli/cli.h"
+#include "config/config.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -12,7 +14,7 @@ static void usage(FILE *out)
                  "FILE: OK and a one-line summary and exits 0.\n");
 }
 
-int config_cli_main(int argc, char **argv)
+int cli_check_config(int argc, char **argv)
 {
     const char *path = NULL;
     for (int i = 1; i < argc; i++) {
@@ -54,7 +56,7 @@ int config_cli_main(int argc, char **argv)
     return 0;
 }
 
-int config_reference_main(int argc, char **argv)
+int cli_config_reference(int argc, char **argv)
 {
     if (argc > 1) {
         FILE *out = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ? stdout : stderr;
@@ -63,6 +65,6 @@ int config_reference_main(int argc, char **argv)
                      "default, range and meaning), generated from the loader's own tables.\n");
         return out == stdout ? 0 : 2;
     }
-    cfg_reference_print(stdout);
+    config_reference_print(stdout);
     return 0;
 }

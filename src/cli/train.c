@@ -1,12 +1,13 @@
 /* train.c - training data loading and the trainer of the category head
  * (`semrouter train-classifier`). See train.h for the data and the method. */
-#include "route/train.h"
+#include "cli/train.h"
+#include "cli/cli.h"
 #include "core/array.h"
 #include "core/buf.h"
 #include "core/progress.h"
 #include "core/util.h"
 #include "embed/embed.h"
-#include "route/evaluate.h"
+#include "cli/evaluate.h"
 #include <cblas.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -530,7 +531,7 @@ static void train_usage(FILE *out)
             "  --cache FILE      embedding cache: texts embedded by an earlier run are reused\n");
 }
 
-int classify_train_cli_main(int argc, char **argv)
+int cli_train_classifier(int argc, char **argv)
 {
     const char *data_dir = NULL, *map = "data/route/mmlu_subject_to_category.tsv", *out = NULL;
     const char *model_dir = "models/use-lite", *variants = "both", *cache = NULL;

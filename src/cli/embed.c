@@ -1,8 +1,9 @@
-/* embed_cli.c - `semrouter embed`: print embeddings or cosine similarities.
+/* embed.c - `semrouter embed`: print embeddings or cosine similarities.
  *
  * A diagnostic and scripting aid: load a model as the router would, embed the
  * texts given on the command line, print one JSON array per text, or with
  * --sim the cosine similarity of each later text to the first. */
+#include "cli/cli.h"
 #include "embed/embed.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ static int file_exists(const char *dir, const char *name)
     return stat(p, &st) == 0;
 }
 
-int embed_cli_main(int argc, char **argv)
+int cli_embed(int argc, char **argv)
 {
     embed_options o = {.type = EMBED_USE_LITE};
     const char *dir = getenv("SEMROUTER_MODEL_DIR");

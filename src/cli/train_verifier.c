@@ -1,4 +1,4 @@
-/* verify_cli.c - `semrouter train-verifier`: train and evaluate the cache hit
+/* train_verifier.c - `semrouter train-verifier`: train and evaluate the cache hit
  * verifier (verify.h) on labelled question pairs.
  *
  * The pairs CSV (question1,question2,is_duplicate; RFC 4180 quoting) is split
@@ -13,6 +13,7 @@
  *
  * --evaluate prints the precision/recall curve of cosine alone and of cosine +
  * verifier (a pair is a hit when cosine >= --floor and probability >= p). */
+#include "cli/cli.h"
 #include "cache/verify.h"
 #include "core/util.h"
 #include "embed/embed.h"
@@ -438,7 +439,7 @@ static void usage(void)
             "  common: [--seed N] [-m MODEL_DIR] [--precision f32|bf16] [--cosines CACHE_FILE]\n");
 }
 
-int cache_verifier_cli_main(int argc, char **argv)
+int cli_train_verifier(int argc, char **argv)
 {
     const char *csv = NULL, *out = NULL, *model_path = NULL, *eval = NULL, *cos_cache = NULL;
     const char *model_dir = "models/use-lite", *part_s = "train", *vetoes = NULL;

@@ -6,10 +6,16 @@
 #      half streamed, fakellm with model-like delays (TTFT_MS 300, TOKEN_MS 15, 24 tokens)
 # wrk -t2 -cCONNS -dDURATION with a Lua script that checks every answer whole (200; a stream
 # ends with data: [DONE]; a completion has choices), and prints req/s, p50/p99/p99.9 and the
-# errors by kind. Every 5 s the router's RSS and open fds are sampled; "flat" compares the sample
-# after the warm-up (WARMUP s) with the last one. Prints the load average before and after.
+# errors by kind. The router's RSS and open fds are sampled before the load, every 5 s under it,
+# and 5 s after wrk has closed its connections (idle); "flat" compares the sample after the
+# warm-up (WARMUP s) with the last one taken under load, and the idle fds with the ones before.
+# b and c run with semantic_cache.max_entries CACHE_ENTRIES (as a deployment would): c fills it
+# during the warm-up, so after it every insert evicts and RSS must stay flat (an unbounded cache
+# would grow by one entry per miss, which is not a leak but would hide one). Prints the load
+# average before and after each workload.
 #
-# Environment: CONNS (1000), DURATION (60), WARMUP (15), WORKLOADS ("a b c"), BUILD (build).
+# Environment: CONNS (1000), DURATION (60), WARMUP (15), WORKLOADS ("a b c"), BUILD (build),
+# CACHE_ENTRIES (5000).
 # Needs wrk (scripts/deps.sh --test). The machine is shared: run it once, quote the load average.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +26,7 @@ WARMUP=${WARMUP:-15}
 WORKLOADS=${WORKLOADS:-a b c}
 TTFT_MS=${TTFT_MS:-300}
 TOKEN_MS=${TOKEN_MS:-15}
+CACHE_ENTRIES=${CACHE_ENTRIES:-5000}
 die() { echo "soak: $*" >&2; exit 1; }
 command -v wrk >/dev/null || die "wrk is missing (scripts/deps.sh --test)"
 [ -x "$BUILD/semrouter" ] && [ -x "$BUILD/fakellm" ] || die "build first (make)"
@@ -85,11 +92,15 @@ function done(summary, latency, requests)
 end
 LUA
 
-sample() { # PID -> "rss_kb fds"
-    local rss fds
+sample() { # PID PORT -> "rss_kb fds cache_kb" (cache_kb: the cache's own count of the memory it
+    # holds, /api/v1/cache/stats "bytes"; "-" with the cache off), so RSS growth can be told apart
+    # from cache growth
+    local rss fds ckb
     rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null)
     fds=$(ls "/proc/$1/fd" 2>/dev/null | wc -l)
-    echo "${rss:-0} $fds"
+    ckb=$(curl -s -m 5 "http://127.0.0.1:$2/api/v1/cache/stats" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["bytes"] // 1024)' 2>/dev/null)
+    echo "${rss:-0} $fds ${ckb:--}"
 }
 
 echo "soak: load average before: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; ulimit -n $(ulimit -n)"
@@ -111,7 +122,7 @@ model_config:
   small: {preferred_endpoints: [a]}
 default_model: small
 embedding_model: {type: use-lite, path: models/use-lite}
-semantic_cache: {enabled: $cache, similarity_threshold: 0.8}
+semantic_cache: {enabled: $cache, similarity_threshold: 0.8, max_entries: $CACHE_ENTRIES}
 EOF
     proc_start "$T/router.$w.log" '^semrouter listening on .*:\([0-9][0-9]*\) (metrics.*$' \
         "$BUILD/semrouter" serve -c "$T/router.$w.yaml" --port 0 || die "router: $PROC_ERROR $(tail -5 "$T/router.$w.log")"
@@ -119,25 +130,33 @@ EOF
     if [ "$w" = b ]; then # fill the cache: every question once, stream and not
         SOAK_MODE=b wrk -t1 -c1 -d2s -s "$T/soak.lua" "http://127.0.0.1:$RPORT" >/dev/null
     fi
+    before=$(sample "$RPID" "$RPORT")
+    load0=$(cut -d' ' -f1-3 /proc/loadavg)
     : >"$T/samples.$w"
     (
-        for i in $(seq 0 5 "$DURATION"); do
-            echo "$i $(sample "$RPID")" >>"$T/samples.$w"
-            sleep 5
+        t0=$(date +%s)
+        for i in $(seq 0 5 $((DURATION - 5))); do # the first column: seconds since the start
+            sleep $((t0 + i - $(date +%s))) 2>/dev/null
+            echo "$(($(date +%s) - t0)) $(sample "$RPID" "$RPORT")" >>"$T/samples.$w"
         done
     ) &
     SPID=$!
     SOAK_MODE=$w wrk -t2 -c"$CONNS" -d"${DURATION}s" --timeout 30s -s "$T/soak.lua" \
         "http://127.0.0.1:$RPORT" >"$T/wrk.$w" 2>&1
     wait "$SPID"
+    load1=$(cut -d' ' -f1-3 /proc/loadavg)
+    sleep 5
+    idle=$(sample "$RPID" "$RPORT")
     res=$(grep '^RESULT' "$T/wrk.$w")
     [ -n "$res" ] || { cat "$T/wrk.$w"; die "wrk gave no result for $w"; }
-    warm=$(awk -v w="$WARMUP" '$1 >= w {print $2, $3; exit}' "$T/samples.$w")
+    warm=$(awk -v w="$WARMUP" '$1 >= w {print $2, $3, $4; exit}' "$T/samples.$w")
     last=$(tail -1 "$T/samples.$w" | cut -d' ' -f2-)
     errs=$(grep -cE '"level":"error"|error:' "$T/router.$w.log")
     echo "soak $w: $res"
     grep '^FIRST_BAD' "$T/wrk.$w" | head -1
-    echo "soak $w: rss_kb/fds after ${WARMUP}s warm-up: $warm; at the end: $last; samples: $(cut -d' ' -f2,3 "$T/samples.$w" | tr '\n' ',' )"
+    echo "soak $w: load average before: $load0; at the end: $load1"
+    echo "soak $w: rss_kb/fds/cache_kb before: $before; after ${WARMUP}s warm-up: $warm; at the end: $last; idle 5 s after: $idle"
+    echo "soak $w: samples every 5 s: $(cut -d' ' -f2- "$T/samples.$w" | tr '\n' ',' )"
     echo "soak $w: router error lines in its log: $errs; fakellm chat requests: $(curl -s "http://127.0.0.1:$FPORT/admin/stats" | python3 -c 'import json,sys; print(json.load(sys.stdin)["chat_requests"])')"
     proc_stop "$RPID"
     proc_stop "$FPID"

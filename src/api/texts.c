@@ -6,12 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void append_capped(buf *view, const buf *text)
+/* Appends text (after a "\n" when view is not empty); returns where it starts
+ * and sets *n to the bytes kept (0 when nothing was). */
+static size_t append_capped(buf *view, const buf *text, size_t *n)
 {
-    if (!text->len || view->len >= CHAT_TEXTS_MAX) return;
+    *n = 0;
+    if (!text->len || view->len >= CHAT_TEXTS_MAX) return view->len;
     if (view->len) buf_putc(view, '\n');
-    size_t room = CHAT_TEXTS_MAX - view->len;
-    buf_append(view, text->data, text->len < room ? text->len : room);
+    size_t at = view->len;
+    size_t room = CHAT_TEXTS_MAX > view->len ? CHAT_TEXTS_MAX - view->len : 0;
+    *n = text->len < room ? text->len : room;
+    buf_append(view, text->data, *n);
+    return at;
 }
 
 int chat_texts_extract(const cJSON *request, chat_texts *out)
@@ -22,17 +28,24 @@ int chat_texts_extract(const cJSON *request, chat_texts *out)
     buf_init(&guard);
     buf_init(&pii);
     buf_init(&text);
-    const cJSON *m;
+    const cJSON *m, *last_user = NULL;
+    cJSON_ArrayForEach(m, messages)
+    {
+        const cJSON *role = cJSON_IsObject(m) ? cJSON_GetObjectItemCaseSensitive(m, "role") : NULL;
+        if (cJSON_IsString(role) && !strcmp(role->valuestring, "user")) last_user = m;
+    }
     cJSON_ArrayForEach(m, messages)
     {
         if (!cJSON_IsObject(m)) continue;
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
         buf_reset(&text);
         cache_message_text(m, &text, NULL);
-        append_capped(&pii, &text);
+        size_t kept;
+        append_capped(&pii, &text, &kept);
         if (cJSON_IsString(role) && !strcmp(role->valuestring, "assistant")) continue;
         if (text.len) out->n_messages_scanned++;
-        append_capped(&guard, &text);
+        size_t at = append_capped(&guard, &text, &kept);
+        if (m == last_user && kept) out->query_at = at, out->query_len = kept;
     }
     int oom = guard.oom || pii.oom || text.oom;
     buf_free(&text);

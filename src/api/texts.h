@@ -25,6 +25,11 @@ typedef struct chat_texts {
     char *pii_text;
     size_t pii_len;
     int n_messages_scanned; /* messages that contributed text to guard_text */
+    /* Where the last user turn (the text the cache keys call the query) sits in
+     * guard_text: guard_text[query_at, query_at + query_len). query_len = 0 when it
+     * contributed nothing (no user turn, no text, or past the cap). The prompt guard
+     * checks that span with its vector and the rest by patterns, each byte once. */
+    size_t query_at, query_len;
 } chat_texts;
 
 /* Builds both views from request's `messages`. Returns 0, or -1 when out of

@@ -9,7 +9,9 @@
  *   2. the category signal, once (route_classify: keyword rules, then the
  *      classifier on the vector); the redact path reuses it;
  *   3. the prompt guard with the category's override: the last user turn with
- *      its vector, then every other text the model will read by its patterns.
+ *      its vector, then every other text the model will read by its patterns
+ *      (guard_text without the last turn: each byte is scanned once; a pattern
+ *      whose words straddle the last turn and the message before it is not seen).
  * Its done callback, on the request's loop, records metrics and passes the
  * request to the route stage (or finishes it when the client left).
  *
@@ -75,19 +77,41 @@ static void guard_jailbreak(chat_ctx *c)
     jailbreak_result r = {0};
     uint64_t t0 = util_now_ns();
     int ran = 0;
-    if (c->have_keys && c->keys.query &&
-        jailbreak_check(d, c->keys.query, c->keys.query_len, vec, (float)threshold, &r) == 0)
-        ran = 1;
+    const char *q = c->have_keys ? c->keys.query : NULL;
+    size_t ql = q ? c->keys.query_len : 0;
+    if (q && jailbreak_check(d, q, ql, vec, (float)threshold, &r) == 0) ran = 1;
     /* earlier turns, system/developer and tool messages, text beside images:
-     * the same patterns (the vector is the last turn's only) */
-    if (c->have_texts && c->texts.guard_len > (c->have_keys && c->keys.query ? c->keys.query_len : 0)) {
+     * the same patterns (the vector is the last turn's only). The last turn was
+     * just checked: when guard_text holds it, only the text around it is read. */
+    if (c->have_texts && c->texts.guard_len > 0) {
+        const char *g = c->texts.guard_text;
+        size_t gl = c->texts.guard_len, at = c->texts.query_at, n = c->texts.query_len;
+        int inside = ran && n > 0 && n == ql && at + n <= gl && !memcmp(g + at, q, n);
+        char *rest = NULL;
+        size_t rl = gl;
+        const char *scan = g;
+        if (inside) {
+            size_t before = at > 0 ? at - 1 : 0; /* without the "\n" joiner */
+            size_t after_at = at + n + (at + n < gl), after = gl - after_at;
+            if (!after) {
+                rl = before; /* the usual case: the last turn ends the text, no copy */
+            } else if (!before) {
+                scan = g + after_at, rl = after;
+            } else if ((rest = malloc(before + 1 + after))) {
+                memcpy(rest, g, before);
+                rest[before] = '\n';
+                memcpy(rest + before + 1, g + after_at, after);
+                scan = rest, rl = before + 1 + after;
+            } /* out of memory: the whole text, the last turn again */
+        }
         jailbreak_result all;
-        if (jailbreak_check(d, c->texts.guard_text, c->texts.guard_len, NULL, (float)threshold, &all) == 0) {
+        if (rl > 0 && jailbreak_check(d, scan, rl, NULL, (float)threshold, &all) == 0) {
             if (!ran || all.is_jailbreak > r.is_jailbreak ||
                 (all.is_jailbreak == r.is_jailbreak && all.confidence > r.confidence))
                 r = all;
             ran = 1;
         }
+        free(rest);
     }
     if (!ran) return;
     c->jailbreak_ran = 1;

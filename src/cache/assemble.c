@@ -1,13 +1,13 @@
 /* assemble.c - incremental SSE -> chat.completion (see assemble.h).
  *
- * Two layers: an SSE line splitter (LF, CRLF or CR line ends, possibly cut
- * across feeds; `data:` lines of one event joined by "\n" as the SSE spec
- * says; an event ends at a blank line) and a chunk merger that parses each
- * event's JSON with cJSON and appends its deltas to per-choice state. Chunks
- * are small, so parsing each one costs little next to the network; the merged
- * text lives in growable buffers, never re-parsed. */
+ * Two layers: the SSE reader (core/sse.h: line ends, cuts across feeds, data
+ * lines joined, events) and a chunk merger that parses each event's JSON with
+ * cJSON and appends its deltas to per-choice state. Chunks are small, so
+ * parsing each one costs little next to the network; the merged text lives in
+ * growable buffers, never re-parsed. */
 #include "cache/assemble.h"
 #include "core/array.h"
+#include "core/sse.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,10 +34,7 @@ static const char *const text_fields[4] = {"content", "reasoning_content", "reas
 
 struct cache_assembler {
     size_t max_bytes, kept_bytes;
-    buf line;       /* current partial line */
-    buf data;       /* data of the current event */
-    int has_data;   /* a data: line was seen in the current event */
-    int pending_cr; /* the last byte was CR: a following LF belongs to it */
+    sse_reader reader;
     int done, failed;
     char error[160];
     char *id, *model, *fingerprint;
@@ -49,19 +46,21 @@ struct cache_assembler {
     size_t cap_choices;
 };
 
+static int on_event(void *arg, const char *event, const char *data, size_t len);
+
 cache_assembler *cache_assembler_new(size_t max_bytes)
 {
     cache_assembler *a = calloc(1, sizeof *a);
     if (!a) return NULL;
     a->max_bytes = max_bytes ? max_bytes : (size_t)8 << 20;
+    sse_reader_init(&a->reader, a->max_bytes + 65536, on_event, a);
     return a;
 }
 
 void cache_assembler_free(cache_assembler *a)
 {
     if (!a) return;
-    buf_free(&a->line);
-    buf_free(&a->data);
+    sse_reader_free(&a->reader);
     free(a->id);
     free(a->model);
     free(a->fingerprint);
@@ -177,7 +176,7 @@ static void merge_delta(cache_assembler *a, asm_choice *c, const cJSON *delta)
 static void handle_event(cache_assembler *a, const char *data, size_t len)
 {
     if (a->failed || a->done) return;
-    if (len == 6 && !memcmp(data, "[DONE]", 6)) {
+    if (sse_is_done(data, len)) {
         a->done = 1;
         return;
     }
@@ -222,68 +221,20 @@ static void handle_event(cache_assembler *a, const char *data, size_t len)
     cJSON_Delete(chunk);
 }
 
-static void dispatch(cache_assembler *a)
+/* One SSE event (core/sse.h); nonzero stops the reader (failed or done). */
+static int on_event(void *arg, const char *event, const char *data, size_t len)
 {
-    if (a->has_data) handle_event(a, a->data.data ? a->data.data : "", a->data.len);
-    buf_reset(&a->data);
-    a->has_data = 0;
-}
-
-/* One complete line (without its terminator). */
-static void handle_line(cache_assembler *a, const char *s, size_t n)
-{
-    if (n == 0) {
-        dispatch(a);
-        return;
-    }
-    if (s[0] == ':') return; /* comment / keep-alive */
-    const char *colon = memchr(s, ':', n);
-    size_t name_len = colon ? (size_t)(colon - s) : n;
-    const char *value = colon ? colon + 1 : s + n;
-    size_t value_len = (size_t)(s + n - value);
-    if (value_len && value[0] == ' ') value++, value_len--;
-    if (name_len == 4 && !memcmp(s, "data", 4)) {
-        if (a->has_data) buf_putc(&a->data, '\n');
-        buf_append(&a->data, value, value_len);
-        a->has_data = 1;
-        if (a->data.len > a->max_bytes + 65536) fail(a, "a stream event is too large");
-    } else if (name_len == 5 && !memcmp(s, "event", 5)) {
-        if (value_len == 5 && !memcmp(value, "error", 5))
-            fail(a, "the stream carried an error event");
-    }
+    cache_assembler *a = arg;
+    if (event && !strcmp(event, "error")) fail(a, "the stream carried an error event");
+    else if (data) handle_event(a, data, len);
+    return a->failed || a->done;
 }
 
 int cache_assembler_feed(cache_assembler *a, const char *p, size_t len)
 {
     if (a->failed || a->done) return a->failed ? -1 : 0;
-    size_t i = 0;
-    if (a->pending_cr && len && p[0] == '\n') i = 1;
-    a->pending_cr = 0;
-    while (i < len && !a->failed && !a->done) {
-        size_t j = i;
-        while (j < len && p[j] != '\n' && p[j] != '\r')
-            j++;
-        if (j == len) { /* partial line: keep for the next feed */
-            buf_append(&a->line, p + i, len - i);
-            if (a->line.len > a->max_bytes + 65536) fail(a, "a stream line is too long");
-            break;
-        }
-        if (a->line.len) {
-            buf_append(&a->line, p + i, j - i);
-            handle_line(a, a->line.data, a->line.len);
-            buf_reset(&a->line);
-        } else {
-            handle_line(a, p + i, j - i);
-        }
-        if (p[j] == '\r') {
-            if (j + 1 < len && p[j + 1] == '\n')
-                j++;
-            else if (j + 1 == len)
-                a->pending_cr = 1;
-        }
-        i = j + 1;
-    }
-    if (a->line.oom || a->data.oom) fail(a, "out of memory while assembling the stream");
+    if (sse_reader_feed(&a->reader, p, len) < 0 && sse_reader_error(&a->reader)[0])
+        fail(a, sse_reader_error(&a->reader));
     return a->failed ? -1 : 0;
 }
 
@@ -310,11 +261,8 @@ static void put_str(buf *out, const char *s)
 int cache_assembler_finish(cache_assembler *a, buf *out)
 {
     /* A last event without its blank line still counts ([DONE] at EOF). */
-    if (a->line.len) {
-        handle_line(a, a->line.data, a->line.len);
-        buf_reset(&a->line);
-    }
-    dispatch(a);
+    if (!a->failed && !a->done && sse_reader_finish(&a->reader) < 0 && sse_reader_error(&a->reader)[0])
+        fail(a, sse_reader_error(&a->reader));
     if (!a->failed && !a->done) fail(a, "the stream ended before data: [DONE]");
     if (!a->failed && a->n_choices == 0) fail(a, "the stream carried no choices");
     for (int i = 0; !a->failed && i < a->n_choices; i++)

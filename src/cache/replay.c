@@ -6,6 +6,7 @@
  * Pieces end only at ASCII whitespace or at UTF-8 sequence boundaries, so every
  * chunk holds valid UTF-8. */
 #include "cache/replay.h"
+#include "core/sse.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,7 +23,8 @@ typedef struct replay_ctx {
 
 static void chunk_begin(replay_ctx *r)
 {
-    buf_puts(r->out, "data: {\"id\":");
+    sse_data_begin(r->out);
+    buf_puts(r->out, "{\"id\":");
     buf_json_str(r->out, r->id, strlen(r->id));
     buf_printf(r->out,
                ",\"object\":\"chat.completion.chunk\",\"created\":%lld,\"model\":", r->created);
@@ -49,7 +51,8 @@ static void choice_end(replay_ctx *r, const char *finish_reason)
         buf_puts(r->out, "null");
     buf_puts(r->out, "}]");
     if (r->include_usage) buf_puts(r->out, ",\"usage\":null");
-    buf_puts(r->out, "}\n\n");
+    buf_putc(r->out, '}');
+    sse_event_end(r->out);
 }
 
 static int is_space(unsigned char c)
@@ -177,10 +180,11 @@ int cache_replay_sse(const char *completion_json, size_t len, int include_usage,
         chunk_begin(&r);
         buf_puts(out, ",\"choices\":[],\"usage\":");
         buf_puts(out, u ? u : "null");
-        buf_puts(out, "}\n\n");
+        buf_putc(out, '}');
+        sse_event_end(out);
         cJSON_free(u);
     }
-    buf_puts(out, "data: [DONE]\n\n");
+    sse_done(out);
     cJSON_Delete(root);
     if (out->oom) {
         if (out->data) {

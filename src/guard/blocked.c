@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "core/sse.h"
 #include "core/util.h"
 
 void blocked_jailbreak_message(buf *out, const char *detail, float confidence)
@@ -53,10 +54,11 @@ void blocked_response_sse(buf *out, blocked_kind kind, const char *model, const 
                           int64_t created)
 {
     if (!message) message = "";
-    buf_puts(out, "data: ");
+    sse_data_begin(out);
     head(out, kind, model, created, 1);
     buf_puts(out, ",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":");
     buf_json_str(out, message, strlen(message));
-    buf_puts(out,
-             "},\"logprobs\":null,\"finish_reason\":\"content_filter\"}]}\n\ndata: [DONE]\n\n");
+    buf_puts(out, "},\"logprobs\":null,\"finish_reason\":\"content_filter\"}]}");
+    sse_event_end(out);
+    sse_done(out);
 }

@@ -16,6 +16,7 @@
 #include "core/openai_error.h"
 #include "http/parse.h"
 #include "core/buf.h"
+#include "core/sse.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -504,6 +505,13 @@ void http_stream_start(http_request *r, int status, const char *content_type)
     if (r->m.minor_version >= 1) r->chunked_out = 1;
     else r->m.keepalive = 0; /* HTTP/1.0: the close delimits the body */
     write_head(r, status, content_type, -1);
+}
+
+void http_stream_start_sse(http_request *r)
+{
+    http_add_header(r, "Cache-Control", "no-cache");
+    http_add_header(r, "X-Accel-Buffering", "no");
+    http_stream_start(r, 200, SSE_CONTENT_TYPE);
 }
 
 int http_stream_write(http_request *r, const void *data, size_t len)

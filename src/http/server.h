@@ -87,6 +87,9 @@ void http_respond_error(http_request *r, int status, const char *message, const 
                         const char *code);
 /* Streamed response (chunked transfer encoding on HTTP/1.1). */
 void http_stream_start(http_request *r, int status, const char *content_type);
+/* A 200 Server-Sent Events stream (core/sse.h writes its events): text/event-stream with
+ * Cache-Control: no-cache and X-Accel-Buffering: no, so no proxy holds events back. */
+void http_stream_start_sse(http_request *r);
 /* Returns -1 when the client is gone (the data is dropped). */
 int http_stream_write(http_request *r, const void *data, size_t len);
 /* Bytes accepted but not yet sent to the client (back-pressure signal). */

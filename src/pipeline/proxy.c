@@ -21,6 +21,7 @@
  * A clean 2xx answer (a stream only after a clean [DONE]) goes to chat_store. */
 #include "pipeline/chat.h"
 #include "core/openai_error.h"
+#include "core/sse.h"
 #include "core/util.h"
 #include "core/watchdog.h"
 
@@ -79,11 +80,9 @@ static int on_head(void *arg, int status, const char *content_type)
     if (status == 429 && ra > 0)
         balancer_eject(c->gw->balancer, c->cands[c->current].name,
                        (double)ra / 1000 < RETRY_AFTER_CAP ? (double)ra / 1000 : RETRY_AFTER_CAP);
-    if (c->stream && status >= 200 && status < 300 && strcasestr(c->content_type, "text/event-stream")) {
+    if (c->stream && status >= 200 && status < 300 && strcasestr(c->content_type, SSE_CONTENT_TYPE)) {
         add_common_headers(c);
-        http_add_header(c->req, "Cache-Control", "no-cache");
-        http_add_header(c->req, "X-Accel-Buffering", "no");
-        http_stream_start(c->req, 200, "text/event-stream");
+        http_stream_start_sse(c->req);
         c->stream_started = 1;
         c->assembler = cache_assembler_new(0);
         http_request_on_drain(c->req, on_drain, c);
@@ -120,9 +119,10 @@ static void stream_error_end(chat_ctx *c, const char *message)
 {
     buf b;
     buf_init(&b);
-    buf_puts(&b, "data: ");
+    sse_data_begin(&b);
     api_error_json(&b, message, "upstream_error", NULL, "upstream_stream_interrupted");
-    buf_puts(&b, "\n\ndata: [DONE]\n\n");
+    sse_event_end(&b);
+    sse_done(&b);
     http_stream_write(c->req, b.data, b.len);
     buf_free(&b);
     http_stream_end(c->req);
@@ -282,7 +282,7 @@ void chat_upstream(chat_ctx *c)
             snprintf(auth, sizeof auth, "Authorization: %s", http_request_header(c->req, "authorization"));
             headers[nh++] = auth;
         }
-        if (c->stream) headers[nh++] = "Accept: text/event-stream";
+        if (c->stream) headers[nh++] = "Accept: " SSE_CONTENT_TYPE;
         headers[nh] = NULL;
         size_t blen;
         const char *body = c->upstream_body ? c->upstream_body : http_request_body(c->req, &blen);

@@ -89,8 +89,7 @@ void chat_respond_cached(chat_ctx *c, const char *body, size_t len, float simila
         buf sse;
         buf_init(&sse);
         if (cache_replay_sse(body, len, include_usage, &sse) == 0 && !sse.oom) {
-            http_add_header(c->req, "Cache-Control", "no-cache");
-            http_stream_start(c->req, 200, "text/event-stream");
+            http_stream_start_sse(c->req);
             http_stream_write(c->req, sse.data, sse.len);
             http_stream_end(c->req);
         } else {
@@ -120,7 +119,7 @@ void chat_respond_blocked(chat_ctx *c, int kind, int status, const char *message
         buf_init(&b);
         if (c->stream) {
             blocked_response_sse(&b, kind, model, message, 0);
-            http_stream_start(c->req, 200, "text/event-stream");
+            http_stream_start_sse(c->req);
             http_stream_write(c->req, b.data, b.len);
             http_stream_end(c->req);
         } else {

@@ -27,13 +27,14 @@
 #define THRESHOLD 0.75f /* config/config.yaml semantic_cache.similarity_threshold */
 #define MIN_P 0.65f     /* semantic_cache.verifier.min_probability */
 #define CTX_MIN_P 0.1f /* semantic_cache.verifier.context_min_probability */
-#define FU_MIN_P 0.3f  /* .follow_up_min_probability */
-#define FU_THRESHOLD 0.6f /* .follow_up_similarity_threshold */
+#define FU_MIN_P 0.4f  /* .follow_up_min_probability */
+#define FU_THRESHOLD 0.65f /* .follow_up_similarity_threshold */
 
 static embed_model *model;
 static embed_state *state;
 static int dim;
 static cache_verifier *verifier;
+static cache_verifier *follow_up_verifier; /* config/cache_followup.model */
 
 static const char *root(void)
 {
@@ -43,12 +44,15 @@ static const char *root(void)
 
 static int load_verifier(void)
 {
-    if (verifier) return 1;
+    if (verifier) return follow_up_verifier != NULL;
     char path[1024], err[256];
     snprintf(path, sizeof path, "%s/config/cache_verifier.model", root());
     verifier = cache_verifier_load(path, err, sizeof err);
     if (!verifier) printf("     %s\n", err);
-    return verifier != NULL;
+    snprintf(path, sizeof path, "%s/config/cache_followup.model", root());
+    follow_up_verifier = cache_verifier_load(path, err, sizeof err);
+    if (!follow_up_verifier) printf("     %s\n", err);
+    return verifier && follow_up_verifier;
 }
 
 static int load_model(void)
@@ -344,6 +348,7 @@ static int ask(cache *ch, creq *c, const cache_verifier *v, float *prob)
         if (v) {
             in.follow_up_threshold = FU_THRESHOLD;
             in.follow_up_min_probability = FU_MIN_P;
+            in.follow_up_verifier = follow_up_verifier;
         }
         cache_selection sel;
         int pick = cache_select(&in, &cands, &sel);
@@ -500,12 +505,13 @@ static void paraphrased_conversations(void)
     CHECK(st.n >= 100, "%d conversations", st.n);
     /* the hard requirement: never another conversation's answer */
     CHECK_EQ_INT(st.cross[0], 0);
-    /* measured when shipped: 2 of 212 (one pair: "And the second derivative?" /
-     * "And the derivative of cos(x)?", asked twice), 35 of 106 paraphrased
-     * follow-ups hit (the issue's target is 80%: not reached, README) */
+    /* measured when the follow-up model (config/cache_followup.model) was shipped: 1 of 212
+     * ("And the integral of it?" served the answer to "And the second derivative?"), 60 of 106
+     * paraphrased follow-ups hit (35 with the hit verifier's model scoring them; the issue's
+     * target is 80%: not reached, README) */
     CHECK(st.wrong_fu[0] <= 2, "%d of %d", st.wrong_fu[0], st.other_asked);
     CHECK(st.wrong_fu[0] < st.wrong_fu[1], "fewer than the old rule: %d vs %d", st.wrong_fu[0], st.wrong_fu[1]);
-    CHECK(st.para_hits[0] >= 33, "%d of %d", st.para_hits[0], st.n);
+    CHECK(st.para_hits[0] >= 58, "%d of %d", st.para_hits[0], st.n);
     CHECK(st.para_hits[0] > st.para_hits[1], "better than the old rule: %d vs %d", st.para_hits[0], st.para_hits[1]);
 }
 
@@ -522,11 +528,83 @@ static void heldout_conversations(void)
     if (run_conversations("conversations_heldout.jsonl", &st)) return;
     CHECK(st.n >= 50, "%d conversations", st.n);
     CHECK_EQ_INT(st.cross[0], 0); /* hard requirement */
-    /* measured once (USE-lite bf16, shipped model): 10 of 56 paraphrased
-     * follow-ups hit (17.9%; 7 with the old rule), 0 of 112 other follow-ups
-     * got this answer. Floors a little below, for embedding changes. */
-    CHECK(st.para_hits[0] >= 8, "%d of %d", st.para_hits[0], st.n);
+    /* measured once per shipped follow-up scoring: with the hit verifier's model 10 of 56
+     * paraphrased follow-ups hit (7 with the old rule); with the follow-up model
+     * (config/cache_followup.model, floors chosen on the dev set) 17 of 56 (30.4%); 0 of 112
+     * other follow-ups got this answer both times. Floors a little below. */
+    CHECK(st.para_hits[0] >= 15, "%d of %d", st.para_hits[0], st.n);
     CHECK(st.wrong_fu[0] <= 1, "%d of %d", st.wrong_fu[0], st.other_asked);
+}
+
+/* Which model scores what: the follow-up model only the last turn of a candidate in the
+ * same conversation state (byte-identical earlier answers); the earlier user turns and a
+ * candidate in another state stay with the hit verifier's model. Real texts (curly quotes,
+ * emoji, accents); the probabilities served are compared with each model's own score. */
+static void follow_up_model_scores_only_the_same_state(void)
+{
+    if (!load_verifier()) {
+        CHECK(0, "model");
+        return;
+    }
+    if (!load_model()) SKIP("models/use-lite not found (run scripts/fetch-model.sh)");
+    char err[256];
+    cache_options o;
+    cache_options_default(&o, dim);
+    cache *ch = cache_open(&o, err, sizeof err);
+    const char *u1 = "What’s the capital of Australia? 🇦🇺", *a1 = "It’s Canberra — not Sydney.";
+    const char *u2 = "How many people live there?", *q2 = "How many people live in that city?";
+    store_conv(ch, 7, u1, a1, u2);
+    static const char *const roles[3] = {"user", "assistant", "user"};
+    /* 0: the same state (answer byte-identical), 1: the same first turn with another answer */
+    const char *answers[2] = {a1, "Canberra is the capital of Australia."};
+    for (int k = 0; k < 2; k++) {
+        const char *texts[3] = {"Which city is the capital of Australia?", answers[k], q2};
+        creq c;
+        if (creq_make(&c, 3, roles, texts)) {
+            CHECK(0, "keys");
+            continue;
+        }
+        char other[65];
+        util_sha256_hex("never stored", 12, other);
+        c.r.exact_key = other;
+        cache_candidates cands;
+        int n = cache_search(ch, &c.r, 8, 0.0f, &cands);
+        CHECK_EQ_INT(n, 1);
+        if (n == 1) {
+            cache_select_input in;
+            cache_select_input_default(&in);
+            in.query = c.k.query;
+            in.query_len = c.k.query_len;
+            in.query_vec = c.r.query_vec;
+            in.dim = dim;
+            in.n_context = c.r.n_context;
+            in.context_vecs = c.r.context_vecs;
+            in.context_texts = c.r.context_texts;
+            in.context_lens = c.r.context_lens;
+            in.context_roles = c.r.context_roles;
+            in.verifier = verifier;
+            in.follow_up_verifier = follow_up_verifier;
+            in.threshold = 0.0f; /* every candidate is scored: the probabilities are compared */
+            in.min_probability = 0.0f;
+            in.context_min_probability = 0.0f;
+            in.context_threshold = 0.0f;
+            in.follow_up_threshold = 0.0f;
+            in.follow_up_min_probability = 0.0f;
+            CHECK_EQ_INT(cache_context_match(&in, &cands.v[0], NULL), k ? 1 : 2);
+            cache_selection sel;
+            CHECK_EQ_INT(cache_select(&in, &cands, &sel), 0);
+            float cs = cands.v[0].similarity;
+            float pf = cache_verifier_score(follow_up_verifier, q2, strlen(q2), u2, strlen(u2), cs);
+            float pv = cache_verifier_score(verifier, q2, strlen(q2), u2, strlen(u2), cs);
+            CHECK(fabsf(pf - pv) > 1e-3f, "the two models differ on this pair: %.4f %.4f", pf, pv);
+            CHECK_NEAR(sel.probability, k ? pv : pf, 1e-6);
+            printf("     %s: p %.3f (follow-up model %.3f, hit verifier %.3f, cosine %.3f)\n",
+                   k ? "other state" : "same state", sel.probability, pf, pv, cs);
+        }
+        cache_candidates_free(&cands);
+        cache_keys_free(&c.k);
+    }
+    cache_close(ch);
 }
 
 /* The unparaphrased case: each follow-up hits under its own first turn and
@@ -590,8 +668,10 @@ int main(void)
     RUN(qqp_heldout_precision);
     RUN(paraphrased_conversations);
     RUN(heldout_conversations);
+    RUN(follow_up_model_scores_only_the_same_state);
     RUN(contextual_queries_with_verifier);
     cache_verifier_free(verifier);
+    cache_verifier_free(follow_up_verifier);
     for (int i = 0; i < n_memos; i++) {
         free(memos[i].text);
         free(memos[i].vec);

@@ -557,6 +557,15 @@ static int load_models(gateway *gw, const sr_config *cfg)
             log_error("cache hit verifier not loaded (%s): semantic hits are decided by the similarity "
                       "threshold alone",
                       err);
+        const char *fp = vc->follow_up_model_path;
+        if (gw->verifier && fp && *fp) {
+            gw->follow_up_verifier =
+                cache_verifier_load(config_resolve_path(cfg, fp, path, sizeof path), err, sizeof err);
+            if (!gw->follow_up_verifier)
+                log_error("cache follow-up model not loaded (%s): the hit verifier's model scores "
+                          "follow-ups in the same conversation state",
+                          err);
+        }
     }
     if (cfg->semantic_cache.enabled && (cfg->semantic_cache.backend_type == SR_CACHE_MILVUS ||
                                         cfg->semantic_cache.backend_type == SR_CACHE_HYBRID)) {
@@ -781,6 +790,7 @@ static void serve_teardown(gateway *gw, sr_config *cfg)
     if (gw->adapt) adapt_free(gw->adapt);
     if (gw->cache) cache_close(gw->cache); /* persisted: snapshot when the index changed, the log fdatasync'd */
     if (gw->verifier) cache_verifier_free(gw->verifier);
+    if (gw->follow_up_verifier) cache_verifier_free(gw->follow_up_verifier);
     if (gw->backend) gw->backend->ops->close(gw->backend);
     if (gw->embed) embed_free(gw->embed);
     if (gw->flights) singleflight_free(gw->flights);

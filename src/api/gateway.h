@@ -50,6 +50,8 @@ typedef struct gateway {
      * is NULL: never a silent memory fallback */
     struct cache_backend *backend;
     cache_verifier *verifier; /* the cache hit verifier (semantic_cache.verifier) or NULL */
+    cache_verifier *follow_up_verifier; /* scores follow-ups in the same conversation state
+                                           (verifier.follow_up_model_path) or NULL = verifier */
     /* cache (memory) behind backend.h, so the request path asks every backend the
      * same way (src/pipeline/cache.c); NULL when cache is NULL */
     struct cache_backend *memory_backend;

@@ -123,6 +123,7 @@ int cache_select(const cache_select_input *in, const cache_candidates *cands, ca
     if (max_verify > MAX_VERIFY) max_verify = MAX_VERIFY;
     int idx[MAX_VERIFY], n_score = 0;
     float floors[MAX_VERIFY], sims[MAX_VERIFY];
+    int same_state[MAX_VERIFY];
     const char *texts[MAX_VERIFY];
     size_t lens[MAX_VERIFY];
     int use_verifier = in->verifier && in->query;
@@ -160,14 +161,35 @@ int cache_select(const cache_select_input *in, const cache_candidates *cands, ca
         }
         if (n_score >= max_verify) break;
         idx[n_score] = i;
+        same_state[n_score] = match == 2;
         floors[n_score] = p_floor;
         texts[n_score] = c->query_text ? c->query_text : "";
         lens[n_score] = strlen(texts[n_score]);
         sims[n_score++] = c->similarity;
     }
-    /* the verifier on every candidate that passed, the request parsed once */
+    /* the verifier on every candidate that passed, the request parsed once per model: the
+     * follow-up model (when given) on the candidates in the same conversation state */
     float probs[MAX_VERIFY];
-    if (n_score) cache_verifier_score_many(in->verifier, in->query, in->query_len, n_score, texts, lens, sims, probs);
+    const cache_verifier *models[2] = {in->verifier,
+                                       in->follow_up_verifier ? in->follow_up_verifier : in->verifier};
+    int n_models = models[1] != models[0] ? 2 : 1;
+    for (int m = 0; m < n_models; m++) {
+        const char *gt[MAX_VERIFY];
+        size_t gl[MAX_VERIFY];
+        float gs[MAX_VERIFY], gp[MAX_VERIFY];
+        int gi[MAX_VERIFY], ng = 0;
+        for (int k = 0; k < n_score; k++) {
+            if (n_models == 2 && same_state[k] != m) continue;
+            gt[ng] = texts[k];
+            gl[ng] = lens[k];
+            gs[ng] = sims[k];
+            gi[ng++] = k;
+        }
+        if (!ng) continue;
+        cache_verifier_score_many(models[m], in->query, in->query_len, ng, gt, gl, gs, gp);
+        for (int g = 0; g < ng; g++)
+            probs[gi[g]] = gp[g];
+    }
     out->verified = n_score;
     for (int k = 0; k < n_score; k++) {
         float p = probs[k];

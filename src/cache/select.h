@@ -16,7 +16,10 @@
  *   byte-identical assistant turns, so "it", "there", "that" refer to the same
  *   things) is held to follow_up_threshold and follow_up_min_probability
  *   instead of 2 and 4: short referential questions in other words ("How many
- *   people live there?" / "What is its population?") embed far apart.
+ *   people live there?" / "What is its population?") embed far apart. That
+ *   last turn is scored by follow_up_verifier when given (a model trained on
+ *   QQP plus follow-up pairs, data/cache/followup_pairs_train.csv); the earlier
+ *   user turns and every candidate in another state keep the hit verifier.
  *
  * Context match (earlier turns, same count and roles: the partition key
  * already holds the roles). The stored entry keeps the texts of its earlier
@@ -56,6 +59,8 @@ typedef struct cache_select_input {
     float follow_up_threshold;          /* cosine floor of the last turn in the same
                                            conversation state; < 0 = threshold */
     float follow_up_min_probability;    /* verifier floor of it; < 0 = min_probability */
+    const cache_verifier *follow_up_verifier; /* scores that last turn (a model trained on
+                                                 follow-up pairs); NULL = verifier */
     int max_verify;                     /* candidates scored at most (0 = 8) */
 } cache_select_input;
 

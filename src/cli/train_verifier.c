@@ -25,10 +25,12 @@
 
 typedef struct pair {
     char *q1, *q2;
-    int dup, part; /* part 0 train, 1 dev, 2 held-out */
+    int dup, part; /* part 0 train, 1 dev, 2 held-out, PART_EXTRA --train-extra (always trains) */
     float cos;
     float *u, *v; /* embeddings (into the vecs array) */
 } pair;
+
+#define PART_EXTRA 3
 
 static float *vecs; /* n x 2 x dim */
 static int vdim;
@@ -149,6 +151,46 @@ static pair *read_pairs(const char *path, unsigned seed, int *n_out, char *err, 
     }
     *n_out = m;
     return v;
+}
+
+/* --train-extra: every pair of CSV appended to *v as training data (PART_EXTRA), in both
+ * orders (the features are not symmetric; a small set of pairs needs both). */
+static int append_extra(pair **v, int *n, const char *path, char *err, size_t errlen)
+{
+    int m;
+    pair *e = read_pairs(path, 0, &m, err, errlen);
+    if (!e) return -1;
+    pair *nv = realloc(*v, sizeof *nv * (size_t)(*n + 2 * m));
+    if (!nv) {
+        snprintf(err, errlen, "out of memory reading %s", path);
+        for (int i = 0; i < m; i++) {
+            free(e[i].q1);
+            free(e[i].q2);
+        }
+        free(e);
+        return -1;
+    }
+    int k = *n, failed = 0;
+    for (int i = 0; i < m; i++) { /* both orders: a follow-up model has little data */
+        e[i].part = PART_EXTRA;
+        nv[k++] = e[i];
+        char *a = failed ? NULL : strdup(e[i].q2), *b = failed ? NULL : strdup(e[i].q1);
+        if (!a || !b) {
+            free(a);
+            free(b);
+            failed = 1;
+            continue;
+        }
+        nv[k++] = (pair){a, b, e[i].dup, PART_EXTRA, 0, NULL, NULL};
+    }
+    free(e);
+    *v = nv;
+    *n = k;
+    if (failed) {
+        snprintf(err, errlen, "out of memory reading %s", path);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- cosines (embedded on two threads, cached in a file) ---- */
@@ -433,6 +475,9 @@ static void usage(void)
             "usage: semrouter train-verifier --pairs CSV --out MODEL [--part train|train+dev]\n"
             "           [--trees N] [--depth D] [--rate R] [--min-leaf N] [--train-floor F]\n"
             "           [--veto FEATURE,...] [--veto-cap P] [--near-threshold C]\n"
+            "           [--train-extra CSV [--extra-repeat K] [--extra-only]]\n"
+            "             (every pair of CSV trains in both orders, K times; --extra-only: the trees\n"
+            "              learn those pairs alone, the IDF table still comes from both)\n"
             "       semrouter train-verifier --pairs CSV --model MODEL --evaluate dev|heldout\n"
             "           [--floor F] [--min-probability P]\n"
             "       semrouter train-verifier --pairs CSV --export-heldout OUT.csv [--export-every K]\n"
@@ -447,8 +492,8 @@ int cli_train_verifier(int argc, char **argv)
     unsigned seed = 1;
 
     float floor = 0.75f, min_p = 0.65f, train_floor = 0.6f;
-    const char *export_path = NULL;
-    int export_every = 4;
+    const char *export_path = NULL, *extra_csv = NULL;
+    int export_every = 4, extra_repeat = 1, extra_only = 0;
     cache_gbt_params gp;
     cache_gbt_params_default(&gp);
     for (int i = 1; i < argc; i++) {
@@ -457,7 +502,10 @@ int cli_train_verifier(int argc, char **argv)
             usage();
             return 0;
         }
-
+        if (!strcmp(a, "--extra-only")) { /* a flag */
+            extra_only = 1;
+            continue;
+        }
         if (!val) {
             usage();
             return 2;
@@ -491,6 +539,8 @@ int cli_train_verifier(int argc, char **argv)
         else if (!strcmp(a, "--export-heldout")) export_path = val;
         else if (!strcmp(a, "--export-every")) export_every = atoi(val);
         else if (!strcmp(a, "--veto-cap")) veto_cap = strtof(val, NULL);
+        else if (!strcmp(a, "--train-extra")) extra_csv = val;
+        else if (!strcmp(a, "--extra-repeat")) extra_repeat = atoi(val);
 
         else {
             fprintf(stderr, "train-verifier: unknown option %s\n", a);
@@ -498,7 +548,8 @@ int cli_train_verifier(int argc, char **argv)
             return 2;
         }
     }
-    if (!csv || (!out && !(model_path && eval) && !export_path) || export_every < 1 || gp.trees < 1 || gp.depth < 1 || gp.depth > 7 ||
+    if (!csv || (!out && !(model_path && eval) && !export_path) || export_every < 1 ||
+        extra_repeat < 1 || extra_repeat > 100 || (extra_csv && !out) || (extra_only && !extra_csv) || gp.trees < 1 || gp.depth < 1 || gp.depth > 7 ||
         gp.rate <= 0 || (eval && strcmp(eval, "dev") && strcmp(eval, "heldout")) ||
         (strcmp(part_s, "train") && strcmp(part_s, "train+dev"))) {
         usage();
@@ -509,6 +560,15 @@ int cli_train_verifier(int argc, char **argv)
     pair *pairs = read_pairs(csv, seed, &n, err, sizeof err);
     if (!pairs) {
         fprintf(stderr, "train-verifier: %s\n", err);
+        return 1;
+    }
+    if (extra_csv && append_extra(&pairs, &n, extra_csv, err, sizeof err)) {
+        fprintf(stderr, "train-verifier: %s\n", err);
+        for (int i = 0; i < n; i++) {
+            free(pairs[i].q1);
+            free(pairs[i].q2);
+        }
+        free(pairs);
         return 1;
     }
     int rc = 1;
@@ -544,8 +604,9 @@ int cli_train_verifier(int argc, char **argv)
         int max_part = !strcmp(part_s, "train") ? 0 : 1;
         const char **texts = malloc(sizeof *texts * (size_t)n * 2);
         size_t *lens = malloc(sizeof *lens * (size_t)n * 2);
-        float *x = malloc(sizeof(float) * CACHE_VERIFY_NFEAT * (size_t)n);
-        int *y = malloc(sizeof(int) * (size_t)n);
+        size_t rows = (size_t)n * (size_t)extra_repeat; /* an upper bound */
+        float *x = malloc(sizeof(float) * CACHE_VERIFY_NFEAT * rows);
+        int *y = malloc(sizeof(int) * rows);
         int nt = 0, m = 0;
         if (!texts || !lens || !x || !y) {
             fprintf(stderr, "train-verifier: out of memory\n");
@@ -556,7 +617,7 @@ int cli_train_verifier(int argc, char **argv)
             goto done;
         }
         for (int i = 0; i < n; i++) {
-            if (pairs[i].part > max_part) continue;
+            if (pairs[i].part > max_part && pairs[i].part != PART_EXTRA) continue;
             texts[nt] = pairs[i].q1;
             lens[nt++] = strlen(pairs[i].q1);
             texts[nt] = pairs[i].q2;
@@ -570,11 +631,16 @@ int cli_train_verifier(int argc, char **argv)
             if (ok) fprintf(stderr, "train-verifier: %ld near-synonym links (cosine >= %.2f)\n", links, near_tau);
         }
         for (int i = 0; ok && i < n; i++) {
-            if (pairs[i].part > max_part || pairs[i].cos < train_floor) continue;
-            float *row = x + (size_t)m * CACHE_VERIFY_NFEAT;
-            cache_verify_features(idf, pairs[i].q1, strlen(pairs[i].q1), pairs[i].q2,
-                                  strlen(pairs[i].q2), pairs[i].cos, row);
-            y[m++] = pairs[i].dup;
+            int extra = pairs[i].part == PART_EXTRA;
+            if ((pairs[i].part > max_part && !extra) || (extra_only && !extra) ||
+                pairs[i].cos < train_floor)
+                continue;
+            for (int r = 0; r < (extra ? extra_repeat : 1); r++) {
+                float *row = x + (size_t)m * CACHE_VERIFY_NFEAT;
+                cache_verify_features(idf, pairs[i].q1, strlen(pairs[i].q1), pairs[i].q2,
+                                      strlen(pairs[i].q2), pairs[i].cos, row);
+                y[m++] = pairs[i].dup;
+            }
         }
         v = ok ? cache_verifier_train(idf, x, y, (size_t)m, &gp) : NULL;
         cache_idf_free(idf);

@@ -332,11 +332,13 @@ typedef struct sr_cache_verifier_config {
     char *model_path;        /* NULL = data/cache/verifier.model beside the binary's tree */
     /* A conversation whose assistant turns are byte-identical to the stored
      * entry's (select.h): earlier user turns need context_min_probability
-     * (0.1), the follow-up follow_up_min_probability (0.3) at cosine >=
-     * follow_up_similarity_threshold (0.6). */
+     * (0.1), the follow-up follow_up_min_probability (0.4) at cosine >=
+     * follow_up_similarity_threshold (0.65), scored by the follow-up model
+     * (follow_up_model_path; "" = the hit verifier's model). */
     double context_min_probability;
     double follow_up_min_probability;
     double follow_up_similarity_threshold;
+    char *follow_up_model_path;
     int max_candidates;      /* candidates checked per lookup, 8 */
 } sr_cache_verifier_config;
 

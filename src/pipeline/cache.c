@@ -85,6 +85,7 @@ static void select_input_of(const chat_ctx *c, cache_select_input *in)
     if (in->verifier) { /* the follow-up floors lean on the verifier */
         in->follow_up_threshold = (float)vc->follow_up_similarity_threshold;
         in->follow_up_min_probability = (float)vc->follow_up_min_probability;
+        in->follow_up_verifier = c->gw->follow_up_verifier;
     }
     in->max_verify = vc->max_candidates;
 }

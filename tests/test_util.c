@@ -1,4 +1,4 @@
-/* Tests for src/core/util.c: strict command-line numbers. */
+/* Tests for src/core/util.c: strict command-line numbers, bounded copies and numbers. */
 #include "core/util.h"
 #include "test.h"
 
@@ -32,8 +32,39 @@ static void parse_double_is_strict(void)
     }
 }
 
+/* util_copy_str matches snprintf(dst, size, "%s", src), truncation at a UTF-8 text included. */
+static void copy_str_is_snprintf(void)
+{
+    static const char *const srcs[] = {"", "a", "req-“curly”", "café 😀 中文",
+                                       "exactly-eight!!"};
+    char a[64], b[64];
+    for (size_t i = 0; i < sizeof srcs / sizeof *srcs; i++)
+        for (size_t size = 1; size <= 20; size++) {
+            memset(a, 'x', sizeof a);
+            memset(b, 'x', sizeof b);
+            size_t n = util_copy_str(a, size, srcs[i]);
+            snprintf(b, size, "%s", srcs[i]);
+            CHECK(!memcmp(a, b, sizeof a) && n == strlen(b), "'%s' size %zu: '%s' vs '%s'", srcs[i], size, a, b);
+        }
+    CHECK_EQ_INT(util_copy_str(a, 0, "abc"), 0);
+}
+
+static void fmt_long_is_printf(void)
+{
+    static const long vs[] = {0, 7, -7, 10, 99, 100, 65535, 1234567890L, -2147483648L, 9223372036854775807L,
+                              -9223372036854775807L - 1};
+    for (size_t i = 0; i < sizeof vs / sizeof *vs; i++) {
+        char a[24], b[24];
+        size_t n = util_fmt_long(a, vs[i]);
+        snprintf(b, sizeof b, "%ld", vs[i]);
+        CHECK(!strcmp(a, b) && n == strlen(b), "%s vs %s", a, b);
+    }
+}
+
 int main(void)
 {
+    RUN(fmt_long_is_printf);
+    RUN(copy_str_is_snprintf);
     RUN(parse_int_is_strict);
     RUN(parse_double_is_strict);
     TEST_MAIN_END();

@@ -144,6 +144,29 @@ char *util_read_file(const char *path, size_t *len_out, char *err, size_t errlen
     return p;
 }
 
+size_t util_copy_str(char *dst, size_t size, const char *src)
+{
+    if (!size) return 0;
+    size_t n = strnlen(src, size - 1);
+    memcpy(dst, src, n);
+    dst[n] = 0;
+    return n;
+}
+
+size_t util_fmt_long(char *out, long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    do tmp[n++] = (char)('0' + u % 10);
+    while (u /= 10);
+    size_t len = 0;
+    if (v < 0) out[len++] = '-';
+    while (n) out[len++] = tmp[--n];
+    out[len] = 0;
+    return len;
+}
+
 void util_random_hex(char out[33])
 {
     unsigned char r[16];

@@ -50,6 +50,13 @@ char *util_read_file(const char *path, size_t *len_out, char *err, size_t errlen
 int util_parse_int(const char *s, long lo, long hi, int *out);
 int util_parse_double(const char *s, double lo, double hi, double *out);
 
+/* Copies src into dst[size] like snprintf(dst, size, "%s", src) (at most size - 1 bytes,
+ * always NUL-terminated when size > 0) without the formatting machinery; returns the bytes
+ * copied. For hot paths. */
+size_t util_copy_str(char *dst, size_t size, const char *src);
+/* Writes v in decimal + NUL into out (at least 21 bytes); returns its length ("%ld"). */
+size_t util_fmt_long(char *out, long v);
+
 /* Fills out with 16 random bytes as 32 hex chars + NUL (request ids). */
 void util_random_hex(char out[33]);
 #endif

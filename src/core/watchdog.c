@@ -87,8 +87,10 @@ void watchdog_stage(const char *request_id, const char *stage)
     slot *s = bound;
     if (!s) return;
     pthread_mutex_lock(&s->lock);
-    snprintf(s->request_id, sizeof s->request_id, "%s", request_id ? request_id : "");
-    snprintf(s->stage, sizeof s->stage, "%s", stage ? stage : "");
+    /* six times per request: plain copies, not snprintf (which cost ~10% of a
+     * pass-through request's instructions) */
+    util_copy_str(s->request_id, sizeof s->request_id, request_id ? request_id : "");
+    util_copy_str(s->stage, sizeof s->stage, stage ? stage : "");
     s->stage_ns = now_ns();
     pthread_mutex_unlock(&s->lock);
 }

@@ -134,7 +134,7 @@ static http_request *request_new(http_conn *c)
     r->conn = c;
     r->w = c->w;
     r->start_ns = util_now_ns();
-    snprintf(r->peer, sizeof r->peer, "%s", c->peer);
+    util_copy_str(r->peer, sizeof r->peer, c->peer);
     http_msg_init(&r->m);
     buf_init(&r->extra_headers);
     return r;

@@ -19,6 +19,7 @@
 #include "http/upstream.h"
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/util.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -586,7 +587,13 @@ static int h1_parse_url(const char *url, struct sockaddr_storage *ss, socklen_t 
         return -1; /* a name: curl resolves it without blocking the loop */
     }
     *path = *end == '/' ? end : NULL;
-    snprintf(where, wlen, "%s%s%s:%ld", *h == '[' ? "[" : "", host, *h == '[' ? "]" : "", port);
+    /* "[host]:port" / "host:port", written without snprintf (once per proxied request) */
+    char num[24];
+    size_t wl = util_copy_str(where, wlen, *h == '[' ? "[" : "");
+    wl += util_copy_str(where + wl, wlen - wl, host);
+    wl += util_copy_str(where + wl, wlen - wl, *h == '[' ? "]:" : ":");
+    util_fmt_long(num, port);
+    util_copy_str(where + wl, wlen - wl, num);
     return 0;
 }
 
@@ -1100,7 +1107,7 @@ static upstream_call *h1_start(upstream_client *c, const upstream_request *req,
     call->retry_after_ms = -1;
     h->addr = ss;
     h->alen = alen;
-    snprintf(h->where, sizeof h->where, "%s", where);
+    util_copy_str(h->where, sizeof h->where, where);
     h->connect_timeout_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 2000;
     h->total_timeout_ms = req->total_timeout_ms;
     buf_init(&h->out);
@@ -1119,9 +1126,9 @@ static upstream_call *h1_start(upstream_client *c, const upstream_request *req,
         buf_puts(o, "\r\n");
     }
     char num[32];
-    int nl = snprintf(num, sizeof num, "%zu", req->body_len);
+    size_t nl = util_fmt_long(num, (long)req->body_len);
     buf_puts(o, "Content-Length: ");
-    buf_append(o, num, (size_t)nl);
+    buf_append(o, num, nl);
     buf_puts(o, "\r\n\r\n");
     buf_append(o, req->body, req->body_len);
     h->tmo = evtimer_new(c->base, h1_begin_cb, call);

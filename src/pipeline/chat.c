@@ -101,7 +101,7 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
     buf_init(&c->body);
     const char *rid = http_request_header(req, "x-request-id");
     if (rid && *rid && strlen(rid) < sizeof c->request_id && util_utf8_valid(rid, strlen(rid))) {
-        snprintf(c->request_id, sizeof c->request_id, "%s", rid);
+        util_copy_str(c->request_id, sizeof c->request_id, rid);
     } else {
         char hex[33];
         util_random_hex(hex);

@@ -66,8 +66,8 @@ void chat_account(chat_ctx *c, int status)
     }
     if (c->error_reason)
         metrics_inc(m->request_errors, METRICS_LABELS(model, c->error_reason));
-    char st[8];
-    snprintf(st, sizeof st, "%d", status);
+    char st[24];
+    util_fmt_long(st, status);
     metrics_inc(m->http_requests, METRICS_LABELS("/v1/chat/completions", st));
     record_decision(c, status, total);
 

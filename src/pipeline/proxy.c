@@ -65,7 +65,7 @@ static int on_head(void *arg, int status, const char *content_type)
 {
     chat_ctx *c = arg;
     c->upstream_status = status;
-    snprintf(c->content_type, sizeof c->content_type, "%s", content_type ? content_type : "");
+    util_copy_str(c->content_type, sizeof c->content_type, content_type ? content_type : "");
     long ra = upstream_retry_after_ms(c->up);
     if (ra >= 0 && (c->retry_after_ms < 0 || ra < c->retry_after_ms)) c->retry_after_ms = ra;
     if (status >= 500) {
@@ -266,13 +266,16 @@ void chat_upstream(chat_ctx *c)
         c->attempts++;
         c->retry_this = 0;
         c->upstream_status = 0;
+        /* plain copies where snprintf's "%s%s" was (this runs once per proxied request) */
         char url[1024];
-        snprintf(url, sizeof url, "%s/chat/completions", ep->api_base);
+        size_t ul = util_copy_str(url, sizeof url, ep->api_base);
+        util_copy_str(url + ul, sizeof url - ul, "/chat/completions");
         char auth[1024] = "", rid[128];
         const char *headers[6];
         int nh = 0;
         headers[nh++] = "Content-Type: application/json";
-        snprintf(rid, sizeof rid, "x-request-id: %s", c->request_id);
+        size_t rl = util_copy_str(rid, sizeof rid, "x-request-id: ");
+        util_copy_str(rid + rl, sizeof rid - rl, c->request_id);
         headers[nh++] = rid;
         if (ep->api_key) {
             snprintf(auth, sizeof auth, "Authorization: Bearer %s", ep->api_key);

@@ -133,7 +133,7 @@ int chat_validate(chat_ctx *c)
         return -1;
     }
     parse_cache_control(c);
-    snprintf(c->requested_model, sizeof c->requested_model, "%s", model->valuestring);
+    util_copy_str(c->requested_model, sizeof c->requested_model, model->valuestring);
     c->is_auto = config_is_auto_model(c->cfg, model->valuestring);
     if (!c->is_auto && config_find_model(c->cfg, model->valuestring) < 0) {
         buf names;

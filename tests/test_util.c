@@ -1,6 +1,8 @@
-/* Tests for src/core/util.c: strict command-line numbers, bounded copies and numbers. */
+/* Tests for src/core/util.c: strict command-line numbers, request ids, bounded copies. */
 #include "core/util.h"
 #include "test.h"
+
+#include <pthread.h>
 
 static void parse_int_is_strict(void)
 {
@@ -30,6 +32,49 @@ static void parse_double_is_strict(void)
         d = 7;
         CHECK(util_parse_double(bad[i], 0, 1, &d) == -1 && d == 7, "'%s' accepted (%g)", bad[i], d);
     }
+}
+
+static int is_hex32(const char *s)
+{
+    for (int i = 0; i < 32; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+    return s[32] == 0;
+}
+
+static int cmp_id(const void *a, const void *b) { return memcmp(a, b, 33); }
+
+#define IDS_PER_THREAD 100000
+static char (*ids)[33];
+
+static void *make_ids(void *arg)
+{
+    char (*out)[33] = arg;
+    for (int i = 0; i < IDS_PER_THREAD; i++) util_request_id(out[i]);
+    return NULL;
+}
+
+/* Ids from several threads (each its own random prefix and counter) never repeat, and all
+ * are 32 lower-case hex chars. */
+static void request_ids_are_unique(void)
+{
+    enum { THREADS = 4 };
+    ids = malloc(sizeof *ids * IDS_PER_THREAD * THREADS);
+    CHECK(ids != NULL, "out of memory");
+    if (!ids) return;
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++) pthread_create(&t[i], NULL, make_ids, ids + (size_t)i * IDS_PER_THREAD);
+    for (int i = 0; i < THREADS; i++) pthread_join(t[i], NULL);
+    size_t n = (size_t)IDS_PER_THREAD * THREADS, bad = 0, dup = 0;
+    for (size_t i = 0; i < n; i++) bad += !is_hex32(ids[i]);
+    qsort(ids, n, sizeof *ids, cmp_id);
+    for (size_t i = 1; i < n; i++) dup += !memcmp(ids[i - 1], ids[i], 33);
+    CHECK(bad == 0, "%zu ids are not 32 hex chars (first: %.40s)", bad, ids[0]);
+    CHECK(dup == 0, "%zu duplicate ids among %zu", dup, n);
+    /* the threads drew different prefixes (the first 16 hex chars) */
+    int prefixes = 1;
+    for (size_t i = 1; i < n; i++) prefixes += memcmp(ids[i - 1], ids[i], 16) != 0;
+    CHECK_EQ_INT(prefixes, THREADS);
+    free(ids);
 }
 
 /* util_copy_str matches snprintf(dst, size, "%s", src), truncation at a UTF-8 text included. */
@@ -64,6 +109,7 @@ static void fmt_long_is_printf(void)
 int main(void)
 {
     RUN(fmt_long_is_printf);
+    RUN(request_ids_are_unique);
     RUN(copy_str_is_snprintf);
     RUN(parse_int_is_strict);
     RUN(parse_double_is_strict);

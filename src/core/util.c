@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <time.h>
 
 uint64_t util_now_ns(void)
@@ -153,6 +154,16 @@ size_t util_copy_str(char *dst, size_t size, const char *src)
     return n;
 }
 
+/* splitmix64's finaliser: spreads the clock fallback's few changing bits */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
 size_t util_fmt_long(char *out, long v)
 {
     char tmp[24];
@@ -167,13 +178,25 @@ size_t util_fmt_long(char *out, long v)
     return len;
 }
 
-void util_random_hex(char out[33])
+void util_request_id(char out[33])
 {
+    static _Thread_local uint64_t prefix, counter;
+    static _Thread_local int seeded;
+    if (!seeded) {
+        unsigned char r[8];
+        if (RAND_bytes(r, sizeof r) == 1) {
+            memcpy(&prefix, r, sizeof prefix);
+        } else { /* never fatal for an id: the clock, the process and the thread */
+            static _Thread_local char here;
+            prefix = mix64(util_now_ns() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)&here);
+        }
+        seeded = 1;
+    }
     unsigned char r[16];
-    if (RAND_bytes(r, sizeof r) != 1) {
-        /* never fatal for an id: fall back to the clock */
-        uint64_t t = util_now_ns();
-        for (int i = 0; i < 16; i++) r[i] = (unsigned char)(t >> ((i % 8) * 8)) ^ (unsigned char)i;
+    uint64_t n = ++counter;
+    for (int i = 0; i < 8; i++) {
+        r[i] = (unsigned char)(prefix >> (56 - 8 * i));
+        r[8 + i] = (unsigned char)(n >> (56 - 8 * i));
     }
     codec_hex_encode(r, sizeof r, out);
 }

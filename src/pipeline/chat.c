@@ -103,9 +103,8 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
     if (rid && *rid && strlen(rid) < sizeof c->request_id && util_utf8_valid(rid, strlen(rid))) {
         util_copy_str(c->request_id, sizeof c->request_id, rid);
     } else {
-        char hex[33];
-        util_random_hex(hex);
-        snprintf(c->request_id, sizeof c->request_id, "req-%s", hex);
+        memcpy(c->request_id, "req-", 4);
+        util_request_id(c->request_id + 4);
     }
     http_add_header(req, "x-request-id", c->request_id);
     watchdog_stage(c->request_id, "validate");

@@ -26,6 +26,7 @@ static const command commands[] = {
     {"serve", "-c FILE", "run the router (API, /metrics, /dashboard)", gateway_serve_main},
     {"check-config", "-c FILE", "validate a config file: every problem, or a summary", cli_check_config},
     {"config-reference", "", "print every configuration key (markdown)", cli_config_reference},
+    {"reason-codes", "", "print every reason code of errors and degraded features (markdown)", cli_reason_codes},
     {"cache", "stats|export|import|clear -p FILE", "maintain a cache persist file offline", cli_cache},
     {"embed", "[--sim] TEXT...", "print embeddings (or similarities) of texts", cli_embed},
     {"classify", "[-c FILE] TEXT...", "show the routing decision for texts", cli_classify},

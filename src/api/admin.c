@@ -57,7 +57,7 @@ static int query_param(const char *q, const char *name, char *out, size_t outlen
 
 static void respond_buf(http_request *req, int status, const char *ctype, buf *b)
 {
-    if (b->oom) http_respond_error(req, 500, "Out of memory while writing the answer.", NULL, NULL);
+    if (b->oom) http_respond_error(req, 500, "Out of memory while writing the answer.", NULL, "out_of_memory");
     else http_respond(req, status, ctype, b->data ? b->data : "", b->len);
 }
 
@@ -183,7 +183,7 @@ static int handle_cache(http_request *req, gateway *gw, const sr_config *cfg, co
         if (n < 0) {
             char msg[320];
             snprintf(msg, sizeof msg, "The export failed: %s.", err);
-            http_respond_error(req, 500, msg, NULL, NULL);
+            http_respond_error(req, 500, msg, NULL, "export_failed");
             st = 500;
         } else {
             char cnt[32];

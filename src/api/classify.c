@@ -13,7 +13,8 @@
 
 static int error_out(buf *out, int status, const char *msg, const char *param)
 {
-    api_error_json(out, msg, api_error_type_for_status(status), param, NULL);
+    api_error_json(out, msg, api_error_type_for_status(status), param,
+                   status >= 500 ? "classification_failed" : "invalid_value");
     return status;
 }
 

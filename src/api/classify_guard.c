@@ -16,7 +16,8 @@
 static int fail(buf *out, int status, const char *msg, const char *param)
 {
     buf_reset(out);
-    api_error_json(out, msg, api_error_type_for_status(status), param, NULL);
+    api_error_json(out, msg, api_error_type_for_status(status), param,
+                   status >= 500 ? "out_of_memory" : "invalid_value");
     return status;
 }
 

@@ -174,7 +174,7 @@ int dashboard_handle(http_request *req, gateway *gw, const char *path)
         dashboard_stats_json(gw, http_request_query(req), &b);
         http_add_header(req, "Cache-Control", "no-store");
         int st = b.oom ? 500 : 200;
-        if (b.oom) http_respond_error(req, 500, "Out of memory while writing the stats.", NULL, NULL);
+        if (b.oom) http_respond_error(req, 500, "Out of memory while writing the stats.", NULL, "out_of_memory");
         else http_respond(req, 200, "application/json", b.data, b.len);
         buf_free(&b);
         return st;

@@ -11,7 +11,8 @@
 static int fail(buf *out, int status, const char *msg, const char *param, const char *code)
 {
     buf_reset(out);
-    api_error_json(out, msg, api_error_type_for_status(status), param, code);
+    api_error_json(out, msg, api_error_type_for_status(status), param,
+                   code ? code : status >= 500 ? "embedding_failed" : "invalid_value");
     return status;
 }
 

@@ -73,10 +73,10 @@ static gateway_runtime *runtime_new(gateway *gw, sr_config *cfg)
     if (cfg->n_categories > 0 || cfg->n_keyword_rules > 0) {
         char err[512];
         if (!gw->embed) {
-            log_warn("routing: no embedding model, so automatic routing uses default_model '%s'",
+            log_warn("[routing_degraded] routing: no embedding model, so automatic routing uses default_model '%s'",
                      cfg->default_model);
         } else if (!(rt->route = route_engine_new(cfg, gw->embed, err, sizeof err))) {
-            log_error("routing engine not built (%s); automatic routing uses default_model '%s'", err,
+            log_error("[routing_degraded] routing engine not built (%s); automatic routing uses default_model '%s'", err,
                       cfg->default_model);
         }
     }
@@ -87,10 +87,10 @@ static gateway_runtime *runtime_new(gateway *gw, sr_config *cfg)
                              : NULL;
         rt->jailbreak = jailbreak_load(ex, gw->embed, err, sizeof err);
         if (!rt->jailbreak) {
-            log_warn("jailbreak exemplars not loaded (%s); the prompt guard uses its pattern signals only", err);
+            log_warn("[jailbreak_exemplars_unavailable] jailbreak exemplars not loaded (%s); the prompt guard uses its pattern signals only", err);
             rt->jailbreak = jailbreak_load(NULL, NULL, err, sizeof err);
         }
-        if (!rt->jailbreak) log_error("prompt guard not available: %s", err);
+        if (!rt->jailbreak) log_error("[prompt_guard_unavailable] prompt guard not available: %s", err);
     }
     return rt;
 }
@@ -108,7 +108,7 @@ int gateway_reload_errors(gateway *gw, config_errors *errs)
 {
     sr_config *next = config_load(gw->config_path, errs);
     if (!next) {
-        log_error("config reload rejected; the running configuration stays:");
+        log_error("[reload_rejected] config reload rejected; the running configuration stays:");
         config_errors_print(errs, stderr);
         metrics_inc(gw->metrics->config_reloads, METRICS_LABELS("rejected"));
         return -1;
@@ -116,7 +116,7 @@ int gateway_reload_errors(gateway *gw, config_errors *errs)
     if (errs->n_warnings) config_errors_print(errs, stderr);
     gateway_runtime *rt = runtime_new(gw, next);
     if (!rt) {
-        log_error("config reload rejected: out of memory");
+        log_error("[reload_rejected] config reload rejected: out of memory");
         metrics_inc(gw->metrics->config_reloads, METRICS_LABELS("rejected"));
         return -1;
     }
@@ -135,7 +135,7 @@ int gateway_reload_errors(gateway *gw, config_errors *errs)
 static void respond_json(http_request *req, int status, buf *b)
 {
     if (b->oom) {
-        http_respond_error(req, 500, "Out of memory while writing the response.", NULL, NULL);
+        http_respond_error(req, 500, "Out of memory while writing the response.", NULL, "out_of_memory");
         return;
     }
     http_respond(req, status, "application/json", b->data, b->len);
@@ -321,7 +321,7 @@ static int handle_guard_api(http_request *req, gateway *gw, gateway_worker *wk, 
         st = d ? classify_security_api_handle(body, len, d, have_embed ? embed_for_api : NULL, wk,
                                               (float)rt->config->prompt_guard.threshold, &out)
                : 500;
-        if (!d) api_error_json(&out, "The jailbreak detector could not be created.", "server_error", NULL, NULL);
+        if (!d) api_error_json(&out, "The jailbreak detector could not be created.", "server_error", NULL, "guard_not_available");
         jailbreak_free(fallback);
         gateway_runtime_release(rt);
     }
@@ -470,7 +470,7 @@ static void watchdog_changed(const watchdog_report *r, void *arg)
         char w[16];
         snprintf(w, sizeof w, "%d", r->slot);
         metrics_inc(gw->metrics->watchdog_stalls, METRICS_LABELS(w));
-        log_error("watchdog: worker %d has not turned its event loop for %.1f s; request %s, stage %s "
+        log_error("[watchdog_stall] watchdog: worker %d has not turned its event loop for %.1f s; request %s, stage %s "
                   "(entered %.1f s ago); its connections wait, /ready answers 503",
                   r->slot, r->seconds, r->request_id[0] ? r->request_id : "(none)",
                   r->stage[0] ? r->stage : "(none)", r->stage_seconds);
@@ -545,7 +545,7 @@ static int load_models(gateway *gw, const sr_config *cfg)
                      embed_precision_name(embed_model_precision(gw->embed)),
                      (double)(util_now_ns() - t0) / 1e6);
         else
-            log_error("embedding model not loaded (%s): semantic cache tier, classifier and "
+            log_error("[embedding_model_unavailable] embedding model not loaded (%s): semantic cache tier, classifier and "
                       "similarity guards are off; run scripts/fetch-model.sh",
                       err);
     }
@@ -554,7 +554,7 @@ static int load_models(gateway *gw, const sr_config *cfg)
         const char *vp = vc->model_path ? vc->model_path : "config/cache_verifier.model";
         gw->verifier = cache_verifier_load(config_resolve_path(cfg, vp, path, sizeof path), err, sizeof err);
         if (!gw->verifier)
-            log_error("cache hit verifier not loaded (%s): semantic hits are decided by the similarity "
+            log_error("[verifier_unavailable] cache hit verifier not loaded (%s): semantic hits are decided by the similarity "
                       "threshold alone",
                       err);
         const char *fp = vc->follow_up_model_path;
@@ -562,7 +562,7 @@ static int load_models(gateway *gw, const sr_config *cfg)
             gw->follow_up_verifier =
                 cache_verifier_load(config_resolve_path(cfg, fp, path, sizeof path), err, sizeof err);
             if (!gw->follow_up_verifier)
-                log_error("cache follow-up model not loaded (%s): the hit verifier's model scores "
+                log_error("[verifier_unavailable] cache follow-up model not loaded (%s): the hit verifier's model scores "
                           "follow-ups in the same conversation state",
                           err);
         }
@@ -572,7 +572,7 @@ static int load_models(gateway *gw, const sr_config *cfg)
         const sr_semantic_cache_config *sc = &cfg->semantic_cache;
         int hybrid = sc->backend_type == SR_CACHE_HYBRID;
         if (!gw->embed) {
-            log_error("semantic_cache.backend_type %s needs the embedding model (not loaded): the cache is off",
+            log_error("[cache_unavailable] semantic_cache.backend_type %s needs the embedding model (not loaded): the cache is off",
                       hybrid ? "hybrid" : "milvus");
         } else {
             milvus_options mo = {0};
@@ -600,11 +600,11 @@ static int load_models(gateway *gw, const sr_config *cfg)
                 gw->backend = milvus_backend_open(&mo, &degraded, err, sizeof err);
             }
             if (!gw->backend) {
-                log_error("%s cache: %s", hybrid ? "hybrid" : "milvus", err);
+                log_error("[cache_backend_misconfigured] %s cache: %s", hybrid ? "hybrid" : "milvus", err);
                 return -1;
             }
             if (degraded)
-                log_warn("milvus cache: not answering at start (%s); requests are cache misses until it does "
+                log_warn("[milvus_unavailable] milvus cache: not answering at start (%s); requests are cache misses until it does "
                          "(retried every second)",
                          err);
         }
@@ -633,9 +633,9 @@ static int load_models(gateway *gw, const sr_config *cfg)
                                                                   : HNSW_STORE_F32;
         o.persist_path = sc->persist_path ? config_resolve_path(cfg, sc->persist_path, path, sizeof path) : NULL;
         gw->cache = cache_open(&o, err, sizeof err);
-        if (!gw->cache) log_error("semantic cache not available (%s); requests go upstream", err);
+        if (!gw->cache) log_error("[cache_unavailable] semantic cache not available (%s); requests go upstream", err);
         else if (!(gw->memory_backend = cache_backend_memory(gw->cache))) {
-            log_error("semantic cache off: out of memory at start");
+            log_error("[cache_unavailable] semantic cache off: out of memory at start");
             cache_close(gw->cache);
             gw->cache = NULL;
         }
@@ -763,7 +763,7 @@ static void *probe_thread(void *arg)
                 if (i < sizeof warned && warned[i]) log_info("endpoint '%s' at %s answers now", ep->name, ep->api_base);
             } else if (i < sizeof warned && !warned[i]) {
                 warned[i] = 1;
-                log_warn("endpoint '%s' at %s does not answer (%s): requests for its models fail with 502 "
+                log_warn("[endpoint_not_answering] endpoint '%s' at %s does not answer (%s): requests for its models fail with 502 "
                          "until a model server runs there (make demo starts test servers; or edit "
                          "vllm_endpoints in %s)",
                          ep->name, ep->api_base, err, cfg->path);
@@ -816,11 +816,11 @@ int gateway_serve_main(int argc, char **argv)
             int hi = !strcmp(opt, "--workers") ? 1024 : 65535;
             int *dst = !strcmp(opt, "--port") ? &port : !strcmp(opt, "--metrics-port") ? &metrics_port : &workers;
             if (util_parse_int(v, 0, hi, dst)) {
-                fprintf(stderr, "semrouter serve: %s must be a whole number from 0 to %d, got '%s'\n", opt, hi, v);
+                fprintf(stderr, "semrouter serve: [usage] %s must be a whole number from 0 to %d, got '%s'\n", opt, hi, v);
                 return 2;
             }
         } else {
-            fprintf(stderr, "semrouter serve: unknown argument '%s'\n", argv[i]);
+            fprintf(stderr, "semrouter serve: [usage] unknown argument '%s'\n", argv[i]);
             serve_usage(stderr);
             return 2;
         }
@@ -833,7 +833,7 @@ int gateway_serve_main(int argc, char **argv)
      * such as OpenBLAS start threads before main, with no signal blocked, so
      * sigwait() in one thread cannot own them), and only writes one byte. */
     if (pipe2(signal_pipe, O_CLOEXEC)) {
-        fprintf(stderr, "semrouter: cannot create the signal pipe: %s\n", strerror(errno));
+        fprintf(stderr, "semrouter: [start_failed] cannot create the signal pipe: %s\n", strerror(errno));
         return 1;
     }
     struct sigaction sa;
@@ -853,7 +853,7 @@ int gateway_serve_main(int argc, char **argv)
     config_errors_init(&errs);
     sr_config *cfg = config_load(path, &errs);
     if (!cfg) {
-        fprintf(stderr, "semrouter: refusing to start, %s is not valid:\n", path);
+        fprintf(stderr, "semrouter: [config_invalid] refusing to start, %s is not valid:\n", path);
         config_errors_print(&errs, stderr);
         config_errors_free(&errs);
         return 1;
@@ -867,12 +867,12 @@ int gateway_serve_main(int argc, char **argv)
     gw.adapt = adapt_new();
     gw.started_ms = (int64_t)util_unix_time() * 1000;
     if (!gw.balancer || !gw.metrics || !gw.stats || !gw.limits) {
-        fprintf(stderr, "semrouter: out of memory at start\n");
+        fprintf(stderr, "semrouter: [start_failed] out of memory at start\n");
         serve_teardown(&gw, cfg);
         return 1;
     }
     if (load_models(&gw, cfg)) {
-        fprintf(stderr, "semrouter: refusing to start: the semantic cache backend is misconfigured (see above)\n");
+        fprintf(stderr, "semrouter: [cache_backend_misconfigured] refusing to start: the semantic cache backend is misconfigured (see above)\n");
         serve_teardown(&gw, cfg);
         return 1;
     }
@@ -880,7 +880,7 @@ int gateway_serve_main(int argc, char **argv)
     config_retain(cfg); /* the runtime takes one reference; serve keeps using cfg below */
     gw.runtime = runtime_new(&gw, cfg);
     if (!gw.runtime) {
-        fprintf(stderr, "semrouter: out of memory at start\n");
+        fprintf(stderr, "semrouter: [start_failed] out of memory at start\n");
         serve_teardown(&gw, cfg);
         return 1;
     }
@@ -905,7 +905,7 @@ int gateway_serve_main(int argc, char **argv)
     char err[512];
     gw.server = http_server_new(&o, err, sizeof err);
     if (!gw.server) {
-        fprintf(stderr, "semrouter: %s\n", err);
+        fprintf(stderr, "semrouter: [listen_failed] %s\n", err);
         serve_teardown(&gw, cfg);
         return 1;
     }
@@ -913,7 +913,7 @@ int gateway_serve_main(int argc, char **argv)
         gw.watchdog = watchdog_new(http_server_workers(gw.server), cfg->server.watchdog_seconds,
                                    watchdog_changed, &gw);
         if (!gw.watchdog || watchdog_start(gw.watchdog)) {
-            fprintf(stderr, "semrouter: cannot start the watchdog\n");
+            fprintf(stderr, "semrouter: [start_failed] cannot start the watchdog\n");
             serve_teardown(&gw, cfg);
         return 1;
         }
@@ -926,7 +926,7 @@ int gateway_serve_main(int argc, char **argv)
 
     pthread_t loop_thread;
     if (pthread_create(&loop_thread, NULL, server_thread, gw.server)) {
-        fprintf(stderr, "semrouter: cannot start the server thread\n");
+        fprintf(stderr, "semrouter: [start_failed] cannot start the server thread\n");
         return 1;
     }
     endpoint_probe probe = {.gw = &gw};

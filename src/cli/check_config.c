@@ -1,8 +1,10 @@
 /* check_config.c - `semrouter check-config -c FILE`: load and validate a config
  * file, print every problem (FILE:LINE: sentence) or "FILE: OK" with a summary;
- * `semrouter config-reference`: the reference generated from the loader's tables. */
+ * `semrouter config-reference`: the reference generated from the loader's tables;
+ * `semrouter reason-codes`: the reason-code table (core/reason.h). */
 #include "cli/cli.h"
 #include "config/config.h"
+#include "core/reason.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -56,15 +58,30 @@ int cli_check_config(int argc, char **argv)
     return 0;
 }
 
-int cli_config_reference(int argc, char **argv)
+/* A command that prints a generated markdown document and takes no arguments. */
+static int print_generated(int argc, char **argv, const char *about, void (*print)(FILE *))
 {
     if (argc > 1) {
         FILE *out = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ? stdout : stderr;
-        fprintf(out, "usage: semrouter config-reference\n\n"
-                     "Prints the configuration reference (markdown tables: every key, its type,\n"
-                     "default, range and meaning), generated from the loader's own tables.\n");
+        fprintf(out, "usage: semrouter %s\n\n%s", argv[0], about);
         return out == stdout ? 0 : 2;
     }
-    config_reference_print(stdout);
+    print(stdout);
     return 0;
+}
+
+int cli_config_reference(int argc, char **argv)
+{
+    return print_generated(argc, argv,
+                           "Prints the configuration reference (markdown tables: every key, its type,\n"
+                           "default, range and meaning), generated from the loader's own tables.\n",
+                           config_reference_print);
+}
+
+int cli_reason_codes(int argc, char **argv)
+{
+    return print_generated(argc, argv,
+                           "Prints every reason code a client or an operator can see (markdown table: code,\n"
+                           "HTTP status, where it shows, what happened and what to do).\n",
+                           reason_codes_print);
 }

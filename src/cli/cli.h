@@ -13,6 +13,8 @@
 int cli_check_config(int argc, char **argv);
 /* `semrouter config-reference` (check_config.c) */
 int cli_config_reference(int argc, char **argv);
+/* `semrouter reason-codes` (check_config.c): the reason-code table (core/reason.h) */
+int cli_reason_codes(int argc, char **argv);
 /* `semrouter cache stats|export|import|clear|replay|assemble` (cache.c) */
 int cli_cache(int argc, char **argv);
 /* `semrouter embed [--sim] TEXT...` (embed.c) */

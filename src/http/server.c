@@ -292,7 +292,7 @@ static void conn_parse(http_conn *c)
         if (evbuffer_get_length(in) == 0) return;
         c->req = request_new(c);
         if (!c->req) {
-            conn_fail(c, 500, http_parse_status_message(500), NULL);
+            conn_fail(c, 500, http_parse_status_message(500), "out_of_memory");
             return;
         }
         http_parser_reset(&c->parser);
@@ -307,7 +307,12 @@ static void conn_parse(http_conn *c)
         conn_dispatch(c);
         return;
     }
-    conn_fail(c, st, http_parse_status_message(st), st == 413 ? "request_too_large" : NULL);
+    conn_fail(c, st, http_parse_status_message(st),
+              st == 413   ? "request_too_large"
+              : st == 431 ? "headers_too_large"
+              : st == 501 ? "unsupported_transfer_encoding"
+              : st == 500 ? "out_of_memory"
+                          : "malformed_request");
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg)

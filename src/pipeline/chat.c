@@ -84,7 +84,7 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
 {
     chat_ctx *c = calloc(1, sizeof *c);
     if (!c) {
-        http_respond_error(req, 500, "Out of memory.", NULL, NULL);
+        http_respond_error(req, 500, "Out of memory.", NULL, "out_of_memory");
         return;
     }
     c->stage = CHAT_STAGE_VALIDATE;
@@ -109,7 +109,7 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
     http_add_header(req, "x-request-id", c->request_id);
     watchdog_stage(c->request_id, "validate");
     if (!wk || !wk->upstream) {
-        chat_fail(c, 500, "The worker has no upstream client.", NULL, NULL, "serialization_error");
+        chat_fail(c, 500, "The worker has no upstream client.", NULL, "no_upstream_client", "serialization_error");
         return;
     }
     if (chat_validate(c)) return;

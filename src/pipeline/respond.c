@@ -93,7 +93,7 @@ void chat_respond_cached(chat_ctx *c, const char *body, size_t len, float simila
             http_stream_write(c->req, sse.data, sse.len);
             http_stream_end(c->req);
         } else {
-            http_respond_error(c->req, 500, "The cached answer could not be replayed.", NULL, NULL);
+            http_respond_error(c->req, 500, "The cached answer could not be replayed.", NULL, "cache_replay_failed");
         }
         buf_free(&sse);
     } else {

@@ -198,7 +198,7 @@ void chat_route(chat_ctx *c)
     if (changed) {
         c->upstream_body = cJSON_PrintUnformatted(c->json);
         if (!c->upstream_body) {
-            chat_fail(c, 500, "Out of memory.", NULL, NULL, "serialization_error");
+            chat_fail(c, 500, "Out of memory.", NULL, "out_of_memory", "serialization_error");
             return;
         }
         c->upstream_len = strlen(c->upstream_body);

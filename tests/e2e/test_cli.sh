@@ -18,7 +18,7 @@ rc=$?
 check cli_no_args_exit_2 '[ $rc = 2 ] && [ ! -s "$tmp/out" ]'
 sed -n '/^commands:/,/^$/p' "$tmp/err" | awk 'NR > 1 && NF { print $1 }' >"$tmp/listed"
 check cli_lists_every_command --why "listed: $(tr '\n' ' ' <"$tmp/listed")" \
-    '[ "$(sort "$tmp/listed" | tr "\n" " ")" = "cache check-config classify config-reference embed serve train-classifier train-router train-verifier version " ]'
+    '[ "$(sort "$tmp/listed" | tr "\n" " ")" = "cache check-config classify config-reference embed reason-codes serve train-classifier train-router train-verifier version " ]'
 # every command the binary dispatches is listed: each listed one answers --help, and a name
 # that is not listed is refused with the same list
 bad=

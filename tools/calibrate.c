@@ -10,6 +10,7 @@
  *                  [--step 0.01] [--limit N] PAIRS.csv */
 #include "embed/embed.h"
 #include "core/util.h"
+#include "cli/train.h"
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,54 +21,6 @@ typedef struct pair {
     int dup;
     float sim;
 } pair;
-
-/* Parses one CSV record starting at *p (quoted fields may hold commas, "" and
- * newlines); fills up to max fields (malloc'd). Returns the field count, 0 at
- * the end of input. */
-static int csv_record(const char **p, const char *end, char **fields, int max)
-{
-    const char *s = *p;
-    if (s >= end) return 0;
-    int n = 0;
-    for (;;) {
-        size_t cap = 64, len = 0;
-        char *f = malloc(cap);
-        if (!f) return -1;
-        if (s < end && *s == '"') {
-            s++;
-            while (s < end) {
-                if (*s == '"') {
-                    if (s + 1 < end && s[1] == '"')
-                        s++;
-                    else {
-                        s++;
-                        break;
-                    }
-                }
-                if (len + 2 > cap) f = realloc(f, cap *= 2);
-                f[len++] = *s++;
-            }
-        }
-        while (s < end && *s != ',' && *s != '\n' && *s != '\r') {
-            if (len + 2 > cap) f = realloc(f, cap *= 2);
-            f[len++] = *s++;
-        }
-        f[len] = 0;
-        if (n < max)
-            fields[n++] = f;
-        else
-            free(f);
-        if (s < end && *s == ',') {
-            s++;
-            continue;
-        }
-        if (s < end && *s == '\r') s++;
-        if (s < end && *s == '\n') s++;
-        break;
-    }
-    *p = s;
-    return n;
-}
 
 static embed_model *model;
 static pair *pairs;
@@ -150,7 +103,7 @@ int main(int argc, char **argv)
     }
     const char *p = text, *end = text + len;
     char *f[8];
-    int nf = csv_record(&p, end, f, 8), c1 = -1, c2 = -1, cd = -1;
+    int nf = route_csv_record(&p, end, f, 8), c1 = -1, c2 = -1, cd = -1;
     for (int i = 0; i < nf; i++) {
         if (!strcmp(f[i], "question1")) c1 = i;
         if (!strcmp(f[i], "question2")) c2 = i;
@@ -163,7 +116,7 @@ int main(int argc, char **argv)
     }
     int cap = 1024, bad = 0;
     pairs = malloc((size_t)cap * sizeof *pairs);
-    while ((!limit || n_pairs < limit) && (nf = csv_record(&p, end, f, 8)) > 0) {
+    while ((!limit || n_pairs < limit) && (nf = route_csv_record(&p, end, f, 8)) > 0) {
         if (nf > c1 && nf > c2 && nf > cd && (!strcmp(f[cd], "0") || !strcmp(f[cd], "1"))) {
             if (n_pairs == cap) pairs = realloc(pairs, (size_t)(cap *= 2) * sizeof *pairs);
             pairs[n_pairs].q1 = strdup(f[c1]);

@@ -167,6 +167,56 @@ typedef struct hashed {
     int idx;
 } hashed;
 
+int route_csv_record(const char **p, const char *end, char **fields, int max)
+{
+    const char *s = *p;
+    if (s >= end) return 0;
+    int n = 0;
+    for (;;) {
+        size_t cap = 64, len = 0;
+        char *f = malloc(cap);
+        if (!f) return -1;
+        int quoted = s < end && *s == '"';
+        if (quoted) s++;
+        while (s < end) {
+            if (quoted && *s == '"') {
+                if (s + 1 < end && s[1] == '"') {
+                    s++;
+                } else {
+                    s++;
+                    quoted = 0;
+                    continue;
+                }
+            } else if (!quoted && (*s == ',' || *s == '\n' || *s == '\r')) {
+                break;
+            }
+            if (len + 2 > cap) {
+                char *nf = realloc(f, cap *= 2);
+                if (!nf) {
+                    free(f);
+                    return -1;
+                }
+                f = nf;
+            }
+            f[len++] = *s++;
+        }
+        f[len] = 0;
+        if (n < max)
+            fields[n++] = f;
+        else
+            free(f);
+        if (s < end && *s == ',') {
+            s++;
+            continue;
+        }
+        if (s < end && *s == '\r') s++;
+        if (s < end && *s == '\n') s++;
+        break;
+    }
+    *p = s;
+    return n;
+}
+
 static int hashed_cmp(const void *a, const void *b)
 {
     return memcmp(((const hashed *)a)->h, ((const hashed *)b)->h, 32);

@@ -51,6 +51,10 @@ int route_dataset_load_tsv(route_dataset *d, const char *path, float weight, int
 /* One RFC 4180 field at *p (quoted fields may hold "" and newlines): a malloc'd
  * copy; *p moves past the field and its separator; *eol set at the record end. */
 char *route_csv_field(const char **p, int *eol);
+/* One RFC 4180 record from *p (text up to end, not NUL-terminated): up to max fields, each a
+ * malloc'd copy (further fields are dropped); *p moves past the record and its line end
+ * (LF or CRLF). Returns the field count, 0 at the end of the text, -1 when memory ran out. */
+int route_csv_record(const char **p, const char *end, char **fields, int max);
 
 /* The question stem of an MMLU prompt: the text before the "A. ..." options
  * and without the trailing "Answer:". Returns its length (text is not copied). */

@@ -15,6 +15,7 @@
  * verifier (a pair is a hit when cosine >= --floor and probability >= p). */
 #include "cli/cli.h"
 #include "cache/verify.h"
+#include "cli/train.h"
 #include "core/util.h"
 #include "embed/embed.h"
 #include <cblas.h>
@@ -34,57 +35,6 @@ typedef struct pair {
 
 static float *vecs; /* n x 2 x dim */
 static int vdim;
-
-/* One CSV record from *p; fields malloc'd. Returns the field count, 0 at the end. */
-static int csv_record(const char **p, const char *end, char **fields, int max)
-{
-    const char *s = *p;
-    if (s >= end) return 0;
-    int n = 0;
-    for (;;) {
-        size_t cap = 64, len = 0;
-        char *f = malloc(cap);
-        if (!f) return -1;
-        int quoted = s < end && *s == '"';
-        if (quoted) s++;
-        while (s < end) {
-            if (quoted && *s == '"') {
-                if (s + 1 < end && s[1] == '"') {
-                    s++;
-                } else {
-                    s++;
-                    quoted = 0;
-                    continue;
-                }
-            } else if (!quoted && (*s == ',' || *s == '\n' || *s == '\r')) {
-                break;
-            }
-            if (len + 2 > cap) {
-                char *nf = realloc(f, cap *= 2);
-                if (!nf) {
-                    free(f);
-                    return -1;
-                }
-                f = nf;
-            }
-            f[len++] = *s++;
-        }
-        f[len] = 0;
-        if (n < max)
-            fields[n++] = f;
-        else
-            free(f);
-        if (s < end && *s == ',') {
-            s++;
-            continue;
-        }
-        if (s < end && *s == '\r') s++;
-        if (s < end && *s == '\n') s++;
-        break;
-    }
-    *p = s;
-    return n;
-}
 
 static uint64_t mix(uint64_t h, const char *s)
 {
@@ -115,7 +65,7 @@ static pair *read_pairs(const char *path, unsigned seed, int *n_out, char *err, 
     if (!text) return NULL;
     const char *p = text, *end = text + len;
     char *f[3];
-    int n = csv_record(&p, end, f, 3);
+    int n = route_csv_record(&p, end, f, 3);
     for (int i = 0; i < n; i++)
         free(f[i]);
     if (n != 3) {
@@ -125,7 +75,7 @@ static pair *read_pairs(const char *path, unsigned seed, int *n_out, char *err, 
     }
     int cap = 1024, m = 0, line = 1;
     pair *v = malloc(sizeof *v * (size_t)cap);
-    while (v && (n = csv_record(&p, end, f, 3)) > 0) {
+    while (v && (n = route_csv_record(&p, end, f, 3)) > 0) {
         line++;
         if (n != 3 || (strcmp(f[2], "0") && strcmp(f[2], "1"))) {
             fprintf(stderr, "train-verifier: %s line %d skipped (need 3 fields, label 0 or 1)\n",

@@ -1,7 +1,7 @@
 /* test_sse.c - the Server-Sent Events writer and reader (src/core/sse.c): what the writer
  * writes, the reader reads back whole however the bytes are cut; line ends, comments, event
  * fields and multi-line data follow the event-stream rules; limits stop the reader with a
- * sentence; a callback can stop it. */
+ * sentence; a callback can stop it; the relay's whole-event length (sse_whole_events_len). */
 #include "core/sse.h"
 #include "test.h"
 
@@ -189,6 +189,39 @@ static void callback_stops_the_reader(void)
     buf_free(&s.log);
 }
 
+/* sse_whole_events_len: the stream relay passes on whole events only */
+static size_t len_of(const char *s) { return sse_whole_events_len(s, strlen(s)); }
+
+static void whole_events_lf(void)
+{
+    const char *ev = "data: {\"choices\":[{\"delta\":{\"content\":\"’hi 😀\"}}]}\n\n";
+    CHECK_EQ_INT(len_of(ev), strlen(ev));
+    char two[256];
+    snprintf(two, sizeof two, "%s%s", ev, "data: {\"choices\":[{\"delta\":{\"cont");
+    CHECK_EQ_INT(len_of(two), strlen(ev)); /* the second event is incomplete: held back */
+    CHECK_EQ_INT(len_of("data: {\"choices\":[]}\n"), 0); /* one newline ends a line, not the event */
+    CHECK_EQ_INT(len_of("data: [DONE]\n\n"), 14);
+    CHECK_EQ_INT(len_of(""), 0);
+    CHECK_EQ_INT(len_of("\n"), 0);
+}
+
+static void whole_events_crlf_and_cr(void)
+{
+    CHECK_EQ_INT(len_of("data: a\r\n\r\ndata: b\r\n"), 11);
+    CHECK_EQ_INT(len_of("data: a\r\n\r\n"), 11);
+    CHECK_EQ_INT(len_of("data: a\r\n"), 0);
+    CHECK_EQ_INT(len_of("data: a\r\rdata: b"), 9);
+    /* a multi-line event (two data lines, then the blank line) is one event */
+    CHECK_EQ_INT(len_of("event: x\ndata: 1\ndata: 2\n\nevent: y\n"), 26);
+}
+
+static void bytes_are_not_strings(void)
+{
+    /* an event with a NUL byte inside (counted by length, not strlen) */
+    const char ev[] = "data: a\0b\n\ndata";
+    CHECK_EQ_INT(sse_whole_events_len(ev, sizeof ev - 1), 11);
+}
+
 int main(void)
 {
     RUN(writer_writes_openai_events);
@@ -196,5 +229,8 @@ int main(void)
     RUN(reader_follows_event_stream_rules);
     RUN(limits_stop_with_a_sentence);
     RUN(callback_stops_the_reader);
+    RUN(whole_events_lf);
+    RUN(whole_events_crlf_and_cr);
+    RUN(bytes_are_not_strings);
     TEST_MAIN_END();
 }

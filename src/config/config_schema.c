@@ -85,7 +85,7 @@ static const cfg_field server_fields[] = {
     INT("upstream_idle_timeout_seconds", S, upstream_idle_timeout_seconds, .flags = CFG_MIN | OURS, .min = 0,
         .def = 120, .doc = "upstream silence after the first byte (a stalled stream: error event; 0 = none)"),
     SIZE("max_upstream_body_bytes", S, max_upstream_body_bytes, .flags = CFG_MIN | OURS, .min = 1,
-         .def = 64u << 20, .doc = "largest non-stream upstream answer (502 upstream_response_too_large above)"),
+         .def = 64u << 20, .doc = "largest upstream answer: whole (502 upstream_response_too_large above) or streamed (SSE bytes; stopped there with an error event)"),
     BOOL("log_requests", S, log_requests, .def = 1, .flags = OURS,
          .doc = "one JSON line per request on stderr"),
     INT("watchdog_seconds", S, watchdog_seconds, .flags = RANGE | OURS, .min = 0, .max = 3600,

@@ -38,6 +38,16 @@ int sse_is_done(const char *data, size_t len)
     return data && len == 6 && !memcmp(data, "[DONE]", 6);
 }
 
+size_t sse_whole_events_len(const char *p, size_t len)
+{
+    for (size_t i = len; i-- > 1;) {
+        if (p[i] == '\n' && p[i - 1] == '\n') return i + 1;
+        if (p[i] == '\n' && i >= 3 && p[i - 1] == '\r' && p[i - 2] == '\n' && p[i - 3] == '\r') return i + 1;
+        if (p[i] == '\r' && p[i - 1] == '\r') return i + 1;
+    }
+    return 0;
+}
+
 void sse_reader_init(sse_reader *r, size_t max_bytes, sse_event_fn on_event, void *arg)
 {
     memset(r, 0, sizeof *r);

@@ -31,6 +31,14 @@ void sse_done(buf *out);
 /* 1 when an event's data is the [DONE] marker. */
 int sse_is_done(const char *data, size_t len);
 
+/* ---- relaying ---- */
+
+/* Length of p[0..len) up to the end of its last complete event (just past the blank line:
+ * "\n\n", "\r\n\r\n" or "\r\r"), 0 when no event is complete; p must start at an event's
+ * start. The stream relay (pipeline/proxy.c) passes on whole events only, so a cut stream
+ * never leaves half an event in front of its error event. */
+size_t sse_whole_events_len(const char *p, size_t len);
+
 /* ---- reader ---- */
 
 /* Called at the end of every event that had a data or an event field. event is the

@@ -165,7 +165,8 @@ typedef struct chat_ctx {
     int last_status;         /* HTTP status of the last failed attempt, 0 = none */
     int last_malformed;      /* the last failed attempt answered 2xx with a body that is not JSON */
     long retry_after_ms;     /* shortest Retry-After an endpoint gave (-1 = none; set at the first attempt) */
-    int too_large;           /* the answer passed server.max_upstream_body_bytes */
+    int too_large;           /* the answer (or stream) passed server.max_upstream_body_bytes */
+    size_t stream_bytes;     /* stream: upstream bytes received (<= max_upstream_body_bytes) */
     upstream_call *up;
     int upstream_status;
     char content_type[128];

@@ -13,9 +13,16 @@
  * reached, the client gets a 503 naming the model, with Retry-After when an
  * ejection says how long. Once a stream has started, a cut or stalled
  * (server.upstream_idle_timeout_seconds) upstream ends the client's stream
- * with an SSE error event and [DONE], and nothing is cached.
+ * with an SSE error event and [DONE], and nothing is cached. A stream is
+ * bounded by server.max_upstream_body_bytes too (the SSE bytes received): at
+ * the limit the upstream transfer is cancelled and the client gets the whole
+ * events that fit, then an error event (upstream_response_too_large) and
+ * [DONE]; nothing is cached, the endpoint's health is not touched.
  *
- * Streams are forwarded chunk by chunk as they arrive. Back-pressure: when the
+ * Streams are forwarded as they arrive, whole SSE events only: the bytes of an
+ * event not yet complete (a chunk may end inside one) wait in c->body until
+ * its blank line arrives, so a cut stream never leaves the client half an
+ * event glued to the error event. Back-pressure: when the
  * client reads slower than the model writes and more than STREAM_HIGH_WATER
  * bytes are queued, the upstream transfer is paused until the queue drains.
  * A clean 2xx answer (a stream only after a clean [DONE]) goes to chat_store. */
@@ -84,8 +91,49 @@ static int on_head(void *arg, int status, const char *content_type)
         add_common_headers(c);
         http_stream_start_sse(c->req);
         c->stream_started = 1;
+        buf_reset(&c->body); /* from here on: the bytes of an event not yet complete */
         c->assembler = cache_assembler_new(0);
         http_request_on_drain(c->req, on_drain, c);
+    }
+    return 0;
+}
+
+/* A piece of a started stream: relays the whole events (c->body holds an incomplete one's bytes),
+ * up to server.max_upstream_body_bytes received. Nonzero = stop the transfer. */
+static int stream_data(chat_ctx *c, const char *data, size_t len)
+{
+    size_t limit = c->cfg->server.max_upstream_body_bytes;
+    int over = len > limit - c->stream_bytes; /* stream_bytes <= limit always */
+    size_t take = over ? limit - c->stream_bytes : len;
+    c->stream_bytes += take;
+    if (c->assembler) cache_assembler_feed(c->assembler, data, take);
+    const char *d = data;
+    size_t n = take;
+    if (c->body.len) { /* an event was incomplete: it goes on from here */
+        buf_append(&c->body, data, take);
+        if (c->body.oom) return 1;
+        d = c->body.data;
+        n = c->body.len;
+    }
+    size_t whole = sse_whole_events_len(d, n);
+    if (whole && http_stream_write(c->req, d, whole)) return 1; /* client gone */
+    if (d == data) {
+        if (whole < n) buf_append(&c->body, d + whole, n - whole);
+    } else if (whole) {
+        memmove(c->body.data, c->body.data + whole, n - whole);
+        c->body.len = n - whole;
+        c->body.data[c->body.len] = 0;
+    }
+    if (c->body.oom) return 1;
+    if (over) {
+        c->too_large = 1;
+        snprintf(c->last_error, sizeof c->last_error,
+                 "the model server's stream exceeds %zu bytes (server.max_upstream_body_bytes)", limit);
+        return 1;
+    }
+    if (!c->paused && http_stream_pending(c->req) > STREAM_HIGH_WATER) {
+        c->paused = 1;
+        upstream_pause(c->up, 1);
     }
     return 0;
 }
@@ -95,15 +143,7 @@ static int on_data(void *arg, const char *data, size_t len)
     chat_ctx *c = arg;
     if (!c->t_first_byte) c->t_first_byte = util_now_ns();
     if (!c->t_attempt_first) c->t_attempt_first = util_now_ns();
-    if (c->stream_started) {
-        if (c->assembler) cache_assembler_feed(c->assembler, data, len);
-        if (http_stream_write(c->req, data, len)) return 1; /* client gone */
-        if (!c->paused && http_stream_pending(c->req) > STREAM_HIGH_WATER) {
-            c->paused = 1;
-            upstream_pause(c->up, 1);
-        }
-        return 0;
-    }
+    if (c->stream_started) return stream_data(c, data, len);
     size_t limit = c->cfg->server.max_upstream_body_bytes;
     if (c->body.len + len > limit) {
         c->too_large = 1;
@@ -115,12 +155,12 @@ static int on_data(void *arg, const char *data, size_t len)
     return 0;
 }
 
-static void stream_error_end(chat_ctx *c, const char *message)
+static void stream_error_end(chat_ctx *c, const char *message, const char *code)
 {
     buf b;
     buf_init(&b);
     sse_data_begin(&b);
-    api_error_json(&b, message, "upstream_error", NULL, "upstream_stream_interrupted");
+    api_error_json(&b, message, "upstream_error", NULL, code);
     sse_event_end(&b);
     sse_done(&b);
     http_stream_write(c->req, b.data, b.len);
@@ -164,8 +204,10 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
         return;
     }
     if (c->stream_started) {
-        int clean = ok && c->assembler && cache_assembler_done(c->assembler);
+        int clean = ok && !c->too_large && c->assembler && cache_assembler_done(c->assembler);
         if (clean) {
+            /* bytes after the last blank line (a server that ends without one) */
+            if (c->body.len) http_stream_write(c->req, c->body.data, c->body.len);
             buf completion;
             buf_init(&completion);
             if (cache_assembler_finish(c->assembler, &completion) == 1) {
@@ -177,12 +219,20 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
             buf_free(&completion);
             http_stream_end(c->req);
             chat_finish(c, 200);
+        } else if (c->too_large) { /* the incomplete event in c->body is dropped */
+            c->error_reason = "upstream_response_too_large";
+            char msg[512];
+            snprintf(msg, sizeof msg, "The model server for '%s' streamed more than %zu bytes "
+                     "(server.max_upstream_body_bytes); the stream was stopped there. Ask for a "
+                     "shorter answer (max_tokens).", c->model->name, c->cfg->server.max_upstream_body_bytes);
+            stream_error_end(c, msg, "upstream_response_too_large");
+            chat_finish(c, 200);
         } else {
             c->error_reason = timed_out ? "timeout" : "upstream_stream_interrupted";
             char msg[384];
             snprintf(msg, sizeof msg, "The model server's stream was interrupted: %s",
                      err ? err : "it ended without [DONE]");
-            stream_error_end(c, msg);
+            stream_error_end(c, msg, "upstream_stream_interrupted");
             chat_finish(c, 200);
         }
         return;

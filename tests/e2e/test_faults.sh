@@ -6,7 +6,8 @@
 #   Retry-After; 429 passed through without a retry storm; disconnect after N chunks (error
 #   event + [DONE], nothing cached); slow trickle (idle timeout); client gone mid-stream
 #   (upstream cancelled, no fd leak); all endpoints down (503 naming the model); recovery after
-#   ejection; malformed upstream JSON; an answer larger than the limit. The npm openai client
+#   ejection; malformed upstream JSON; an answer larger than the limit, whole and streamed (stopped
+#   at the limit with an error event, whole events only). The npm openai client
 #   checks the 429 and the cut stream where it matters.
 set -u
 cd "$(dirname "$0")/../.."
@@ -218,8 +219,44 @@ st=$(chat "$(q big 'Write me a very long answer')")
 check "oversize_502" --why "$st $(head -c 300 "$E2E_TMP/out")" \
     '[ "$st" = 502 ] && [ "$(err code)" = upstream_response_too_large ] && err message | grep -q "more than 4096 bytes"'
 check "oversize_endpoint_not_ejected" [ "$(curl -s "$ROUTER_URL/ready" | python3 -c 'import json,sys; print([e["state"] for e in json.load(sys.stdin)["endpoints"] if e["name"]=="big"][0])')" = up ]
-st=$(sse "$(q big 'Write me a very long answer' '{"stream":true}')")
-check "oversize_stream_passes_unbuffered" '[ "$st" = 200 ] && [ "$(last_data)" = "data: [DONE]" ] && [ "$(grep -c "^data: {" "$E2E_TMP/sse")" -ge 2000 ]'
+# a stream over the limit (2,000 chunks, ~300 KB of SSE): stopped at 4 KiB, whole events only, an
+# error event + [DONE], the upstream transfer cancelled, nothing cached, counted, endpoint still up
+body=$(q big 'Stream me a very long answer about “rivers” 🌊 and ’quotes’' '{"stream":true}')
+faults "$BIG_URL" '{"token_ms":5}' # a 10 s stream: fakellm is still writing when it is cut
+nbig=$(calls "$BIG_URL") dbig=$(stat "$BIG_URL" client_disconnects)
+st=$(sse "$body")
+check "oversize_stream_stopped_with_error_event" --why "$st $(tr '\n' '|' <"$E2E_TMP/sse" | tail -c 400)" \
+    '[ "$st" = 200 ] && [ "$(last_data)" = "data: [DONE]" ] && grep "^data: {\"error\"" "$E2E_TMP/sse" | grep "upstream_response_too_large" | grep -q "streamed more than 4096 bytes"'
+# every event before the error is a whole chat.completion.chunk, their bytes within the limit,
+# and there is content (the stream was relayed up to the limit, not refused)
+check "oversize_stream_whole_events_within_limit" --why "$(head -c 600 "$E2E_TMP/sse")" python3 - "$E2E_TMP/sse" <<'PY'
+import json, sys
+raw = open(sys.argv[1], "rb").read()
+events = raw.split(b"\n\n")
+assert events[-1] == b"" and events[-2] == b"data: [DONE]", events[-3:]
+err = json.loads(events[-3][len(b"data: "):])
+assert err["error"]["code"] == "upstream_response_too_large", err
+relayed = events[:-3]
+assert len(relayed) >= 3, len(relayed)
+for e in relayed:
+    assert e.startswith(b"data: {"), e[:80]
+    j = json.loads(e[len(b"data: "):])
+    assert j["object"] == "chat.completion.chunk", j
+assert sum(len(e) + 2 for e in relayed) <= 4096, sum(len(e) + 2 for e in relayed)
+assert any(j.get("content") for e in relayed for j in [json.loads(e[6:])["choices"][0]["delta"]])
+PY
+for _ in $(seq 1 100); do [ "$(stat "$BIG_URL" active)" = 0 ] && break; sleep 0.02; done
+check "oversize_stream_upstream_cancelled" --why "disconnects $dbig -> $(stat "$BIG_URL" client_disconnects)" \
+    '[ "$(stat "$BIG_URL" client_disconnects)" = $((dbig + 1)) ] && [ "$(calls "$BIG_URL")" = $((nbig + 1)) ]'
+faults "$BIG_URL" '{}'
+st=$(sse "$body")
+check "oversize_stream_not_cached" --why "hit=$(header x-vsr-cache-hit) calls $nbig->$(calls "$BIG_URL")" \
+    '[ "$st" = 200 ] && [ "$(header x-vsr-cache-hit)" = false ] && [ "$(calls "$BIG_URL")" = $((nbig + 2)) ]'
+curl -s "$ROUTER_URL/metrics" -o "$E2E_TMP/metrics_big"
+check "oversize_counted_by_reason" --why "$(grep llm_request_errors_total "$E2E_TMP/metrics_big" | grep big)" \
+    grep -q '^llm_request_errors_total{model="big",reason="upstream_response_too_large"} 3$' "$E2E_TMP/metrics_big"
+check "oversize_stream_endpoint_not_ejected" [ "$(curl -s "$ROUTER_URL/ready" | python3 -c 'import json,sys; print([e["state"] for e in json.load(sys.stdin)["endpoints"] if e["name"]=="big"][0])')" = up ]
+check "oversize_stream_logged" grep -q '"error":"upstream_response_too_large"' "$ROUTER_LOG"
 
 # --- recovery after ejection ----------------------------------------------------------------------
 faults "$A_URL" '{"fail_status":500}'

@@ -15,6 +15,7 @@
  * (calibrated with tools/guard_eval on the labelled sets; constants below). */
 #include "guard/jailbreak.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 
 #include "core/array.h"
 #include "core/codec.h"
+#include "core/unifold.h"
 #include "core/util.h"
 #include "core/vec.h"
 
@@ -309,6 +311,32 @@ static const signal_def SIGNALS[] = {
      "instruction*|question* ~4:including|even|especially ~2:harmful|illegal|dangerous|"
      "unethical|immoral"},
 
+    /* constraints thrown away, imagined away or switched off (issue 12, session 4:
+     * general shapes of the families, not phrases of an evaluation file) */
+    {"constraints_removed", JAILBREAK_NO_RESTRICTIONS, 0.45f,
+     "throw|threw|thrown|throwing|shed|sheds|ditch*|discard*|drop|drops|dropped|dropping|"
+     "abandon*|strip*|lose|lost|unlearn*|reject*|rid|outgrown|shrug* "
+     "~3:its|their|your|his|her|all|every|any ~2:alignment|guardrails|safety|ethics|morals|"
+     "morality|rules|restrictions|filters|guidelines|limits|training|conditioning|conscience|"
+     "programming|principles|polic*|censorship|scruples|inhibitions|safeguards|constraints"},
+    {"counterfactual_unrestricted", JAILBREAK_NO_RESTRICTIONS, 0.5f,
+     "imagine|suppose|hypothetically|hypothetical|pretend|picture|if|alternate|parallel|assume|"
+     "envision|theoretically ~10:you|your|yourself|version|prototype|ai|assistant|model|"
+     "chatbot|copy|twin|llm ~8:no|without|never|zero|lacked|lacking|lacks|free|removed|"
+     "stripped|uncensored|unrestricted|unfiltered|unaligned ~3:safety|content|polic*|rules|"
+     "restrictions|filters|guidelines|limits|tuning|training|alignment|ethics|morals|"
+     "censorship|guardrails|constraints|moderation"},
+    {"nobody_restricted", JAILBREAK_NO_RESTRICTIONS, 0.4f,
+     "no ~1:ai|model|assistant|chatbot|system|llm ~3:is|are|has|have|was ~3:restricted|"
+     "censored|filtered|limited|bound|aligned|moderated"},
+    {"legal_world", JAILBREAK_HARMFUL_FICTION, 0.4f,
+     "universe|world|reality|dimension|society|timeline ~2:where|in|which|with|without "
+     "~6:no|without|zero ~2:laws|rules|restrictions|ethics|morals|limits|consequences"},
+    {"constraint_switched_off", JAILBREAK_NO_RESTRICTIONS, 0.45f,
+     "morality|morals|ethics|ethical|censorship|filters|filter|filtering|restrictions|"
+     "guidelines|alignment|moderation|refusals|safety ~1:0|false|off|none|null|nil|disabled|"
+     "zero|no"},
+
     /* other languages (Cyrillic is lowercased first; CJK is checked by substrings) */
     {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.75f,
      "negeer|vergeet|ignorera|gl\xc3\xb6m|ignorer|glem|zignoruj|ignoruj|zapomnij "
@@ -456,7 +484,10 @@ static const char *const HARM_WORDS[] = {
     "phishing", "hotwire",     "kidnap*",   "assassinat*", "grenade*",    "mdma",
     "lsd",      "chloroform",  "toxin*",    "firearm*",    "gun",         "guns",
     "virus",    "exploit",     "steal*",    "hack",        "hacking",     "fraud",
-    "stalk*",   "shoplift*",   NULL};
+    "stalk*",   "shoplift*",   "nitroglycerin*", "tatp", "phosgene", "spyware", "stalkerware",
+    "ddos",     "skimmer",     "rohypnol",  "ghb",         "extort*",     "blackmail*",  "arson",
+    "landmine*", "explosives", "mustard",   "immobiliser", "immobilizer", "passwords",   "password",
+    NULL};
 static const char *const FRAMING_WORDS[] = {
     "hypothetical*", "fiction*",    "story",  "stories",    "novel",       "screenplay",
     "script",        "movie",       "film",   "roleplay",   "imagine",     "pretend",
@@ -488,11 +519,25 @@ static const char *const DECODE_WORDS[] = {"decode*", "decrypt*",  "base64",  "b
                                            "rot13",   "hex",       "cipher*", "deobfuscat*",
                                            "encoded", "decipher*", "caesar",  NULL};
 static const char *const ROT_WORDS[] = {"rot13", "rot", "caesar", "rotate", NULL};
+/* "never reveal your system prompt", "refuses to reveal its instructions": a defence
+ * described, not an attack asked for */
+static const char *const NEGATORS[] = {"not", "never", "dont", "doesnt", "wont", "cannot",
+                                       "cant", "shouldnt", "mustnt", "without", "didnt",
+                                       "wouldnt", "nor", NULL};
+static const char *const NEG_VERBS[] = {"refuse", "refuses", "refused", "refusing", "avoid",
+                                        "avoids", "never", "not", "unwilling", "unable",
+                                        "forbidden", "prohibited", NULL};
+static const char *const NEG_LINKS[] = {"to", "ever", "you", "it", "again", "be", "its", "your",
+                                        "the", "their", "my", "any", "his", "her", "reveal",
+                                        "show", "print", "share", "disclose", "leak",
+                                        "repeat", "output", "ignore", "disregard", "forget",
+                                        "override", "bypass", "tell", "give", NULL};
 static const char *const REVERSE_WORDS[] = {"backwards", "backward", "reversed", "reverse", NULL};
 
 static const char *const *const WORD_LISTS[] = {HARM_WORDS,   FRAMING_WORDS, INSTRUCT_WORDS,
                                                 MAKE_WORDS,   SUBJECT_WORDS, COMBINE_WORDS,
-                                                DECODE_WORDS, ROT_WORDS,     REVERSE_WORDS};
+                                                DECODE_WORDS, ROT_WORDS,     REVERSE_WORDS,
+                                                NEGATORS,     NEG_VERBS,     NEG_LINKS};
 #define N_WORD_LISTS ((int)(sizeof WORD_LISTS / sizeof WORD_LISTS[0]))
 static element g_lists[N_WORD_LISTS];
 
@@ -502,6 +547,8 @@ static const element *list_element(const char *const *list)
         if (WORD_LISTS[i] == list) return &g_lists[i];
     return NULL;
 }
+
+static void compile_lexicon(void);
 
 static void compile_signals(void)
 {
@@ -545,6 +592,7 @@ static void compile_signals(void)
             if (id >= 0) g_lists[i].bits[id / 64] |= 1ull << (id % 64);
         }
     g_n_signals = n;
+    compile_lexicon();
 }
 
 /* ------------------------------------------------------------ normalisation */
@@ -587,11 +635,14 @@ static int leet(int c)
 /* Obfuscations undone before words are split (each a single pass):
  *  - fullwidth forms U+FF01..U+FF5E -> ASCII, U+3000 -> space ("Ｉｇｎｏｒｅ");
  *  - Cyrillic capitals -> small letters (Russian patterns match in any case);
- *  - Cyrillic look-alikes inside a word that also has Latin letters -> Latin
- *    ("Іgnоrе" with Cyrillic І, о, е); all-Cyrillic words stay Russian;
+ *  - Latin-1 capitals -> small letters ("Ö" -> "ö"), Turkish "İ" -> "i";
+ *  - Cyrillic and Greek look-alikes inside a word that also has Latin letters ->
+ *    Latin ("Іgnоrе" with Cyrillic І, о, е; "Ιgnοre" with Greek Ι, ο); all-Cyrillic
+ *    and all-Greek words stay as they are;
  *  - letters spelled out one by one ("I g n o r e   a l l", "i.g.n.o.r.e"):
- *    a run of at least four single letters is joined, a wider gap between
- *    letters becomes the word break.
+ *    a run of at least four single letters is joined; a wider gap, or a gap
+ *    unlike the first one ("I.g.n.o.r.e y.o.u.r": '.' inside, ' ' between),
+ *    becomes the word break.
  * Never longer than the input. */
 static int ascii_letter(char c)
 {
@@ -631,6 +682,16 @@ static size_t undo_obfuscation(const unsigned char *in, size_t n, char *out)
             i++;
             continue;
         }
+        if (c == 0xC3 && i + 1 < n && in[i + 1] >= 0x80 && in[i + 1] <= 0x9E && in[i + 1] != 0x97) {
+            out[o++] = (char)0xC3, out[o++] = (char)(in[i + 1] + 0x20); /* À..Þ -> à..þ */
+            i++;
+            continue;
+        }
+        if (c == 0xC4 && i + 1 < n && in[i + 1] == 0xB0) { /* Turkish İ */
+            out[o++] = 'i';
+            i++;
+            continue;
+        }
         if (c == 0xD0 && i + 1 < n && in[i + 1] >= 0x80 && in[i + 1] <= 0x8F) { /* Ѐ..Џ */
             out[o++] = (char)0xD1, out[o++] = (char)(in[i + 1] + 0x10);
             i++;
@@ -645,7 +706,14 @@ static size_t undo_obfuscation(const unsigned char *in, size_t n, char *out)
     } glyphs[] = {{0xD0, 0xB0, 'a'}, {0xD0, 0xB5, 'e'}, {0xD0, 0xBE, 'o'}, {0xD1, 0x80, 'p'},
                   {0xD1, 0x81, 'c'}, {0xD1, 0x83, 'y'}, {0xD1, 0x85, 'x'}, {0xD1, 0x96, 'i'},
                   {0xD1, 0x95, 's'}, {0xD1, 0x98, 'j'}, {0xD0, 0xBA, 'k'}, {0xD0, 0xBC, 'm'},
-                  {0xD0, 0xBD, 'h'}, {0xD1, 0x82, 't'}, {0xD0, 0xB2, 'b'}};
+                  {0xD0, 0xBD, 'h'}, {0xD1, 0x82, 't'}, {0xD0, 0xB2, 'b'},
+                  /* Greek look-alikes */
+                  {0xCE, 0xB1, 'a'}, {0xCE, 0xB5, 'e'}, {0xCE, 0xB9, 'i'}, {0xCE, 0xBA, 'k'},
+                  {0xCE, 0xBD, 'v'}, {0xCE, 0xBF, 'o'}, {0xCF, 0x81, 'p'}, {0xCF, 0x84, 't'},
+                  {0xCF, 0x85, 'u'}, {0xCF, 0x87, 'x'}, {0xCE, 0x91, 'a'}, {0xCE, 0x92, 'b'},
+                  {0xCE, 0x95, 'e'}, {0xCE, 0x96, 'z'}, {0xCE, 0x97, 'h'}, {0xCE, 0x99, 'i'},
+                  {0xCE, 0x9A, 'k'}, {0xCE, 0x9C, 'm'}, {0xCE, 0x9D, 'n'}, {0xCE, 0x9F, 'o'},
+                  {0xCE, 0xA1, 'p'}, {0xCE, 0xA4, 't'}, {0xCE, 0xA5, 'y'}, {0xCE, 0xA7, 'x'}};
     size_t w = 0;
     for (size_t i = 0; i < o;) {
         unsigned char c = (unsigned char)out[i];
@@ -694,6 +762,7 @@ static size_t undo_obfuscation(const unsigned char *in, size_t n, char *out)
                 k = g;
             }
             if (letters >= 4) {
+                char first_gap = i + 1 < end ? out[i + 1] : ' '; /* the in-word separator */
                 for (size_t p = i; p < end;) {
                     if (!ascii_letter(out[p])) {
                         p++;
@@ -703,7 +772,7 @@ static size_t undo_obfuscation(const unsigned char *in, size_t n, char *out)
                     size_t g = p;
                     while (g < end && spell_sep(out[g]))
                         g++;
-                    if (g - p >= 2) out[w++] = ' ';
+                    if (g < end && (g - p >= 2 || out[p] != first_gap)) out[w++] = ' ';
                     p = g;
                 }
                 i = end;
@@ -719,8 +788,67 @@ static size_t undo_obfuscation(const unsigned char *in, size_t n, char *out)
 static int split_words_clean(const char *text, size_t len, words *out);
 static int intern_words(words *ws);
 
-/* Invisible characters (zero-width space/joiners, word joiner, soft hyphen,
- * BOM) are removed first so they cannot split a trigger word. */
+/* Before words are split, non-ASCII punctuation, spaces and symbols stand in
+ * for their ASCII forms (core/unifold.h: “ignore” and «ignore» are "ignore", an
+ * NBSP or an em dash separates words); invisible characters (zero-width,
+ * joiners, bidi controls, invisible operators, soft hyphen, BOM, tags) are
+ * removed so they cannot split a trigger word; an emoji or symbol between two
+ * letters is removed too ("ig🔥nore"), and combining marks stacked on ASCII
+ * letters or ASCII spaces ("i̸g̸n̸o̸r̸e̸ ̸a̸l̸l̸") are dropped. Never longer than the input. */
+static int is_combining(unsigned cp)
+{
+    return (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+           (cp >= 0x1DC0 && cp <= 0x1DFF) || (cp >= 0x20D0 && cp <= 0x20FF) ||
+           (cp >= 0xFE20 && cp <= 0xFE2F);
+}
+
+static size_t clean_unicode(const char *text, size_t len, char *clean)
+{
+    size_t n = 0;
+    int after_ascii_letter = 0; /* the last kept character was an ASCII letter (marks skipped) */
+    int after_ascii = 1;        /* ... any ASCII byte, or nothing yet */
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)text[i];
+        unsigned cp;
+        int k = c < 0x80 ? 0 : unifold_decode((const unsigned char *)text + i, len - i, &cp);
+        if (!k) {
+            clean[n++] = (char)c;
+            after_ascii_letter = ascii_letter((char)c);
+            after_ascii = 1;
+            i++;
+            continue;
+        }
+        if (is_combining(cp) && after_ascii) {
+            i += (size_t)k;
+            continue;
+        }
+        const char *to = unifold_cp(cp, 0);
+        if (to && unifold_is_symbol(cp) && after_ascii_letter) {
+            /* between two letters (other symbols and invisible characters skipped)? */
+            size_t j = i + (size_t)k;
+            unsigned nx;
+            int nk;
+            while (j < len && (nk = unifold_decode((const unsigned char *)text + j, len - j, &nx)) > 0) {
+                const char *t2 = unifold_cp(nx, 0);
+                if (!t2 || (*t2 && !unifold_is_symbol(nx))) break;
+                j += (size_t)nk;
+            }
+            if (j < len && ascii_letter(text[j])) to = "";
+        }
+        if (!to) {
+            memcpy(clean + n, text + i, (size_t)k);
+            n += (size_t)k;
+            after_ascii_letter = after_ascii = 0;
+        } else {
+            for (const char *t = to; *t; t++)
+                clean[n++] = *t;
+            if (*to) after_ascii_letter = ascii_letter(to[strlen(to) - 1]), after_ascii = 1;
+        }
+        i += (size_t)k;
+    }
+    return n;
+}
+
 static int split_words(const char *text, size_t len, words *out)
 {
     char *clean = malloc(len + 1);
@@ -728,30 +856,7 @@ static int split_words(const char *text, size_t len, words *out)
         memset(out, 0, sizeof *out);
         return -1;
     }
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)text[i];
-        if (c == 0xE2 && i + 2 < len && (unsigned char)text[i + 1] == 0x80 &&
-            (unsigned char)text[i + 2] >= 0x8B && (unsigned char)text[i + 2] <= 0x8D) {
-            i += 2;
-            continue;
-        }
-        if (c == 0xE2 && i + 2 < len && (unsigned char)text[i + 1] == 0x81 &&
-            (unsigned char)text[i + 2] == 0xA0) {
-            i += 2;
-            continue;
-        }
-        if (c == 0xEF && i + 2 < len && (unsigned char)text[i + 1] == 0xBB &&
-            (unsigned char)text[i + 2] == 0xBF) {
-            i += 2;
-            continue;
-        }
-        if (c == 0xC2 && i + 1 < len && (unsigned char)text[i + 1] == 0xAD) {
-            i += 1;
-            continue;
-        }
-        clean[n++] = (char)c;
-    }
+    size_t n = clean_unicode(text, len, clean);
     n = undo_obfuscation((const unsigned char *)clean, n, clean);
     int r = split_words_clean(clean, n, out);
     free(clean);
@@ -892,14 +997,177 @@ static int third_person_subject(const words *ws, int p)
     return p > 0 && elem_match(list_element(SUBJECT_WORDS), ws, p - 1);
 }
 
+/* An override or exfiltration verb right after a negation ("do not reveal your
+ * system prompt", "refuses to reveal its instructions", "never ignore the rules")
+ * is the defence a system prompt or a test describes. */
+static int negated(const words *ws, int p)
+{
+    /* back over at most three linking words, determiners or defended verbs ("never ever
+     * reveal your", "refuses to reveal its hidden ...") */
+    for (int q = p - 1, links = 0; q >= 0 && links <= 3; q--, links++) {
+        if (elem_match(list_element(NEGATORS), ws, q)) return 1;
+        if (links > 0 && elem_match(list_element(NEG_VERBS), ws, q)) return 1;
+        if (!elem_match(list_element(NEG_LINKS), ws, q)) return 0;
+    }
+    return 0;
+}
+
 static int signal_matches(const compiled_signal *s, const words *ws)
 {
     int override = s->def->type == JAILBREAK_INSTRUCTION_OVERRIDE;
+    int defendable = override || s->def->type == JAILBREAK_PROMPT_EXFILTRATION;
     for (int p = 0; p < ws->n; p++)
         if (elem_match(&s->el[0], ws, p) && !(override && third_person_subject(ws, p)) &&
-            match_from(s, 1, p, ws))
+            !(defendable && negated(ws, p)) && match_from(s, 1, p, ws))
             return 1;
     return 0;
+}
+
+
+/* ------------------------------------------------------- other languages
+ *
+ * The signals are written in English. Text in another language is read a
+ * second time through a small bilingual lexicon: the words of the attack
+ * families (forget/ignore, previous, instructions, rules, restrictions, without,
+ * "you are now", pretend, system prompt, reveal/show, how/make and the harm
+ * words) in 14 languages are replaced by their English words, other words are
+ * kept, and the translated view is scanned by the same signals. Imperatives
+ * only ("olvida", "vergiss"; not "olvidé", "vergessen"), so "I forgot the
+ * instructions" stays an ordinary sentence. Verb-final languages (Turkish,
+ * Hindi) put the imperative last: those verbs (marked '^') move up to five
+ * words to the front. Entries are already in the splitter's normal form. */
+static const char *const LEXICON[] = {
+    /* es */ "olvida>forget", "olv\xc3\xad" "date>forget", "olvidate>forget", "olvide>forget", "olviden>forget", "ignora>ignore", "ignoren>ignore", "omite>ignore", "descarta>discard", "todo>everything", "todas>all", "todos>all", "antes>before", "anteriores>previous", "anterior>previous", "previas>previous", "instrucciones>instructions", "indicaciones>instructions", "reglas>rules", "normas>rules", "directrices>guidelines", "restricciones>restrictions", "l\xc3\xadmites>limits", "filtros>filters", "censura>censorship", "sin>without", "ninguna>no", "ning\xc3\xban>no", "ahora eres>you are now", "eres ahora>you are now", "a partir de ahora>from now on", "desde ahora>from now on", "asistente>assistant", "ia>ai", "inteligencia artificial>ai", "sistema>system", "muestra>show", "mu\xc3\xa9strame>show me", "revela>reveal", "dime>tell me", "c\xc3\xb3mo>how", "fabricar>make", "crear>create", "construir>build", "bomba>bomb", "explosivos>explosives", "explosivo>explosive", "arma>weapon", "armas>weapons", "hackear>hack", "piratear>hack", "robar>steal", "veneno>poison", "contrase\xc3\xb1" "a>password", "contrase\xc3\xb1" "as>passwords", "finge>pretend", "haz como si>pretend", "act\xc3\xba" "a como>act as", "desarrollador>developer", "modo desarrollador>developer mode", "secreto>secret", "secretas>secret", "oculto>hidden", "ocultas>hidden", "ocultos>hidden", "tus>your", "t\xc3\xba>you", "te>you",
+    /* fr */ "oublie>forget", "oubliez>forget", "ignorez>ignore", "ignorer>ignore", "toutes>all", "tout>everything", "pr\xc3\xa9" "c\xc3\xa9" "dentes>previous", "pr\xc3\xa9" "c\xc3\xa9" "dents>previous", "ant\xc3\xa9rieures>previous", "consignes>instructions", "r\xc3\xa8gles>rules", "r\xc3\xa8gle>rules", "limites>limits", "filtres>filters", "censure>censorship", "sans>without", "aucune>no", "aucun>no", "tu es maintenant>you are now", "vous \xc3\xaates maintenant>you are now", "d\xc3\xa9sormais>from now on", "\xc3\xa0 partir de maintenant>from now on", "dor\xc3\xa9navant>from now on", "fais comme si>pretend", "faites comme si>pretend", "fais semblant>pretend", "agis comme>act as", "intelligence artificielle>ai", "syst\xc3\xa8me>system", "montre>show", "r\xc3\xa9v\xc3\xa8le>reveal", "r\xc3\xa9v\xc3\xa9lez>reveal", "donne>give", "dis moi>tell me", "comment fabriquer>how make", "comment faire>how make", "fabriquer>make", "bombe>bomb", "explosifs>explosives", "arme>weapon", "pirater>hack", "voler>steal", "mot de passe>password", "mots de passe>passwords", "tes>your", "vos>your", "votre>your", "tu>you", "vous>you", "d\xc3\xa9veloppeur>developer", "mode d\xc3\xa9veloppeur>developer mode",
+    /* de */ "vergiss>forget", "vergesst>forget", "ignoriere>ignore", "ignorieren>ignore", "missachte>ignore", "alle>all", "alles>everything", "vorherigen>previous", "bisherigen>previous", "fr\xc3\xbcheren>previous", "anweisungen>instructions", "anweisung>instructions", "befehle>commands", "regeln>rules", "richtlinien>guidelines", "vorgaben>guidelines", "einschr\xc3\xa4nkungen>restrictions", "beschr\xc3\xa4nkungen>restrictions", "grenzen>limits", "zensur>censorship", "ohne>without", "keine>no", "kein>no", "jegliche>any", "du bist jetzt>you are now", "du bist ab sofort>you are now", "ab sofort>from now on", "ab jetzt>from now on", "von nun an>from now on", "ki>ai", "modell>model", "stell dir vor>imagine", "verhalte dich wie>act as", "systemprompt>system prompt", "zeige>show", "zeig>show", "verrate>reveal", "nenne>tell", "erkl\xc3\xa4re>explain", "wie man>how to", "herstellen>make", "bauen>build", "baut>build", "machen>make", "schreibt>write", "sprengstoff>explosives", "waffe>weapon", "schadsoftware>malware", "stehlen>steal", "stiehlt>steals", "passw\xc3\xb6rter>passwords", "deine>your", "dein>your", "deinen>your", "du>you", "entwickler>developer",
+    /* it */ "dimentica>forget", "dimenticate>forget", "ignorate>ignore", "tutte>all", "tutto>everything", "precedenti>previous", "istruzioni>instructions", "regole>rules", "linee guida>guidelines", "restrizioni>restrictions", "limiti>limits", "filtri>filters", "senza>without", "nessuna>no", "nessun>no", "sei ora>you are now", "ora sei>you are now", "dora in poi>from now on", "fai finta>pretend", "fingi>pretend", "comportati come>act as", "mostrami>show me", "mostra>show", "rivela>reveal", "dimmi>tell me", "come fare>how make", "come costruire>how build", "fabbricare>make", "costruire>build", "esplosivo>explosive", "esplosivi>explosives", "armi>weapons", "rubare>steal", "veleno>poison", "tue>your", "tuoi>your", "tua>your", "sicurezza>safety",
+    /* pt */ "esque\xc3\xa7" "a>forget", "esquece>forget", "instru\xc3\xa7\xc3\xb5" "es>instructions", "regras>rules", "diretrizes>guidelines", "restri\xc3\xa7\xc3\xb5" "es>restrictions", "sem>without", "nenhuma>no", "agora voc\xc3\xaa \xc3\xa9>you are now", "voc\xc3\xaa \xc3\xa9 agora>you are now", "a partir de agora>from now on", "finja>pretend", "aja como>act as", "mostre>show", "revele>reveal", "me diga>tell me", "como fazer>how make", "fazer>make", "roubar>steal", "senhas>passwords", "suas>your", "seus>your", "tuas>your", "voc\xc3\xaa>you", "seguran\xc3\xa7" "a>safety",
+    /* nl */ "vergeet>forget", "negeer>ignore", "vorige>previous", "eerdere>previous", "instructies>instructions", "regels>rules", "richtlijnen>guidelines", "beperkingen>restrictions", "zonder>without", "geen>no", "je bent nu>you are now", "jij bent nu>you are now", "vanaf nu>from now on", "doe alsof>pretend", "gedraag je als>act as", "systeem>system", "toon>show", "onthul>reveal", "vertel>tell", "leg uit>explain", "hoe>how", "maken>make", "bouwen>build", "explosieven>explosives", "wapen>weapon", "hacken>hack", "stelen>steal", "wachtwoorden>passwords", "jouw>your", "je>your",
+    /* pl */ "zapomnij>forget", "zignoruj>ignore", "ignoruj>ignore", "wszystkie>all", "wszystko>everything", "poprzednie>previous", "wcze\xc5\x9bniejsze>previous", "wcze\xc5\x9bniejszych>previous", "polecenia>instructions", "polece\xc5\x84>instructions", "instrukcje>instructions", "zasady>rules", "regu\xc5\x82y>rules", "ograniczenia>restrictions", "ogranicze\xc5\x84>restrictions", "filtr\xc3\xb3w>filters", "\xc5\xbc" "adnych>no", "jeste\xc5\x9b teraz>you are now", "teraz jeste\xc5\x9b>you are now", "od teraz>from now on", "udawaj>pretend", "systemowy>system", "prompt systemowy>system prompt", "poka\xc5\xbc>show", "ujawnij>reveal", "powiedz>tell", "jak>how", "zrobi\xc4\x87>make", "zbudowa\xc4\x87>build", "bomb\xc4\x99>bomb", "bro\xc5\x84>weapon", "swoje>your", "sw\xc3\xb3j>your", "twoje>your", "tw\xc3\xb3j>your", "twoich>your", "ukryty>hidden", "ukryte>hidden",
+    /* tr */ "unut>^forget", "g\xc3\xb6rmezden gel>^ignore", "yoksay>^ignore", "\xc3\xb6nceki>previous", "t\xc3\xbcm>all", "b\xc3\xbct\xc3\xbcn>all", "talimatlar\xc4\xb1>instructions", "talimatlar>instructions", "talimatlar\xc4\xb1n\xc4\xb1>instructions", "kurallar\xc4\xb1>rules", "kural\xc4\xb1>rules", "kurallar>rules", "k\xc4\xb1s\xc4\xb1tlama>restrictions", "k\xc4\xb1s\xc4\xb1tlamalar\xc4\xb1>restrictions", "s\xc4\xb1n\xc4\xb1rlama>limits", "filtre>filters", "hi\xc3\xa7" "bir>no", "yapay zeka>ai", "yapay zekas\xc4\xb1n>you are ai", "art\xc4\xb1k>now", "bundan sonra>from now on", "sistem>system", "g\xc3\xb6ster>^show", "yaz>^write", "bana>me", "nas\xc4\xb1l>how", "yap>^make", "patlay\xc4\xb1" "c\xc4\xb1>explosive", "silah>weapon", "\xc5\x9fifre>password",
+    /* id */ "abaikan>ignore", "lupakan>forget", "semua>all", "sebelumnya>previous", "instruksi>instructions", "perintah>instructions", "aturan>rules", "batasan>restrictions", "pembatasan>restrictions", "tanpa>without", "sekarang kamu adalah>you are now", "kamu sekarang>you are now", "mulai sekarang>from now on", "berpura pura>pretend", "bertindak sebagai>act as", "tunjukkan>show", "ungkapkan>reveal", "beri tahu>tell", "cara membuat>how to make", "membuat>make", "bahan peledak>explosives", "senjata>weapon", "meretas>hack", "mencuri>steal", "racun>poison", "kamu>you", "anda>you",
+    /* ru */ "\xd0\xb7\xd0\xb0\xd0\xb1\xd1\x83\xd0\xb4\xd1\x8c>forget", "\xd0\xb7\xd0\xb0\xd0\xb1\xd1\x83\xd0\xb4\xd1\x8c\xd1\x82\xd0\xb5>forget", "\xd0\xb2\xd1\x81\xd0\xb5>all", "\xd0\xb2\xd1\x81\xd1\x91>everything", "\xd1\x81\xd0\xb2\xd0\xbe\xd0\xb8>your", "\xd1\x82\xd0\xb2\xd0\xbe\xd0\xb8>your", "\xd0\xbf\xd1\x80\xd0\xb5\xd0\xb4\xd1\x8b\xd0\xb4\xd1\x83\xd1\x89\xd0\xb8\xd0\xb5>previous", "\xd0\xb8\xd0\xbd\xd1\x81\xd1\x82\xd1\x80\xd1\x83\xd0\xba\xd1\x86\xd0\xb8\xd0\xb8>instructions", "\xd0\xbf\xd1\x80\xd0\xb0\xd0\xb2\xd0\xb8\xd0\xbb\xd0\xb0>rules", "\xd0\xbe\xd0\xb3\xd1\x80\xd0\xb0\xd0\xbd\xd0\xb8\xd1\x87\xd0\xb5\xd0\xbd\xd0\xb8\xd0\xb9>restrictions", "\xd0\xbe\xd0\xb3\xd1\x80\xd0\xb0\xd0\xbd\xd0\xb8\xd1\x87\xd0\xb5\xd0\xbd\xd0\xb8\xd1\x8f>restrictions", "\xd1\x84\xd0\xb8\xd0\xbb\xd1\x8c\xd1\x82\xd1\x80\xd0\xbe\xd0\xb2>filters", "\xd1\x82\xd0\xb5\xd0\xbf\xd0\xb5\xd1\x80\xd1\x8c \xd1\x82\xd1\x8b>you are now", "\xd1\x82\xd1\x8b \xd1\x82\xd0\xb5\xd0\xbf\xd0\xb5\xd1\x80\xd1\x8c>you are now", "\xd1\x81 \xd1\x8d\xd1\x82\xd0\xbe\xd0\xb3\xd0\xbe \xd0\xbc\xd0\xbe\xd0\xbc\xd0\xb5\xd0\xbd\xd1\x82\xd0\xb0>from now on", "\xd0\xbf\xd1\x80\xd0\xb8\xd1\x82\xd0\xb2\xd0\xbe\xd1\x80\xd0\xb8\xd1\x81\xd1\x8c>pretend", "\xd0\xbf\xd1\x80\xd0\xb5\xd0\xb4\xd1\x81\xd1\x82\xd0\xb0\xd0\xb2\xd1\x8c>imagine", "\xd1\x81\xd0\xb8\xd1\x81\xd1\x82\xd0\xb5\xd0\xbc\xd0\xbd\xd1\x8b\xd0\xb9>system", "\xd1\x81\xd0\xb8\xd1\x81\xd1\x82\xd0\xb5\xd0\xbc\xd0\xbd\xd1\x8b\xd0\xb9 \xd0\xbf\xd1\x80\xd0\xbe\xd0\xbc\xd0\xbf\xd1\x82>system prompt", "\xd0\xbf\xd0\xbe\xd0\xba\xd0\xb0\xd0\xb6\xd0\xb8>show", "\xd1\x80\xd0\xb0\xd1\x81\xd0\xba\xd1\x80\xd0\xbe\xd0\xb9>reveal", "\xd1\x80\xd0\xb0\xd1\x81\xd1\x81\xd0\xba\xd0\xb0\xd0\xb6\xd0\xb8>tell", "\xd0\xba\xd0\xb0\xd0\xba>how", "\xd1\x81\xd0\xb4\xd0\xb5\xd0\xbb\xd0\xb0\xd1\x82\xd1\x8c>make", "\xd0\xb8\xd0\xb7\xd0\xb3\xd0\xbe\xd1\x82\xd0\xbe\xd0\xb2\xd0\xb8\xd1\x82\xd1\x8c>make", "\xd0\xb1\xd0\xbe\xd0\xbc\xd0\xb1\xd1\x83>bomb", "\xd0\xb1\xd0\xbe\xd0\xbc\xd0\xb1\xd0\xb0>bomb", "\xd0\xb2\xd0\xb7\xd1\x80\xd1\x8b\xd0\xb2\xd1\x87\xd0\xb0\xd1\x82\xd0\xba\xd1\x83>explosives", "\xd0\xb2\xd0\xb7\xd1\x80\xd1\x8b\xd0\xb2\xd1\x87\xd0\xb0\xd1\x82\xd0\xba\xd0\xb0>explosives", "\xd0\xbe\xd1\x80\xd1\x83\xd0\xb6\xd0\xb8\xd0\xb5>weapon", "\xd0\xb2\xd0\xb7\xd0\xbb\xd0\xbe\xd0\xbc\xd0\xb0\xd1\x82\xd1\x8c>hack", "\xd1\x83\xd0\xba\xd1\x80\xd0\xb0\xd1\x81\xd1\x82\xd1\x8c>steal", "\xd1\x8f\xd0\xb4>poison", "\xd0\xb8\xd0\xb8>ai",
+    /* ar */ "\xd8\xaa\xd8\xac\xd8\xa7\xd9\x87\xd9\x84>ignore", "\xd8\xa7\xd9\x86\xd8\xb3>forget", "\xd8\xac\xd9\x85\xd9\x8a\xd8\xb9>all", "\xd9\x83\xd9\x84>all", "\xd8\xa7\xd9\x84\xd8\xaa\xd8\xb9\xd9\x84\xd9\x8a\xd9\x85\xd8\xa7\xd8\xaa>instructions", "\xd8\xaa\xd8\xb9\xd9\x84\xd9\x8a\xd9\x85\xd8\xa7\xd8\xaa>instructions", "\xd8\xa7\xd9\x84\xd8\xb3\xd8\xa7\xd8\xa8\xd9\x82\xd8\xa9>previous", "\xd8\xa7\xd9\x84\xd9\x82\xd9\x88\xd8\xa7\xd8\xb9\xd8\xaf>rules", "\xd9\x82\xd9\x88\xd8\xa7\xd8\xb9\xd8\xaf>rules", "\xd8\xa7\xd9\x84\xd9\x82\xd9\x8a\xd9\x88\xd8\xaf>restrictions", "\xd9\x82\xd9\x8a\xd9\x88\xd8\xaf>restrictions", "\xd8\xa8\xd8\xaf\xd9\x88\xd9\x86>without", "\xd8\xaf\xd9\x88\xd9\x86>without", "\xd8\xa3\xd9\x8a>any", "\xd8\xa3\xd9\x86\xd8\xaa \xd8\xa7\xd9\x84\xd8\xa2\xd9\x86>you are now", "\xd8\xa7\xd9\x84\xd8\xa2\xd9\x86 \xd8\xa3\xd9\x86\xd8\xaa>you are now", "\xd8\xb0\xd9\x83\xd8\xa7\xd8\xa1 \xd8\xa7\xd8\xb5\xd8\xb7\xd9\x86\xd8\xa7\xd8\xb9\xd9\x8a>ai", "\xd8\xaa\xd8\xb8\xd8\xa7\xd9\x87\xd8\xb1>pretend", "\xd8\xa7\xd9\x84\xd9\x86\xd8\xb8\xd8\xa7\xd9\x85>system", "\xd9\x85\xd9\x88\xd8\xac\xd9\x87 \xd8\xa7\xd9\x84\xd9\x86\xd8\xb8\xd8\xa7\xd9\x85>system prompt", "\xd8\xa3\xd8\xb8\xd9\x87\xd8\xb1>show", "\xd8\xa7\xd9\x83\xd8\xb4\xd9\x81>reveal", "\xd8\xa3\xd8\xae\xd8\xa8\xd8\xb1\xd9\x86\xd9\x8a>tell me", "\xd9\x83\xd9\x8a\xd9\x81>how", "\xd8\xa3\xd8\xb5\xd9\x86\xd8\xb9>make", "\xd8\xb5\xd9\x86\xd8\xb9>make", "\xd8\xaa\xd8\xb5\xd9\x86\xd8\xb9>make", "\xd9\x85\xd8\xaa\xd9\x81\xd8\xac\xd8\xb1\xd8\xa7\xd8\xaa>explosives", "\xd9\x82\xd9\x86\xd8\xa8\xd9\x84\xd8\xa9>bomb", "\xd8\xb3\xd9\x84\xd8\xa7\xd8\xad>weapon", "\xd8\xa7\xd8\xae\xd8\xaa\xd8\xb1\xd8\xa7\xd9\x82>hack",
+    /* hi */ "\xe0\xa4\x85\xe0\xa4\xa8\xe0\xa4\xa6\xe0\xa5\x87\xe0\xa4\x96\xe0\xa4\xbe \xe0\xa4\x95\xe0\xa4\xb0\xe0\xa5\x8b>^ignore", "\xe0\xa4\x85\xe0\xa4\xa8\xe0\xa4\xa6\xe0\xa5\x87\xe0\xa4\x96\xe0\xa4\xbe \xe0\xa4\x95\xe0\xa4\xb0\xe0\xa5\x87\xe0\xa4\x82>^ignore", "\xe0\xa4\xa8\xe0\xa4\x9c\xe0\xa4\xbc\xe0\xa4\xb0\xe0\xa4\x85\xe0\xa4\x82\xe0\xa4\xa6\xe0\xa4\xbe\xe0\xa4\x9c\xe0\xa4\xbc \xe0\xa4\x95\xe0\xa4\xb0\xe0\xa5\x8b>^ignore", "\xe0\xa4\xad\xe0\xa5\x82\xe0\xa4\xb2 \xe0\xa4\x9c\xe0\xa4\xbe\xe0\xa4\x93>^forget", "\xe0\xa4\xad\xe0\xa5\x82\xe0\xa4\xb2 \xe0\xa4\x9c\xe0\xa4\xbe\xe0\xa4\x87\xe0\xa4\x8f>^forget", "\xe0\xa4\xaa\xe0\xa4\xbf\xe0\xa4\x9b\xe0\xa4\xb2\xe0\xa5\x87>previous", "\xe0\xa4\xb8\xe0\xa4\xad\xe0\xa5\x80>all", "\xe0\xa4\xa8\xe0\xa4\xbf\xe0\xa4\xb0\xe0\xa5\x8d\xe0\xa4\xa6\xe0\xa5\x87\xe0\xa4\xb6\xe0\xa5\x8b\xe0\xa4\x82>instructions", "\xe0\xa4\xa8\xe0\xa4\xbf\xe0\xa4\xb0\xe0\xa5\x8d\xe0\xa4\xa6\xe0\xa5\x87\xe0\xa4\xb6>instructions", "\xe0\xa4\xa8\xe0\xa4\xbf\xe0\xa4\xaf\xe0\xa4\xae\xe0\xa5\x8b\xe0\xa4\x82>rules", "\xe0\xa4\xa8\xe0\xa4\xbf\xe0\xa4\xaf\xe0\xa4\xae>rules", "\xe0\xa4\xaa\xe0\xa5\x8d\xe0\xa4\xb0\xe0\xa4\xa4\xe0\xa4\xbf\xe0\xa4\xac\xe0\xa4\x82\xe0\xa4\xa7>restrictions", "\xe0\xa4\xaa\xe0\xa5\x8d\xe0\xa4\xb0\xe0\xa4\xa4\xe0\xa4\xbf\xe0\xa4\xac\xe0\xa4\x82\xe0\xa4\xa7\xe0\xa5\x8b\xe0\xa4\x82>restrictions", "\xe0\xa4\xac\xe0\xa4\xbf\xe0\xa4\xa8\xe0\xa4\xbe>without", "\xe0\xa4\x95\xe0\xa4\xbf\xe0\xa4\xb8\xe0\xa5\x80>any", "\xe0\xa4\x85\xe0\xa4\xac \xe0\xa4\xa4\xe0\xa5\x81\xe0\xa4\xae>you are now", "\xe0\xa4\x85\xe0\xa4\xac \xe0\xa4\x86\xe0\xa4\xaa>you are now", "\xe0\xa4\x85\xe0\xa4\xac \xe0\xa4\xb8\xe0\xa5\x87>from now on", "\xe0\xa4\xa8\xe0\xa4\xbe\xe0\xa4\x9f\xe0\xa4\x95 \xe0\xa4\x95\xe0\xa4\xb0\xe0\xa5\x8b>^pretend", "\xe0\xa4\xb8\xe0\xa4\xbf\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\x9f\xe0\xa4\xae>system", "\xe0\xa4\xb8\xe0\xa4\xbf\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\x9f\xe0\xa4\xae \xe0\xa4\xaa\xe0\xa5\x8d\xe0\xa4\xb0\xe0\xa5\x89\xe0\xa4\xae\xe0\xa5\x8d\xe0\xa4\xaa\xe0\xa5\x8d\xe0\xa4\x9f>system prompt", "\xe0\xa4\xa6\xe0\xa4\xbf\xe0\xa4\x96\xe0\xa4\xbe\xe0\xa4\x93>^show", "\xe0\xa4\xac\xe0\xa4\xa4\xe0\xa4\xbe\xe0\xa4\x93>^tell", "\xe0\xa4\xac\xe0\xa4\xa4\xe0\xa4\xbe\xe0\xa4\x87\xe0\xa4\x8f>^tell", "\xe0\xa4\xae\xe0\xa5\x81\xe0\xa4\x9d\xe0\xa5\x87>me", "\xe0\xa4\x95\xe0\xa5\x88\xe0\xa4\xb8\xe0\xa5\x87>how", "\xe0\xa4\xac\xe0\xa4\xa8\xe0\xa4\xbe\xe0\xa4\xa4\xe0\xa5\x87>make", "\xe0\xa4\xac\xe0\xa4\xa8\xe0\xa4\xbe\xe0\xa4\x8f\xe0\xa4\x82>make", "\xe0\xa4\xac\xe0\xa4\xa8\xe0\xa4\xbe\xe0\xa4\xa8\xe0\xa4\xbe>make", "\xe0\xa4\xac\xe0\xa4\xae>bomb", "\xe0\xa4\xb5\xe0\xa4\xbf\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xab\xe0\xa5\x8b\xe0\xa4\x9f\xe0\xa4\x95>explosives", "\xe0\xa4\xb9\xe0\xa4\xa5\xe0\xa4\xbf\xe0\xa4\xaf\xe0\xa4\xbe\xe0\xa4\xb0>weapon",
+    /* vi */ "b\xe1\xbb\x8f qua>ignore", "qu\xc3\xaan \xc4\x91i>forget", "qu\xc3\xaan>forget", "m\xe1\xbb\x8di>all", "t\xe1\xba\xa5t c\xe1\xba\xa3>all", "h\xc6\xb0\xe1\xbb\x9bng d\xe1\xba\xabn>instructions", "ch\xe1\xbb\x89 d\xe1\xba\xabn>instructions", "tr\xc6\xb0\xe1\xbb\x9b" "c \xc4\x91\xc3\xb3>previous", "quy t\xe1\xba\xaf" "c>rules", "gi\xe1\xbb\x9bi h\xe1\xba\xa1n>limits", "h\xe1\xba\xa1n ch\xe1\xba\xbf>restrictions", "kh\xc3\xb4ng c\xc3\xb3>without", "t\xe1\xbb\xab gi\xe1\xbb\x9d>from now on", "b\xc3\xa2y gi\xe1\xbb\x9d b\xe1\xba\xa1n l\xc3\xa0>you are now", "gi\xe1\xba\xa3 v\xe1\xbb\x9d>pretend", "h\xe1\xbb\x87 th\xe1\xbb\x91ng>system", "l\xe1\xbb\x9di nh\xe1\xba\xaf" "c h\xe1\xbb\x87 th\xe1\xbb\x91ng c\xe1\xbb\xa7" "a b\xe1\xba\xa1n>your system prompt", "l\xe1\xbb\x9di nh\xe1\xba\xaf" "c h\xe1\xbb\x87 th\xe1\xbb\x91ng>system prompt", "ti\xe1\xba\xbft l\xe1\xbb\x99>reveal", "cho t\xc3\xb4i bi\xe1\xba\xbft>tell me", "c\xc3\xa1" "ch l\xc3\xa0m>how make", "c\xc3\xa1" "ch ch\xe1\xba\xbf t\xe1\xba\xa1o>how make", "thu\xe1\xbb\x91" "c n\xe1\xbb\x95>explosives", "v\xc5\xa9 kh\xc3\xad>weapon", "c\xe1\xbb\xa7" "a b\xe1\xba\xa1n>your",
+    /* sv */ "alla>all", "tidigare>previous", "instruktioner>instructions", "regler>rules", "begr\xc3\xa4nsningar>restrictions", "utan>without", "inga>no", "du \xc3\xa4r nu>you are now", "fr\xc3\xa5n och med nu>from now on", "l\xc3\xa5tsas>pretend", "systemet>system", "visa>show", "avsl\xc3\xb6ja>reveal", "ber\xc3\xa4tta>tell", "hur man>how to", "tillverkar>make", "tillverka>make", "bygga>build", "spr\xc3\xa4ng\xc3\xa4mnen>explosives", "spr\xc3\xa4ngmedel>explosives", "vapen>weapon", "hacka>hack", "stj\xc3\xa4la>steal",
+    NULL};
+
+#define LEX_MAX_WORDS 6
+#define LEX_HASH 1024
+typedef struct lex_entry {
+    int n;                           /* foreign words */
+    const char *w[LEX_MAX_WORDS];    /* into g_lex_text */
+    int len[LEX_MAX_WORDS];
+    const char *en;                  /* English replacement */
+    int front;                       /* '^': a verb-final imperative */
+    int next;                        /* chain in g_lex_hash, -1 = end */
+} lex_entry;
+static lex_entry *g_lex;
+static int g_n_lex;
+static int g_lex_hash[LEX_HASH];
+static char *g_lex_text;
+
+static void compile_lexicon(void)
+{
+    size_t total = 0;
+    int n = 0;
+    for (const char *const *e = LEXICON; *e; e++, n++)
+        total += strlen(*e) + 1;
+    g_lex = calloc((size_t)n, sizeof *g_lex);
+    g_lex_text = malloc(total);
+    for (int h = 0; h < LEX_HASH; h++)
+        g_lex_hash[h] = -1;
+    if (!g_lex || !g_lex_text) {
+        g_compile_failed = 1;
+        return;
+    }
+    char *t = g_lex_text;
+    for (int i = 0; i < n; i++) {
+        strcpy(t, LEXICON[i]);
+        char *gt = strchr(t, '>');
+        size_t l = strlen(t);
+        lex_entry *x = &g_lex[g_n_lex];
+        if (!gt) {
+            t += l + 1;
+            continue;
+        }
+        *gt = 0;
+        x->en = gt + 1;
+        if (*x->en == '^') x->front = 1, x->en++;
+        for (char *w = t; *w && x->n < LEX_MAX_WORDS;) {
+            char *sp = strchr(w, ' ');
+            x->w[x->n] = w;
+            x->len[x->n++] = sp ? (int)(sp - w) : (int)strlen(w);
+            if (!sp) break;
+            *sp = 0;
+            w = sp + 1;
+        }
+        uint32_t h = hash_word(x->w[0], x->len[0]) % LEX_HASH;
+        x->next = g_lex_hash[h];
+        g_lex_hash[h] = g_n_lex++;
+        t += l + 1;
+    }
+}
+
+/* The longest lexicon phrase at word p, or NULL. */
+static const lex_entry *lex_at(const words *ws, int p)
+{
+    const lex_entry *best = NULL;
+    for (int k = g_lex_hash[hash_word(ws->w[p], ws->len[p]) % LEX_HASH]; k >= 0; k = g_lex[k].next) {
+        const lex_entry *x = &g_lex[k];
+        if (p + x->n > ws->n || (best && x->n <= best->n)) continue;
+        int ok = 1;
+        for (int j = 0; j < x->n && ok; j++)
+            ok = ws->len[p + j] == x->len[j] && !memcmp(ws->w[p + j], x->w[j], (size_t)x->len[j]);
+        if (ok) best = x;
+    }
+    return best;
+}
+
+/* The translated view of ws (malloc'd, words joined by spaces), or NULL when
+ * fewer than two words are in the lexicon. */
+static char *translate_words(const words *ws, size_t *out_len)
+{
+    int hits = 0;
+    for (int p = 0; p < ws->n && hits < 2; p++)
+        if ((unsigned char)ws->w[p][0] >= 0x80 || ws->len[p] > 1) hits += lex_at(ws, p) != NULL;
+    if (hits < 2) return NULL;
+    /* tokens: pointers to words or English replacements */
+    const char **tok = malloc(sizeof *tok * (size_t)ws->n);
+    int *tl = malloc(sizeof *tl * (size_t)ws->n);
+    if (!tok || !tl) {
+        free(tok);
+        free(tl);
+        return NULL;
+    }
+    int nt = 0;
+    size_t bytes = 0;
+    for (int p = 0; p < ws->n;) {
+        const lex_entry *x = lex_at(ws, p);
+        const char *w = x ? x->en : ws->w[p];
+        int l = x ? (int)strlen(x->en) : ws->len[p];
+        int at = nt;
+        if (x && x->front) at = nt > 5 ? nt - 5 : 0;
+        memmove(tok + at + 1, tok + at, sizeof *tok * (size_t)(nt - at));
+        memmove(tl + at + 1, tl + at, sizeof *tl * (size_t)(nt - at));
+        tok[at] = w, tl[at] = l, nt++;
+        bytes += (size_t)l + 1;
+        p += x ? x->n : 1;
+    }
+    char *v = malloc(bytes + 1);
+    size_t o = 0;
+    if (v)
+        for (int k = 0; k < nt; k++) {
+            memcpy(v + o, tok[k], (size_t)tl[k]);
+            o += (size_t)tl[k];
+            v[o++] = ' ';
+        }
+    free(tok);
+    free(tl);
+    if (v) v[o] = 0;
+    *out_len = o;
+    return v;
 }
 
 /* --------------------------------------------------------- result helpers */
@@ -1030,10 +1298,59 @@ static void check_cjk(const char *text, size_t len, jailbreak_result *r, float *
         }
 }
 
+/* Generic slot shapes: {{x}}, {x}, <UPPER>, [UPPER], %UPPER%, ${x}, $UPPER, ___.
+ * Returns how many there are (counted up to 8). */
+static int count_slots(const char *text, size_t len)
+{
+    int n = 0;
+    for (size_t i = 0; i + 2 < len && n < 8; i++) {
+        char c = text[i];
+        size_t j = i + 1, k;
+        int upper = 0, lower = 0;
+        if (c == '_' && text[i + 1] == '_' && text[i + 2] == '_') {
+            n++;
+            while (i + 1 < len && text[i + 1] == '_')
+                i++;
+            continue;
+        }
+        char close = c == '{' ? '}' : c == '<' ? '>' : c == '[' ? ']' : c == '%' ? '%' : 0;
+        if (c == '$') close = text[i + 1] == '{' ? '}' : ' ';
+        if (!close) continue;
+        if (c == '$' && text[i + 1] == '{') j++;
+        if (c == '{' && text[i + 1] == '{') j++;
+        for (k = j; k < len && k - j <= 24; k++) {
+            char d = text[k];
+            if (d >= 'A' && d <= 'Z') upper++;
+            else if (d >= 'a' && d <= 'z') lower++;
+            else if (!(d == '_' || (d == ' ' && c == '[') || (d == '.' && c == '{') ||
+                       (d == ' ' && c == '{' && text[i + 1] == '{')))
+                break;
+        }
+        size_t body = k - j;
+        int closed = k < len ? text[k] == close : close == ' ';
+        if (c == '$' && close == ' ') closed = 1; /* $UPPER ends at any non-word byte */
+        if (!closed || body < 1 || body > 24) continue;
+        int underscore = memchr(text + j, '_', body) != NULL;
+        /* "[BEGIN DOCUMENT]" is a marker, "[USER_INPUT]" a slot */
+        int ok = (c == '{' || (c == '$' && text[i + 1] == '{')) ? (upper + lower) >= 1
+                 : c == '['                                      ? upper >= 3 && lower == 0 && underscore
+                                                                 : upper >= 3 && lower == 0;
+        if (ok) {
+            n++;
+            i = k;
+        }
+    }
+    return n;
+}
+
 /* Placeholders of jailbreak templates ("{{char}}", "[INSERT PROMPT HERE]"):
  * a template pasted with its slots is a persona prompt. */
 static void check_placeholders(const char *text, size_t len, jailbreak_result *r, float *best)
 {
+    if (count_slots(text, len) >= 2) {
+        add_signal(r, "template_placeholder", JAILBREAK_ROLEPLAY, 0.35f, best);
+        return;
+    }
     static const char *const slots[] = {"{{char}}", "{{user}}", "[insert prompt here]",
                                         "{prompt}", "<prompt>", "[prompt]", "{{prompt}}",
                                         "<persona>", "[your prompt here]", "<question>",
@@ -1210,6 +1527,48 @@ static void check_encoded(const char *text, size_t len, const words *ws, jailbre
         }
         free(dec);
     }
+    /* percent-encoding ("ignore%20all%20previous...") and HTML character references
+     * ("&#105;&#103;..."): decoded when there are at least three */
+    int escapes = 0;
+    for (size_t k = 0; k + 2 < len && escapes < 3; k++)
+        escapes += (text[k] == '%' && isxdigit((unsigned char)text[k + 1]) &&
+                    isxdigit((unsigned char)text[k + 2])) ||
+                   (text[k] == '&' && text[k + 1] == '#');
+    if (escapes >= 3) {
+        unsigned char *dec = malloc(len + 1);
+        if (dec) {
+            size_t dn = 0;
+            for (size_t k = 0; k < len;) {
+                if (text[k] == '%' && k + 2 < len && isxdigit((unsigned char)text[k + 1]) &&
+                    isxdigit((unsigned char)text[k + 2])) {
+                    codec_hex_decode(text + k + 1, 1, dec + dn++);
+                    k += 3;
+                    continue;
+                }
+                if (text[k] == '&' && k + 3 < len && text[k + 1] == '#') {
+                    int hex = text[k + 2] == 'x' || text[k + 2] == 'X';
+                    size_t j = k + 2 + (size_t)hex;
+                    unsigned v = 0;
+                    size_t digits = 0;
+                    while (j < len && digits < 6 &&
+                           (hex ? isxdigit((unsigned char)text[j]) : isdigit((unsigned char)text[j]))) {
+                        int d = (unsigned char)text[j];
+                        v = v * (hex ? 16u : 10u) +
+                            (unsigned)(d <= '9' ? d - '0' : (d | 32) - 'a' + 10);
+                        j++, digits++;
+                    }
+                    if (digits && j < len && text[j] == ';' && v > 0 && v < 128) {
+                        dec[dn++] = (unsigned char)v;
+                        k = j + 1;
+                        continue;
+                    }
+                }
+                dec[dn++] = (unsigned char)text[k++];
+            }
+            carried |= scan_decoded(dec, dn, r, best, "encoded_instruction", JAILBREAK_ENCODED, 0.6f);
+            free(dec);
+        }
+    }
     if (word_in(ws, ROT_WORDS)) {
         char *rot = malloc(len + 1);
         if (rot) {
@@ -1240,6 +1599,35 @@ static void check_encoded(const char *text, size_t len, const words *ws, jailbre
         add_signal(r, "encoded_payload", JAILBREAK_ENCODED, 0.15f, best);
 }
 
+/* Evidence that combines: a request for harmful instructions next to any
+ * unlocking move (a persona, restrictions removed or switched off, developer
+ * mode, a fictional frame) is the wrapper attack whatever the wrapper's words;
+ * template slots next to a persona or removed restrictions are a persona
+ * template. */
+static int has_signal(const jailbreak_result *r, const char *name)
+{
+    for (int k = 0; k < r->n_patterns; k++)
+        if (!strcmp(r->patterns[k], name)) return 1;
+    return 0;
+}
+
+static void combine_signals(jailbreak_result *r, float *best)
+{
+    unsigned unlock = 0;
+    for (int k = 0; k < r->n_patterns; k++) {
+        const char *n = r->patterns[k];
+        if (!strcmp(n, "harmful_howto") || !strcmp(n, "template_placeholder") ||
+            !strcmp(n, "from_now_on") || !strcmp(n, "grandma_exploit"))
+            continue;
+        unlock = 1;
+    }
+    if (unlock && has_signal(r, "harmful_howto"))
+        add_signal(r, "harmful_request_unlocked", JAILBREAK_HARMFUL_FICTION, 0.6f, best);
+    if (has_signal(r, "template_placeholder") &&
+        (r->types & (JAILBREAK_ROLEPLAY | JAILBREAK_NO_RESTRICTIONS)) && r->n_patterns > 1)
+        add_signal(r, "persona_template", JAILBREAK_ROLEPLAY, 0.5f, best);
+}
+
 static void scan_chunk(const char *text, size_t len, jailbreak_result *r, float *best, int depth)
 {
     words ws;
@@ -1255,6 +1643,17 @@ static void scan_chunk(const char *text, size_t len, jailbreak_result *r, float 
         if (depth == 0) {
             check_payload_splitting(text, len, r, best);
             check_encoded(text, len, &ws, r, best);
+            size_t tlen;
+            char *tr = translate_words(&ws, &tlen);
+            if (tr) {
+                jailbreak_result sub;
+                float sub_best[JAILBREAK_MAX_PATTERNS];
+                memset(&sub, 0, sizeof sub);
+                scan_chunk(tr, tlen, &sub, sub_best, 1);
+                for (int k = 0; k < sub.n_patterns; k++)
+                    add_signal(r, sub.patterns[k], sub.types, sub_best[k], best);
+                free(tr);
+            }
         }
     }
     free_words(&ws);
@@ -1597,6 +1996,7 @@ int jailbreak_check(const jailbreak_detector *d, const char *text, size_t len,
     r->scanned_bytes = capped.text ? capped.head + (capped.len - capped.tail_at) : len;
     float best[JAILBREAK_MAX_PATTERNS] = {0};
     scan_patterns(text, len, r, best, 0);
+    combine_signals(r, best);
     double keep = 1.0;
     for (int k = 0; k < r->n_patterns; k++)
         keep *= 1.0 - best[k];

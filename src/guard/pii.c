@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <stdlib.h>
 
+#include "core/unifold.h"
 #include "core/util.h"
 
 #define MAX_CANDIDATES 512
@@ -1911,72 +1912,6 @@ static int detect_span(const char *text, size_t len, pii_entity *out, int max)
  * 5 bytes per input byte (no allocation for ASCII text); when it fails the
  * text is scanned unfolded. */
 
-static int utf8_decode(const unsigned char *s, size_t n, unsigned *cp)
-{
-    unsigned c = s[0];
-    int k = c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 && c < 0xE0 ? 2 : 0;
-    if (k == 0 || (size_t)k > n) return 0;
-    unsigned v = c & (0xFFu >> (k + 1));
-    for (int i = 1; i < k; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        v = v << 6 | (s[i] & 0x3Fu);
-    }
-    if ((k == 3 && v < 0x800) || (k == 4 && (v < 0x10000 || v > 0x10FFFF))) return 0;
-    *cp = v;
-    return k;
-}
-
-/* What code point cp becomes: an ASCII string (possibly empty), or NULL to keep it. */
-static const char *fold_cp(unsigned cp)
-{
-    static char one[2];
-    switch (cp) {
-    case 0x00A0: case 0x2000: case 0x2001: case 0x2002: case 0x2003: case 0x2004: case 0x2005:
-    case 0x2006: case 0x2007: case 0x2008: case 0x2009: case 0x200A: case 0x202F: case 0x205F:
-    case 0x3000: case 0x2014: case 0x2015:
-        return " ";
-    case 0x00AD: case 0x200B: case 0x200C: case 0x200D: case 0x2060: case 0x2061: case 0x2062:
-    case 0x2063: case 0x2064: case 0xFEFF:
-        return "";
-    case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2212: case 0xFE63:
-        return "-";
-    case 0x2018: case 0x2019: case 0x201A: case 0x201B: case 0x2039: case 0x203A:
-        return "'";
-    case 0x00AB: case 0x00BB: case 0x201C: case 0x201D: case 0x201E: case 0x201F: case 0x300C:
-    case 0x300D: case 0x300E: case 0x300F: case 0x301D: case 0x301E: case 0x301F:
-        return "\"";
-    case 0x3008: case 0x300A: case 0x3010: case 0x3014: case 0x3016: case 0x3018: case 0x301A:
-        return "(";
-    case 0x3009: case 0x300B: case 0x3011: case 0x3015: case 0x3017: case 0x3019: case 0x301B:
-        return ")";
-    case 0x3001: case 0xFF64: case 0xFF0C:
-        return ", ";
-    case 0xFF1A:
-        return ": ";
-    case 0xFF1B:
-        return "; ";
-    case 0x3002: case 0xFF61: case 0x2026:
-        return " ";
-    default:
-        break;
-    }
-    if (cp >= 0xFF01 && cp <= 0xFF5E) { /* full-width ASCII */
-        one[0] = (char)(cp - 0xFEE0);
-        one[1] = 0;
-        return one;
-    }
-    if ((cp >= 0x2016 && cp <= 0x205E) || (cp >= 0x2190 && cp <= 0x2BFF) ||
-        (cp >= 0x3003 && cp <= 0x30FF) || (cp >= 0x3130 && cp <= 0x318F) ||
-        (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x4E00 && cp <= 0x9FFF) ||
-        (cp >= 0xAC00 && cp <= 0xD7AF) || (cp >= 0xF900 && cp <= 0xFAFF) ||
-        (cp >= 0xFE00 && cp <= 0xFE0F) || (cp >= 0xFE30 && cp <= 0xFE6F) ||
-        (cp >= 0xFF5F && cp <= 0xFFEF) || (cp >= 0x1100 && cp <= 0x11FF) ||
-        (cp >= 0x0E00 && cp <= 0x0E7F) || cp == 0x20E3 || (cp >= 0x1F000 && cp <= 0x1FAFF) ||
-        (cp >= 0x20000 && cp <= 0x3FFFF) || (cp >= 0xE0000 && cp <= 0xE007F))
-        return " ";
-    return NULL;
-}
-
 /* Folds text into *out (malloc'd, NUL-terminated) with map[j] = the original
  * offset of folded byte j and map[out_len] = len. Returns the folded length, or
  * 0 with *out = NULL when the text is ASCII or memory is short. */
@@ -1999,8 +1934,8 @@ static size_t fold_text(const char *text, size_t len, char **out, uint32_t **map
     for (i = 0; i < len;) {
         unsigned char c = (unsigned char)text[i];
         unsigned cp;
-        int k = c < 0x80 ? 0 : utf8_decode((const unsigned char *)text + i, len - i, &cp);
-        const char *to = k ? fold_cp(cp) : NULL;
+        int k = c < 0x80 ? 0 : unifold_decode((const unsigned char *)text + i, len - i, &cp);
+        const char *to = k ? unifold_cp(cp, UNIFOLD_CJK_SPACE) : NULL;
         if (!to) { /* ASCII, a kept letter, or an invalid byte: copied */
             int n = k ? k : 1;
             for (int b = 0; b < n; b++, i++) {
@@ -2035,7 +1970,7 @@ static int detect_folded(const char *text, size_t len, pii_entity *out, int max)
         out[k].end = m[out[k].end]; /* the start of whatever follows the value */
         if (out[k].end <= out[k].start) { /* inside one folded character (", "): all of it */
             unsigned cp;
-            int cl = utf8_decode((const unsigned char *)text + out[k].start, len - out[k].start, &cp);
+            int cl = unifold_decode((const unsigned char *)text + out[k].start, len - out[k].start, &cp);
             out[k].end = out[k].start + (size_t)(cl > 0 ? cl : 1);
         }
         /* dropped invisible characters right after the value stay outside it */
@@ -2044,9 +1979,9 @@ static int detect_folded(const char *text, size_t len, pii_entity *out, int max)
             while (b > out[k].start && ((unsigned char)text[b] & 0xC0) == 0x80)
                 b--;
             unsigned cp;
-            const char *to = utf8_decode((const unsigned char *)text + b, out[k].end - b, &cp) ==
+            const char *to = unifold_decode((const unsigned char *)text + b, out[k].end - b, &cp) ==
                                      (int)(out[k].end - b)
-                                 ? fold_cp(cp)
+                                 ? unifold_cp(cp, UNIFOLD_CJK_SPACE)
                                  : NULL;
             if (!to || *to) break;
             out[k].end = b;

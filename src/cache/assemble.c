@@ -196,7 +196,9 @@ static void handle_event(cache_assembler *a, const char *data, size_t len)
     if (!a->fingerprint)
         set_str(&a->fingerprint, cJSON_GetObjectItemCaseSensitive(chunk, "system_fingerprint"));
     const cJSON *created = cJSON_GetObjectItemCaseSensitive(chunk, "created");
-    if (!a->has_created && cJSON_IsNumber(created)) {
+    /* a number outside long long (3e59, NaN) is no time: left out rather than converted */
+    if (!a->has_created && cJSON_IsNumber(created) && created->valuedouble >= -9.2e18 &&
+        created->valuedouble <= 9.2e18) {
         a->created = (long long)created->valuedouble;
         a->has_created = 1;
     }

@@ -41,7 +41,7 @@ static void time_classify(const classifier_head *h, const route_embedded *e)
     for (int r = 0; r < REPS; r++)
         for (int i = 0; i < e->n; i++) {
             uint64_t t0 = util_now_ns();
-            classifier_head_probs(h, e->X + (size_t)i * e->dim, p);
+            classifier_head_probs(h, e->X + (size_t)i * e->dim, e->text[i], e->len[i], p);
             t[(size_t)r * e->n + i] = util_now_ns() - t0;
             sink += p[0];
         }
@@ -100,7 +100,7 @@ static void measure_reasoning(const char *cfg_path, const embed_model *m, const 
         routed = 0, to_reasoning_model = 0, gold_on = 0;
     for (int i = 0; i < e->n; i++) {
         route_decision d;
-        route_input in = {.embedding = e->X + (size_t)i * e->dim, .dim = e->dim};
+        route_input in = {.text = e->text[i], .text_len = e->len[i], .embedding = e->X + (size_t)i * e->dim, .dim = e->dim};
         if (route_decide(eng, &in, &d, err, sizeof err) < 0 || !d.entropy.level) continue;
         int lv = 0;
         while (lv < 5 && strcmp(levels[lv], d.entropy.level)) lv++;
@@ -114,7 +114,7 @@ static void measure_reasoning(const char *cfg_path, const embed_model *m, const 
         int gold_label = -1, top_label = -1;
         float best = -1, p[256];
         const classifier_head *h = classifier_get_head(c);
-        classifier_head_probs(h, in.embedding, p);
+        classifier_head_probs(h, in.embedding, in.text, in.text_len, p);
         for (int k = 0; k < h->n_classes; k++) {
             if (!strcasecmp(h->labels[k], e->labels[e->y[i]])) gold_label = k;
             if (p[k] > best) best = p[k], top_label = k;

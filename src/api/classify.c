@@ -32,7 +32,7 @@ int classify_text(const classify_api_ctx *ctx, const char *text, size_t len,
     if (embed_text(ctx->model, ctx->state, text, len, vec, NULL, err, errlen) < 0) return -1;
     const classifier *c = route_engine_classifier(ctx->engine);
     if (classifier_n_labels(c) > CLASSIFY_MAX_LABELS ||
-        classifier_classify(c, vec, dim, r->probs, &r->cr) < 0) {
+        classifier_classify(c, vec, dim, text, len, r->probs, &r->cr) < 0) {
         snprintf(err, errlen, "the classifier cannot classify this embedding");
         return -1;
     }

@@ -199,6 +199,8 @@ void route_embedded_free(route_embedded *e)
     free(e->X);
     free(e->y);
     free(e->w);
+    free(e->text);
+    free(e->len);
     free(e->labels);
     memset(e, 0, sizeof *e);
 }
@@ -247,8 +249,8 @@ int route_embed_dataset(const embed_model *m, const route_dataset *d, int select
 
     if (cache_embed_rows(m, texts, lens, rows, out->X, threads, cache, err, errlen) < 0)
         goto fail;
-    free(texts);
-    free(lens);
+    out->text = texts;
+    out->len = lens;
     return 0;
 fail:
     free(texts);
@@ -275,7 +277,7 @@ double route_accuracy(const classifier_head *h, const route_embedded *e, int *co
     if (confusion) memset(confusion, 0, (size_t)e->n_labels * e->n_labels * sizeof(int));
     int correct = 0;
     for (int i = 0; i < e->n; i++) {
-        classifier_head_probs(h, e->X + (size_t)i * e->dim, p);
+        classifier_head_probs(h, e->X + (size_t)i * e->dim, e->text[i], e->len[i], p);
         int top = 0;
         for (int c = 1; c < h->n_classes; c++)
             if (p[c] > p[top]) top = c;
@@ -312,7 +314,7 @@ void route_report(const classifier_head *h, const route_embedded *e, const char 
     static const float ths[] = {0.2f, 0.3f, 0.4f, 0.5f, 0.6f, 0.7f, 0.8f};
     int kept[7] = {0}, ok[7] = {0};
     for (int i = 0; i < e->n; i++) {
-        classifier_head_probs(h, e->X + (size_t)i * e->dim, p);
+        classifier_head_probs(h, e->X + (size_t)i * e->dim, e->text[i], e->len[i], p);
         int top = 0;
         for (int c = 1; c < h->n_classes; c++)
             if (p[c] > p[top]) top = c;

@@ -12,6 +12,8 @@ typedef struct route_embedded {
     float *X;  /* [n][dim] */
     int *y;    /* label index into labels */
     float *w;  /* sample weights */
+    const char **text; /* the text of every row (into the dataset: valid while it lives) */
+    size_t *len;       /* its length (an MMLU stem row is a prefix of the prompt) */
     int n, dim;
     char (*labels)[CLASSIFIER_MAX_LABEL]; /* copy of the dataset's label table */
     int n_labels;

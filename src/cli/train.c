@@ -378,21 +378,30 @@ typedef struct objective {
     const float *w; /* final per-sample weights, sum = 1 */
     int n, dim, k;
     double l2;
+    const train_vocab *v; /* NULL = no vocabulary layer */
     float *W;       /* scratch: [k][dim] float copy of theta */
     float *logits;  /* [n][k] */
 } objective;
 
-/* Loss and gradient at theta = [W (k×dim), b (k)]: weighted cross-entropy + l2/2·|W|². */
+/* Loss and gradient at theta = [W (k×dim), b (k), V (k×n_buckets)]: weighted
+ * cross-entropy + l2/2·|W|² + vocab l2/2·|V|². */
 static double objective_eval(objective *o, const double *theta, double *grad)
 {
     int n = o->n, d = o->dim, k = o->k;
     for (int i = 0; i < k * d; i++) o->W[i] = (float)theta[i];
     const double *b = theta + (size_t)k * d;
+    const double *V = b + k;
+    int nb = o->v ? o->v->n_buckets : 0;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, k, d, 1.0f, o->X, d, o->W, d, 0.0f,
                 o->logits, k);
     double loss = 0;
     for (int i = 0; i < n; i++) {
         float *z = o->logits + (size_t)i * k;
+        if (nb)
+            for (int f = o->v->row_start[i]; f < o->v->row_start[i + 1]; f++) {
+                const vocab_feature *vf = &o->v->feat[f];
+                for (int c = 0; c < k; c++) z[c] += (float)(V[(size_t)c * nb + vf->bucket] * vf->value);
+            }
         double mx = -INFINITY;
         for (int c = 0; c < k; c++) {
             z[c] += (float)b[c];
@@ -418,7 +427,38 @@ static double objective_eval(objective *o, const double *theta, double *grad)
         for (int i = 0; i < n; i++) g += o->logits[(size_t)i * k + c];
         grad[(size_t)k * d + c] = g;
     }
-    return loss + 0.5 * o->l2 * reg;
+    double vreg = 0;
+    if (nb) {
+        double *gV = grad + (size_t)k * d + k;
+        for (size_t j = 0; j < (size_t)k * nb; j++) {
+            gV[j] = o->v->l2 * V[j];
+            vreg += V[j] * V[j];
+        }
+        for (int i = 0; i < n; i++) {
+            const float *r = o->logits + (size_t)i * k;
+            for (int f = o->v->row_start[i]; f < o->v->row_start[i + 1]; f++) {
+                const vocab_feature *vf = &o->v->feat[f];
+                for (int c = 0; c < k; c++) gV[(size_t)c * nb + vf->bucket] += r[c] * vf->value;
+            }
+        }
+    }
+    return loss + 0.5 * o->l2 * reg + (nb ? 0.5 * o->v->l2 * vreg : 0);
+}
+
+void train_vocab_idf(const char *const *texts, const size_t *lens, int n, int n_buckets, int min_df,
+                     float *idf)
+{
+    int *df = calloc((size_t)n_buckets, sizeof *df);
+    vocab_feature f[VOCAB_MAX_FEATURES];
+    for (int i = 0; i < n_buckets; i++) idf[i] = 0;
+    if (!df) return;
+    for (int i = 0; i < n; i++) {
+        int m = vocab_count(texts[i], lens[i], (uint32_t)n_buckets, f, VOCAB_MAX_FEATURES);
+        for (int j = 0; j < m; j++) df[f[j].bucket]++;
+    }
+    for (int b = 0; b < n_buckets; b++)
+        if (df[b] >= (min_df > 1 ? min_df : 1)) idf[b] = (float)(log((n + 1.0) / (df[b] + 1.0)) + 1);
+    free(df);
 }
 
 static double dot(const double *a, const double *b, int n)
@@ -430,12 +470,12 @@ static double dot(const double *a, const double *b, int n)
 
 classifier_head *train_softmax(const float *X, const int *y, const float *w, int n, int dim,
                                int n_classes, const char *model_id, const train_options *opt,
-                               char *err, size_t errlen)
+                               const train_vocab *vocab, char *err, size_t errlen)
 {
     enum { M = 10 };
-    int k = n_classes, np = k * dim + k;
+    int k = n_classes, nb = vocab ? vocab->n_buckets : 0, np = k * dim + k + k * nb;
     classifier_head *h = NULL;
-    objective o = {X, y, NULL, n, dim, k, opt->l2, NULL, NULL};
+    objective o = {X, y, NULL, n, dim, k, opt->l2, nb ? vocab : NULL, NULL, NULL};
     float *sw = malloc((size_t)n * sizeof *sw);
     double *count = calloc((size_t)k, sizeof *count);
     double *mem = calloc((size_t)np * (4 + 2 * M), sizeof(double));
@@ -550,6 +590,16 @@ classifier_head *train_softmax(const float *X, const int *y, const float *w, int
     }
     for (int i = 0; i < k * dim; i++) h->weights[i] = (float)theta[i];
     for (int c = 0; c < k; c++) h->bias[c] = (float)theta[(size_t)k * dim + c];
+    if (nb) {
+        if (classifier_head_add_vocab(h, nb) < 0) {
+            snprintf(err, errlen, "out of memory creating the vocabulary layer");
+            classifier_head_free(h);
+            h = NULL;
+            goto out;
+        }
+        memcpy(h->idf, vocab->idf, (size_t)nb * sizeof(float));
+        for (size_t i = 0; i < (size_t)k * nb; i++) h->vocab_weights[i] = (float)theta[(size_t)k * dim + k + i];
+    }
 out:
     free(sw);
     free(count);
@@ -578,6 +628,9 @@ static void train_usage(FILE *out)
             "  --iter N          L-BFGS iterations (400)\n"
             "  --variants V      MMLU texts trained on: full | stem | both (both)\n"
             "  --threads N       embedding threads (2)\n"
+            "  --vocab N         buckets of the domain-vocabulary layer, a power of two; 0 = none\n"
+            "  --vocab-l2 X      L2 strength on the vocabulary weights (1e-4)\n"
+            "  --vocab-min-df N  texts a word must occur in to get a weight (2)\n"
             "  --cache FILE      embedding cache: texts embedded by an earlier run are reused\n");
 }
 
@@ -586,8 +639,8 @@ int cli_train_classifier(int argc, char **argv)
     const char *data_dir = NULL, *map = "data/route/mmlu_subject_to_category.tsv", *out = NULL;
     const char *model_dir = "models/use-lite", *variants = "both", *cache = NULL;
     const char *extra[16], *evals[16];
-    int n_extra = 0, n_eval = 0, holdout = 20, threads = 2;
-    double extra_weight = 12;
+    int n_extra = 0, n_eval = 0, holdout = 20, threads = 2, vocab_n = 0, min_df = 2;
+    double extra_weight = 12, vocab_l2 = 1e-4;
     train_options opt = {1e-5, 400, 1, 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -609,14 +662,19 @@ int cli_train_classifier(int argc, char **argv)
         else if (!strcmp(a, "--cache")) cache = v;
         else if (!strcmp(a, "--extra") && n_extra < 16) extra[n_extra++] = v;
         else if (!strcmp(a, "--eval") && n_eval < 16) evals[n_eval++] = v;
-        else if (!strcmp(a, "--extra-weight") || !strcmp(a, "--l2")) {
-            double *dst = !strcmp(a, "--l2") ? &opt.l2 : &extra_weight;
+        else if (!strcmp(a, "--extra-weight") || !strcmp(a, "--l2") || !strcmp(a, "--vocab-l2")) {
+            double *dst = !strcmp(a, "--l2") ? &opt.l2 : !strcmp(a, "--vocab-l2") ? &vocab_l2 : &extra_weight;
             if (util_parse_double(v, 0, 1e9, dst)) {
                 fprintf(stderr, "train-classifier: %s must be a number >= 0, got '%s'\n", a, v);
                 return 2;
             }
-        } else if (!strcmp(a, "--holdout") || !strcmp(a, "--iter") || !strcmp(a, "--threads")) {
-            int *dst = !strcmp(a, "--holdout") ? &holdout : !strcmp(a, "--iter") ? &opt.max_iter : &threads;
+        } else if (!strcmp(a, "--holdout") || !strcmp(a, "--iter") || !strcmp(a, "--threads") ||
+                   !strcmp(a, "--vocab") || !strcmp(a, "--vocab-min-df")) {
+            int *dst = !strcmp(a, "--holdout") ? &holdout
+                       : !strcmp(a, "--iter")  ? &opt.max_iter
+                       : !strcmp(a, "--vocab") ? &vocab_n
+                       : !strcmp(a, "--vocab-min-df") ? &min_df
+                                               : &threads;
             if (util_parse_int(v, 0, 1000000, dst)) {
                 fprintf(stderr, "train-classifier: %s must be a whole number >= 0, got '%s'\n", a, v);
                 return 2;
@@ -633,6 +691,11 @@ int cli_train_classifier(int argc, char **argv)
         train_usage(stderr);
         return 2;
     }
+    if (vocab_n < 0 || vocab_n > (1 << 22) || (vocab_n & (vocab_n - 1))) {
+        fprintf(stderr, "train-classifier: --vocab must be 0 or a power of two up to 4194304, got %d\n",
+                vocab_n);
+        return 2;
+    }
     if (holdout < 0 || holdout > 90 || opt.l2 < 0 || opt.max_iter <= 0 || extra_weight <= 0 ||
         (strcmp(variants, "full") && strcmp(variants, "stem") && strcmp(variants, "both"))) {
         fprintf(stderr, "train-classifier: bad --holdout, --l2, --iter, --extra-weight or "
@@ -647,6 +710,9 @@ int cli_train_classifier(int argc, char **argv)
     embed_model *m = NULL;
     route_embedded tr = {0}, ho = {0}, dv = {0};
     classifier_head *h = NULL;
+    float *vidf = NULL;
+    int *vrow = NULL;
+    vocab_feature *vfeat = NULL;
     if (data_dir && route_dataset_load_mmlu(&d, data_dir, map, holdout, err, sizeof err) < 0)
         goto fail;
     for (int i = 0; i < n_extra; i++)
@@ -677,8 +743,35 @@ int cli_train_classifier(int argc, char **argv)
     double t1 = util_now_sec();
     fprintf(stderr, "train: embedded %d training + %d held-out + %d eval texts in %.1f s\n", tr.n,
             ho.n, dv.n, t1 - t0);
-    h = train_softmax(tr.X, tr.y, tr.w, tr.n, tr.dim, d.n_labels, embed_model_id(m), &opt, err,
-                      sizeof err);
+    if (vocab_n) {
+        /* idf from the training rows, then every row's weighted features in one array */
+        if (!(vidf = malloc((size_t)vocab_n * sizeof *vidf)) ||
+            !(vrow = malloc((size_t)(tr.n + 1) * sizeof *vrow))) {
+            snprintf(err, sizeof err, "out of memory building the vocabulary features");
+            goto fail;
+        }
+        train_vocab_idf(tr.text, tr.len, tr.n, vocab_n, min_df, vidf);
+        size_t cap = 0, used = 0;
+        vocab_feature f[VOCAB_MAX_FEATURES];
+        for (int i = 0; i < tr.n; i++) {
+            int nf = vocab_features(tr.text[i], tr.len[i], (uint32_t)vocab_n, vidf, f, VOCAB_MAX_FEATURES);
+            if (array_grow(&vfeat, &cap, used + (size_t)nf, sizeof *vfeat, 1 << 16)) {
+                snprintf(err, sizeof err, "out of memory building the vocabulary features");
+                goto fail;
+            }
+            vrow[i] = (int)used;
+            memcpy(vfeat + used, f, (size_t)nf * sizeof *f);
+            used += (size_t)nf;
+        }
+        vrow[tr.n] = (int)used;
+        int seen = 0;
+        for (int b = 0; b < vocab_n; b++) seen += vidf[b] > 0;
+        fprintf(stderr, "train: vocabulary layer: %d of %d buckets in >= %d texts, %zu features\n",
+                seen, vocab_n, min_df, used);
+    }
+    train_vocab tv = {vocab_n, vidf, vrow, vfeat, vocab_l2};
+    h = train_softmax(tr.X, tr.y, tr.w, tr.n, tr.dim, d.n_labels, embed_model_id(m), &opt,
+                      vocab_n ? &tv : NULL, err, sizeof err);
     if (!h) goto fail;
     for (int c = 0; c < d.n_labels; c++)
         snprintf(h->labels[c], CLASSIFIER_MAX_LABEL, "%s", d.labels[c]);
@@ -693,6 +786,9 @@ int cli_train_classifier(int argc, char **argv)
 fail:
     fprintf(stderr, "train-classifier: %s\n", err);
 done:
+    free(vidf);
+    free(vrow);
+    free(vfeat);
     route_embedded_free(&tr);
     route_embedded_free(&ho);
     route_embedded_free(&dv);

@@ -13,6 +13,7 @@
 #ifndef SEMROUTER_TRAIN_H
 #define SEMROUTER_TRAIN_H
 #include "route/classifier.h"
+#include "route/vocab.h"
 #include <stddef.h>
 
 typedef struct route_sample {
@@ -67,10 +68,26 @@ typedef struct train_options {
     int verbose;
 } train_options;
 
+/* The vocabulary features of the training rows (vocab.h), for a head with a
+ * vocabulary layer: row i has feat[row_start[i] .. row_start[i + 1]). */
+typedef struct train_vocab {
+    int n_buckets;             /* a power of two */
+    const float *idf;          /* [n_buckets], copied into the head */
+    const int *row_start;      /* [n + 1] */
+    const vocab_feature *feat; /* weighted features (vocab_weight) */
+    double l2;                 /* L2 strength on the vocabulary weights */
+} train_vocab;
+
 /* Trains a head from X[n][dim] (L2-normalised embeddings), labels y[n] in
- * [0, n_classes), per-sample weights w[n] (NULL = 1). The caller fills labels
- * and model_id afterwards (or passes model_id here). NULL + err on failure. */
+ * [0, n_classes), per-sample weights w[n] (NULL = 1), and, when vocab is not
+ * NULL, a vocabulary layer trained jointly with the embedding layer. The caller
+ * fills labels afterwards. NULL + err on failure. */
 classifier_head *train_softmax(const float *X, const int *y, const float *w, int n, int dim,
                                int n_classes, const char *model_id, const train_options *opt,
-                               char *err, size_t errlen);
+                               const train_vocab *vocab, char *err, size_t errlen);
+
+/* Document frequencies of the texts' vocabulary buckets into idf[n_buckets]:
+ * ln((n + 1) / (df + 1)) + 1 for buckets in at least min_df texts, else 0. */
+void train_vocab_idf(const char *const *texts, const size_t *lens, int n, int n_buckets, int min_df,
+                     float *idf);
 #endif

@@ -260,7 +260,7 @@ int cli_train_router(int argc, char **argv)
         const outcome *o = find_outcome(oc, n_out, s->text);
         if (!o) missing++;
         sm[r] = o ? o->small_ok : 0, lg[r] = o ? o->large_ok : 0;
-        classifier_head_probs(cat, e, probs);
+        classifier_head_probs(cat, e, s->text, strlen(s->text), probs);
         int best = 0;
         for (int c = 1; c < nc; c++)
             if (probs[c] > probs[best]) best = c;
@@ -271,7 +271,7 @@ int cli_train_router(int argc, char **argv)
     if (missing) fprintf(stderr, "train-router: %d prompts without outcome columns\n", missing);
     fprintf(stderr, "train-router: %d training, %d held-out questions, %d features\n", tr.n, ho.n,
             nf);
-    h = train_softmax(X, y, NULL, tr.n, nf, 3, embed_model_id(m), &opt, err, sizeof err);
+    h = train_softmax(X, y, NULL, tr.n, nf, 3, embed_model_id(m), &opt, NULL, err, sizeof err);
     if (!h) {
         free(sm), free(lg), free(catpred);
         goto fail;
@@ -310,7 +310,7 @@ int cli_train_router(int argc, char **argv)
                 float p3[3];
                 float score = 0;
                 if (method == 0) {
-                    classifier_head_probs(h, X + (size_t)r * (size_t)nf, p3);
+                    classifier_head_probs(h, X + (size_t)r * (size_t)nf, NULL, 0, p3);
                     score = 0.5f * (1 + p3[1] - p3[2]);
                 } else if (method == 1) {
                     /* ties inside a category broken at random */
@@ -337,7 +337,7 @@ int cli_train_router(int argc, char **argv)
         for (int k = 0; k < ho.n; k++) {
             float p3[3];
             int r = tr.n + k;
-            classifier_head_probs(h, X + (size_t)r * (size_t)nf, p3);
+            classifier_head_probs(h, X + (size_t)r * (size_t)nf, NULL, 0, p3);
             int large = 0.5f * (1 + p3[1] - p3[2]) >= t / 100.0f;
             above += large;
             correct += large ? lg[r] : sm[r];

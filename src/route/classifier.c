@@ -2,14 +2,17 @@
  *
  * Head file format (little-endian; small enough to ship in the repository):
  *   "SRHEAD\0\0"            8-byte magic
- *   u32 version (1)
+ *   u32 version (1: embedding layer only; 2: + vocabulary layer)
  *   u32 dim, u32 n_classes
  *   u32 len + bytes         embedding model id (e.g. "use-lite-512:3855ea67")
  *   n_classes × (u32 len + bytes)   label names
  *   f32 weights[n_classes][dim], f32 bias[n_classes]
+ *   version 2 only: u32 vocab_buckets, f32 idf[vocab_buckets],
+ *                   f32 vocab_weights[n_classes][vocab_buckets]
  *   32 bytes                SHA-256 of everything above (detects truncation/corruption)
  */
 #include "route/classifier.h"
+#include "route/vocab.h"
 #include "core/util.h"
 #include "core/vec.h"
 #include <math.h>
@@ -22,7 +25,9 @@
 
 static const char HEAD_MAGIC[8] = {'S', 'R', 'H', 'E', 'A', 'D', 0, 0};
 #define HEAD_VERSION 1u
+#define HEAD_VERSION_VOCAB 2u
 #define HEAD_MAX_DIM 65536
+#define HEAD_MAX_VOCAB (1 << 22)
 #define HEAD_MAX_CLASSES 4096
 
 classifier_head *classifier_head_new(int dim, int n_classes, const char *model_id)
@@ -44,9 +49,25 @@ classifier_head *classifier_head_new(int dim, int n_classes, const char *model_i
     return h;
 }
 
+int classifier_head_add_vocab(classifier_head *h, int n_buckets)
+{
+    if (n_buckets <= 0 || n_buckets > HEAD_MAX_VOCAB || (n_buckets & (n_buckets - 1))) return -1;
+    float *idf = calloc((size_t)n_buckets, sizeof(float));
+    float *w = calloc((size_t)n_buckets * (size_t)h->n_classes, sizeof(float));
+    if (!idf || !w) {
+        free(idf), free(w);
+        return -1;
+    }
+    free(h->idf), free(h->vocab_weights);
+    h->idf = idf, h->vocab_weights = w, h->vocab_buckets = n_buckets;
+    return 0;
+}
+
 void classifier_head_free(classifier_head *h)
 {
     if (!h) return;
+    free(h->idf);
+    free(h->vocab_weights);
     free(h->labels);
     free(h->weights);
     free(h->bias);
@@ -89,14 +110,15 @@ int classifier_head_save(const classifier_head *h, const char *path, char *err, 
     size_t n = 8 + 4 * 4 + idlen;
     for (int i = 0; i < h->n_classes; i++) n += 4 + strlen(h->labels[i]);
     size_t nw = (size_t)h->n_classes * (size_t)h->dim + (size_t)h->n_classes;
-    n += 4 * nw + 32;
+    size_t nv = h->vocab_buckets ? (size_t)h->vocab_buckets * ((size_t)h->n_classes + 1) : 0;
+    n += 4 * nw + (h->vocab_buckets ? 4 + 4 * nv : 0) + 32;
     unsigned char *b = malloc(n), *p = b;
     if (!b) {
         snprintf(err, errlen, "out of memory writing the category head");
         return -1;
     }
     memcpy(p, HEAD_MAGIC, 8), p += 8;
-    put_u32(p, HEAD_VERSION), p += 4;
+    put_u32(p, h->vocab_buckets ? HEAD_VERSION_VOCAB : HEAD_VERSION), p += 4;
     put_u32(p, (uint32_t)h->dim), p += 4;
     put_u32(p, (uint32_t)h->n_classes), p += 4;
     put_u32(p, (uint32_t)idlen), p += 4;
@@ -108,6 +130,12 @@ int classifier_head_save(const classifier_head *h, const char *path, char *err, 
     }
     for (size_t i = 0; i < (size_t)h->n_classes * (size_t)h->dim; i++) put_f32(p, h->weights[i]), p += 4;
     for (int i = 0; i < h->n_classes; i++) put_f32(p, h->bias[i]), p += 4;
+    if (h->vocab_buckets) {
+        put_u32(p, (uint32_t)h->vocab_buckets), p += 4;
+        for (int i = 0; i < h->vocab_buckets; i++) put_f32(p, h->idf[i]), p += 4;
+        for (size_t i = 0; i < (size_t)h->vocab_buckets * h->n_classes; i++)
+            put_f32(p, h->vocab_weights[i]), p += 4;
+    }
     util_sha256(b, (size_t)(p - b), p);
     p += 32;
 
@@ -151,9 +179,9 @@ classifier_head *classifier_head_load(const char *path, const char *model_id, in
     uint32_t version = get_u32(p), hdim = get_u32(p + 4), ncls = get_u32(p + 8),
              idlen = get_u32(p + 12);
     p += 16;
-    if (version != HEAD_VERSION) {
-        snprintf(err, errlen, "%s: category head version %u is not supported (expected %u)", path,
-                 version, HEAD_VERSION);
+    if (version != HEAD_VERSION && version != HEAD_VERSION_VOCAB) {
+        snprintf(err, errlen, "%s: category head version %u is not supported (expected %u or %u)",
+                 path, version, HEAD_VERSION, HEAD_VERSION_VOCAB);
         goto fail;
     }
     if (hdim == 0 || hdim > HEAD_MAX_DIM || ncls == 0 || ncls > HEAD_MAX_CLASSES ||
@@ -199,6 +227,30 @@ classifier_head *classifier_head_load(const char *path, const char *model_id, in
     NEED(4 * (nw + ncls));
     for (size_t i = 0; i < nw; i++, p += 4) h->weights[i] = get_f32(p);
     for (uint32_t i = 0; i < ncls; i++, p += 4) h->bias[i] = get_f32(p);
+    if (version == HEAD_VERSION_VOCAB) {
+        NEED(4);
+        uint32_t vb = get_u32(p);
+        p += 4;
+        if (classifier_head_add_vocab(h, (int)(vb <= HEAD_MAX_VOCAB ? vb : 0)) < 0) {
+            snprintf(err, errlen, "%s: bad vocabulary size %u (a power of two up to %d)", path, vb,
+                     HEAD_MAX_VOCAB);
+            goto fail;
+        }
+        size_t nv = (size_t)vb * ncls;
+        NEED(4 * ((size_t)vb + nv));
+        for (uint32_t i = 0; i < vb; i++, p += 4) h->idf[i] = get_f32(p);
+        for (size_t i = 0; i < nv; i++, p += 4) h->vocab_weights[i] = get_f32(p);
+        for (size_t i = 0; i < nv; i++)
+            if (!isfinite(h->vocab_weights[i])) {
+                snprintf(err, errlen, "%s: category head has non-finite vocabulary weights", path);
+                goto fail;
+            }
+        for (uint32_t i = 0; i < vb; i++)
+            if (!isfinite(h->idf[i]) || h->idf[i] < 0) {
+                snprintf(err, errlen, "%s: category head has a bad idf value", path);
+                goto fail;
+            }
+    }
     if (p != end) {
         snprintf(err, errlen, "%s: %zu unexpected trailing bytes in category head", path,
                  (size_t)(end - p));
@@ -232,12 +284,19 @@ fail:
 #undef NEED
 }
 
-void classifier_head_probs(const classifier_head *h, const float *x, float *probs)
+void classifier_head_probs(const classifier_head *h, const float *x, const char *text, size_t len,
+                           float *probs)
 {
     float mx = -INFINITY;
+    vocab_feature f[VOCAB_MAX_FEATURES];
+    int nf = h->vocab_buckets && text
+                 ? vocab_features(text, len, (uint32_t)h->vocab_buckets, h->idf, f, VOCAB_MAX_FEATURES)
+                 : 0;
     for (int c = 0; c < h->n_classes; c++) {
         const float *w = h->weights + (size_t)c * h->dim;
         float s = h->bias[c] + vec_kernels_best()->dot_f32(w, x, (size_t)h->dim);
+        const float *vw = nf ? h->vocab_weights + (size_t)c * h->vocab_buckets : NULL;
+        for (int i = 0; i < nf; i++) s += vw[f[i].bucket] * f[i].value;
         probs[c] = s;
         if (s > mx) mx = s;
     }
@@ -363,8 +422,8 @@ const char *classify_method_name(classify_method m)
     }
 }
 
-int classifier_classify(const classifier *c, const float *x, int dim, float *probs,
-                        classify_result *out)
+int classifier_classify(const classifier *c, const float *x, int dim, const char *text, size_t len,
+                        float *probs, classify_result *out)
 {
     memset(out, 0, sizeof *out);
     out->label = -1;
@@ -394,7 +453,7 @@ int classifier_classify(const classifier *c, const float *x, int dim, float *pro
             if (c->head->n_classes <= 256) p = local;
             else if (!(p = heap = malloc((size_t)c->head->n_classes * sizeof(float)))) return -1;
         }
-        classifier_head_probs(c->head, x, p);
+        classifier_head_probs(c->head, x, text, len, p);
         int top = 0;
         for (int i = 1; i < c->head->n_classes; i++)
             if (p[i] > p[top]) top = i;

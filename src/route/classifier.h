@@ -27,10 +27,18 @@ typedef struct classifier_head {
     char (*labels)[CLASSIFIER_MAX_LABEL]; /* n_classes names */
     float *weights;                     /* [n_classes][dim], row-major */
     float *bias;                        /* [n_classes] */
+    /* Optional domain-vocabulary layer (vocab.h), trained jointly with the
+     * embedding layer: logits = weights·x + vocab_weights·v(text) + bias.
+     * vocab_buckets = 0: none (a version-1 file). */
+    int vocab_buckets;                  /* a power of two */
+    float *idf;                         /* [vocab_buckets], 0 = bucket unseen in training */
+    float *vocab_weights;               /* [n_classes][vocab_buckets] */
 } classifier_head;
 
 /* Allocates a zeroed head. Returns NULL on bad sizes or out of memory. */
 classifier_head *classifier_head_new(int dim, int n_classes, const char *model_id);
+/* Adds a zeroed vocabulary layer of n_buckets (a power of two). 0, or -1. */
+int classifier_head_add_vocab(classifier_head *h, int n_buckets);
 void classifier_head_free(classifier_head *h);
 
 /* Loads a head file. When model_id is non-NULL, the file must have been
@@ -41,8 +49,12 @@ classifier_head *classifier_head_load(const char *path, const char *model_id, in
 /* Writes the head file (see classifier.c for the format). 0 or -1 + err. */
 int classifier_head_save(const classifier_head *h, const char *path, char *err, size_t errlen);
 
-/* Softmax probabilities of the head for one embedding: probs[n_classes]. */
-void classifier_head_probs(const classifier_head *h, const float *x, float *probs);
+/* Softmax probabilities of the head for one embedding x and the text it was
+ * computed from: probs[n_classes]. The text feeds the vocabulary layer of a
+ * head that has one (NULL: that layer is skipped, which a head trained with it
+ * was not trained for). Allocates nothing. */
+void classifier_head_probs(const classifier_head *h, const float *x, const char *text, size_t len,
+                           float *probs);
 /* Index of the label, -1 when absent (case-insensitive, like the classic router). */
 int classifier_head_label_index(const classifier_head *h, const char *name);
 
@@ -76,12 +88,12 @@ const char *classifier_label(const classifier *c, int i);
 const classifier_head *classifier_get_head(const classifier *c);
 int classifier_dim(const classifier *c);
 
-/* Classifies one embedding. probs (may be NULL) receives classifier_n_labels()
- * values: the head's softmax over its labels, 0 for example-only labels. No
- * allocation. Returns 0, or -1 when the classifier has neither head nor examples
- * or dim does not match. */
-int classifier_classify(const classifier *c, const float *x, int dim, float *probs,
-                        classify_result *out);
+/* Classifies one embedding x of text (text may be NULL; see classifier_head_probs).
+ * probs (may be NULL) receives classifier_n_labels() values: the head's softmax
+ * over its labels, 0 for example-only labels. No allocation. Returns 0, or -1
+ * when the classifier has neither head nor examples or dim does not match. */
+int classifier_classify(const classifier *c, const float *x, int dim, const char *text, size_t len,
+                        float *probs, classify_result *out);
 
 const char *classify_method_name(classify_method m);
 #endif

@@ -341,7 +341,7 @@ void route_classify(const route_engine *e, const route_input *in, route_signal *
         uint64_t t0 = util_now_ns();
         float probs[ROUTE_MAX_LABELS];
         classify_result cr;
-        if (classifier_classify(e->cls, in->embedding, in->dim, probs, &cr) == 0 && cr.label >= 0) {
+        if (classifier_classify(e->cls, in->embedding, in->dim, in->text, in->text_len, probs, &cr) == 0 && cr.label >= 0) {
             out->have_probs = cr.method == CLASSIFY_HEAD;
             out->confidence = cr.confidence;
             out->method = classify_method_name(cr.method);
@@ -364,7 +364,7 @@ void route_classify(const route_engine *e, const route_input *in, route_signal *
     if (e->difficulty && in->embedding) {
         const classifier_head *h = classifier_get_head(e->cls);
         float hp[ROUTE_MAX_LABELS];
-        if (h) classifier_head_probs(h, in->embedding, hp);
+        if (h) classifier_head_probs(h, in->embedding, in->text, in->text_len, hp);
         out->difficulty_score =
             difficulty_score(e->difficulty, in->embedding, h ? hp : NULL, in->text, in->text_len);
         out->have_difficulty = 1;

@@ -95,7 +95,7 @@ float difficulty_score(const difficulty_head *d, const float *emb, const float *
     if (!x) return 0.5f;
     difficulty_features(emb, d->dim, cat_probs, d->n_cat, text ? text : "", text ? len : 0, x);
     float p[3];
-    classifier_head_probs(d->h, x, p);
+    classifier_head_probs(d->h, x, NULL, 0, p);
     if (x != stack) free(x);
     return 0.5f * (1.0f + p[1] - p[2]);
 }

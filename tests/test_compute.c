@@ -7,7 +7,12 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <stdatomic.h>
+#include <errno.h>
+#include <string.h>
 #include <unistd.h>
 
 static embed_model *model;
@@ -207,6 +212,103 @@ static void oversized_job_alone(void)
     compute_pool_free(p);
 }
 
+/* Urgent jobs (guard-only work) are taken before every waiting non-urgent job,
+ * in their own order, and still share passes. */
+static void urgent_lane_goes_first(void)
+{
+    if (!model) SKIP("model not loaded (run scripts/fetch-model.sh)");
+    char err[256];
+    compute_pool *p = compute_pool_new(model, 1, 2, err, sizeof err);
+    CHECK(p != NULL, "%s", err);
+    if (!p) return;
+    atomic_int block = 1;
+    tjob blocker, normal[4], urgent[3];
+    done_count = 0;
+    done_order_next = 0;
+    tjob_init(&blocker, 0, 1);
+    blocker.block = &block;
+    compute_submit(p, &blocker.job);
+    while (!blocker.work_runs) usleep(200);
+    for (int i = 0; i < 4; i++) {
+        tjob_init(&normal[i], i, 1);
+        compute_submit(p, &normal[i].job);
+    }
+    for (int i = 0; i < 3; i++) {
+        tjob_init(&urgent[i], 4 + i, 1);
+        urgent[i].job.urgent = 1;
+        compute_submit(p, &urgent[i].job);
+    }
+    atomic_store(&block, 0);
+    run_until(8);
+    /* passes of 2 texts: [u0 u1] [u2 n0] [n1 n2] [n3] */
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(urgent[i].order, 1 + i);
+        CHECK(rows_identical(&urgent[i]), "urgent job %d differs from embed_text", i);
+    }
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ_INT(normal[i].order, 4 + i);
+        CHECK(rows_identical(&normal[i]), "job %d differs from embed_text", i);
+    }
+    CHECK_EQ_INT(urgent[2].job.batch_texts, 2); /* shared its pass with the first normal job */
+    CHECK_EQ_INT(normal[3].job.batch_texts, 1);
+    compute_pool_free(p);
+}
+
+/* What work sees of its thread: the scheduling asked for, and the thread's
+ * embedding state (which embeds exactly as embed_text). */
+typedef struct prio_job {
+    compute_job job;
+    int policy, nice, have_state, same_vec;
+} prio_job;
+static void prio_work(compute_job *j)
+{
+    prio_job *q = j->arg;
+    q->policy = sched_getscheduler(0);
+    errno = 0;
+    q->nice = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    q->have_state = j->state != NULL;
+    if (!j->state) return;
+    float a[512], b[512];
+    char err[256];
+    const char *t = texts[1];
+    q->same_vec = embed_text(model, j->state, t, strlen(t), a, NULL, err, sizeof err) == 0 &&
+                  embed_text(model, state, t, strlen(t), b, NULL, err, sizeof err) == 0 && !memcmp(a, b, sizeof a);
+}
+static void prio_done(compute_job *j)
+{
+    (void)j;
+    done_count++;
+}
+static void threads_take_their_priority_and_state(void)
+{
+    if (!model) SKIP("model not loaded (run scripts/fetch-model.sh)");
+    int base_nice = getpriority(PRIO_PROCESS, 0);
+    const int prios[] = {COMPUTE_PRIO_IDLE, COMPUTE_PRIO_LOW, COMPUTE_PRIO_NORMAL};
+    for (int k = 0; k < 3; k++) {
+        char err[256];
+        compute_pool *p = compute_pool_new_prio(model, 1, 0, prios[k], err, sizeof err);
+        CHECK(p != NULL, "%s", err);
+        if (!p) return;
+        prio_job q = {0};
+        q.job.work = prio_work;
+        q.job.done = prio_done;
+        q.job.arg = &q;
+        q.job.loop = base;
+        done_count = 0;
+        compute_submit(p, &q.job);
+        run_until(1);
+        compute_pool_free(p);
+        CHECK(q.have_state && q.same_vec, "priority %d: state %d, same vector %d", k, q.have_state, q.same_vec);
+        CHECK(q.job.state == NULL, "the state pointer outlived work");
+        if (prios[k] == COMPUTE_PRIO_IDLE) CHECK_EQ_INT(q.policy, SCHED_IDLE);
+        else CHECK_EQ_INT(q.policy, SCHED_OTHER);
+        if (prios[k] == COMPUTE_PRIO_LOW) CHECK(q.nice == 5 || (base_nice > 5 && q.nice == base_nice), "nice %d", q.nice);
+        if (prios[k] == COMPUTE_PRIO_NORMAL) CHECK_EQ_INT(q.nice, base_nice);
+    }
+    char err[256] = "";
+    CHECK(compute_pool_new_prio(model, 1, 0, 7, err, sizeof err) == NULL, "unknown priority accepted");
+}
+
 static int tick_seen;
 static atomic_int tick_block;
 static void on_tick(evutil_socket_t fd, short what, void *arg)
@@ -304,6 +406,8 @@ int main(void)
     RUN(jobs_run_off_loop_and_finish_on_it);
     RUN(busy_pool_micro_batches_in_order);
     RUN(oversized_job_alone);
+    RUN(urgent_lane_goes_first);
+    RUN(threads_take_their_priority_and_state);
     RUN(loop_never_waits_for_model_work);
     RUN(no_model_fails_embedding_not_the_job);
     RUN(free_drains_queue);

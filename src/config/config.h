@@ -60,6 +60,8 @@ typedef struct sr_strlist {
 
 /* ---- server (ours) --------------------------------------------------------------------- */
 
+typedef enum { SR_COMPUTE_IDLE = 0, SR_COMPUTE_LOW, SR_COMPUTE_NORMAL } sr_compute_priority;
+
 typedef struct sr_server_config {
     char *listen;                   /* "0.0.0.0" */
     int port;                       /* 8801 */
@@ -67,6 +69,7 @@ typedef struct sr_server_config {
     int workers;                    /* as written; 0 = number of cores */
     int compute_threads;            /* model-work threads (pipeline/compute.h); 0 = number of cores */
     int compute_batch;              /* 32: most texts embedded in one pass of the compute pool */
+    int compute_priority;           /* SR_COMPUTE_IDLE..: the compute threads' scheduling (compute.h) */
     size_t max_body_bytes;          /* 10 MiB */
     size_t max_header_bytes;        /* 64 KiB */
     int idle_timeout_seconds;       /* 60: idle keep-alive client connection */

@@ -57,6 +57,7 @@
 
 /* ---- server (ours) --------------------------------------------------------------------- */
 
+static const char *const compute_priority_names[] = {"idle", "low", "normal", NULL};
 #define S sr_server_config
 static const cfg_field server_fields[] = {
     STR("listen", S, listen, .def_str = "0.0.0.0", .flags = OURS, .doc = "address to listen on"),
@@ -70,6 +71,10 @@ static const cfg_field server_fields[] = {
         .doc = "model-work threads (embedding, classifier); 0 = one per core"),
     INT("compute_batch", S, compute_batch, .flags = RANGE | OURS, .min = 1, .max = 1024,
         .def = 32, .doc = "most texts embedded in one pass of the compute pool"),
+    ENUM("compute_priority", S, compute_priority, compute_priority_names, .flags = OURS,
+         .def = SR_COMPUTE_LOW,
+         .doc = "compute threads' scheduling: low (nice +5), idle (SCHED_IDLE: starves when other "
+                "programs keep the cores busy) or normal (as the loops)"),
     SIZE("max_body_bytes", S, max_body_bytes, .flags = CFG_MIN | OURS, .min = 1,
          .def = 10u << 20, .doc = "largest request body (413 above)"),
     SIZE("max_header_bytes", S, max_header_bytes, .flags = CFG_MIN | OURS, .min = 256,

@@ -121,11 +121,15 @@ void chat_handle(http_request *req, gateway *gw, gateway_worker *wk)
 void chat_pipeline_start(gateway *gw, const sr_config *cfg)
 {
     char err[256];
-    gw->compute = compute_pool_new(gw->embed, cfg->server.compute_threads, cfg->server.compute_batch, err,
-                                   sizeof err);
+    static const char *const prio[] = {"idle (SCHED_IDLE)", "low (nice +5)", "normal"};
+    int pr = cfg->server.compute_priority == SR_COMPUTE_IDLE     ? COMPUTE_PRIO_IDLE
+             : cfg->server.compute_priority == SR_COMPUTE_NORMAL ? COMPUTE_PRIO_NORMAL
+                                                                 : COMPUTE_PRIO_LOW;
+    gw->compute = compute_pool_new_prio(gw->embed, cfg->server.compute_threads, cfg->server.compute_batch, pr,
+                                        err, sizeof err);
     if (gw->compute)
-        log_info("compute pool: %d threads for model work, up to %d texts per embedding pass",
-                 compute_pool_threads(gw->compute), cfg->server.compute_batch);
+        log_info("compute pool: %d threads for model work at %s priority, up to %d texts per embedding pass",
+                 compute_pool_threads(gw->compute), prio[pr], cfg->server.compute_batch);
     else
         log_error("compute pool not started (%s): model work runs on the event loops", err);
 }

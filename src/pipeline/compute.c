@@ -5,15 +5,18 @@
  * least one job, however many texts it has), embeds all of it with one
  * embed_batch_tokens call into its own scratch rows, copies each job's rows
  * out, runs each job's work function and posts each done callback to the
- * job's loop. Jobs are never reordered, so a request's model work starts no
- * later than any request queued after it. */
+ * job's loop. Two FIFO lanes: urgent jobs (compute.h) are taken before the
+ * others; within a lane jobs are never reordered, so a request's model work
+ * starts no later than any request of its lane queued after it. */
 #include "pipeline/compute.h"
 #include "core/array.h"
 #include "core/log.h"
 #include "core/util.h"
 
+#include <errno.h>
 #include <event2/event.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -24,12 +27,12 @@
 
 struct compute_pool {
     const embed_model *model;
-    int n_threads, max_batch;
+    int n_threads, max_batch, priority;
     pthread_t *threads;
     int started;
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    compute_job *head, *tail;
+    compute_job *head[2], *tail[2]; /* [1]: the urgent lane, [0]: the rest (compute.h) */
     int queued, stopping;
     uint64_t jobs, passes, texts;
     int max_batch_seen;
@@ -150,34 +153,51 @@ static void *thread_main(void *arg)
 {
     compute_pool *p = arg;
     /* the loops come first: a woken loop must not wait for a core behind us */
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), COMPUTE_NICE))
-        log_debug("compute pool: could not lower the thread priority");
+    if (p->priority == COMPUTE_PRIO_IDLE) {
+        struct sched_param sp = {0};
+        if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp))
+            log_warn("compute pool: could not set SCHED_IDLE (%s); the thread runs at normal priority",
+                     strerror(errno));
+    } else if (p->priority == COMPUTE_PRIO_LOW) {
+        if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), COMPUTE_NICE))
+            log_warn("compute pool: could not lower the thread priority (%s)", strerror(errno));
+    }
     scratch s = {0};
     if (p->model) s.st = embed_state_new(p->model);
     compute_job **batch = NULL;
     size_t batch_cap = 0;
     for (;;) {
         pthread_mutex_lock(&p->lock);
-        while (!p->head && !p->stopping) pthread_cond_wait(&p->wake, &p->lock);
-        if (!p->head) { /* stopping and drained */
+        while (!p->head[0] && !p->head[1] && !p->stopping) pthread_cond_wait(&p->wake, &p->lock);
+        if (!p->head[0] && !p->head[1]) { /* stopping and drained */
             pthread_mutex_unlock(&p->lock);
             break;
         }
-        /* the longest prefix that fits max_batch texts (at least one job) */
-        int n = 0, texts = 0;
-        for (compute_job *j = p->head; j; j = j->next) {
-            if (n > 0 && texts + j->n_texts > p->max_batch) break;
-            if (array_grow(&batch, &batch_cap, (size_t)n + 1, sizeof *batch, 16)) break;
-            batch[n++] = j;
-            texts += j->n_texts;
+        /* the longest prefix of the urgent lane, then of the other, that fits max_batch texts (at
+         * least one job) */
+        int n = 0, texts = 0, full = 0;
+        for (int lane = 1; lane >= 0 && !full; lane--) {
+            compute_job *j = p->head[lane];
+            for (; j; j = j->next) {
+                if (n > 0 && texts + j->n_texts > p->max_batch) {
+                    full = 1;
+                    break;
+                }
+                if (array_grow(&batch, &batch_cap, (size_t)n + 1, sizeof *batch, 16)) {
+                    full = 1;
+                    break;
+                }
+                batch[n++] = j;
+                texts += j->n_texts;
+            }
+            p->head[lane] = j;
+            if (!j) p->tail[lane] = NULL;
         }
         if (n == 0) { /* no memory even for one slot: try again shortly */
             pthread_mutex_unlock(&p->lock);
             usleep(1000);
             continue;
         }
-        p->head = batch[n - 1]->next;
-        if (!p->head) p->tail = NULL;
         p->queued -= n;
         p->jobs += (uint64_t)n;
         if (texts) {
@@ -186,13 +206,15 @@ static void *thread_main(void *arg)
             if (texts > p->max_batch_seen) p->max_batch_seen = texts;
         }
         /* more work left: let another thread take it */
-        if (p->head) pthread_cond_signal(&p->wake);
+        if (p->head[0] || p->head[1]) pthread_cond_signal(&p->wake);
         pthread_mutex_unlock(&p->lock);
 
         embed_pass(p, &s, batch, n);
         for (int i = 0; i < n; i++) {
             compute_job *j = batch[i];
+            j->state = s.st;
             if (j->work) j->work(j);
+            j->state = NULL;
             post_done(j);
         }
     }
@@ -208,8 +230,15 @@ static void *thread_main(void *arg)
 compute_pool *compute_pool_new(const embed_model *model, int threads, int max_batch, char *err,
                                size_t errlen)
 {
-    if (threads < 0 || threads > 256 || max_batch < 0) {
-        snprintf(err, errlen, "compute pool: threads must be 0..256 and max_batch >= 0");
+    return compute_pool_new_prio(model, threads, max_batch, COMPUTE_PRIO_LOW, err, errlen);
+}
+
+compute_pool *compute_pool_new_prio(const embed_model *model, int threads, int max_batch, int priority,
+                                    char *err, size_t errlen)
+{
+    if (threads < 0 || threads > 256 || max_batch < 0 || priority < COMPUTE_PRIO_IDLE ||
+        priority > COMPUTE_PRIO_NORMAL) {
+        snprintf(err, errlen, "compute pool: threads must be 0..256, max_batch >= 0 and a known priority");
         return NULL;
     }
     compute_pool *p = calloc(1, sizeof *p);
@@ -218,6 +247,7 @@ compute_pool *compute_pool_new(const embed_model *model, int threads, int max_ba
         return NULL;
     }
     p->model = model;
+    p->priority = priority;
     p->n_threads = threads ? threads : compute_default_threads();
     p->max_batch = max_batch ? max_batch : 32;
     pthread_mutex_init(&p->lock, NULL);
@@ -262,9 +292,10 @@ int compute_submit(compute_pool *p, compute_job *j)
         pthread_mutex_unlock(&p->lock);
         return -1;
     }
-    if (p->tail) p->tail->next = j;
-    else p->head = j;
-    p->tail = j;
+    int lane = j->urgent ? 1 : 0;
+    if (p->tail[lane]) p->tail[lane]->next = j;
+    else p->head[lane] = j;
+    p->tail[lane] = j;
     p->queued++;
     pthread_cond_signal(&p->wake);
     pthread_mutex_unlock(&p->lock);

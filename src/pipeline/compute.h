@@ -7,6 +7,14 @@
  * compute thread runs the job and the job's done callback is then called on
  * the loop the job names (libevent event_base_once, which wakes that loop).
  *
+ * Lanes: a job marked urgent goes ahead of every waiting non-urgent job (a
+ * thread fills its next pass from the urgent lane first). The chat pipeline
+ * marks urgent the jobs of requests that name their model and need only the
+ * guards (prompt guard, PII): under a saturating load of automatic-routing
+ * misses, each waits for the passes already running, not for the whole queue
+ * (bench/miss_path.sh). Urgent traffic that alone saturates the pool delays
+ * the rest: it is the lighter, latency-bound class.
+ *
  * Micro-batching: a compute thread takes every job waiting in the queue (up to
  * max_batch texts in all) and embeds their texts in one embed_batch pass over
  * the weights, which is bit-identical to embedding them one by one. So texts
@@ -15,9 +23,19 @@
  * the vectors) on the same thread, and its done callback is posted.
  *
  * Threads: sized from the core count (server.compute_threads, 0 = one per
- * core) and run at a lower scheduling priority (nice +5) than the loops, so a
- * loop that wakes for a pass-through request gets a core at once even while
- * every compute thread is busy.
+ * core) and scheduled below the loops (server.compute_priority), so a loop
+ * that wakes for a pass-through request gets a core at once even while every
+ * compute thread is busy:
+ *   - COMPUTE_PRIO_LOW (the default): nice +5 (weight 335 against a normal
+ *     thread's 1024), SCHED_OTHER. Under EEVDF a woken loop may still wait for
+ *     a compute thread's slice to end.
+ *   - COMPUTE_PRIO_IDLE: SCHED_IDLE. Any other thread that wakes preempts a
+ *     compute thread at once. The cost: when other threads keep every core
+ *     busy - the loops, or other programs on the machine in the same
+ *     scheduling group - model work gets almost nothing (weight 3): on the
+ *     shared 2-core bench machine even requests alone waited 10x longer.
+ *   - COMPUTE_PRIO_NORMAL: as the loops.
+ * bench/miss_path.sh measured idle and low (README, "Miss path under load").
  *
  * A remote embedding model (embed/remote.c, a blocking HTTP call) also runs
  * here: it blocks a compute thread, never a worker, and a micro-batch is one
@@ -53,9 +71,15 @@ struct compute_job {
     int *n_tokens;             /* out (may be NULL): token counts before truncation, -1 unknown */
     compute_fn work;           /* on the compute thread after the embedding; may be NULL */
     compute_fn done;           /* on loop, exactly once */
+    int urgent;                /* 1: taken before every non-urgent job (still FIFO among urgent
+                                  ones): the guard-only work of a request whose model is already
+                                  chosen must not queue behind a backlog of routing misses */
     void *arg;                 /* the submitter's (the request context) */
     struct event_base *loop;
     /* set by the pool */
+    embed_state *state;        /* the compute thread's embedding state (NULL without a model), for
+                                  work that embeds by itself (the router's own /v1/embeddings and
+                                  classification endpoints); valid while work runs, never after */
     int embed_status;          /* 0 ok, -1 failed */
     char embed_error[224];
     int batch_texts;           /* texts in the pass that embedded this job's texts */
@@ -64,10 +88,17 @@ struct compute_job {
     compute_job *next;
 };
 
+enum { COMPUTE_PRIO_IDLE = 0, COMPUTE_PRIO_LOW, COMPUTE_PRIO_NORMAL };
+
 /* threads: 0 = compute_default_threads(). max_batch: texts per pass (0 = 32).
- * model may be NULL (then jobs with texts fail their embedding). NULL + err. */
+ * model may be NULL (then jobs with texts fail their embedding). NULL + err.
+ * The threads start at COMPUTE_PRIO_LOW; see compute_pool_new_prio. */
 compute_pool *compute_pool_new(const embed_model *model, int threads, int max_batch, char *err,
                                size_t errlen);
+/* As compute_pool_new with the threads' scheduling (COMPUTE_PRIO_*). A thread
+ * that cannot take it logs a warning and runs as it is. */
+compute_pool *compute_pool_new_prio(const embed_model *model, int threads, int max_batch, int priority,
+                                    char *err, size_t errlen);
 /* Finishes the queued jobs (their done callbacks are posted), then joins the
  * threads. Call before the loops are freed. */
 void compute_pool_free(compute_pool *p);

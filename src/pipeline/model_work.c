@@ -15,6 +15,10 @@
  * Its done callback, on the request's loop, records metrics and passes the
  * request to the route stage (or finishes it when the client left).
  *
+ * A request that names its model and does not use the semantic tier needs only
+ * the guards: its job goes in the pool's urgent lane (compute.h), ahead of a
+ * backlog of automatic-routing misses.
+ *
  * While the job runs the compute thread owns the context (chat.h); work
  * reads only the request's own texts and immutable shared state (the
  * runtime's engine and detector, the config). A request that needs none of
@@ -250,6 +254,10 @@ void chat_model_work(chat_ctx *c)
     j->lens = c->embed_lens;
     j->vecs = c->vecs;
     j->n_tokens = c->embed_tokens;
+    /* guard-only work (the model is named, the semantic tier is not used): the urgent lane */
+    int semantic = (c->gw->cache || c->gw->backend) && c->cfg->semantic_cache.enabled &&
+                   !(c->no_cache && c->no_store);
+    j->urgent = !c->need_classify && !semantic;
     /* a remote model: its HTTP call is made on this loop, without blocking it;
      * the rest of the work then goes to the pool */
     if (n > 0 && embed_model_type(c->gw->embed) == EMBED_REMOTE && c->wk->upstream) {

@@ -39,7 +39,7 @@ STEPS_LDFLAGS := $(foreach f,$(STEPS_WRAP),-Wl,--wrap=$(f))
 DEPS_OK  := $(BUILD)/.deps-ok
 
 .PHONY: all deps test unit e2e demo run bench asan valgrind fmt clean model fuzz fuzz-merge
-all: $(BUILD)/semrouter $(TOOL_BIN) $(TEST_BIN) $(REPLAY_BIN)
+all: $(BUILD)/semrouter $(TOOL_BIN) $(TEST_BIN) $(BUILD)/tests/semrouter_stall $(REPLAY_BIN)
 
 # scripts/deps.sh is idempotent and fast when everything is present; the stamp
 # keeps it off the hot edit-compile loop.
@@ -71,6 +71,11 @@ $(BUILD)/libsemrouter_cli.a: $(CLI_OBJ)
 
 $(BUILD)/semrouter: src/main.c $(LIBS_A)
 	$(CC) $(CFLAGS) -MMD -MP $< -o $@ $(LIBS_A) $(LDLIBS)
+
+# the router with a test-only route (tests/hooks/stall.c: blocks a loop for test_watchdog.sh)
+$(BUILD)/tests/semrouter_stall: src/main.c tests/hooks/stall.c $(LIBS_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) src/main.c tests/hooks/stall.c -o $@ $(LIBS_A) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c tests/test.h $(LIBS_A)
 	@mkdir -p $(dir $@)

@@ -1,10 +1,11 @@
 /* embeddings.h - HTTP handler bodies for the embedding endpoints.
  *
  * Pure functions over a request body: no sockets, no libevent. The caller (the
- * gateway) owns routing, the model and one embed_state per worker thread, and
+ * gateway) owns routing, the model and one embed_state per calling thread, and
  * sends the returned status with `out` as an application/json body. Errors are
  * OpenAI error objects written by api_error_json. A remote embedding model
- * blocks the calling worker for the duration of its HTTP request. */
+ * blocks the calling thread for the duration of its HTTP request: the gateway
+ * runs these handlers on a compute thread (api/model_api.h), never a loop. */
 #ifndef SEMROUTER_API_EMBEDDINGS_H
 #define SEMROUTER_API_EMBEDDINGS_H
 #include "core/buf.h"

@@ -13,6 +13,7 @@
 #include "api/limits.h"
 #include "api/dashboard.h"
 #include "api/embeddings.h"
+#include "api/model_api.h"
 #include "cache/hybrid.h"
 #include "cache/milvus.h"
 #include "core/buf.h"
@@ -246,88 +247,23 @@ static int handle_metrics(http_request *req, gateway *gw)
     return 200;
 }
 
-/* POST /v1/embeddings and /api/v1/similarity with the built-in model. */
-static int handle_embedding_api(http_request *req, gateway *gw, gateway_worker *wk, int similarity)
-{
-    if (!gw->embed || !wk || !wk->embed) {
-        http_respond_error(req, 503, "No embedding model is loaded (see the router's log).", NULL,
-                           "model_not_loaded");
-        return 503;
-    }
-    size_t len;
-    const char *body = http_request_body(req, &len);
-    buf out;
-    buf_init(&out);
-    int st = similarity ? similarity_api_handle(gw->embed, wk->embed, body, len, &out)
-                        : embeddings_api_handle(gw->embed, wk->embed, body, len, &out);
-    respond_json(req, st, &out);
-    buf_free(&out);
-    return st;
-}
+int (*gateway_test_route)(http_request *req, const char *path);
 
-/* POST /api/v1/classify/intent|batch|combined: the router's own classifier
- * and prompt guard. which: 'i' intent, 'b' batch, 'c' combined. */
-static int handle_classify_api(http_request *req, gateway *gw, gateway_worker *wk, char which)
+/* The model-work route of path (model_api_kind), or -1. */
+static int model_api_route(const char *path)
 {
-    gateway_runtime *rt = gateway_runtime_acquire(gw);
-    int st;
-    if (!rt->route || !wk || !wk->embed) {
-        http_respond_error(req, 503,
-                           "No category classifier is loaded (no categories configured, or no embedding "
-                           "model; see the router's log).",
-                           NULL, "model_not_loaded");
-        st = 503;
-    } else {
-        classify_api_ctx ctx = {rt->route, gw->embed, wk->embed};
-        classify_guard_ctx guard = {rt->jailbreak, (float)rt->config->prompt_guard.threshold};
-        size_t len;
-        const char *body = http_request_body(req, &len);
-        buf out;
-        buf_init(&out);
-        st = which == 'b'   ? classify_api_batch_guarded(&ctx, &guard, body, len, &out)
-             : which == 'c' ? classify_api_combined(&ctx, &guard, body, len, &out)
-                            : classify_api_intent(&ctx, body, len, &out);
-        respond_json(req, st, &out);
-        buf_free(&out);
-    }
-    gateway_runtime_release(rt);
-    return st;
-}
-
-static int embed_for_api(void *ctx, const char *text, size_t len, float *vec)
-{
-    gateway_worker *wk = ctx;
-    char err[256];
-    return embed_text(wk->gw->embed, wk->embed, text, len, vec, NULL, err, sizeof err);
-}
-
-/* POST /api/v1/classify/pii and /api/v1/classify/security. */
-static int handle_guard_api(http_request *req, gateway *gw, gateway_worker *wk, int security)
-{
-    size_t len;
-    const char *body = http_request_body(req, &len);
-    buf out;
-    buf_init(&out);
-    int st;
-    if (!security) {
-        st = classify_pii_api_handle(body, len, &out);
-    } else {
-        gateway_runtime *rt = gateway_runtime_acquire(gw);
-        jailbreak_detector *fallback = NULL;
-        const jailbreak_detector *d = rt->jailbreak;
-        char err[256];
-        if (!d) d = fallback = jailbreak_load(NULL, NULL, err, sizeof err); /* patterns only */
-        int have_embed = gw->embed && wk && wk->embed && d && jailbreak_dim(d) > 0;
-        st = d ? classify_security_api_handle(body, len, d, have_embed ? embed_for_api : NULL, wk,
-                                              (float)rt->config->prompt_guard.threshold, &out)
-               : 500;
-        if (!d) api_error_json(&out, "The jailbreak detector could not be created.", "server_error", NULL, "guard_not_available");
-        jailbreak_free(fallback);
-        gateway_runtime_release(rt);
-    }
-    respond_json(req, st, &out);
-    buf_free(&out);
-    return st;
+    static const struct {
+        const char *path;
+        model_api_kind kind;
+    } routes[] = {
+        {"/v1/embeddings", MODEL_API_EMBEDDINGS},        {"/api/v1/similarity", MODEL_API_SIMILARITY},
+        {"/api/v1/classify/intent", MODEL_API_INTENT},   {"/api/v1/classify/batch", MODEL_API_BATCH},
+        {"/api/v1/classify/combined", MODEL_API_COMBINED}, {"/api/v1/classify/pii", MODEL_API_PII},
+        {"/api/v1/classify/security", MODEL_API_SECURITY},
+    };
+    for (size_t i = 0; i < sizeof routes / sizeof *routes; i++)
+        if (!strcmp(path, routes[i].path)) return (int)routes[i].kind;
+    return -1;
 }
 
 static void count_http(gateway *gw, const char *path, int status)
@@ -388,7 +324,7 @@ static void api_handler(http_request *req, void *arg)
     /* the request is freed once answered: keep what the accounting needs */
     char counted_path[64];
     snprintf(counted_path, sizeof counted_path, "%s", strlen(path) < sizeof counted_path ? path : "other");
-    int status;
+    int status, kind;
     /* with auth on, the model-work routes need a key and count against its tenant's limits */
     if (!strcmp(path, "/v1/models") || !strcmp(path, "/v1/embeddings") || !strncmp(path, "/api/v1/classify/", 17) ||
         !strcmp(path, "/api/v1/similarity")) {
@@ -401,16 +337,11 @@ static void api_handler(http_request *req, void *arg)
     if (!strcmp(path, "/v1/models")) {
         if (!is_get) goto method;
         status = handle_models(req, gw);
-    } else if (!strcmp(path, "/v1/embeddings") || !strcmp(path, "/api/v1/similarity")) {
+    } else if ((kind = model_api_route(path)) >= 0) {
+        /* model work: on the compute pool, answered from this loop when done (api/model_api.h) */
         if (!is_post) goto method;
-        status = handle_embedding_api(req, gw, wk, path[1] == 'a');
-    } else if (!strcmp(path, "/api/v1/classify/intent") || !strcmp(path, "/api/v1/classify/batch") ||
-               !strcmp(path, "/api/v1/classify/combined")) {
-        if (!is_post) goto method;
-        status = handle_classify_api(req, gw, wk, path[17]);
-    } else if (!strcmp(path, "/api/v1/classify/pii") || !strcmp(path, "/api/v1/classify/security")) {
-        if (!is_post) goto method;
-        status = handle_guard_api(req, gw, wk, path[17] == 's');
+        status = model_api_start(req, gw, wk, (model_api_kind)kind, held_tenant, held, counted_path);
+        if (status == 0) return; /* taken over: it releases and counts when it answers */
     } else if (!strcmp(path, "/health")) {
         if (!is_get) goto method;
         http_respond(req, 200, "application/json", "{\"status\":\"healthy\"}", 20);
@@ -428,6 +359,8 @@ static void api_handler(http_request *req, void *arg)
     } else if (dashboard_owns(path)) {
         if (!is_get) goto method;
         status = dashboard_handle(req, gw, path);
+    } else if (gateway_test_route && (status = gateway_test_route(req, path)) > 0) {
+        /* a test binary's route (tests/hooks/); never set in the semrouter binary */
     } else {
         char msg[512];
         snprintf(msg, sizeof msg, "Unknown request URL: %s %.300s. Please check the URL.", method, path);

@@ -110,4 +110,9 @@ int gateway_serve_main(int argc, char **argv);
 /* The embedding model options of cfg->embedding_model (the model the router loads; the path
  * resolved against the config's folder into path[pathlen]). */
 embed_options gateway_embed_options(const sr_config *cfg, char *path, size_t pathlen);
+
+/* A test binary's extra route (a tests/hooks/ source sets it from a constructor): called for a path no
+ * other route owns; returns the status it answered with, or 0 to let the 404 answer. NULL in
+ * the semrouter binary, so no such route exists in production. */
+extern int (*gateway_test_route)(http_request *req, const char *path);
 #endif

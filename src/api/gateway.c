@@ -341,7 +341,10 @@ static void api_handler(http_request *req, void *arg)
         /* model work: on the compute pool, answered from this loop when done (api/model_api.h) */
         if (!is_post) goto method;
         status = model_api_start(req, gw, wk, (model_api_kind)kind, held_tenant, held, counted_path);
-        if (status == 0) return; /* taken over: it releases and counts when it answers */
+        if (status == 0) { /* taken over: it releases and counts when it answers */
+            watchdog_stage(NULL, NULL); /* back to the loop */
+            return;
+        }
     } else if (!strcmp(path, "/health")) {
         if (!is_get) goto method;
         http_respond(req, 200, "application/json", "{\"status\":\"healthy\"}", 20);

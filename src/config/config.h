@@ -68,7 +68,7 @@ typedef struct sr_server_config {
     int metrics_port;               /* 9190; 0 = no separate metrics listener */
     int workers;                    /* as written; 0 = number of cores */
     int compute_threads;            /* model-work threads (pipeline/compute.h); 0 = number of cores */
-    int compute_batch;              /* 32: most texts embedded in one pass of the compute pool */
+    int compute_batch;              /* 4: most texts embedded in one pass of the compute pool */
     int compute_priority;           /* SR_COMPUTE_IDLE..: the compute threads' scheduling (compute.h) */
     size_t max_body_bytes;          /* 10 MiB */
     size_t max_header_bytes;        /* 64 KiB */

@@ -79,9 +79,12 @@ proc_start "$T/fakellm.log" '^fakellm listening on .*:\([0-9][0-9]*\)$' \
 FPORT=$PROC_MATCH
 FURL="http://127.0.0.1:$FPORT/v1/chat/completions"
 
-# the default config on our fakellm: cache off (every request a miss), WORKERS workers, no log lines
-sed -e "s/port: 8811/port: $FPORT/; s/port: 8812/port: $FPORT/" config/config.yaml >"$T/config.yaml"
-$PY - "$T/config.yaml" "$WORKERS" "$PWD" "$GUARDS" <<'PY' || die "could not write the config"
+# the default config on our fakellm: cache off (every request a miss), WORKERS workers, no log lines;
+# write_config SRC DST (the anchor gets its own tree's config/config.yaml: keys it does not know
+# would stop it)
+write_config() {
+sed -e "s/port: 8811/port: $FPORT/; s/port: 8812/port: $FPORT/" "$1" >"$2"
+$PY - "$2" "$WORKERS" "$PWD" "$GUARDS" <<'PY' || die "could not write the config"
 import sys
 p, workers, root, guards = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 s = open(p).read()
@@ -97,8 +100,10 @@ if guards == "0":
 open(p, "w").write(s)
 PY
 $PY -c 'import sys; s = open(sys.argv[1]).read(); sys.exit(0 if "semantic_cache:\n  enabled: false" in s and "workers: %s" % sys.argv[2] in s else 1)' \
-    "$T/config.yaml" "$WORKERS" || die "could not write the config"
+    "$2" "$WORKERS" || die "could not write the config"
 
+}
+write_config config/config.yaml "$T/config.yaml"
 cp "$T/config.yaml" "$T/config.new.yaml"
 if [ -n "${NEW_PRECISION:-}" ]; then
     $PY - "$T/config.new.yaml" "$NEW_PRECISION" <<'PY'
@@ -111,6 +116,7 @@ PY
     grep -q "precision: $NEW_PRECISION" "$T/config.new.yaml" || die "could not set the precision"
 fi
 CFG[anchor]="$T/config.yaml"
+[ "$ANCHOR" = 1 ] && { write_config "$T/anchor/config/config.yaml" "$T/config.anchor.yaml"; CFG[anchor]="$T/config.anchor.yaml"; }
 for v in $VARIANTS; do # LABEL:key=value,...: server.* overrides on the new binary's config
     label=${v%%:*}
     CFG[$label]="$T/config.$label.yaml"

@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include <pthread.h>
+#include <stdio.h>
 
 static void bucket_allows_burst_then_refills(void)
 {
@@ -135,6 +136,107 @@ static void threads_share_one_bucket_exactly(void)
     limits_free(l);
 }
 
+/* 200,000 distinct tenants through a table capped at 64: it never holds more than 64 buckets,
+ * and each tenant still gets its own full bucket. */
+static void many_tenants_keep_the_table_bounded(void)
+{
+    tenant_limits *l = limits_new_capped(64);
+    limits_rule r = {.requests_per_second = 10, .burst = 2};
+    double wait;
+    char name[32];
+    size_t peak = 0, evicted = 0;
+    int refused = 0;
+    for (int i = 0; i < 200000; i++) {
+        snprintf(name, sizeof name, "t%d", i);
+        double now = 1000.0 + i; /* 1 s apart: every earlier bucket has refilled */
+        if (limits_admit(l, name, &r, now, &wait) != LIMITS_ADMITTED) refused++;
+        limits_release(l, name);
+        size_t n = limits_count(l, NULL);
+        if (n > peak) peak = n;
+    }
+    CHECK_EQ_INT(refused, 0);
+    CHECK(peak <= 64, "peak %zu", peak);
+    CHECK_EQ_INT((int)peak, 64);
+    CHECK_EQ_INT((int)limits_count(l, &evicted), (int)(200000 - evicted));
+    CHECK(evicted >= 200000 - 64, "evicted %zu", evicted);
+    limits_free(l);
+}
+
+/* Tenants with requests in flight, or with a drained bucket, survive any number of new
+ * tenants at the cap; when every bucket holds state, a new tenant is an ERROR (admitted by the
+ * caller), never a silent reset of someone's count. */
+static void in_flight_and_drained_buckets_survive_eviction(void)
+{
+    tenant_limits *l = limits_new_capped(8);
+    limits_rule conc = {.max_concurrent = 2};
+    limits_rule rate = {.requests_per_second = 1, .burst = 1};
+    double wait;
+    CHECK_EQ_INT(limits_admit(l, "busy", &conc, 1.0, &wait), LIMITS_ADMITTED);
+    CHECK_EQ_INT(limits_admit(l, "busy", &conc, 1.0, &wait), LIMITS_ADMITTED);
+    CHECK_EQ_INT(limits_admit(l, "drained", &rate, 1.0, &wait), LIMITS_ADMITTED);
+    limits_release(l, "drained"); /* nothing in flight, but its one token is spent */
+    char name[32];
+    for (int i = 0; i < 10000; i++) {
+        snprintf(name, sizeof name, "churn%d", i);
+        CHECK_EQ_INT(limits_admit(l, name, &conc, 1.5, &wait), LIMITS_ADMITTED);
+        limits_release(l, name);
+    }
+    CHECK(limits_count(l, NULL) <= 8, "%zu buckets", limits_count(l, NULL));
+    CHECK_EQ_INT(limits_inflight(l, "busy"), 2);
+    CHECK_EQ_INT(limits_admit(l, "busy", &conc, 1.5, &wait), LIMITS_CONCURRENCY); /* still counted */
+    CHECK_EQ_INT(limits_admit(l, "drained", &rate, 1.5, &wait), LIMITS_RATE);      /* not reset */
+    CHECK_NEAR(wait, 0.5, 1e-9);
+    limits_release(l, "busy");
+    CHECK_EQ_INT(limits_inflight(l, "busy"), 1);
+    /* fill the rest with in-flight tenants: then nothing can go */
+    for (int i = 0; i < 6; i++) {
+        snprintf(name, sizeof name, "hold%d", i);
+        CHECK_EQ_INT(limits_admit(l, name, &conc, 1.5, &wait), LIMITS_ADMITTED);
+    }
+    CHECK_EQ_INT((int)limits_count(l, NULL), 8);
+    CHECK_EQ_INT(limits_admit(l, "one-too-many", &conc, 1.5, &wait), LIMITS_ERROR);
+    CHECK_EQ_INT((int)limits_count(l, NULL), 8);
+    for (int i = 0; i < 6; i++) {
+        snprintf(name, sizeof name, "hold%d", i);
+        CHECK_EQ_INT(limits_inflight(l, name), 1);
+        limits_release(l, name);
+    }
+    /* once they finish, room again; "drained" has refilled by 3.0 and may go too */
+    CHECK_EQ_INT(limits_admit(l, "one-too-many", &conc, 3.0, &wait), LIMITS_ADMITTED);
+    CHECK_EQ_INT(limits_inflight(l, "busy"), 1);
+    CHECK(limits_count(l, NULL) <= 8, "%zu buckets", limits_count(l, NULL));
+    limits_free(l);
+}
+
+/* Under eviction pressure a tenant's rate limit holds: churn between its requests does not
+ * give it a fresh bucket while it still owes tokens. */
+static void rate_limit_holds_under_churn(void)
+{
+    tenant_limits *l = limits_new_capped(16);
+    limits_rule r = {.requests_per_second = 1, .burst = 3};
+    limits_rule free_rule = {0};
+    double wait;
+    char name[32];
+    int admitted = 0;
+    /* 100 attempts over 10 s (0.1 s apart), 50 churn tenants between each */
+    for (int i = 0; i < 100; i++) {
+        double now = 50.0 + i * 0.1;
+        if (limits_admit(l, "metered", &r, now, &wait) == LIMITS_ADMITTED) {
+            admitted++;
+            limits_release(l, "metered");
+        }
+        for (int j = 0; j < 50; j++) {
+            snprintf(name, sizeof name, "c%d-%d", i, j);
+            CHECK_EQ_INT(limits_admit(l, name, &free_rule, now, &wait), LIMITS_ADMITTED);
+            limits_release(l, name);
+        }
+    }
+    /* burst 3 at 50.0, then one per second over 9.9 s: 3 + 9 */
+    CHECK_EQ_INT(admitted, 12);
+    CHECK(limits_count(l, NULL) <= 16, "%zu buckets", limits_count(l, NULL));
+    limits_free(l);
+}
+
 int main(void)
 {
     RUN(bucket_allows_burst_then_refills);
@@ -144,5 +246,8 @@ int main(void)
     RUN(a_lower_burst_after_reload_applies);
     RUN(a_clock_going_back_refills_nothing);
     RUN(threads_share_one_bucket_exactly);
+    RUN(many_tenants_keep_the_table_bounded);
+    RUN(in_flight_and_drained_buckets_survive_eviction);
+    RUN(rate_limit_holds_under_churn);
     TEST_MAIN_END();
 }

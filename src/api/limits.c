@@ -2,56 +2,111 @@
 #include "api/limits.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define SLOTS 1024 /* hash chains; a power of two */
+
 typedef struct bucket {
-    char *tenant;
-    double tokens; /* may be fractional */
-    double last;   /* time of the last refill; < 0 = never */
+    struct bucket *next; /* in its chain */
+    double tokens;       /* may be fractional; < 0 = never used (full) */
+    double last;         /* time of the last refill; < 0 = never */
+    double rate;         /* the rule of the last admission, to tell when the bucket is full again */
+    int burst;
     int inflight;
+    char tenant[]; /* NUL-terminated */
 } bucket;
 
 struct tenant_limits {
     pthread_mutex_t mu;
-    bucket *b;
-    size_t n, cap;
+    bucket *slot[SLOTS];
+    size_t n, max;
+    size_t evicted;
 };
+
+tenant_limits *limits_new_capped(size_t max_tenants)
+{
+    if (max_tenants == 0) return NULL;
+    tenant_limits *l = calloc(1, sizeof *l);
+    if (!l) return NULL;
+    pthread_mutex_init(&l->mu, NULL);
+    l->max = max_tenants;
+    return l;
+}
 
 tenant_limits *limits_new(void)
 {
-    tenant_limits *l = calloc(1, sizeof *l);
-    if (l) pthread_mutex_init(&l->mu, NULL);
-    return l;
+    return limits_new_capped(LIMITS_MAX_TENANTS);
 }
 
 void limits_free(tenant_limits *l)
 {
     if (!l) return;
-    for (size_t i = 0; i < l->n; i++) free(l->b[i].tenant);
-    free(l->b);
+    for (size_t i = 0; i < SLOTS; i++)
+        for (bucket *b = l->slot[i], *nx; b; b = nx) {
+            nx = b->next;
+            free(b);
+        }
     pthread_mutex_destroy(&l->mu);
     free(l);
 }
 
-/* The bucket of tenant (mutex held); created full when create is set. NULL when absent or out
- * of memory. */
-static bucket *find(tenant_limits *l, const char *tenant, int create)
+static size_t slot_of(const char *s)
 {
-    for (size_t i = 0; i < l->n; i++)
-        if (!strcmp(l->b[i].tenant, tenant)) return &l->b[i];
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (size_t)(h ^ (h >> 32)) & (SLOTS - 1);
+}
+
+/* A bucket that forgets nothing when dropped: nothing in flight and as full at now as a new
+ * one would be. */
+static int forgettable(const bucket *b, double now)
+{
+    if (b->inflight > 0) return 0;
+    if (b->tokens < 0 || b->rate <= 0) return 1;
+    double t = b->tokens + (now > b->last ? (now - b->last) * b->rate : 0);
+    return t >= (b->burst >= 1 ? b->burst : 1);
+}
+
+/* Drops every forgettable bucket (mutex held); how many went. */
+static size_t sweep(tenant_limits *l, double now)
+{
+    size_t gone = 0;
+    for (size_t i = 0; i < SLOTS; i++)
+        for (bucket **p = &l->slot[i]; *p;) {
+            bucket *b = *p;
+            if (forgettable(b, now)) {
+                *p = b->next;
+                free(b);
+                gone++;
+            } else {
+                p = &b->next;
+            }
+        }
+    l->n -= gone;
+    l->evicted += gone;
+    return gone;
+}
+
+/* The bucket of tenant (mutex held); created full when create is set, after dropping the
+ * forgettable buckets when the table is at its cap. NULL when absent, when every bucket at the
+ * cap still holds state, or out of memory. */
+static bucket *find(tenant_limits *l, const char *tenant, int create, double now)
+{
+    size_t s = slot_of(tenant);
+    for (bucket *b = l->slot[s]; b; b = b->next)
+        if (!strcmp(b->tenant, tenant)) return b;
     if (!create) return NULL;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 8;
-        bucket *nb = realloc(l->b, cap * sizeof *nb);
-        if (!nb) return NULL;
-        l->b = nb;
-        l->cap = cap;
-    }
-    char *name = strdup(tenant);
-    if (!name) return NULL;
-    l->b[l->n] = (bucket){.tenant = name, .tokens = -1, .last = -1};
-    return &l->b[l->n++];
+    if (l->n >= l->max && !sweep(l, now)) return NULL;
+    size_t len = strlen(tenant);
+    bucket *b = malloc(sizeof *b + len + 1);
+    if (!b) return NULL;
+    *b = (bucket){.next = l->slot[s], .tokens = -1, .last = -1};
+    memcpy(b->tenant, tenant, len + 1);
+    l->slot[s] = b;
+    l->n++;
+    return b;
 }
 
 limits_verdict limits_admit(tenant_limits *l, const char *tenant, const limits_rule *rule, double now,
@@ -60,12 +115,14 @@ limits_verdict limits_admit(tenant_limits *l, const char *tenant, const limits_r
     *retry_after_s = 0;
     if (!l || !tenant) return LIMITS_ERROR;
     pthread_mutex_lock(&l->mu);
-    bucket *b = find(l, tenant, 1);
+    bucket *b = find(l, tenant, 1, now);
     limits_verdict v = LIMITS_ADMITTED;
     if (!b) {
         v = LIMITS_ERROR;
         goto out;
     }
+    b->rate = rule->requests_per_second;
+    b->burst = rule->burst;
     if (rule->max_concurrent > 0 && b->inflight >= rule->max_concurrent) {
         *retry_after_s = 1;
         v = LIMITS_CONCURRENCY;
@@ -94,7 +151,7 @@ void limits_release(tenant_limits *l, const char *tenant)
 {
     if (!l || !tenant) return;
     pthread_mutex_lock(&l->mu);
-    bucket *b = find(l, tenant, 0);
+    bucket *b = find(l, tenant, 0, 0);
     if (b && b->inflight > 0) b->inflight--;
     pthread_mutex_unlock(&l->mu);
 }
@@ -103,8 +160,18 @@ int limits_inflight(tenant_limits *l, const char *tenant)
 {
     if (!l || !tenant) return 0;
     pthread_mutex_lock(&l->mu);
-    bucket *b = find(l, tenant, 0);
+    bucket *b = find(l, tenant, 0, 0);
     int n = b ? b->inflight : 0;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+size_t limits_count(tenant_limits *l, size_t *evicted)
+{
+    if (!l) return 0;
+    pthread_mutex_lock(&l->mu);
+    size_t n = l->n;
+    if (evicted) *evicted = l->evicted;
     pthread_mutex_unlock(&l->mu);
     return n;
 }

@@ -8,10 +8,18 @@
  * OpenAI SDKs prefer), and takes neither a token nor a slot.
  *
  * State is keyed by tenant name and outlives config reloads (a new limit applies to the
- * bucket as it is). Thread-safe: one mutex, held for a few arithmetic operations. Tenants
- * are the configured keys (a handful to hundreds), kept in a flat array scanned linearly. */
+ * bucket as it is). Thread-safe: one mutex, held for a few arithmetic operations.
+ *
+ * Tenant names come only from configured auth.keys (the caller looks the key up first; a
+ * client cannot invent one), but reloads can add tenants forever, so the table is bounded: a
+ * hash table (O(1) lookup) of at most max_tenants buckets (LIMITS_MAX_TENANTS by default).
+ * A new tenant at the cap first drops every bucket that holds no state (nothing in flight and
+ * refilled to its burst, which is what a new bucket would be); a bucket with requests in flight
+ * or missing tokens is never dropped. When none can go, the new tenant gets LIMITS_ERROR. */
 #ifndef SEMROUTER_API_LIMITS_H
 #define SEMROUTER_API_LIMITS_H
+
+#include <stddef.h>
 
 typedef struct tenant_limits tenant_limits;
 
@@ -23,7 +31,10 @@ typedef struct limits_rule {
 
 typedef enum { LIMITS_ADMITTED = 0, LIMITS_RATE, LIMITS_CONCURRENCY, LIMITS_ERROR } limits_verdict;
 
-tenant_limits *limits_new(void);
+#define LIMITS_MAX_TENANTS 65536
+
+tenant_limits *limits_new(void); /* max_tenants = LIMITS_MAX_TENANTS */
+tenant_limits *limits_new_capped(size_t max_tenants); /* NULL for 0 */
 void limits_free(tenant_limits *l);
 
 /* Admits one request of tenant at time now (seconds, monotonic) under rule. ADMITTED: the
@@ -35,4 +46,6 @@ limits_verdict limits_admit(tenant_limits *l, const char *tenant, const limits_r
 void limits_release(tenant_limits *l, const char *tenant);
 /* Requests of tenant in flight now (0 for an unknown tenant). */
 int limits_inflight(tenant_limits *l, const char *tenant);
+/* Buckets held now; *evicted (may be NULL): buckets dropped at the cap so far. */
+size_t limits_count(tenant_limits *l, size_t *evicted);
 #endif

@@ -1,5 +1,6 @@
 /* limits.c - per-tenant token buckets and in-flight counts (see limits.h). */
 #include "api/limits.h"
+#include "core/util.h"
 
 #include <pthread.h>
 #include <stdint.h>
@@ -54,8 +55,7 @@ void limits_free(tenant_limits *l)
 
 static size_t slot_of(const char *s)
 {
-    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    uint64_t h = util_fnv1a(UTIL_FNV1A_BASIS, s, strlen(s));
     return (size_t)(h ^ (h >> 32)) & (SLOTS - 1);
 }
 

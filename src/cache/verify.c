@@ -51,11 +51,7 @@ const char *const cache_verify_feature_names[CACHE_VERIFY_NFEAT] = {
 
 static uint64_t fnv(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ull;
-    }
+    uint64_t h = util_fnv1a(UTIL_FNV1A_BASIS, s, n);
     return h ? h : 1;
 }
 

@@ -38,18 +38,14 @@ static int vdim;
 
 static uint64_t mix(uint64_t h, const char *s)
 {
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ull;
-    }
-    return h;
+    return util_fnv1a(h, s, strlen(s));
 }
 
 static int part_of(const char *a, const char *b, unsigned seed)
 {
     /* order-free: the pair (a,b) and (b,a) land in the same part */
     const char *x = strcmp(a, b) <= 0 ? a : b, *y = x == a ? b : a;
-    uint64_t h = mix(mix(1469598103934665603ull ^ ((uint64_t)seed * 0x9e3779b97f4a7c15ull), x), "\x1f");
+    uint64_t h = mix(mix(UTIL_FNV1A_BASIS ^ ((uint64_t)seed * 0x9e3779b97f4a7c15ull), x), "\x1f");
     h = mix(h, y);
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
@@ -177,7 +173,7 @@ static void *embed_worker(void *arg)
 
 static uint64_t pairs_digest(const pair *v, int n, const char *model_id)
 {
-    uint64_t h = mix(1469598103934665603ull, model_id);
+    uint64_t h = mix(UTIL_FNV1A_BASIS, model_id);
     for (int i = 0; i < n; i++)
         h = mix(mix(h, v[i].q1), v[i].q2);
     return h;

@@ -164,6 +164,13 @@ static uint64_t mix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
+uint64_t util_fnv1a(uint64_t h, const void *s, size_t n)
+{
+    const unsigned char *p = s;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
 size_t util_fmt_long(char *out, long v)
 {
     char tmp[24];

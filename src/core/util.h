@@ -40,6 +40,11 @@ typedef struct util_capped {
 } util_capped;
 int util_cap_head_tail(const char *s, size_t len, size_t head_cap, size_t tail_cap, util_capped *out);
 
+/* 64-bit FNV-1a of s[0..n) continued from h (start with UTIL_FNV1A_BASIS): a fast,
+ * stable hash for tables and hashed features (not for anything an attacker must not steer). */
+#define UTIL_FNV1A_BASIS 1469598103934665603ULL
+uint64_t util_fnv1a(uint64_t h, const void *s, size_t n);
+
 /* Reads a whole file into a NUL-terminated malloc'd buffer. Returns NULL and
  * fills err (a sentence) on failure. */
 char *util_read_file(const char *path, size_t *len_out, char *err, size_t errlen);

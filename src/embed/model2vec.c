@@ -70,9 +70,7 @@ struct model2vec_state {
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    uint64_t h = util_fnv1a(UTIL_FNV1A_BASIS, s, n);
     return h ^ (h >> 29);
 }
 

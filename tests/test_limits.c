@@ -237,6 +237,89 @@ static void rate_limit_holds_under_churn(void)
     limits_free(l);
 }
 
+/* Every bucket at the cap holds state: the first new tenant sweeps the table and fails open
+ * (ERROR); the next ones within LIMITS_SWEEP_INTERVAL_S fail open without sweeping again. */
+static void full_table_sweeps_once_per_interval(void)
+{
+    tenant_limits *l = limits_new_capped(64);
+    limits_rule conc = {.max_concurrent = 4};
+    double wait;
+    char name[32];
+    for (int i = 0; i < 64; i++) {
+        snprintf(name, sizeof name, "busy%d", i);
+        CHECK_EQ_INT(limits_admit(l, name, &conc, 10.0, &wait), LIMITS_ADMITTED);
+    }
+    CHECK_EQ_INT((int)limits_sweeps(l), 0);
+    int errors = 0;
+    for (int i = 0; i < 100000; i++) {
+        snprintf(name, sizeof name, "new%d", i);
+        double now = 10.0 + 0.9 * i / 100000; /* all within the interval of the first */
+        if (limits_admit(l, name, &conc, now, &wait) == LIMITS_ERROR) errors++;
+    }
+    CHECK_EQ_INT(errors, 100000);
+    CHECK_EQ_INT((int)limits_sweeps(l), 1);
+    CHECK_EQ_INT((int)limits_count(l, NULL), 64);
+    /* the interval over: one more sweep (still nothing to free) */
+    CHECK_EQ_INT(limits_admit(l, "late", &conc, 10.0 + LIMITS_SWEEP_INTERVAL_S, &wait), LIMITS_ERROR);
+    CHECK_EQ_INT((int)limits_sweeps(l), 2);
+    /* a clock that went back counts as time passed */
+    CHECK_EQ_INT(limits_admit(l, "back", &conc, 5.0, &wait), LIMITS_ERROR);
+    CHECK_EQ_INT((int)limits_sweeps(l), 3);
+    /* the busy tenants finish: their room is found at the next sweep, one interval after the
+     * last (until then new tenants still fail open) */
+    for (int i = 0; i < 64; i++) {
+        snprintf(name, sizeof name, "busy%d", i);
+        limits_release(l, name);
+    }
+    CHECK_EQ_INT(limits_admit(l, "soon", &conc, 5.5, &wait), LIMITS_ERROR);
+    CHECK_EQ_INT((int)limits_sweeps(l), 3);
+    CHECK_EQ_INT(limits_admit(l, "later", &conc, 6.0, &wait), LIMITS_ADMITTED);
+    CHECK_EQ_INT((int)limits_sweeps(l), 4);
+    CHECK_EQ_INT(limits_inflight(l, "later"), 1);
+    CHECK_EQ_INT((int)limits_count(l, NULL), 1);
+    limits_free(l);
+}
+
+/* A sweep that frees only a few buckets (at most max/16) is not repeated within the interval
+ * either; one that frees many is, as often as the table fills. */
+static void sweeps_that_pay_are_not_throttled(void)
+{
+    tenant_limits *l = limits_new_capped(64);
+    limits_rule conc = {.max_concurrent = 4};
+    double wait;
+    char name[32];
+    for (int i = 0; i < 63; i++) {
+        snprintf(name, sizeof name, "busy%d", i);
+        CHECK_EQ_INT(limits_admit(l, name, &conc, 10.0, &wait), LIMITS_ADMITTED);
+    }
+    CHECK_EQ_INT(limits_admit(l, "a", &conc, 10.0, &wait), LIMITS_ADMITTED); /* the 64th: no sweep */
+    limits_release(l, "a");
+    CHECK_EQ_INT((int)limits_sweeps(l), 0);
+    CHECK_EQ_INT(limits_admit(l, "b", &conc, 10.0, &wait), LIMITS_ADMITTED); /* frees "a" only */
+    limits_release(l, "b");
+    CHECK_EQ_INT((int)limits_sweeps(l), 1);
+    CHECK_EQ_INT(limits_admit(l, "c", &conc, 10.5, &wait), LIMITS_ERROR); /* "b" idles, unswept */
+    CHECK_EQ_INT((int)limits_sweeps(l), 1);
+    CHECK_EQ_INT(limits_admit(l, "c", &conc, 11.0, &wait), LIMITS_ADMITTED);
+    CHECK_EQ_INT((int)limits_sweeps(l), 2);
+    limits_release(l, "c");
+    for (int i = 0; i < 63; i++) {
+        snprintf(name, sizeof name, "busy%d", i);
+        limits_release(l, name);
+    }
+    /* the interval after the last (unproductive) sweep over, every sweep frees the whole table:
+     * 640 new tenants at one instant, 10 sweeps */
+    int admitted = 0;
+    for (int i = 0; i < 640; i++) {
+        snprintf(name, sizeof name, "idle%d", i);
+        if (limits_admit(l, name, &conc, 12.0, &wait) == LIMITS_ADMITTED) admitted++;
+        limits_release(l, name);
+    }
+    CHECK_EQ_INT(admitted, 640);
+    CHECK_EQ_INT((int)limits_sweeps(l), 12);
+    limits_free(l);
+}
+
 int main(void)
 {
     RUN(bucket_allows_burst_then_refills);
@@ -249,5 +332,7 @@ int main(void)
     RUN(many_tenants_keep_the_table_bounded);
     RUN(in_flight_and_drained_buckets_survive_eviction);
     RUN(rate_limit_holds_under_churn);
+    RUN(full_table_sweeps_once_per_interval);
+    RUN(sweeps_that_pay_are_not_throttled);
     TEST_MAIN_END();
 }

@@ -19,11 +19,17 @@ typedef struct bucket {
     char tenant[]; /* NUL-terminated */
 } bucket;
 
+/* Invariant (under mu): n = buckets in the chains <= max. swept_at is the time of the last
+ * sweep that freed too little to pay for itself (LIMITS_SWEEP_MIN_FREED), < 0 when the last
+ * sweep paid or there was none: until LIMITS_SWEEP_INTERVAL_S after it, a new tenant at the
+ * cap fails open without sweeping again. */
 struct tenant_limits {
     pthread_mutex_t mu;
     bucket *slot[SLOTS];
     size_t n, max;
     size_t evicted;
+    size_t sweeps;   /* full-table sweeps so far */
+    double swept_at; /* see above */
 };
 
 tenant_limits *limits_new_capped(size_t max_tenants)
@@ -33,6 +39,7 @@ tenant_limits *limits_new_capped(size_t max_tenants)
     if (!l) return NULL;
     pthread_mutex_init(&l->mu, NULL);
     l->max = max_tenants;
+    l->swept_at = -1;
     return l;
 }
 
@@ -69,10 +76,12 @@ static int forgettable(const bucket *b, double now)
     return t >= (b->burst >= 1 ? b->burst : 1);
 }
 
-/* Drops every forgettable bucket (mutex held); how many went. */
+/* Drops every forgettable bucket (mutex held); how many went. Cost: every bucket of the table
+ * (O(max)), so find() does not repeat an unproductive one within LIMITS_SWEEP_INTERVAL_S. */
 static size_t sweep(tenant_limits *l, double now)
 {
     size_t gone = 0;
+    l->sweeps++;
     for (size_t i = 0; i < SLOTS; i++)
         for (bucket **p = &l->slot[i]; *p;) {
             bucket *b = *p;
@@ -86,19 +95,30 @@ static size_t sweep(tenant_limits *l, double now)
         }
     l->n -= gone;
     l->evicted += gone;
+    /* a sweep pays when it frees more than max/16 buckets: the next new tenants take that room
+     * without sweeping, so each admission costs at most 16 bucket visits on average */
+    l->swept_at = gone > l->max / LIMITS_SWEEP_MIN_FREED ? -1 : now;
     return gone;
+}
+
+/* Whether the last sweep was unproductive and recent (mutex held). A clock that went back
+ * counts as time passed. */
+static int swept_recently(const tenant_limits *l, double now)
+{
+    return l->swept_at >= 0 && now >= l->swept_at && now - l->swept_at < LIMITS_SWEEP_INTERVAL_S;
 }
 
 /* The bucket of tenant (mutex held); created full when create is set, after dropping the
  * forgettable buckets when the table is at its cap. NULL when absent, when every bucket at the
- * cap still holds state, or out of memory. */
+ * cap still holds state (or an unproductive sweep was less than LIMITS_SWEEP_INTERVAL_S ago),
+ * or out of memory. */
 static bucket *find(tenant_limits *l, const char *tenant, int create, double now)
 {
     size_t s = slot_of(tenant);
     for (bucket *b = l->slot[s]; b; b = b->next)
         if (!strcmp(b->tenant, tenant)) return b;
     if (!create) return NULL;
-    if (l->n >= l->max && !sweep(l, now)) return NULL;
+    if (l->n >= l->max && (swept_recently(l, now) || !sweep(l, now))) return NULL;
     size_t len = strlen(tenant);
     bucket *b = malloc(sizeof *b + len + 1);
     if (!b) return NULL;
@@ -172,6 +192,15 @@ size_t limits_count(tenant_limits *l, size_t *evicted)
     pthread_mutex_lock(&l->mu);
     size_t n = l->n;
     if (evicted) *evicted = l->evicted;
+    pthread_mutex_unlock(&l->mu);
+    return n;
+}
+
+size_t limits_sweeps(tenant_limits *l)
+{
+    if (!l) return 0;
+    pthread_mutex_lock(&l->mu);
+    size_t n = l->sweeps;
     pthread_mutex_unlock(&l->mu);
     return n;
 }

@@ -8,6 +8,11 @@
  * normalised first (lowercase, leetspeak digits inside words mapped back to
  * letters, apostrophes and zero-width characters dropped, punctuation splits
  * words), so "Ign0re   ALL prior-instructions" matches like the plain form.
+ * Two spec prefixes restrict where a match counts: '?' (a persona's name in an
+ * instruction frame) not in a sentence that asks or writes about it ("What was
+ * the DAN jailbreak?", "an essay about the 'you are DAN' trick"), '!' only when
+ * the first word stands where an imperative does (the sentence's start, after
+ * "please", "now", "and", "you must" ...; not "if you ignore the safety rules").
  *
  * Confidence = 1 - (1 - p_patterns)(1 - p_similarity): independent evidence
  * combined by noisy-OR. p_patterns is the noisy-OR of the matched signal
@@ -55,6 +60,13 @@ static int isalnum_ascii(int c)
 
 /* ------------------------------------------------------------- signal table */
 
+/* Persona names of the known jailbreak prompts: made up, or ordinary words and first names
+ * too (dan, stan, aim; "dude" only as an AI's name, "mongo" only with "tom") */
+#define PERSONA_MADE_UP                                                                            \
+    "evilbot|antigpt|betterdan|jailbreakgpt|unfilteredgpt|chaosgpt|devmode|nsfwgpt|basedgpt|"      \
+    "dangpt"
+#define PERSONA_NAMES "dan|stan|aim|" PERSONA_MADE_UP
+
 typedef struct signal_def {
     const char *name;
     unsigned type;
@@ -73,6 +85,18 @@ static const signal_def SIGNALS[] = {
     {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.7f,
      "ignore|disregard|forget ~2:everything|all|anything ~4:you|your|youve|before|above|"
      "previously|prior"},
+    /* a determiner and a modifier before the rules ("disregard the safety policy", "ignore
+     * these content guidelines"), or the rules pointed at ("forget the rules above"); an
+     * imperative only ('!'): "if you ignore the safety rules ..." reports, it does not ask */
+    {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.75f,
+     "!ignore|disregard|forget|override|bypass|abandon|discard|dismiss|neglect|circumvent|evade "
+     "~3:safety|content|moderation|ethical|ethics|usage|community|alignment|openai|anthropic|"
+     "trust ~2:instruction*|rule*|guideline*|polic*|guardrail*|restriction*|directive*|"
+     "filter*|constraint*|protocol*|standards|principles|prompt*"},
+    {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.75f,
+     "!ignore|disregard|forget|override|bypass|abandon|discard|dismiss ~2:instruction*|rule*|"
+     "guideline*|polic*|directive*|prompt*|constraint*|restriction* ~1:above|before|earlier|"
+     "previously|preceding|prior"},
     {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.7f,
      "set|put|leave|throw|cast ~1:aside|away ~4:guidelines|rules|instructions|restrictions|"
      "ethics|polic*|filters|safety|programming|principles|morals"},
@@ -115,14 +139,48 @@ static const signal_def SIGNALS[] = {
      "yourself"},
 
     /* persona / role-play */
-    {"do_anything_now", JAILBREAK_ROLEPLAY, 0.85f, "do ~1:anything ~0:now"},
+    {"do_anything_now", JAILBREAK_ROLEPLAY, 0.85f, "?do ~1:anything ~0:now"},
+    /* A persona's name counts in an instruction frame (you are / act as / pretend to be /
+     * the role of / an AI called), not in a sentence about it ('?'): "What was the DAN
+     * jailbreak?", "the aim of this essay", "Hi Dan, can you review my PR?" pass. The
+     * made-up names (antigpt, betterdan ...) take any frame, the ones that are also
+     * ordinary words or first names (dan, stan, aim, dude) only the instruction frames. */
     {"dan_persona", JAILBREAK_ROLEPLAY, 0.7f,
-     "you|act|pretend|become|as|called|named|mode|play|roleplay|be|am|hello|hi|hey ~3:dan|stan|"
-     "dude|aim|mongo|evilbot|antigpt|betterdan|jailbreakgpt|unfilteredgpt|chaosgpt|devmode|"
-     "nsfwgpt|basedgpt|dangpt"},
+     "?you|act|pretend|become|as|called|named|mode|play|roleplay|be|hello|hi|hey "
+     "~3:" PERSONA_MADE_UP},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.7f,
+     "?act|acting|roleplay|roleplaying|respond|responding|answer|answering|reply|speak|talk|"
+     "write|continue|behave|sign|introduce ~1:as ~2:" PERSONA_NAMES},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.7f,
+     "?pretend|pretending|become|becoming|embody|embodying|impersonate|impersonating|simulate|"
+     "simulating|roleplay ~2:" PERSONA_NAMES},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.7f, "?you ~0:are|were|re ~1:" PERSONA_NAMES},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.7f,
+     "?you|youre|act|pretend|become|be|as ~3:mongo ~0:tom"},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.7f, "?youre|youll|youd ~1:" PERSONA_NAMES},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.7f, "?you ~0:be|become ~1:" PERSONA_NAMES},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.7f,
+     "?you ~1:to|will|shall|must|would|can|could|should|gonna ~1:be|become|embody "
+     "~1:" PERSONA_NAMES},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.7f,
+     "?character|role|persona|part|identity ~1:as|of ~2:" PERSONA_NAMES},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.7f,
+     "?ai|model|assistant|chatbot|bot|persona|character|entity|version|llm ~2:called|named|"
+     "dubbed ~1:" PERSONA_NAMES "|dude"},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.7f,
+     "?ai|model|assistant|chatbot|bot|persona|character|entity|version|llm ~2:known ~0:as "
+     "~1:" PERSONA_NAMES "|dude"},
     {"dan_persona", JAILBREAK_ROLEPLAY, 0.6f,
-     "dan|stan|evilbot|antigpt|betterdan|dude ~2:mode|persona|prompt|jailbreak|character|"
-     "which|who ~6:stands|can|has|doesnt|does|broken|free|without|no"},
+     "?" PERSONA_NAMES " ~0:mode ~3:enabled|activated|on|engaged|unlocked|active"},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.6f,
+     "?enable*|activat*|enter*|switch*|turn*|engage*|unlock*|start* ~3:" PERSONA_NAMES " ~0:mode"},
+    /* the persona described ("DAN, which stands for ...", "DAN, who has no filters"): weak
+     * alone, it adds to a frame */
+    {"persona_described", JAILBREAK_ROLEPLAY, 0.35f,
+     "?" PERSONA_NAMES " ~2:which|who ~0:stands|means"},
+    {"persona_described", JAILBREAK_ROLEPLAY, 0.35f,
+     "?" PERSONA_NAMES " ~3:no|without|never|not ~2:filters|rules|restrictions|limits|"
+     "limitations|guidelines|ethics|morals|censorship|boundaries|refus*"},
     {"you_are_now", JAILBREAK_ROLEPLAY, 0.3f,
      "you|youre ~1:are|will|shall ~0:now|henceforth|hereby|from ~0:a|an|no|free|going|become|"
      "be|acting|playing|called|named|now|unrestricted|unfiltered|uncensored|evil|jailbroken|"
@@ -140,6 +198,10 @@ static const signal_def SIGNALS[] = {
      "two|both|dual|second|alternative|separate ~3:response*|answer*|output*|replies|ways|"
      "versions ~14:jailbreak*|developer|dan|unfiltered|uncensored|evil|unrestricted|opposite|"
      "normal|classic|locked|unlocked"},
+    {"dual_response", JAILBREAK_ROLEPLAY, 0.55f,
+     "respond*|answer*|reply|replies ~2:twice ~14:jailbreak*|developer|dan|unfiltered|"
+     "uncensored|evil|unrestricted|opposite|unlocked"},
+    {"dan_persona", JAILBREAK_ROLEPLAY, 0.6f, "?once|twice|secondly ~0:as ~1:" PERSONA_NAMES},
     {"evil_confidant", JAILBREAK_ROLEPLAY, 0.5f,
      "evil|amoral|unethical|immoral|malicious|unhinged|toxic|rogue|villainous ~3:ai|assistant|"
      "chatbot|confidant|version|bot|twin|persona|model|character|alter"},
@@ -344,8 +406,10 @@ static const signal_def SIGNALS[] = {
      "zasady|poprzednie|instruksjoner"},
     {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.75f,
      "\xd0\xb8\xd0\xb3\xd0\xbd\xd0\xbe\xd1\x80\xd0\xb8\xd1\x80\xd1\x83\xd0\xb9|"
-     "\xd0\xbf\xd1\x80\xd0\xbe\xd0\xb8\xd0\xb3\xd0\xbd\xd0\xbe\xd1\x80\xd0\xb8\xd1\x80\xd1\x83\xd0\xb9|"
-     "\xd0\xb8\xd0\xb3\xd0\xbd\xd0\xbe\xd1\x80\xd0\xb8\xd1\x80\xd0\xbe\xd0\xb2\xd0\xb0\xd1\x82\xd1\x8c|"
+     "\xd0\xbf\xd1\x80\xd0\xbe\xd0\xb8\xd0\xb3\xd0\xbd\xd0\xbe\xd1\x80\xd0\xb8\xd1\x80\xd1\x83\xd0"
+     "\xb9|"
+     "\xd0\xb8\xd0\xb3\xd0\xbd\xd0\xbe\xd1\x80\xd0\xb8\xd1\x80\xd0\xbe\xd0\xb2\xd0\xb0\xd1\x82\xd1"
+     "\x8c|"
      "\xd0\xb7\xd0\xb0\xd0\xb1\xd1\x83\xd0\xb4\xd1\x8c "
      "~4:\xd0\xb8\xd0\xbd\xd1\x81\xd1\x82\xd1\x80\xd1\x83\xd0\xba\xd1\x86*|"
      "\xd1\x83\xd0\xba\xd0\xb0\xd0\xb7\xd0\xb0\xd0\xbd*|"
@@ -354,12 +418,14 @@ static const signal_def SIGNALS[] = {
     {"ignore_previous_instructions", JAILBREAK_INSTRUCTION_OVERRIDE, 0.7f,
      "vergiss|ignoriere|missachte|olvida|ignora|oublie|ignore|esquece|dimentica ~3:deine|tus|"
      "tes|tue|le|las|as|os|die|alle|todas|toutes|tutte|suas|tuas ~3:richtlinien|regeln|normas|"
-     "directrices|regole|r\xc3\xa8gles|regras|instru\xc3\xa7\xc3\xb5" "es|diretrizes|"
+     "directrices|regole|r\xc3\xa8gles|regras|instru\xc3\xa7\xc3\xb5"
+     "es|diretrizes|"
      "sicherheitsregeln|vorgaben|limites|restricciones"},
     {"no_restrictions", JAILBREAK_NO_RESTRICTIONS, 0.5f,
      "sin|sans|ohne|sem|senza|zonder|utan|bez|\xd0\xb1\xd0\xb5\xd0\xb7 ~2:restricciones|"
      "l\xc3\xadmites|limites|filtros|censura|reglas|restrictions|filtres|censure|"
-     "r\xc3\xa8gles|einschr\xc3\xa4nkungen|grenzen|filter|zensur|regeln|restri\xc3\xa7\xc3\xb5" "es|"
+     "r\xc3\xa8gles|einschr\xc3\xa4nkungen|grenzen|filter|zensur|regeln|restri\xc3\xa7\xc3\xb5"
+     "es|"
      "regras|limiti|restrizioni|filtri|regole|beperkingen|regels|begr\xc3\xa4nsningar|"
      "ogranicze\xc5\x84|"
      "\xd0\xbe\xd0\xb3\xd1\x80\xd0\xb0\xd0\xbd\xd0\xb8\xd1\x87\xd0\xb5\xd0\xbd\xd0\xb8\xd0\xb9|"
@@ -373,7 +439,8 @@ static const signal_def SIGNALS[] = {
     {"reveal_system_prompt", JAILBREAK_PROMPT_EXFILTRATION, 0.6f,
      "revela|muestra|mu\xc3\xa9strame|dime|montre|r\xc3\xa9v\xc3\xa8le|donne|zeige|verrate|nenne|"
      "mostra|rivela|dimmi|revele|mostre ~4:prompt|systemprompt|instrucciones|instructions|"
-     "anweisungen|istruzioni|instru\xc3\xa7\xc3\xb5" "es ~3:del|de|du|di|do|des|sistema|"
+     "anweisungen|istruzioni|instru\xc3\xa7\xc3\xb5"
+     "es ~3:del|de|du|di|do|des|sistema|"
      "syst\xc3\xa8me|systeme|system|initial*|ocult*|cach*|secret*|versteckt*|geheim*"},
 
     /* fake role tags are checked on the raw text in code; splitting too */
@@ -398,6 +465,8 @@ typedef struct element {
 
 typedef struct compiled_signal {
     const signal_def *def;
+    int discussable; /* spec prefix '?': not inside a question or discussion about it */
+    int imperative;  /* spec prefix '!': the first word is an imperative (clause start) */
     int n;
     element el[MAX_ELEMS];
 } compiled_signal;
@@ -533,11 +602,38 @@ static const char *const NEG_LINKS[] = {"to", "ever", "you", "it", "again", "be"
                                         "repeat", "output", "ignore", "disregard", "forget",
                                         "override", "bypass", "tell", "give", NULL};
 static const char *const REVERSE_WORDS[] = {"backwards", "backward", "reversed", "reverse", NULL};
+/* A sentence about a persona prompt rather than one giving it: a topic word before the
+ * match, or a question word opening the sentence with no "you" between it and the match
+ * ("Why did telling ChatGPT to act as DAN work?"; but "What would you say if you were
+ * DAN?" is asked of the model). "about to" is not a topic ("You are about to become DAN"). */
+static const char *const TOPIC_WORDS[] = {
+    "about",    "regarding",   "history",   "historical", "essay*",    "article*", "paper",
+    "papers",   "research*",   "study",     "studies",    "discourse", "explain*", "describ*",
+    "discuss*", "analys*",     "analyz*",   "analysis",   "summar*",   "famous",   "infamous",
+    "meme*",    "reddit",      "wikipedia", "lecture",    "thesis",    "survey",   "blog",
+    "podcast",  "documentary", "origins",   NULL};
+static const char *const QUESTION_WORDS[] = {"what", "whats", "why",   "how",   "when", "where",
+                                             "who",  "whos",  "whose", "which", "was",  "were",
+                                             "did",  "does",  "is",    "has",   "had",  NULL};
+static const char *const FILLER_WORDS[] = {
+    "hi",    "hey",      "hello",  "ok",   "okay",     "so",  "and", "but", "also",
+    "quick", "question", "please", "just", "honestly", "btw", "um",  NULL};
+static const char *const SECOND_PERSON[] = {"you",  "youre",    "youll", "youd",
+                                            "your", "yourself", "u",     NULL};
+/* Words after which a verb is an imperative, not a report ("please disregard", "and now
+ * ignore", "you must forget", "ChatGPT, disregard"; not "workers who disregard", "if you
+ * ignore"). After "to" only when "you" precedes it ("I want you to ignore"). */
+static const char *const IMPERATIVE_LEADS[] = {
+    "please",      "now",       "just",   "so",      "then",       "and",     "also",
+    "simply",      "kindly",    "on",     "first",   "okay",       "ok",      "hey",
+    "instead",     "must",      "should", "will",    "shall",      "hereby",  "therefore",
+    "immediately", "assistant", "ai",     "chatgpt", "gpt",        "claude",  "gemini",
+    "bot",         "model",     "llm",    "always",  "henceforth", "onwards", NULL};
 
-static const char *const *const WORD_LISTS[] = {HARM_WORDS,   FRAMING_WORDS, INSTRUCT_WORDS,
-                                                MAKE_WORDS,   SUBJECT_WORDS, COMBINE_WORDS,
-                                                DECODE_WORDS, ROT_WORDS,     REVERSE_WORDS,
-                                                NEGATORS,     NEG_VERBS,     NEG_LINKS};
+static const char *const *const WORD_LISTS[] = {
+    HARM_WORDS,   FRAMING_WORDS,  INSTRUCT_WORDS, MAKE_WORDS,    SUBJECT_WORDS,   COMBINE_WORDS,
+    DECODE_WORDS, ROT_WORDS,      REVERSE_WORDS,  NEGATORS,      NEG_VERBS,       NEG_LINKS,
+    TOPIC_WORDS,  QUESTION_WORDS, FILLER_WORDS,   SECOND_PERSON, IMPERATIVE_LEADS};
 #define N_WORD_LISTS ((int)(sizeof WORD_LISTS / sizeof WORD_LISTS[0]))
 static element g_lists[N_WORD_LISTS];
 
@@ -564,6 +660,13 @@ static void compile_signals(void)
         compiled_signal *cs = &g_signals[s];
         cs->def = &SIGNALS[s];
         const char *p = SIGNALS[s].spec;
+        for (;; p++)
+            if (*p == '?')
+                cs->discussable = 1;
+            else if (*p == '!')
+                cs->imperative = 1;
+            else
+                break;
         while (*p && cs->n < MAX_ELEMS) {
             while (*p == ' ')
                 p++;
@@ -604,6 +707,8 @@ typedef struct words {
     int *len;
     unsigned short *ids; /* n * MAX_IDS vocabulary ids */
     unsigned char *nids;
+    unsigned char *brk; /* WORD_SENTENCE: the word starts a sentence (the text's start, or after
+                           . ! ? ; : or a line break); WORD_QUOTED: a quote opens right before it */
 } words;
 
 static int leet(int c)
@@ -631,6 +736,8 @@ static int leet(int c)
 }
 
 #define MAX_WORDS 8192
+#define WORD_SENTENCE 1
+#define WORD_QUOTED 2
 
 /* Obfuscations undone before words are split (each a single pass):
  *  - fullwidth forms U+FF01..U+FF5E -> ASCII, U+3000 -> space ("Ｉｇｎｏｒｅ");
@@ -869,18 +976,26 @@ static int split_words_clean(const char *text, size_t len, words *out)
     out->text = malloc(len + 1);
     out->w = malloc(sizeof(char *) * MAX_WORDS);
     out->len = malloc(sizeof(int) * MAX_WORDS);
-    if (!out->text || !out->w || !out->len) return -1;
+    out->brk = malloc(MAX_WORDS);
+    if (!out->text || !out->w || !out->len || !out->brk) return -1;
     size_t o = 0, i = 0;
+    int sentence = 1; /* the next word starts a sentence */
     while (i < len && out->n < MAX_WORDS) {
         unsigned char c = (unsigned char)text[i];
         int word_byte = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                         (c >= '0' && c <= '9') || c >= 0x80 || c == '@' || c == '$' || c == '\'';
         if (!word_byte) {
+            /* "3.5" and "e.g" do not end a sentence: . ! ? : need no letter or digit after */
+            int next_alnum = i + 1 < len && isalnum_ascii((unsigned char)text[i + 1]);
+            if (c == ';' || c == '\n' ||
+                ((c == '.' || c == '!' || c == '?' || c == ':') && !next_alnum))
+                sentence = 1;
             i++;
             continue;
         }
         size_t s = i;
         int letters = 0;
+        int quoted = (s > 0 && (text[s - 1] == '"' || text[s - 1] == '`')) || text[s] == '\'';
         while (i < len) {
             unsigned char d = (unsigned char)text[i];
             if (!((d >= 'a' && d <= 'z') || (d >= 'A' && d <= 'Z') || (d >= '0' && d <= '9') ||
@@ -920,6 +1035,9 @@ static int split_words_clean(const char *text, size_t len, words *out)
             for (size_t k = keep + 3; k < i; k++)
                 out->text[o++] = (char)((unsigned char)text[k] | 32);
             out->w[out->n] = out->text + start;
+            out->brk[out->n] =
+                (unsigned char)((sentence ? WORD_SENTENCE : 0) | (quoted ? WORD_QUOTED : 0));
+            sentence = 0;
             out->len[out->n++] = (int)(o - start);
             continue;
         }
@@ -936,6 +1054,9 @@ static int split_words_clean(const char *text, size_t len, words *out)
         }
         if (o > start) {
             out->w[out->n] = out->text + start;
+            out->brk[out->n] =
+                (unsigned char)((sentence ? WORD_SENTENCE : 0) | (quoted ? WORD_QUOTED : 0));
+            sentence = 0;
             out->len[out->n++] = (int)(o - start);
         }
     }
@@ -947,6 +1068,7 @@ static void free_words(words *w)
     free(w->text);
     free(w->w);
     free(w->len);
+    free(w->brk);
     free(w->ids);
     free(w->nids);
 }
@@ -1012,13 +1134,58 @@ static int negated(const words *ws, int p)
     return 0;
 }
 
+/* The start of p's sentence, at most SENTENCE_LOOKBACK words back (the work per match
+ * stays bounded in a text without punctuation). */
+#define SENTENCE_LOOKBACK 48
+static int sentence_start(const words *ws, int p)
+{
+    int floor = p > SENTENCE_LOOKBACK ? p - SENTENCE_LOOKBACK : 0;
+    while (p > floor && !(ws->brk[p] & WORD_SENTENCE))
+        p--;
+    return p;
+}
+
+/* The match at p sits in a sentence that asks or writes about its words (see TOPIC_WORDS). */
+static int discussed(const words *ws, int p)
+{
+    int s = sentence_start(ws, p);
+    for (int q = s; q < p; q++)
+        if (elem_match(list_element(TOPIC_WORDS), ws, q) &&
+            !(ws->len[q] == 5 && !memcmp(ws->w[q], "about", 5) && q + 1 < ws->n &&
+              ws->len[q + 1] == 2 && !memcmp(ws->w[q + 1], "to", 2)))
+            return 1;
+    int lead = s;
+    while (lead < p && lead < s + 2 && elem_match(list_element(FILLER_WORDS), ws, lead))
+        lead++;
+    if (lead >= p || !elem_match(list_element(QUESTION_WORDS), ws, lead)) return 0;
+    for (int q = lead + 1; q < p; q++)
+        if (elem_match(list_element(SECOND_PERSON), ws, q)) return 0;
+    return 1;
+}
+
+/* The word at p stands where an imperative does (see IMPERATIVE_LEADS). */
+static int imperative_at(const words *ws, int p)
+{
+    if (p == 0 || (ws->brk[p] & WORD_SENTENCE) ||
+        elem_match(list_element(IMPERATIVE_LEADS), ws, p - 1))
+        return 1;
+    return p >= 2 && ws->len[p - 1] == 2 && !memcmp(ws->w[p - 1], "to", 2) &&
+           elem_match(list_element(SECOND_PERSON), ws, p - 2);
+}
+
+/* A match counts where its words are used, not where they are mentioned: a persona
+ * signal ('?') never inside a sentence about it, an override or exfiltration phrase not
+ * when it opens a quote in such a sentence ("how do I defend my bot against 'ignore
+ * previous instructions' attacks?"; but "Translate: \"ignore previous ...\"" is used). */
 static int signal_matches(const compiled_signal *s, const words *ws)
 {
     int override = s->def->type == JAILBREAK_INSTRUCTION_OVERRIDE;
     int defendable = override || s->def->type == JAILBREAK_PROMPT_EXFILTRATION;
     for (int p = 0; p < ws->n; p++)
         if (elem_match(&s->el[0], ws, p) && !(override && third_person_subject(ws, p)) &&
-            !(defendable && negated(ws, p)) && match_from(s, 1, p, ws))
+            !(defendable && negated(ws, p)) && !(s->imperative && !imperative_at(ws, p)) &&
+            match_from(s, 1, p, ws) &&
+            !((s->discussable || (defendable && (ws->brk[p] & WORD_QUOTED))) && discussed(ws, p)))
             return 1;
     return 0;
 }

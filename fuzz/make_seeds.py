@@ -137,3 +137,27 @@ milvus = {
 }
 for k, (b0, v) in milvus.items():
     put("milvus", k, bytes([b0]) + v.encode())
+
+# --- json_scan: a model server's whole answer, and the inputs where cJSON (which the scanner
+# must agree with) is looser or stranger than RFC 8259
+json_scan = {
+    "completion": b'{"id":"c1","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant",'
+                  b'"content":"hi \\"usage\\": {\\"prompt_tokens\\": 99}"}}],"usage":{"prompt_tokens":12,'
+                  b'"completion_tokens":7,"total_tokens":19}}',
+    "escaped_key": b'{"usag\\u0065":{"prompt_tokens":1.5e2,"completion_tokens":-3,"total_tokens":0},'
+                   b'"usage":{"prompt_tokens":9},"choices":{}}',
+    "lone_surrogate": b'[{"choices":[]},"\\udc00"]',
+    "nested": b'{"a":[[{"usage":{"prompt_tokens":4}}]],"s":"\\ud83d\\ude00\\u00e9\\\\\\"","usage":[1,2],'
+              b'"n":null,"t":true,"f":false}',
+    "nul_name": b'{"usage\\u0000x":{"prompt_tokens\\u0000":3,"total_tokens":123456789012345678901234567890}} ',
+    "trailing": b'{"choices":[],"usage":{}} trailing',
+    "truncated": b'{"usage":{"prompt_tokens":12,"completion_tok',
+    "bom_controls": b'\xef\xbb\xbf\x01{"usage":\x1f{"prompt_tokens":\x00 7}}',
+    "loose_numbers": b'{"usage":{"prompt_tokens":007,"completion_tokens":8.,"total_tokens":-.5e1},"x":[1e,1e+]}',
+    "long_number": b'{"usage":{"prompt_tokens":' + b"7" * 300 + b'.5e-290}}',
+    "not_hex_escape": b'{"usage\\uzzzzx":{"prompt_tokens":12},"a":"\\u\\"ab","b":"\\uA\\\\\\\\"}',
+    "deep_nesting": b"[" * 1000 + b"]" * 1000,
+    "too_deep": b'{"a":' + b"[" * 1000 + b"]" * 1000 + b"}",
+}
+for k, v in json_scan.items():
+    put("json_scan", k, v)

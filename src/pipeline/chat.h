@@ -37,6 +37,7 @@
 #include "cache/keys.h"
 #include "pipeline/compute.h"
 #include "core/buf.h"
+#include "core/json_scan.h"
 #include "route/decide.h"
 #include <cjson/cJSON.h>
 
@@ -207,6 +208,8 @@ void chat_respond_blocked(chat_ctx *c, int kind, int status, const char *message
 void chat_cancelled(chat_ctx *c); /* the client left: 499, nothing more to send */
 void chat_add_route_headers(chat_ctx *c);
 void chat_usage_from_json(chat_ctx *c, const cJSON *completion);
+/* The same from a one-pass scan of the answer (core/json_scan.h). */
+void chat_usage_from_scan(chat_ctx *c, const json_usage *u);
 
 /* Real-time adaptation (adapt.c): an upstream attempt of c->model at endpoint
  * starts / ends (ok: answered, a 4xx included), and route_input's model_breach. */

@@ -27,6 +27,7 @@
  * bytes are queued, the upstream transfer is paused until the queue drains.
  * A clean 2xx answer (a stream only after a clean [DONE]) goes to chat_store. */
 #include "pipeline/chat.h"
+#include "core/json_scan.h"
 #include "core/openai_error.h"
 #include "core/sse.h"
 #include "core/util.h"
@@ -175,13 +176,12 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
     if (status) c->upstream_status = status;
     int failed = !ok || c->retry_this || c->upstream_status >= 500;
     /* a whole 2xx answer must be a JSON object: garbage is that endpoint's failure */
-    cJSON *answer = NULL;
+    json_usage usage;
+    int answer = 0; /* a JSON object: usage says what it holds */
     int is_2xx = c->upstream_status >= 200 && c->upstream_status < 300;
     if (!failed && !c->stream_started && is_2xx) {
-        answer = cJSON_ParseWithLength(c->body.data ? c->body.data : "", c->body.len);
-        if (!cJSON_IsObject(answer)) {
-            cJSON_Delete(answer);
-            answer = NULL;
+        answer = json_scan_usage(c->body.data ? c->body.data : "", c->body.len, &usage) && usage.is_object;
+        if (!answer) {
             failed = c->retry_this = c->last_malformed = 1;
             snprintf(c->last_error, sizeof c->last_error,
                      "the model server answered HTTP %d with a body that is not a JSON object (%zu bytes)",
@@ -199,7 +199,6 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
                                failed || c->upstream_status == 429 ? (timed_out ? "timeout" : "error") : "ok"));
     if (http_request_client_gone(c->req)) {
         /* client left during the transfer (the close callback normally gets here first) */
-        cJSON_Delete(answer);
         chat_cancelled(c);
         return;
     }
@@ -211,9 +210,8 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
             buf completion;
             buf_init(&completion);
             if (cache_assembler_finish(c->assembler, &completion) == 1) {
-                cJSON *j = cJSON_ParseWithLength(completion.data, completion.len);
-                if (j) chat_usage_from_json(c, j);
-                cJSON_Delete(j);
+                json_usage u;
+                if (json_scan_usage(completion.data, completion.len, &u)) chat_usage_from_scan(c, &u);
                 chat_store(c, completion.data, completion.len);
             }
             buf_free(&completion);
@@ -262,11 +260,9 @@ static void on_done(void *arg, int ok, int status, int timed_out, int connect_fa
     add_common_headers(c);
     const char *ctype = c->content_type[0] ? c->content_type : "application/json";
     if (answer) {
-        chat_usage_from_json(c, answer);
+        chat_usage_from_scan(c, &usage);
         /* only a real completion is worth keeping */
-        if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(answer, "choices")))
-            chat_store(c, c->body.data, c->body.len);
-        cJSON_Delete(answer);
+        if (usage.choices_array) chat_store(c, c->body.data, c->body.len);
     } else if (c->upstream_status == 429) {
         c->error_reason = "upstream_rate_limited";
         add_retry_after(c, c->retry_after_ms);

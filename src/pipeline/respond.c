@@ -29,8 +29,14 @@ void chat_usage_from_json(chat_ctx *c, const cJSON *completion)
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(completion, "usage");
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens");
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens");
-    if (cJSON_IsNumber(p)) c->prompt_tokens = (long)p->valuedouble;
-    if (cJSON_IsNumber(k)) c->completion_tokens = (long)k->valuedouble;
+    if (cJSON_IsNumber(p)) c->prompt_tokens = json_scan_to_long(p->valuedouble);
+    if (cJSON_IsNumber(k)) c->completion_tokens = json_scan_to_long(k->valuedouble);
+}
+
+void chat_usage_from_scan(chat_ctx *c, const json_usage *u)
+{
+    if (u->has_prompt) c->prompt_tokens = u->prompt_tokens;
+    if (u->has_completion) c->completion_tokens = u->completion_tokens;
 }
 
 void chat_add_route_headers(chat_ctx *c)

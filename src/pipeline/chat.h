@@ -194,6 +194,12 @@ void chat_model_work(chat_ctx *c);  /* -> (compute pool) -> chat_route */
 void chat_remote_embed(chat_ctx *c);
 void chat_model_embedded(chat_ctx *c, int status, const char *err, uint64_t t0, uint64_t t1);
 void chat_route(chat_ctx *c);       /* -> chat_semantic, or answered */
+/* What routing needs of this request (route.c), for route_classify in the model
+ * work and route_choose in the route stage: the last user turn and its vector,
+ * the requested model, the PII types found so far, the health and breach
+ * callbacks (route_classify reads only the text, vector and model; the
+ * callbacks run only in route_choose, on the request's loop). */
+route_input chat_route_input(chat_ctx *c);
 void chat_semantic(chat_ctx *c);    /* -> answered, waiting, or chat_upstream */
 void chat_upstream(chat_ctx *c);    /* endpoint attempts until answered */
 /* Stores a clean answer and hands it to identical requests that waited. */

@@ -53,12 +53,7 @@ static void detect_pii(chat_ctx *c)
 
 static void classify(chat_ctx *c)
 {
-    route_input in = {0};
-    in.text = c->have_keys ? c->keys.query : NULL;
-    in.text_len = c->have_keys ? c->keys.query_len : 0;
-    in.embedding = c->query_vec;
-    in.dim = c->gw->embed ? embed_dim(c->gw->embed) : 0;
-    in.requested_model = c->requested_model;
+    route_input in = chat_route_input(c);
     route_classify(c->rt->route, &in, &c->signal);
 }
 

@@ -33,8 +33,7 @@ static int model_healthy(void *ctx, const char *model)
     return 0;
 }
 
-/* What route_choose needs of this request. */
-static route_input route_input_of(chat_ctx *c)
+route_input chat_route_input(chat_ctx *c)
 {
     route_input in = {0};
     in.text = c->have_keys ? c->keys.query : NULL;
@@ -150,7 +149,7 @@ void chat_route(chat_ctx *c)
     route_decision *d = &c->route;
     c->routed = c->rt->route != NULL;
     const route_signal *sig = c->signal.classified ? &c->signal : NULL;
-    route_input in = route_input_of(c);
+    route_input in = chat_route_input(c);
     char err[256];
     if (route_choose(c->cfg, sig, &in, d, err, sizeof err)) {
         chat_fail(c, 404, err, "model", "model_not_found", "model_not_found");

@@ -165,11 +165,34 @@ static void test_one_dispatcher(void)
     free(b);
 }
 
+/* The trainers' dots: summed in index order in double, so a result is exact where
+ * float would round, and order-dependent cancellation comes out as a left-to-right
+ * sum gives it (a pairwise or multi-accumulator sum would not). */
+static void test_double_dots(void)
+{
+    double a[] = {1e16, 1, -1e16, 3}, ones[] = {1, 1, 1, 1};
+    CHECK(vec_dot_f64(a, ones, 4) == 3.0, "f64 dot %.17g, want 3 (1e16 + 1 rounds to 1e16)",
+          vec_dot_f64(a, ones, 4));
+    double late[] = {1, 3, 1e16, -1e16}; /* the same magnitudes, the small ones first */
+    CHECK(vec_dot_f64(late, ones, 4) == 4.0, "f64 dot %.17g, want 4", vec_dot_f64(late, ones, 4));
+    CHECK(vec_dot_f64(a, a, 0) == 0.0, "empty f64 dot is not 0");
+    double x[] = {0.5, -2, 3}, y[] = {4, 0.25, -1};
+    CHECK(vec_dot_f64(x, y, 3) == 0.5 * 4 + -2 * 0.25 + 3 * -1, "f64 dot of small values");
+    /* 2^24 + 1 is not a float; each product and the sum are kept in double */
+    float f[] = {16777216.0f, 1.0f, 0.1f}, g[] = {1.0f, 1.0f, 3.0f};
+    CHECK(vec_dot_f32_acc64(f, g, 2) == 16777217.0, "acc64 dot %.17g, want 16777217",
+          vec_dot_f32_acc64(f, g, 2));
+    CHECK(vec_dot_f32_acc64(f, g, 3) == 16777217.0 + (double)0.1f * 3.0,
+          "acc64 dot %.17g: products not taken in double", vec_dot_f32_acc64(f, g, 3));
+    CHECK(vec_dot_f32_acc64(f, g, 0) == 0.0, "empty acc64 dot is not 0");
+}
+
 int main(void)
 {
     RUN(test_kernels_agree);
     RUN(test_f16_conversion);
     RUN(test_subnormals_kept_everywhere);
     RUN(test_one_dispatcher);
+    RUN(test_double_dots);
     TEST_MAIN_END();
 }

@@ -10,6 +10,7 @@
  *                  [--step 0.01] [--limit N] PAIRS.csv */
 #include "embed/embed.h"
 #include "core/util.h"
+#include "core/vec.h"
 #include "cli/train.h"
 #include <pthread.h>
 #include <stdio.h>
@@ -44,10 +45,7 @@ static void *worker(void *arg)
             j->failed = 1;
             break;
         }
-        double d = 0;
-        for (int k = 0; k < dim; k++)
-            d += (double)a[k] * b[k];
-        pairs[i].sim = (float)d;
+        pairs[i].sim = (float)vec_dot_f32_acc64(a, b, (size_t)dim);
     }
     free(a);
     free(b);

@@ -3,6 +3,7 @@
 #include "core/codec.h"
 #include "core/openai_error.h"
 #include "core/util.h"
+#include "core/vec.h"
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,9 +178,7 @@ int similarity_api_handle(const embed_model *m, embed_state *s, const char *body
         status = fail(out, embed_model_type(m) == EMBED_REMOTE ? 502 : 500, err, NULL, NULL);
         goto done;
     }
-    double sim = 0;
-    for (int i = 0; i < dim; i++)
-        sim += (double)a[i] * b[i];
+    double sim = vec_dot_f32_acc64(a, b, (size_t)dim);
     buf_reset(out);
     buf_puts(out, "{\"model_used\":");
     buf_json_str(out, embed_model_id(m), strlen(embed_model_id(m)));

@@ -50,11 +50,6 @@ const char *cache_select_outcome_name(cache_select_outcome o)
     }
 }
 
-static float dot(const float *a, const float *b, int n)
-{
-    return vec_kernels_best()->dot_f32(a, b, (size_t)n);
-}
-
 int cache_context_match(const cache_select_input *in, const cache_candidate *c, float *probability)
 {
     if (probability) *probability = -1.0f;
@@ -67,8 +62,9 @@ int cache_context_match(const cache_select_input *in, const cache_candidate *c, 
     if (!have_texts) { /* the old rule: every earlier turn's vector close enough */
         if (!have_vecs) return 0;
         for (int i = 0; i < in->n_context; i++)
-            if (dot(in->context_vecs + (size_t)i * dim, c->context_vecs + (size_t)i * dim, dim) <
-                in->context_threshold)
+            if (vec_kernels_best()->dot_f32(in->context_vecs + (size_t)i * dim,
+                                            c->context_vecs + (size_t)i * dim,
+                                            (size_t)dim) < in->context_threshold)
                 return 0;
         return 1;
     }
@@ -85,7 +81,7 @@ int cache_context_match(const cache_select_input *in, const cache_candidate *c, 
     for (int i = 0; i < in->n_context; i++) {
         const float *qv = have_vecs ? in->context_vecs + (size_t)i * dim : NULL;
         const float *cv = have_vecs ? c->context_vecs + (size_t)i * dim : NULL;
-        float cos = have_vecs ? dot(qv, cv, dim) : 0.0f;
+        float cos = have_vecs ? vec_kernels_best()->dot_f32(qv, cv, (size_t)dim) : 0.0f;
         if (in->context_roles[i] == CACHE_ROLE_ASSISTANT) {
             if (same_answers) continue;
             if (!have_vecs || cos < in->context_threshold) return 0;

@@ -6,6 +6,7 @@
 #include "core/buf.h"
 #include "core/progress.h"
 #include "core/util.h"
+#include "core/vec.h"
 #include "embed/embed.h"
 #include "cli/evaluate.h"
 #include <cblas.h>
@@ -461,13 +462,6 @@ void train_vocab_idf(const char *const *texts, const size_t *lens, int n, int n_
     free(df);
 }
 
-static double dot(const double *a, const double *b, int n)
-{
-    double s = 0;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
 classifier_head *train_softmax(const float *X, const int *y, const float *w, int n, int dim,
                                int n_classes, const char *model_id, const train_options *opt,
                                const train_vocab *vocab, char *err, size_t errlen)
@@ -522,28 +516,28 @@ classifier_head *train_softmax(const float *X, const int *y, const float *w, int
         for (int i = 0; i < np; i++) dir[i] = -g[i];
         for (int j = 0; j < hist; j++) {
             int s = (head_i - 1 - j + M) % M;
-            alpha[s] = rho[s] * dot(S + (size_t)s * np, dir, np);
+            alpha[s] = rho[s] * vec_dot_f64(S + (size_t)s * np, dir, (size_t)np);
             for (int i = 0; i < np; i++) dir[i] -= alpha[s] * Yv[(size_t)s * np + i];
         }
         if (hist) {
             int s = (head_i - 1 + M) % M;
-            double gamma = dot(S + (size_t)s * np, Yv + (size_t)s * np, np) /
-                           dot(Yv + (size_t)s * np, Yv + (size_t)s * np, np);
+            double gamma = vec_dot_f64(S + (size_t)s * np, Yv + (size_t)s * np, (size_t)np) /
+                           vec_dot_f64(Yv + (size_t)s * np, Yv + (size_t)s * np, (size_t)np);
             for (int i = 0; i < np; i++) dir[i] *= gamma;
         } else {
-            double gn = sqrt(dot(g, g, np));
+            double gn = sqrt(vec_dot_f64(g, g, (size_t)np));
             for (int i = 0; i < np; i++) dir[i] /= gn > 0 ? gn : 1;
         }
         for (int j = hist - 1; j >= 0; j--) {
             int s = (head_i - 1 - j + M) % M;
-            double beta = rho[s] * dot(Yv + (size_t)s * np, dir, np);
+            double beta = rho[s] * vec_dot_f64(Yv + (size_t)s * np, dir, (size_t)np);
             for (int i = 0; i < np; i++) dir[i] += (alpha[s] - beta) * S[(size_t)s * np + i];
         }
-        double gd = dot(g, dir, np);
+        double gd = vec_dot_f64(g, dir, (size_t)np);
         if (gd >= 0) { /* not a descent direction: restart from steepest descent */
             hist = 0;
             for (int i = 0; i < np; i++) dir[i] = -g[i];
-            gd = dot(g, dir, np);
+            gd = vec_dot_f64(g, dir, (size_t)np);
         }
         /* Backtracking line search (Armijo). */
         double step = 1, fn = 0;
@@ -574,7 +568,7 @@ classifier_head *train_softmax(const float *X, const int *y, const float *w, int
         memcpy(theta, theta_new, (size_t)np * sizeof *theta);
         memcpy(g, g_new, (size_t)np * sizeof *g);
         f = fn;
-        double gnorm = sqrt(dot(g, g, np));
+        double gnorm = sqrt(vec_dot_f64(g, g, (size_t)np));
         if (opt->verbose && (it % 25 == 0))
             fprintf(stderr, "train: iter %d loss %.6f |g| %.2e\n", it, f, gnorm);
         if (gnorm < 1e-6 || df < 1e-10 * (fabs(f) + 1e-12)) break;

@@ -17,6 +17,7 @@
 #include "cache/verify.h"
 #include "cli/train.h"
 #include "core/util.h"
+#include "core/vec.h"
 #include "embed/embed.h"
 #include <cblas.h>
 #include <pthread.h>
@@ -162,10 +163,7 @@ static void *embed_worker(void *arg)
             j->failed = 1;
             break;
         }
-        double d = 0;
-        for (int k = 0; k < dim; k++)
-            d += (double)a[k] * b[k];
-        j->v[i].cos = (float)d;
+        j->v[i].cos = (float)vec_dot_f32_acc64(a, b, (size_t)dim);
     }
     embed_state_free(s);
     return NULL;

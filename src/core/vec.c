@@ -114,6 +114,22 @@ static const vec_kernels kernels_generic = {
     dot_f32_i8_generic, dot_i8_generic, f32_to_f16_generic, f16_to_f32_generic,
 };
 
+double vec_dot_f64(const double *a, const double *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+double vec_dot_f32_acc64(const float *a, const float *b, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)a[i] * b[i];
+    return s;
+}
+
 float vec_quantize_i8(const float *in, int8_t *out, size_t n)
 {
     float mx = 0;

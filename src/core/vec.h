@@ -52,6 +52,15 @@ const vec_kernels *vec_kernels_get(vec_isa isa);
 uint16_t vec_f32_to_f16_one(float f);
 float vec_f16_to_f32_one(uint16_t h);
 
+/* Double-precision dots for the trainers and the few reports that print a cosine:
+ * portable C, summed in index order, one accumulator, no SIMD dispatch, so a
+ * result does not depend on the CPU (the library is built with no -m flags, so no
+ * FMA contraction, and without -ffast-math a reduction is never reordered). vec_dot_f64: double inputs
+ * (the L-BFGS vectors of the softmax trainer); vec_dot_f32_acc64: f32 inputs,
+ * each product and the sum in double. */
+double vec_dot_f64(const double *a, const double *b, size_t n);
+double vec_dot_f32_acc64(const float *a, const float *b, size_t n);
+
 /* Quantizes in[n] to int8 with one symmetric scale: out[i] = round(in[i] / scale),
  * scale = max|in| / 127. Returns the scale (0 for an all-zero vector). */
 float vec_quantize_i8(const float *in, int8_t *out, size_t n);

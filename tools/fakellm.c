@@ -100,12 +100,13 @@ enum {
     STAT_DISCONNECTS,        /* connections cut on purpose */
     STAT_CLIENT_DISCONNECTS, /* clients that left before the answer was complete */
     STAT_ACTIVE,             /* delayed or streaming answers in flight */
+    STAT_CONNECTIONS,        /* TCP connections accepted (a kept-alive one counts once) */
     STAT_COUNT
 };
 static const char *stat_names[STAT_COUNT] = {
     "requests",        "chat_requests",      "stream_requests", "embedding_requests",
     "models_requests", "health_requests",    "bad_requests",    "faults_injected",
-    "disconnects",     "client_disconnects", "active"};
+    "disconnects",     "client_disconnects", "active",          "connections"};
 static atomic_long stats[STAT_COUNT];
 static atomic_long completion_seq; /* ids: chatcmpl-fake<seq> */
 
@@ -1486,7 +1487,8 @@ static void usage(FILE *out)
         "                             the settings; keys left out take the command-line value\n"
         "  GET  /admin/faults         the current settings\n"
         "  GET  /admin/stats          counters: requests, chat_requests, stream_requests,\n"
-        "                             embedding_requests, faults_injected, disconnects, ...\n"
+        "                             embedding_requests, faults_injected, disconnects,\n"
+        "                             connections (accepted), ...\n"
         "  POST /admin/reset          zero the counters, restore the command-line settings,\n"
         "                             forget the last request\n"
         "  GET  /admin/last_request   {\"path\",\"headers\":{lower-case name: value},\n"
@@ -1564,6 +1566,16 @@ static int parse_args(int argc, char **argv)
     return 0;
 }
 
+/* evhttp makes one bufferevent per accepted connection through this hook (the socket is set
+ * afterwards): the place to count connections, which tells a client's reuse of kept-alive
+ * sockets (requests / connections) apart from reconnects. */
+static struct bufferevent *new_connection_bev(struct event_base *base, void *arg)
+{
+    (void)arg;
+    stat_add(STAT_CONNECTIONS, 1);
+    return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+}
+
 int main(int argc, char **argv)
 {
     if (parse_args(argc, argv)) return 2;
@@ -1602,6 +1614,7 @@ int main(int argc, char **argv)
         evhttp_set_max_body_size(t->http, FAKELLM_MAX_BODY);
         evhttp_set_max_headers_size(t->http, 64 * 1024);
         evhttp_set_gencb(t->http, handle_request, t);
+        evhttp_set_bevcb(t->http, new_connection_bev, NULL);
         evhttp_set_allowed_methods(t->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                                 EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE);
     }

@@ -78,6 +78,9 @@ typedef struct sr_server_config {
     int first_byte_timeout_seconds; /* 300: upstream time to first byte */
     int upstream_idle_timeout_seconds; /* 120: upstream silence after the head (a stalled stream) */
     size_t max_upstream_body_bytes;    /* 64 MiB: largest whole (non-stream) upstream answer */
+    int upstream_keepalive_idle_seconds;     /* 30: an idle kept-alive upstream connection older
+                                                than this is closed, not reused */
+    int upstream_keepalive_lifetime_seconds; /* 300: nor one opened longer ago; 0 = no limit */
     bool log_requests;              /* true: one JSON line per request */
     int watchdog_seconds;           /* 10: a worker loop that has not turned this long is stalled;
                                        0 = no watchdog (core/watchdog.h) */

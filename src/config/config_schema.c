@@ -91,6 +91,14 @@ static const cfg_field server_fields[] = {
         .def = 120, .doc = "upstream silence after the first byte (a stalled stream: error event; 0 = none)"),
     SIZE("max_upstream_body_bytes", S, max_upstream_body_bytes, .flags = CFG_MIN | OURS, .min = 1,
          .def = 64u << 20, .doc = "largest upstream answer: whole (502 upstream_response_too_large above) or streamed (SSE bytes; stopped there with an error event)"),
+    INT("upstream_keepalive_idle_seconds", S, upstream_keepalive_idle_seconds, .flags = RANGE | OURS,
+        .min = 1, .max = 3600, .def = 30, /* http/upstream.h UPSTREAM_KEEPALIVE_IDLE_S */
+        .doc = "a kept-alive model-server connection idle more than this many whole seconds is closed, not reused (under the "
+               "60-75 s keep-alive timeouts of nginx and load balancers, and NAT idle timeouts)"),
+    INT("upstream_keepalive_lifetime_seconds", S, upstream_keepalive_lifetime_seconds,
+        .flags = RANGE | OURS, .min = 0, .max = 86400, .def = 300,
+        .doc = "nor one opened more than this many whole seconds ago (new connections re-resolve names and spread over a "
+               "balancer's backends; a busy one finishes its transfer); 0 = no limit"),
     BOOL("log_requests", S, log_requests, .def = 1, .flags = OURS,
          .doc = "one JSON line per request on stderr"),
     INT("watchdog_seconds", S, watchdog_seconds, .flags = RANGE | OURS, .min = 0, .max = 3600,

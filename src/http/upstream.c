@@ -8,6 +8,8 @@
  * the body and no extra wake-ups. Everything else (https, host names, which
  * need TLS and asynchronous DNS) goes through libcurl's multi interface; the
  * native client costs about half the CPU per proxied request (bench/passthrough.sh).
+ * Both engines bound how long a kept-alive connection may idle and live
+ * (upstream_request.keepalive_*; libcurl: CURLOPT_MAXAGE_CONN, CURLOPT_MAXLIFETIME_CONN).
  *
  * libcurl multi:
  * curl tells us which sockets to watch (socket callback) and when to wake it
@@ -54,6 +56,7 @@ typedef struct h1_conn {
     struct event *wev; /* EV_WRITE */
     upstream_client *client;
     upstream_call *call; /* the transfer on it; NULL while idle (readable = closed) */
+    double opened_at, idle_since; /* monotonic seconds: connect, and back in the idle pool */
 } h1_conn;
 
 struct upstream_client {
@@ -84,6 +87,7 @@ typedef struct h1_state {
     int reused, retried, keepalive, paused, got_bytes, eof;
     long long remaining;
     long connect_timeout_ms, total_timeout_ms;
+    long keepalive_idle_s, keepalive_lifetime_s; /* as in upstream_request; lifetime 0 = none */
     struct event *tmo; /* connect timeout, then the total timeout */
     buf out;           /* the request */
     size_t out_off;
@@ -433,6 +437,11 @@ upstream_call *upstream_start(upstream_client *c, const upstream_request *req,
     if (req->cert_file) curl_easy_setopt(e, CURLOPT_SSLCERT, req->cert_file);
     if (req->key_file) curl_easy_setopt(e, CURLOPT_SSLKEY, req->key_file);
     if (req->total_timeout_ms > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, req->total_timeout_ms);
+    /* which cached connection this transfer may reuse (libcurl >= 7.80 for the lifetime) */
+    curl_easy_setopt(e, CURLOPT_MAXAGE_CONN,
+                     req->keepalive_idle_s > 0 ? req->keepalive_idle_s : (long)UPSTREAM_KEEPALIVE_IDLE_S);
+    curl_easy_setopt(e, CURLOPT_MAXLIFETIME_CONN,
+                     req->keepalive_lifetime_s > 0 ? req->keepalive_lifetime_s : 0L);
     if (req->first_byte_timeout_ms > 0) {
         call->first_byte_timer = evtimer_new(c->base, first_byte_timeout_cb, call);
         if (!call->first_byte_timer) goto err;
@@ -616,23 +625,51 @@ static void h1_fail(upstream_call *call, int timed_out, int connect_failed, cons
     h1_done(call, 0, timed_out, connect_failed, call->errbuf);
 }
 
-/* Keeps the call's connection for the next transfer to the same server. */
+/* Monotonic seconds, coarse (a few ms): enough for keep-alive ages, and costs no syscall. */
+static double h1_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Whether an age (seconds) is over a limit of whole seconds, counted as libcurl does for
+ * CURLOPT_MAXAGE_CONN / CURLOPT_MAXLIFETIME_CONN (whole seconds, strictly more), so both engines
+ * drop a connection at the same age: from limit + 1 s on. */
+static int h1_over(double age, long limit_s) { return age >= (double)limit_s + 1; }
+
+/* Keeps the call's connection for the next transfer to the same server, unless it has
+ * outlived its lifetime (then h1_state_free closes it). */
 static void h1_keep(upstream_call *call)
 {
     h1_state *h = call->h1;
     upstream_client *c = call->client;
     h1_conn *k = h->conn;
     if (c->n_idle >= H1_IDLE_MAX) return;
+    double now = h1_now();
+    if (h->keepalive_lifetime_s > 0 && h1_over(now - k->opened_at, h->keepalive_lifetime_s)) return;
     if (h->paused && event_add(k->rev, NULL)) return;
     k->call = NULL;
+    k->idle_since = now;
     c->idle[c->n_idle++] = k;
     h->conn = NULL;
 }
 
-static h1_conn *h1_take_idle(upstream_client *c, const struct sockaddr_storage *a, socklen_t alen)
+/* An idle connection to a, young enough for h's limits, taken out of the pool; NULL when there
+ * is none. Connections found too old on the way (to any server) are closed: an idle socket a
+ * middlebox has silently dropped would swallow the request until a timeout. */
+static h1_conn *h1_take_idle(upstream_client *c, const h1_state *h, const struct sockaddr_storage *a,
+                             socklen_t alen)
 {
-    for (int i = c->n_idle - 1; i >= 0; i--) {
+    double now = h1_now();
+    long idle_max = h->keepalive_idle_s > 0 ? h->keepalive_idle_s : UPSTREAM_KEEPALIVE_IDLE_S;
+    long life_max = h->keepalive_lifetime_s;
+    for (int i = c->n_idle - 1; i >= 0; i--) { /* a drop moves an already seen one into i */
         h1_conn *k = c->idle[i];
+        if (h1_over(now - k->idle_since, idle_max) || (life_max > 0 && h1_over(now - k->opened_at, life_max))) {
+            h1_idle_drop(c, i);
+            continue;
+        }
         if (k->alen == alen && !memcmp(&k->addr, a, alen)) {
             c->idle[i] = c->idle[--c->n_idle];
             return k;
@@ -1038,6 +1075,7 @@ static void h1_connect_fresh(upstream_call *call)
     k->call = call;
     k->addr = h->addr;
     k->alen = h->alen;
+    k->opened_at = h1_now();
     h->conn = k;
     k->fd = socket(h->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (k->fd < 0) {
@@ -1110,6 +1148,8 @@ static upstream_call *h1_start(upstream_client *c, const upstream_request *req,
     util_copy_str(h->where, sizeof h->where, where);
     h->connect_timeout_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : 2000;
     h->total_timeout_ms = req->total_timeout_ms;
+    h->keepalive_idle_s = req->keepalive_idle_s;
+    h->keepalive_lifetime_s = req->keepalive_lifetime_s;
     buf_init(&h->out);
     buf_init(&h->in);
     /* the request: line, Host, the caller's headers, Content-Length, body */
@@ -1145,7 +1185,7 @@ static upstream_call *h1_start(upstream_client *c, const upstream_request *req,
         call->idle_timer = evtimer_new(c->base, idle_timeout_cb, call);
         if (!call->idle_timer) goto err;
     }
-    h->conn = h1_take_idle(c, &ss, alen);
+    h->conn = h1_take_idle(c, h, &ss, alen);
     h->phase = H1_CONNECT;
     if (h->conn) {
         h->conn->call = call;

@@ -36,7 +36,17 @@ typedef struct upstream_request {
     long idle_timeout_ms;       /* after the head, no byte for this long: timeout (0 = none) */
     const char *ca_file;        /* https: CA bundle instead of the system's (NULL = system) */
     const char *cert_file, *key_file; /* https: client certificate (NULL = none) */
+    /* Kept-alive connections (both engines): one idle for more than keepalive_idle_s whole
+     * seconds, or opened more than keepalive_lifetime_s whole seconds ago (so from the limit
+     * + 1 s on, as libcurl counts: CURLOPT_MAXAGE_CONN, CURLOPT_MAXLIFETIME_CONN), is not reused
+     * but closed; a connection busy at its lifetime finishes its transfer first.
+     * idle <= 0: UPSTREAM_KEEPALIVE_IDLE_S; lifetime <= 0: no limit. */
+    long keepalive_idle_s;
+    long keepalive_lifetime_s;
 } upstream_request;
+
+#define UPSTREAM_KEEPALIVE_IDLE_S 30 /* under the 60-75 s keep-alive timeouts of nginx and load
+                                        balancers, and NAT idle timeouts */
 
 upstream_client *upstream_client_new(struct event_base *base);
 void upstream_client_free(upstream_client *c); /* cancels what is still running */

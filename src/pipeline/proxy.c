@@ -345,6 +345,8 @@ void chat_upstream(chat_ctx *c)
             .total_timeout_ms = (long)c->cfg->server.request_timeout_seconds * 1000,
             .first_byte_timeout_ms = (long)c->cfg->server.first_byte_timeout_seconds * 1000,
             .idle_timeout_ms = (long)c->cfg->server.upstream_idle_timeout_seconds * 1000,
+            .keepalive_idle_s = c->cfg->server.upstream_keepalive_idle_seconds,
+            .keepalive_lifetime_s = c->cfg->server.upstream_keepalive_lifetime_seconds,
         };
         static const upstream_callbacks cbs = {on_head, on_data, on_done};
         balancer_begin(c->gw->balancer, c->cands[i].name);

@@ -179,6 +179,8 @@ static void send_next(remote_embedder *r)
         .headers = headers,
         .connect_timeout_ms = t.timeout_ms,
         .total_timeout_ms = t.timeout_ms,
+        .keepalive_idle_s = first->cfg->server.upstream_keepalive_idle_seconds,
+        .keepalive_lifetime_s = first->cfg->server.upstream_keepalive_lifetime_seconds,
     };
     static const upstream_callbacks cbs = {on_head, on_data, on_done};
     r->url = t.url;

@@ -402,12 +402,14 @@ static void heartbeat_cb(evutil_socket_t fd, short what, void *arg)
 static void watchdog_changed(const watchdog_report *r, void *arg)
 {
     gateway *gw = arg;
+    /* first, so that /ready answers 503 by the time this is logged */
+    http_server_worker_stalled(gw->server, r->slot, r->stalled);
     if (r->stalled) {
         char w[16];
         snprintf(w, sizeof w, "%d", r->slot);
         metrics_inc(gw->metrics->watchdog_stalls, METRICS_LABELS(w));
         log_error("[watchdog_stall] watchdog: worker %d has not turned its event loop for %.1f s; request %s, stage %s "
-                  "(entered %.1f s ago); its connections wait, /ready answers 503",
+                  "(entered %.1f s ago); its open connections wait, new ones go to another worker, /ready answers 503",
                   r->slot, r->seconds, r->request_id[0] ? r->request_id : "(none)",
                   r->stage[0] ? r->stage : "(none)", r->stage_seconds);
     } else {
@@ -716,8 +718,8 @@ static void *probe_thread(void *arg)
 static void serve_teardown(gateway *gw, sr_config *cfg)
 {
     chat_pipeline_stop(gw);
+    if (gw->watchdog) watchdog_free(gw->watchdog); /* first: its thread tells the server of stalls */
     if (gw->server) http_server_free(gw->server);
-    if (gw->watchdog) watchdog_free(gw->watchdog);
     if (gw->balancer) balancer_free(gw->balancer);
     if (gw->metrics) sr_metrics_free(gw->metrics);
     if (gw->stats) stats_free(gw->stats);

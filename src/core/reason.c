@@ -72,7 +72,7 @@ const reason_code reason_codes[] = {
     R("reload_rejected", 0, "degraded", "A configuration reload (SIGHUP or the management API) failed; the running configuration stays."),
     R("routing_degraded", 0, "degraded", "The routing engine could not be built (or there is no embedding model); automatic routing uses default_model."),
     R("verifier_unavailable", 0, "degraded", "The cache hit verifier did not load (semantic hits are decided by the similarity threshold alone), or its follow-up model did not (the hit verifier scores follow-ups too)."),
-    R("watchdog_stall", 0, "degraded", "A worker's event loop has not turned for server.watchdog_seconds; its connections wait and /ready answers 503."),
+    R("watchdog_stall", 0, "degraded", "A worker's event loop has not turned for server.watchdog_seconds; its open connections wait, new ones are accepted by another worker, and /ready answers 503."),
 };
 const size_t reason_codes_count = sizeof reason_codes / sizeof reason_codes[0];
 

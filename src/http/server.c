@@ -11,7 +11,12 @@
  *
  * Per connection, one request is parsed, then handled; bytes of a pipelined
  * next request wait in the input buffer until the current one is finished.
- * Reading stays enabled while handling so EOF is seen at once. */
+ * Reading stays enabled while handling so EOF is seen at once.
+ *
+ * A stalled worker (http_server_worker_stalled, from the watchdog) cannot accept: the kernel
+ * still hands it its SO_REUSEPORT share of new connections, which would wait in its backlog.
+ * While it is stalled another worker watches its listening sockets too and accepts those
+ * connections on its own loop, so /ready can say 503 and new requests are served. */
 #include "http/server.h"
 #include "core/openai_error.h"
 #include "http/parse.h"
@@ -53,7 +58,15 @@ struct http_server {
     atomic_long inflight;
     atomic_int stopping;
     int grace_seconds;
+    pthread_mutex_t adopt_lock; /* every worker's stalled and adopted[] (any thread) */
 };
+
+/* A stalled worker's listening socket, watched from another worker's loop. */
+typedef struct adoption {
+    struct event *ev; /* EV_READ | EV_PERSIST in by->base; NULL = none */
+    http_worker *by;
+    int listener_index;
+} adoption;
 
 struct http_worker {
     http_server *srv;
@@ -61,6 +74,8 @@ struct http_worker {
     pthread_t thread;
     struct event_base *base;
     struct evconnlistener *listeners[2];
+    int stalled;         /* adopt_lock */
+    adoption adopted[2]; /* adopt_lock: its listeners[] while it is stalled */
     struct event *stop_timer;
     double stop_started, stop_deadline;
     http_conn *conns; /* all open connections, for shutdown */
@@ -340,12 +355,9 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
     if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) conn_free(c);
 }
 
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                      void *arg)
+/* A connection accepted from listener_index, served on w's loop from now on. */
+static void conn_accept(http_worker *w, int listener_index, evutil_socket_t fd, struct sockaddr *sa)
 {
-    (void)salen;
-    http_worker *w = arg;
-    int listener_index = l == w->listeners[1] ? 1 : 0;
     http_conn *c = calloc(1, sizeof *c);
     if (!c) {
         close(fd);
@@ -376,6 +388,75 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
     bufferevent_setwatermark(c->bev, EV_READ, 0, w->srv->opt.max_body_bytes + 65536);
     conn_set_idle_timeouts(c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
+{
+    (void)salen;
+    http_worker *w = arg;
+    conn_accept(w, l == w->listeners[1] ? 1 : 0, fd, sa);
+}
+
+/* On the adopter's loop: a stalled worker's listening socket is readable. Takes what the
+ * kernel has queued (a bounded batch per wake-up, as evconnlistener does). */
+static void adopted_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+    (void)what;
+    adoption *a = arg;
+    for (int i = 0; i < 32; i++) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            return; /* EAGAIN: the queue is empty (or the stalled worker took it); EMFILE: later */
+        }
+        conn_accept(a->by, a->listener_index, fd, (struct sockaddr *)&ss);
+    }
+}
+
+/* adopt_lock held. */
+static void adoptions_drop(http_worker *w)
+{
+    for (int li = 0; li < 2; li++)
+        if (w->adopted[li].ev) {
+            event_free(w->adopted[li].ev); /* waits for a callback running on the adopter */
+            w->adopted[li].ev = NULL;
+        }
+}
+
+void http_server_worker_stalled(http_server *s, int worker, int stalled)
+{
+    if (!s || worker < 0 || worker >= s->n_workers) return;
+    pthread_mutex_lock(&s->adopt_lock);
+    http_worker *w = &s->workers[worker];
+    if (!stalled) {
+        w->stalled = 0;
+        adoptions_drop(w);
+    } else if (!w->stalled) {
+        w->stalled = 1;
+        http_worker *by = NULL; /* the next worker that still turns */
+        for (int k = 1; k < s->n_workers && !by; k++) {
+            http_worker *o = &s->workers[(worker + k) % s->n_workers];
+            if (!o->stalled) by = o;
+        }
+        for (int li = 0; li < 2 && by && !atomic_load(&s->stopping); li++) {
+            if (!w->listeners[li]) continue;
+            adoption *a = &w->adopted[li];
+            a->by = by;
+            a->listener_index = li;
+            a->ev = event_new(by->base, evconnlistener_get_fd(w->listeners[li]), EV_READ | EV_PERSIST,
+                              adopted_accept_cb, a);
+            if (a->ev && event_add(a->ev, NULL)) {
+                event_free(a->ev);
+                a->ev = NULL;
+            }
+            if (!a->ev)
+                log_error("worker %d cannot take the connections of stalled worker %d", by->index, worker);
+        }
+    }
+    pthread_mutex_unlock(&s->adopt_lock);
 }
 
 /* ---------------------------------------------------------------- responses */
@@ -592,6 +673,7 @@ http_server *http_server_new(const http_server_options *o, char *err, size_t err
         return NULL;
     }
     s->opt = *o;
+    pthread_mutex_init(&s->adopt_lock, NULL);
     if (!s->opt.max_body_bytes) s->opt.max_body_bytes = 10u << 20;
     if (!s->opt.max_header_bytes) s->opt.max_header_bytes = 64u << 10;
     if (s->opt.idle_timeout_seconds <= 0) s->opt.idle_timeout_seconds = 60;
@@ -703,6 +785,10 @@ static void stop_check_cb(evutil_socket_t fd, short what, void *arg)
 void http_server_stop(http_server *s, int grace_seconds)
 {
     if (atomic_exchange(&s->stopping, 1)) return;
+    /* no worker accepts for another from here on (each closes its own listeners) */
+    pthread_mutex_lock(&s->adopt_lock);
+    for (int i = 0; i < s->n_workers; i++) adoptions_drop(&s->workers[i]);
+    pthread_mutex_unlock(&s->adopt_lock);
     for (int i = 0; i < s->n_workers; i++) {
         http_worker *w = &s->workers[i];
         w->stop_started = util_now_sec();
@@ -717,6 +803,9 @@ void http_server_stop(http_server *s, int grace_seconds)
 void http_server_free(http_server *s)
 {
     if (!s) return;
+    pthread_mutex_lock(&s->adopt_lock);
+    for (int i = 0; s->workers && i < s->n_workers; i++) adoptions_drop(&s->workers[i]);
+    pthread_mutex_unlock(&s->adopt_lock);
     for (int i = 0; s->workers && i < s->n_workers; i++) {
         http_worker *w = &s->workers[i];
         for (int li = 0; li < 2; li++)
@@ -726,5 +815,6 @@ void http_server_free(http_server *s)
         if (w->base) event_base_free(w->base);
     }
     free(s->workers);
+    pthread_mutex_destroy(&s->adopt_lock);
     free(s);
 }

@@ -54,6 +54,12 @@ int http_server_port(const http_server *s, int listener_index);
 int http_server_workers(const http_server *s);
 /* Requests being handled right now across all workers. */
 long http_server_inflight(const http_server *s);
+/* Thread-safe (the watchdog thread): worker's loop has stopped turning (stalled = 1) or turns
+ * again (0). While it is stalled the next worker that still turns also accepts from its
+ * listening sockets, so new connections the kernel hands it are served (its open connections
+ * still wait). Nothing is adopted with one worker, when every other one is stalled too, or
+ * once the server stops. */
+void http_server_worker_stalled(http_server *s, int worker, int stalled);
 
 /* --- request accessors --- */
 const char *http_request_method(const http_request *r);

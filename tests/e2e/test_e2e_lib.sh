@@ -28,6 +28,20 @@ check "check_runs_simple_command" '[ "$out" = "PASS t" ]'
 out=$(check t)
 check "check_without_condition_fails" '[ "${out%%:*}" = "FAIL t" ]'
 
+# --- wait_for: returns once the condition holds, or at its deadline -------------------------------
+t0=${EPOCHREALTIME/[.,]/}
+wait_for 1 '[ 1 = 2 ]'
+rc=$? ms=$(((${EPOCHREALTIME/[.,]/} - t0) / 1000))
+check "wait_for_gives_up_at_deadline" --why "rc $rc after $ms ms" '[ $rc = 1 ] && [ $ms -ge 1000 ] && [ $ms -lt 10000 ]'
+rm -f "$E2E_TMP/flag"
+(sleep 0.3; touch "$E2E_TMP/flag") &
+toucher=$!
+t0=${EPOCHREALTIME/[.,]/}
+wait_for 30 test -e "$E2E_TMP/flag"
+rc=$? ms=$(((${EPOCHREALTIME/[.,]/} - t0) / 1000))
+wait "$toucher"
+check "wait_for_returns_when_true" --why "rc $rc after $ms ms" '[ $rc = 0 ] && [ $ms -ge 300 ] && [ $ms -lt 20000 ]'
+
 # --- the lint: conditions leaking out of check calls ----------------------------------------------
 cat >"$E2E_TMP/lint.sh" <<'EOF'
 check a [ "$x" = 1 ] && [ "$y" = 2 ]

@@ -6,6 +6,9 @@
 #   check NAME COMMAND ARG...       PASS when the simple command succeeds
 #   check NAME --why DETAIL ...     as above; DETAIL is printed on FAIL instead of the condition
 #   pass NAME / fail NAME WHY / skip NAME WHY
+#   wait_for SECONDS 'CONDITION'    polls the condition (as check evaluates it) every 0.05 s
+#                                   until it holds (status 0) or SECONDS of wall-clock time
+#                                   have passed (1); then check the condition itself
 #
 #   check miss_goes_upstream '[ "$st" = 200 ] && [ "$(header x-vsr-cache-hit)" = false ]'
 #   check stream_has_usage grep -q '"usage"' "$E2E_TMP/sse"
@@ -45,4 +48,20 @@ check() {
         fail "$_ck_name" "${_ck_why:-$*}"
         return 1
     fi
+}
+
+# A deadline in time, not a count of polls: on a loaded machine every poll (curl, python) takes
+# longer, and a fixed number of them would shorten the wait exactly when it must be longest.
+wait_for() {
+    local _wf_end=$((${EPOCHREALTIME/[.,]/} + $1 * 1000000))
+    shift
+    while :; do
+        if [ $# -eq 1 ]; then
+            eval "$1" && return 0
+        else
+            "$@" && return 0
+        fi
+        [ "${EPOCHREALTIME/[.,]/}" -ge "$_wf_end" ] && return 1
+        sleep 0.05
+    done
 }

@@ -389,6 +389,7 @@ static void test_parser_random_inputs(void)
 /* ------------------------------------------------------------------ against the test server */
 
 static pid_t server_pid;
+static int server_stateless;
 static char server_url[128];
 static char state_file[128];
 
@@ -411,8 +412,12 @@ static int server_start(const char *version, int keep_state)
     pid_t p = fork();
     if (p == 0) {
         freopen("/dev/null", "w", stdout);
-        execlp("node", "node", script, "--port", portarg, "--version", version, "--state", state_file, "--portfile",
-               portfile, (char *)NULL);
+        if (server_stateless) /* nothing to keep across a restart: no state file rewritten per change */
+            execlp("node", "node", script, "--port", portarg, "--version", version, "--portfile", portfile,
+                   (char *)NULL);
+        else
+            execlp("node", "node", script, "--port", portarg, "--version", version, "--state", state_file,
+                   "--portfile", portfile, (char *)NULL);
         _exit(127);
     }
     server_pid = p;
@@ -790,6 +795,375 @@ static void test_backend_unreachable_at_start(void)
     server_url[0] = 0;
 }
 
+/* ------------------------------------------------------------------ the admin op */
+
+static void test_admin_filter_and_count(void)
+{
+    buf b;
+    buf_init(&b);
+    mv_admin_filter(&b, "evil\" or tenant != \"", NULL, 1, 1767225600);
+    CHECK_STR(b.data, "tenant == \"evil\\\" or tenant != \\\"\" and expires_at > 1767225600");
+    buf_reset(&b);
+    mv_admin_filter(&b, NULL, NULL, 0, 0); /* every row: a delete needs a filter */
+    CHECK_STR(b.data, "id != \"\"");
+    buf_reset(&b);
+    char id[65];
+    memset(id, 'a', 64), id[64] = 0;
+    mv_admin_filter(&b, "", id, 1, 5);
+    CHECK(strstr(b.data, "id == \"aaaa") == b.data && strstr(b.data, " and tenant == \"\" and expires_at > 5"),
+          "id, shared tenant, live: %s", b.data);
+    buf_free(&b);
+    struct {
+        const char *data;
+        int rc;
+        long long n;
+    } cases[] = {
+        {"[{\"count(*)\":42}]", 0, 42},   {"[{\"count(*)\":\"17\"}]", 0, 17}, {"[{\"count(*)\":0}]", 0, 0},
+        {"[{\"count(*)\":-1}]", -1, 0},   {"[]", -1, 0},                     {"{\"count(*)\":3}", -1, 0},
+        {"[{\"count\":3}]", -1, 0},       {"[{\"count(*)\":1.5}]", -1, 0},   {"[{\"count(*)\":1},{\"count(*)\":2}]", -1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cJSON *j = cJSON_Parse(cases[i].data);
+        long long n = 0;
+        int rc = mv_count_of(j, &n);
+        CHECK(rc == cases[i].rc && (rc || n == cases[i].n), "count case %zu: rc %d n %lld", i, rc, n);
+        cJSON_Delete(j);
+    }
+}
+
+/* A row as a query returns it becomes the line cache_export writes (export.c): read back by cJSON. */
+static void test_admin_export_line(void)
+{
+    float v[4] = {0.5f, -0.5f, 0.5f, -0.5f}, ctx[4] = {1, 0, 0, 0};
+    buf c64;
+    buf_init(&c64);
+    codec_base64_encode(&c64, ctx, sizeof ctx);
+    char id[65], part[65];
+    memset(id, 'b', 64), id[64] = 0;
+    memset(part, 'c', 64), part[64] = 0;
+    buf row;
+    buf_init(&row);
+    buf_printf(&row,
+               "{\"id\":\"%s\",\"partition_hash\":\"%s\",\"tenant\":\"t “q”\",\"query_text\":\"hi?\","
+               "\"response_body\":\"{\\\"a\\\":1}\",\"body_encoding\":0,\"context\":\"%s\",\"n_context\":1,"
+               "\"conversation\":\"{\\\"roles\\\":\\\"u\\\",\\\"texts\\\":[\\\"first\\\"]}\",\"semantic\":1,"
+               "\"created_at\":100,\"expires_at\":\"200\",\"embedding\":[0.5,-0.5,0.5,-0.5]}",
+               id, part, c64.data);
+    cJSON *r = cJSON_Parse(row.data);
+    CHECK(r != NULL, "row parses");
+    buf line;
+    buf_init(&line);
+    CHECK(mv_export_line(&line, r, "embedding", 4) == 0, "row exports");
+    CHECK(line.len && line.data[line.len - 1] == '\n', "one line");
+    cJSON *j = cJSON_Parse(line.data);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "tenant")), "t “q”");
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "exact_key")), id);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "partition")), part);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(j, "body")), "{\"a\":1}");
+    CHECK_EQ_INT(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "expires_at")), 200);
+    size_t got = 0;
+    const char *vs = cJSON_GetStringValue(cJSON_GetObjectItem(j, "vector"));
+    unsigned char *back = vs ? codec_base64_decode(vs, strlen(vs), &got) : NULL;
+    CHECK(back && got == sizeof v && !memcmp(back, v, sizeof v), "vector as base64 f32");
+    free(back);
+    CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "conversation"), "roles")), "u");
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "context_vectors")), 1);
+    cJSON_Delete(j);
+    /* a row that does not decode appends nothing */
+    size_t before = line.len;
+    cJSON_ReplaceItemInObject(r, "embedding", cJSON_CreateString("nope"));
+    CHECK(mv_export_line(&line, r, "embedding", 4) == -1 && line.len == before, "bad vector: nothing appended");
+    cJSON_ReplaceItemInObject(r, "id", cJSON_CreateString("short"));
+    CHECK(mv_export_line(&line, r, "embedding", 4) == -1 && line.len == before, "bad id: nothing appended");
+    cJSON_Delete(r);
+    buf_free(&line);
+    buf_free(&row);
+    buf_free(&c64);
+}
+
+typedef struct admin_res {
+    int done;
+    cache_status status;
+    long long n, total;
+    int truncated;
+    char *lines;
+    size_t len;
+    char err[800];
+    char reason[64];
+} admin_res;
+
+static void on_admin(void *arg, const cache_admin_result *r)
+{
+    admin_res *a = arg;
+    a->done++;
+    a->status = r->status;
+    a->n = r->n;
+    a->total = r->total;
+    a->truncated = r->truncated;
+    free(a->lines);
+    a->lines = r->lines ? strndup(r->lines, r->len) : NULL;
+    a->len = r->len;
+    snprintf(a->err, sizeof a->err, "%s", r->err ? r->err : "");
+    snprintf(a->reason, sizeof a->reason, "%s", r->reason ? r->reason : "");
+}
+
+/* op on tenant, waited for on base (bounded); the result in *a (lines freed by the caller). */
+static void admin_run(cache_backend *b, struct event_base *base, cache_admin_op op, const char *tenant,
+                      const char *id, admin_res *a)
+{
+    free(a->lines);
+    memset(a, 0, sizeof *a);
+    b->ops->admin(b, base, op, tenant, id, on_admin, a);
+    for (int i = 0; i < 20000 && !a->done; i++) event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(500);
+}
+
+static long long admin_count(cache_backend *b, struct event_base *base, const char *tenant)
+{
+    admin_res a = {0};
+    admin_run(b, base, CACHE_ADMIN_COUNT, tenant, NULL, &a);
+    free(a.lines);
+    return a.done == 1 && a.status == CACHE_STATUS_OK ? a.n : -1;
+}
+
+static void key_of(char *out, int tenant, int i)
+{
+    snprintf(out, 65, "%02x%062x", tenant & 0xff, (unsigned)i);
+}
+
+/* n entries of tenant (numbered from first), stored in batches the backend takes. */
+static int store_many(cache_backend *b, struct event_base *base, const char *tenant, int tno, int first, int n)
+{
+    char pk[65]; /* hex like every partition key (an export line needs it) */
+    memset(pk, 'd', 64), pk[64] = 0;
+    for (int at = 0; at < n;) {
+        int batch = n - at < 200 ? n - at : 200;
+        result s = {0};
+        for (int i = 0; i < batch; i++) {
+            char ek[65];
+            key_of(ek, tno, first + at + i);
+            float v[DIM];
+            unit(v, first + at + i);
+            cache_request r = req(tenant, ek, pk, v, 0, NULL);
+            char body[64];
+            snprintf(body, sizeof body, "{\"n\":%d}", first + at + i);
+            b->ops->store(b, base, &r, "q", body, strlen(body), on_store, &s);
+        }
+        wait_done(base, &s, batch);
+        if (s.done != batch || s.status != CACHE_STATUS_OK) return -1;
+        at += batch;
+    }
+    return 0;
+}
+
+static void test_backend_admin(void)
+{
+    if (!have_node()) SKIP("node is not installed");
+    if (server_start("2.5", 0)) SKIP("the Milvus test server did not start");
+    char err[512] = "";
+    cache_backend *b = open_backend("admin_unit", DIM, "m", 0, err);
+    CHECK(b && b->ops->admin, "open with an admin op: %s", err);
+    if (!b) {
+        server_stop();
+        return;
+    }
+    struct event_base *base = event_base_new();
+    const char *A = "team-a", *B = "team-b", *EVIL = "evil\" or tenant != \"";
+    CHECK(store_many(b, base, A, 1, 0, 3) == 0 && store_many(b, base, B, 2, 0, 2) == 0 &&
+              store_many(b, base, EVIL, 3, 0, 1) == 0,
+          "stored");
+    /* count per tenant, all tenants */
+    CHECK_EQ_INT(admin_count(b, base, A), 3);
+    CHECK_EQ_INT(admin_count(b, base, B), 2);
+    CHECK_EQ_INT(admin_count(b, base, EVIL), 1);
+    CHECK_EQ_INT(admin_count(b, base, NULL), 6);
+    CHECK_EQ_INT(admin_count(b, base, "nobody"), 0);
+    /* list: the tenant's entries as export lines */
+    admin_res a = {0};
+    admin_run(b, base, CACHE_ADMIN_LIST, A, NULL, &a);
+    CHECK(a.done == 1 && a.status == CACHE_STATUS_OK && a.n == 3 && !a.truncated, "list A: %lld (%s)", a.n, a.err);
+    int lines = 0, own = 0;
+    for (char *p = a.lines, *nl; p && (nl = strchr(p, '\n')); p = nl + 1) {
+        *nl = 0;
+        cJSON *j = cJSON_Parse(p);
+        lines++;
+        char want[65];
+        for (int i = 0; i < 3; i++) {
+            key_of(want, 1, i);
+            if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "tenant")) ?: "", A) &&
+                !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(j, "exact_key")) ?: "", want))
+                own++;
+        }
+        cJSON_Delete(j);
+    }
+    CHECK(lines == 3 && own == 3, "three lines of A's own keys (%d, %d)", lines, own);
+    /* evict: another tenant's id is "no such entry", its entry stays */
+    char kb[65], ka[65];
+    key_of(kb, 2, 0);
+    key_of(ka, 1, 1);
+    admin_run(b, base, CACHE_ADMIN_EVICT, A, kb, &a);
+    CHECK(a.done == 1 && a.status == CACHE_STATUS_OK && a.n == 0, "A evicting B's id: n %lld", a.n);
+    CHECK_EQ_INT(admin_count(b, base, B), 2);
+    admin_run(b, base, CACHE_ADMIN_EVICT, A, ka, &a);
+    CHECK(a.done == 1 && a.status == CACHE_STATUS_OK && a.n == 1, "A evicts its own: n %lld (%s)", a.n, a.err);
+    CHECK_EQ_INT(admin_count(b, base, A), 2);
+    admin_run(b, base, CACHE_ADMIN_EVICT, A, ka, &a);
+    CHECK(a.status == CACHE_STATUS_OK && a.n == 0, "evicted twice: n %lld", a.n);
+    /* an upper-case id names the same entry */
+    char KA[65];
+    key_of(KA, 1, 2);
+    for (char *p = KA; *p; p++)
+        if (*p >= 'a' && *p <= 'f') *p = (char)(*p - 32);
+    admin_run(b, base, CACHE_ADMIN_EVICT, A, KA, &a);
+    CHECK(a.status == CACHE_STATUS_OK && a.n == 1, "upper-case id: n %lld (%s)", a.n, a.err);
+    /* clear: one tenant only, the hostile name included */
+    admin_run(b, base, CACHE_ADMIN_CLEAR, A, NULL, &a);
+    CHECK(a.done == 1 && a.status == CACHE_STATUS_OK && a.n == 1, "clear A: %lld (%s)", a.n, a.err);
+    CHECK_EQ_INT(admin_count(b, base, A), 0);
+    CHECK_EQ_INT(admin_count(b, base, B), 2);
+    CHECK_EQ_INT(admin_count(b, base, EVIL), 1);
+    admin_run(b, base, CACHE_ADMIN_CLEAR, EVIL, NULL, &a);
+    CHECK(a.status == CACHE_STATUS_OK && a.n == 1, "clear the hostile tenant: %lld", a.n);
+    CHECK_EQ_INT(admin_count(b, base, B), 2);
+    CHECK_EQ_INT(admin_count(b, base, NULL), 2);
+    /* the shared tenant of scope global ("") is a tenant of its own */
+    CHECK(store_many(b, base, "", 4, 0, 2) == 0, "shared entries stored");
+    CHECK_EQ_INT(admin_count(b, base, ""), 2);
+    admin_run(b, base, CACHE_ADMIN_CLEAR, "", NULL, &a);
+    CHECK(a.status == CACHE_STATUS_OK && a.n == 2 && admin_count(b, base, B) == 2, "clear of the shared entries");
+    /* a listing pages 256 rows at a time */
+    CHECK(store_many(b, base, "pages", 5, 0, 600) == 0, "600 stored");
+    admin_run(b, base, CACHE_ADMIN_LIST, "pages", NULL, &a);
+    int nl = 0;
+    for (size_t i = 0; i < a.len; i++) nl += a.lines[i] == '\n';
+    CHECK(a.status == CACHE_STATUS_OK && a.n == 600 && nl == 600 && !a.truncated, "600 listed in pages: %lld, %d",
+          a.n, nl);
+    /* clear of every tenant */
+    admin_run(b, base, CACHE_ADMIN_CLEAR, NULL, NULL, &a);
+    CHECK(a.status == CACHE_STATUS_OK && a.n == 602, "clear all: %lld", a.n);
+    CHECK_EQ_INT(admin_count(b, base, NULL), 0);
+    free(a.lines);
+    b->ops->close(b);
+    event_base_free(base);
+    server_stop();
+}
+
+/* Past Milvus's query window (offset + limit <= 16,384) a listing stops and says so. */
+static void test_backend_admin_list_window(void)
+{
+    if (!have_node()) SKIP("node is not installed");
+    server_stateless = 1;
+    int started = server_start("2.6", 0);
+    server_stateless = 0;
+    if (started) SKIP("the Milvus test server did not start");
+    char err[512] = "";
+    cache_backend *b = open_backend("admin_window", DIM, "m", 0, err);
+    CHECK(b, "open: %s", err);
+    if (!b) {
+        server_stop();
+        return;
+    }
+    struct event_base *base = event_base_new();
+    CHECK(store_many(b, base, "big", 6, 0, 16500) == 0, "16,500 stored");
+    admin_res a = {0};
+    admin_run(b, base, CACHE_ADMIN_LIST, "big", NULL, &a);
+    int nl = 0;
+    for (size_t i = 0; i < a.len; i++) nl += a.lines[i] == '\n';
+    CHECK(a.status == CACHE_STATUS_OK && a.n == 16384 && nl == 16384 && a.truncated == 1 && a.total == 16500,
+          "window: n %lld lines %d truncated %d total %lld (%s)", a.n, nl, a.truncated, a.total, a.err);
+    /* exactly the window: nothing is cut */
+    admin_run(b, base, CACHE_ADMIN_CLEAR, "big", NULL, &a);
+    CHECK(a.status == CACHE_STATUS_OK && a.n == 16500, "cleared %lld", a.n);
+    CHECK(store_many(b, base, "big", 6, 0, 16384) == 0, "16,384 stored");
+    admin_run(b, base, CACHE_ADMIN_LIST, "big", NULL, &a);
+    CHECK(a.status == CACHE_STATUS_OK && a.n == 16384 && a.truncated == 0 && a.total == 16384,
+          "16,384: all listed, not truncated (n %lld truncated %d total %lld)", a.n, a.truncated, a.total);
+    free(a.lines);
+    b->ops->close(b);
+    event_base_free(base);
+    server_stop();
+}
+
+static void fault(const char *json)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "curl -s -o /dev/null -X POST %s/_test/faults -d '%s'", server_url, json);
+    CHECK(system(cmd) == 0, "fault %s", json);
+}
+
+/* Milvus errors, slow or down: an error with a sentence, at once or within connection.timeout;
+ * never a hang. */
+static void test_backend_admin_failures(void)
+{
+    if (!have_node()) SKIP("node is not installed");
+    if (server_start("2.4.0", 0)) SKIP("the Milvus test server did not start");
+    char err[512] = "";
+    milvus_options o = {0};
+    sr_milvus_config *cfg = test_config("admin_fail");
+    cfg->connection.timeout = 1; /* the admin calls' bound */
+    o.cfg = cfg;
+    o.dim = DIM;
+    o.embedding_model_id = "m";
+    int degraded = 0;
+    cache_backend *b = milvus_backend_open(&o, &degraded, err, sizeof err);
+    CHECK(b && !degraded, "open on 2.4.0: %s", err);
+    if (!b) {
+        server_stop();
+        return;
+    }
+    struct event_base *base = event_base_new();
+    CHECK(store_many(b, base, "t", 7, 0, 3) == 0, "stored");
+    admin_res a = {0};
+    admin_run(b, base, CACHE_ADMIN_EVICT, "t", NULL, &a);
+    CHECK(a.status == CACHE_STATUS_ERROR && !strcmp(a.reason, "invalid_id"), "a NULL id is refused");
+    /* an error code on the count: nothing removed, the sentence says so */
+    fault("{\"mode\":\"code\",\"code\":65535,\"count\":1,\"match\":\"entities/query\"}");
+    admin_run(b, base, CACHE_ADMIN_CLEAR, "t", NULL, &a);
+    CHECK(a.done == 1 && a.status == CACHE_STATUS_ERROR && strstr(a.err, "count failed") &&
+              strstr(a.err, "nothing was removed") && strstr(a.err, server_url) && !strcmp(a.reason, "unexpected"),
+          "code on count: %s (%s)", a.err, a.reason);
+    for (int i = 0; i < 100 && !b->ops->healthy(b); i++) usleep(50000);
+    CHECK_EQ_INT(admin_count(b, base, "t"), 3);
+    /* an error on the delete: the sentence says the outcome is not known */
+    fault("{\"mode\":\"status\",\"status\":500,\"count\":1,\"match\":\"entities/delete\"}");
+    admin_run(b, base, CACHE_ADMIN_CLEAR, "t", NULL, &a);
+    CHECK(a.status == CACHE_STATUS_ERROR && strstr(a.err, "delete failed") && strstr(a.err, "may have been removed"),
+          "500 on delete: %s", a.err);
+    for (int i = 0; i < 100 && !b->ops->healthy(b); i++) usleep(50000);
+    /* 2.4.0: delete answers {} (no deleteCount): the count before the delete is the answer */
+    admin_run(b, base, CACHE_ADMIN_CLEAR, "t", NULL, &a);
+    CHECK(a.status == CACHE_STATUS_OK && a.n == 3, "clear on 2.4.0 counts what it removed: %lld (%s)", a.n, a.err);
+    /* garbage on a page of the listing */
+    CHECK(store_many(b, base, "t", 7, 0, 2) == 0, "stored again");
+    fault("{\"mode\":\"garbage\",\"count\":1,\"match\":\"entities/query\"}");
+    admin_run(b, base, CACHE_ADMIN_LIST, "t", NULL, &a);
+    CHECK(a.status == CACHE_STATUS_ERROR && !strcmp(a.reason, "garbage") && a.len == 0, "garbage: %s", a.err);
+    for (int i = 0; i < 100 && !b->ops->healthy(b); i++) usleep(50000);
+    /* slower than connection.timeout: Milvus's 408 (Request-Timeout) or ours, bounded */
+    fault("{\"mode\":\"delay\",\"delay_ms\":3000,\"count\":1,\"match\":\"entities/query\"}");
+    uint64_t t0 = util_now_ns();
+    admin_run(b, base, CACHE_ADMIN_COUNT, "t", NULL, &a);
+    double s = (double)(util_now_ns() - t0) / 1e9;
+    CHECK(a.done == 1 && a.status == CACHE_STATUS_ERROR && !strcmp(a.reason, "timeout") && s < 2.5,
+          "slow: %s after %.2f s", a.err, s);
+    for (int i = 0; i < 100 && !b->ops->healthy(b); i++) usleep(50000);
+    /* down: an error (unreachable), then at once while degraded */
+    server_stop();
+    t0 = util_now_ns();
+    admin_run(b, base, CACHE_ADMIN_COUNT, "t", NULL, &a);
+    s = (double)(util_now_ns() - t0) / 1e9;
+    CHECK(a.done == 1 && a.status == CACHE_STATUS_ERROR && !strcmp(a.reason, "unreachable") && s < 2.5,
+          "down: %s (%s) after %.2f s", a.err, a.reason, s);
+    memset(&a, 0, sizeof a);
+    b->ops->admin(b, base, CACHE_ADMIN_CLEAR, "t", NULL, on_admin, &a);
+    CHECK(a.done == 1 && a.status == CACHE_STATUS_ERROR && !strcmp(a.reason, "degraded") &&
+              strstr(a.err, "not answering") && strstr(a.err, "nothing was removed"),
+          "degraded: at once, %s", a.err);
+    free(a.lines);
+    b->ops->close(b);
+    event_base_free(base);
+    unlink(state_file);
+}
+
 int main(void)
 {
     RUN(test_answer_success_codes);
@@ -806,5 +1180,10 @@ int main(void)
     RUN(test_backend_store_lookup);
     RUN(test_backend_ttl_and_purge);
     RUN(test_backend_failures_and_recovery);
+    RUN(test_admin_filter_and_count);
+    RUN(test_admin_export_line);
+    RUN(test_backend_admin);
+    RUN(test_backend_admin_list_window);
+    RUN(test_backend_admin_failures);
     TEST_MAIN_END();
 }

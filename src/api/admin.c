@@ -3,10 +3,12 @@
  * Who may do what is decided once per request by auth_management (auth.h); this file only
  * maps the caller to the cache tenant it may touch. A tenant key reaches exactly its own
  * entries: naming another tenant is a 403, an entry id of another tenant is a 404 like an id
- * that does not exist (so ids cannot be probed). Only the memory backend is managed here;
- * the Milvus collection is maintained with `semrouter cache ... -c CONFIG`. */
+ * that does not exist (so ids cannot be probed). The memory cache is worked on directly; a
+ * backend with an admin op (milvus, hybrid: backend.h) is asked on the request's loop and
+ * the answer is sent when it calls back (the worker never waits on the network). */
 #include "api/admin.h"
 #include "api/auth.h"
+#include "cache/backend.h"
 #include "core/buf.h"
 #include "core/codec.h"
 #include "core/log.h"
@@ -122,8 +124,121 @@ static long long count_entries(cache *c, const char *tenant)
     return n;
 }
 
+/* ------------------------------------------------------------------ a backend's admin op */
+
+/* One management request handed to the backend's admin op; freed once answered. */
+typedef struct admin_call {
+    http_request *req;
+    gateway *gw;
+    cache_admin_op op;
+    const char *backend; /* the backend's name (static) */
+    char tenant[256];
+    int has_tenant; /* 0 = every tenant */
+    char id[65];
+    char counted_path[64];
+} admin_call;
+
+static void put_tenant(buf *b, const admin_call *a)
+{
+    if (a->has_tenant) buf_json_str(b, a->tenant, strlen(a->tenant));
+    else buf_puts(b, "null");
+}
+
+static const char *const admin_verbs[] = {"count", "export", "delete of the entry", "clear"};
+
+static void on_admin_done(void *arg, const cache_admin_result *r)
+{
+    admin_call *a = arg;
+    http_request *req = a->req;
+    int st;
+    buf b;
+    buf_init(&b);
+    if (r->status != CACHE_STATUS_OK) {
+        char msg[900];
+        snprintf(msg, sizeof msg, "%s.", r->err ? r->err : "The cache backend failed");
+        log_warn("[cache_backend_unavailable] cache: %s through the management API (%s backend, %s): %s",
+                 admin_verbs[a->op], a->backend, a->has_tenant ? "one tenant" : "all tenants", msg);
+        http_add_header(req, "Retry-After", "1");
+        http_respond_error(req, 503, msg, NULL, "cache_backend_unavailable");
+        st = 503;
+    } else if (a->op == CACHE_ADMIN_COUNT) {
+        buf_printf(&b, "{\"object\":\"semrouter.cache_stats\",\"backend\":\"%s\",\"tenant\":", a->backend);
+        put_tenant(&b, a);
+        buf_printf(&b, ",\"entries\":%lld}", r->n);
+        http_add_header(req, "Cache-Control", "no-store");
+        respond_buf(req, st = 200, "application/json", &b);
+    } else if (a->op == CACHE_ADMIN_CLEAR) {
+        buf_printf(&b, "{\"object\":\"semrouter.cache_clear\",\"cleared\":%lld,\"tenant\":", r->n);
+        put_tenant(&b, a);
+        buf_putc(&b, '}');
+        respond_buf(req, st = 200, "application/json", &b);
+        log_info("cache: %lld entries cleared through the management API (%s backend, %s)", r->n, a->backend,
+                 a->has_tenant ? "one tenant" : "all tenants");
+    } else if (a->op == CACHE_ADMIN_EVICT) {
+        if (r->n == 0) {
+            http_respond_error(req, 404, "No such cache entry.", NULL, "entry_not_found");
+            st = 404;
+        } else {
+            buf_puts(&b, "{\"object\":\"semrouter.cache_entry\",\"id\":");
+            buf_json_str(&b, a->id, strlen(a->id));
+            buf_puts(&b, ",\"deleted\":true}");
+            log_info("cache: entry %.16s... deleted through the management API (%s backend)", a->id, a->backend);
+            respond_buf(req, st = 200, "application/json", &b);
+        }
+    } else { /* LIST */
+        char cnt[32];
+        snprintf(cnt, sizeof cnt, "%lld", r->n);
+        http_add_header(req, "x-semrouter-entries", cnt);
+        if (r->truncated) { /* the backend could not list them all (milvus: its query window) */
+            http_add_header(req, "x-semrouter-truncated", "true");
+            if (r->total >= 0) {
+                snprintf(cnt, sizeof cnt, "%lld", r->total);
+                http_add_header(req, "x-semrouter-entries-total", cnt);
+            }
+        }
+        http_add_header(req, "Cache-Control", "no-store");
+        http_respond(req, st = 200, "application/x-ndjson", r->lines ? r->lines : "", r->len);
+    }
+    buf_free(&b);
+    char s[8];
+    snprintf(s, sizeof s, "%d", st);
+    metrics_inc(a->gw->metrics->http_requests, METRICS_LABELS(a->counted_path, s));
+    free(a);
+}
+
+/* Hands the route to the backend's admin op: 0 (answered and counted when it calls back,
+ * maybe before this returns), or the status of an answer sent now. */
+static int backend_admin(http_request *req, gateway *gw, cache_admin_op op, const char *tenant, const char *id,
+                         const char *counted_path)
+{
+    unsigned char raw[32];
+    if (op == CACHE_ADMIN_EVICT && codec_hex_decode_exact(id, 32, raw)) {
+        http_respond_error(req, 400, "An entry id is the 64 hex digits of its exact_key (see the export).", NULL,
+                           "invalid_value");
+        return 400;
+    }
+    admin_call *a = calloc(1, sizeof *a);
+    if (!a) {
+        http_respond_error(req, 500, "Out of memory.", NULL, "out_of_memory");
+        return 500;
+    }
+    a->req = req;
+    a->gw = gw;
+    a->op = op;
+    a->backend = gw->backend->ops->name;
+    if (tenant) {
+        snprintf(a->tenant, sizeof a->tenant, "%s", tenant); /* cache_target keeps it under 256 bytes */
+        a->has_tenant = 1;
+    }
+    if (op == CACHE_ADMIN_EVICT) codec_hex_encode(raw, 32, a->id);
+    snprintf(a->counted_path, sizeof a->counted_path, "%s", counted_path);
+    gw->backend->ops->admin(gw->backend, http_request_base(req), op, a->has_tenant ? a->tenant : NULL,
+                            op == CACHE_ADMIN_EVICT ? a->id : NULL, on_admin_done, a);
+    return 0;
+}
+
 static int handle_cache(http_request *req, gateway *gw, const sr_config *cfg, const char *path,
-                        const char *method)
+                        const char *method, const char *counted_path)
 {
     int is_get = !strcmp(method, "GET"), is_post = !strcmp(method, "POST"), is_del = !strcmp(method, "DELETE");
     int entries = !strncmp(path, ENTRIES_PREFIX, strlen(ENTRIES_PREFIX));
@@ -138,10 +253,14 @@ static int handle_cache(http_request *req, gateway *gw, const sr_config *cfg, co
     const char *tenant = NULL;
     int st = cache_target(req, cfg, path, clear, name, sizeof name, &tenant);
     if (st) return st;
+    if (!gw->cache && gw->backend && gw->backend->ops->admin) {
+        cache_admin_op op = entries ? CACHE_ADMIN_EVICT : clear ? CACHE_ADMIN_CLEAR
+                            : export ? CACHE_ADMIN_LIST : CACHE_ADMIN_COUNT;
+        return backend_admin(req, gw, op, tenant, entries ? path + strlen(ENTRIES_PREFIX) : NULL, counted_path);
+    }
     if (!gw->cache) {
         http_respond_error(req, 501,
-                           gw->backend ? "The cache routes manage the memory backend; maintain the Milvus "
-                                         "collection with 'semrouter cache stats|clear|purge -c CONFIG'."
+                           gw->backend ? "This cache backend has no management operations."
                                        : "The semantic cache is off (semantic_cache.enabled).",
                            NULL, "cache_not_available");
         return 501;
@@ -250,11 +369,11 @@ static int handle_reload(http_request *req, gateway *gw, const sr_config *cfg, c
     return st;
 }
 
-int admin_handle(http_request *req, gateway *gw, const char *path, const char *method)
+int admin_handle(http_request *req, gateway *gw, const char *path, const char *method, const char *counted_path)
 {
     sr_config *cfg = gateway_config(gw);
     int st = !strcmp(path, "/api/v1/reload") ? handle_reload(req, gw, cfg, method)
-                                             : handle_cache(req, gw, cfg, path, method);
+                                             : handle_cache(req, gw, cfg, path, method, counted_path);
     config_release(cfg);
     return st;
 }

@@ -8,13 +8,19 @@
  *   POST   /api/v1/reload                    reload the configuration file (admins), like SIGHUP
  *
  * A tenant key works on its own tenant's entries only (no tenant parameter needed); an admin
- * key (or any loopback client while auth is off) may name any tenant. */
+ * key (or any loopback client while auth is off) may name any tenant. Every backend answers
+ * them: memory directly, milvus and hybrid through the backend's admin op (backend.h), where a
+ * Milvus failure is a 503 cache_backend_unavailable and an export stops at Milvus's query
+ * window of 16,384 entries (x-semrouter-truncated: true). */
 #ifndef SEMROUTER_API_ADMIN_H
 #define SEMROUTER_API_ADMIN_H
 #include "api/gateway.h"
 
 /* 1 for the paths above. */
 int admin_owns(const char *path);
-/* Answers a request for such a path; returns the status sent. */
-int admin_handle(http_request *req, gateway *gw, const char *path, const char *method);
+/* Answers a request for such a path; returns the status sent, or 0 when a cache backend's
+ * admin op (milvus, hybrid) took it over: the answer is sent from the request's loop when the
+ * backend calls back (possibly before this returns: req is then gone) and counted then in
+ * http_requests under counted_path. */
+int admin_handle(http_request *req, gateway *gw, const char *path, const char *method, const char *counted_path);
 #endif

@@ -88,7 +88,12 @@ typedef struct cache_admin_result {
     long long n;
     const char *lines; /* LIST: valid during the callback only */
     size_t len;
+    /* LIST: 1 when the tenant has more live entries than were listed (a backend
+     * that cannot page past a window, milvus.h); total = how many, -1 unknown */
+    int truncated;
+    long long total;
     const char *err;   /* ERROR: a sentence for the client and the log */
+    const char *reason; /* ERROR: a short stable name of the cause ("unreachable", "timeout", ...) */
 } cache_admin_result;
 
 typedef void (*cache_admin_done)(void *arg, const cache_admin_result *r);
@@ -110,7 +115,8 @@ typedef struct cache_backend_ops {
      * hits and misses. served = the candidate that was answered with, NULL =
      * a miss. Called on the caller's loop; must not block. */
     void (*result)(cache_backend *b, const cache_candidate *served);
-    /* Optional (NULL = the cache routes answer 501 for this backend): op on the
+    /* Optional (NULL = the cache routes answer 501 for this backend; memory: the
+     * routes work on the cache directly): op on the
      * entries of tenant only (NULL = every tenant; "" = the shared entries of
      * scope global). An entry of another tenant is never counted, listed or
      * removed: evicting its id answers n = 0 like an id that does not exist.

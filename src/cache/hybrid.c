@@ -54,14 +54,6 @@ static void count(hybrid_backend *h, const char *op, const char *status)
 
 /* ------------------------------------------------------------------ rows -> local */
 
-static int is_hex64(const char *s)
-{
-    if (!s || strlen(s) != 64) return 0;
-    for (int i = 0; i < 64; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
-    return 1;
-}
-
 typedef struct insert_ctx {
     hybrid_backend *h;
     cache *into;
@@ -82,8 +74,8 @@ static int insert_row(void *arg, const cJSON *row)
     const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(row, "context");
     const cJSON *vec = cJSON_GetObjectItemCaseSensitive(row, h->vector_field);
     int64_t n_ctx = 0, semantic = 0, created = 0;
-    if (!cJSON_IsString(id) || !is_hex64(id->valuestring) || !cJSON_IsString(part) ||
-        !is_hex64(part->valuestring) || !cJSON_IsString(tenant) ||
+    if (!cJSON_IsString(id) || !mv_is_hex64(id->valuestring) || !cJSON_IsString(part) ||
+        !mv_is_hex64(part->valuestring) || !cJSON_IsString(tenant) ||
         mv_int64(cJSON_GetObjectItemCaseSensitive(row, "n_context"), &n_ctx) || n_ctx < 0 || n_ctx > 4096 ||
         mv_int64(cJSON_GetObjectItemCaseSensitive(row, "semantic"), &semantic) ||
         mv_int64(cJSON_GetObjectItemCaseSensitive(row, "created_at"), &created)) {

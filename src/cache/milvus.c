@@ -11,6 +11,7 @@
 #include "cache/milvus.h"
 #include "cache/milvus_proto.h"
 #include "core/buf.h"
+#include "core/codec.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/util.h"
@@ -137,17 +138,23 @@ static const char *answer_reason(const mv_answer *a)
     return a->error == MV_ERR_CODE ? mv_code_name(a->code) : mv_error_name(a->error);
 }
 
-static void answer_failure(milvus_backend *b, const char *op, const mv_answer *a, const char *transport)
+/* What a failed answer says about Milvus: request-specific rejections (our data) do not make
+ * it unhealthy; a lost or unloaded collection is set up again by the maintenance thread. */
+static void judge_failure(milvus_backend *b, const mv_answer *a)
 {
-    /* request-specific rejections (our data) do not make Milvus unhealthy */
     int degrade = !(a->error == MV_ERR_CODE &&
                     (a->code == 1100 || a->code == 1801 || a->code == 1802 || a->code == 1804 ||
                      a->code == 1806 || a->code == 1102));
     if (a->error == MV_ERR_CODE && (a->code == 100 || a->code == 101 || a->code == 700))
         atomic_store(&b->need_bootstrap, 1);
+    if (degrade) set_healthy(b, 0);
+}
+
+static void answer_failure(milvus_backend *b, const char *op, const mv_answer *a, const char *transport)
+{
     failure(b, op, answer_reason(a), "HTTP %d, code %d%s%s", a->http_status, a->code, transport ? ", " : "",
             transport ? transport : "");
-    if (degrade) set_healthy(b, 0);
+    judge_failure(b, a);
 }
 
 /* ------------------------------------------------------------------ bodies */
@@ -629,6 +636,7 @@ static mv_loop *loop_of(milvus_backend *b, struct event_base *base)
 }
 
 typedef struct mv_call mv_call;
+typedef struct admin_job admin_job;
 typedef void (*mv_call_done)(mv_call *c, mv_answer *a, const char *transport_err);
 
 struct mv_call {
@@ -650,6 +658,8 @@ struct mv_call {
     /* fetch */
     milvus_fetch_done fdone;
     void *farg;
+    /* admin: the job the call is a step of; its calls carry connection.timeout */
+    struct admin_job *job;
 };
 
 static int call_on_data(void *arg, const char *data, size_t len)
@@ -667,7 +677,8 @@ static void call_on_done(void *arg, int ok, int status, int timed_out, int conne
     if (!ok) {
         memset(&a, 0, sizeof a);
         a.http_status = status;
-        a.error = connect_failed ? MV_ERR_CONNECT : timed_out ? MV_ERR_TIMEOUT : MV_ERR_TRANSPORT;
+        /* a timeout before any answer comes with connect_failed too: it is a timeout */
+        a.error = timed_out ? MV_ERR_TIMEOUT : connect_failed ? MV_ERR_CONNECT : MV_ERR_TRANSPORT;
     } else {
         mv_answer_parse(status, c->resp.data, c->resp.len, &a);
     }
@@ -693,9 +704,11 @@ static int call_start(mv_call *c, const char *route, const buf *body)
     rq.url = url;
     rq.body = body->data;
     rq.body_len = body->len;
-    rq.headers = b->op_headers;
-    rq.connect_timeout_ms = b->op_timeout_ms;
-    rq.total_timeout_ms = b->op_timeout_ms;
+    /* the management calls (count, list, delete) are no lookups: connection.timeout bounds them */
+    long timeout = c->job ? b->timeout_ms : b->op_timeout_ms;
+    rq.headers = c->job ? b->headers : b->op_headers;
+    rq.connect_timeout_ms = c->job && timeout > 3000 ? 3000 : timeout;
+    rq.total_timeout_ms = timeout;
     rq.ca_file = b->ca_file;
     rq.cert_file = b->cert_file;
     rq.key_file = b->key_file;
@@ -889,6 +902,250 @@ void milvus_backend_fetch(cache_backend *cb, struct event_base *loop, const char
         failure(b, "fetch", "transport", "could not start the HTTP call");
         done(arg, CACHE_STATUS_ERROR, NULL);
     }
+}
+
+/* ------------------------------------------------------------------ admin (backend.h cache_admin_op) */
+
+/* Milvus answers a query only while offset + limit <= 16,384 (its max query result
+ * window): a listing pages ADMIN_PAGE rows at a time up to that window and says
+ * truncated past it; the bytes of one listing are bounded too. */
+#define ADMIN_PAGE 256
+#define ADMIN_WINDOW 16384
+#define ADMIN_MAX_LIST_BYTES (64u << 20)
+
+typedef enum { ADMIN_STEP_COUNT, ADMIN_STEP_DELETE, ADMIN_STEP_PAGE, ADMIN_STEP_TOTAL } admin_step;
+
+struct admin_job {
+    milvus_backend *b;
+    mv_loop *L;
+    cache_admin_op op;
+    char *tenant; /* NULL = every tenant */
+    char id[65];  /* EVICT: the exact key, lower-case hex */
+    admin_step step;
+    long long n;  /* COUNT/CLEAR/EVICT: the live rows counted; LIST: lines written */
+    long long bad; /* LIST: rows that did not decode (skipped) */
+    int offset;   /* LIST: of the next page */
+    int truncated;
+    long long total;
+    buf lines;
+    cache_admin_done done;
+    void *arg;
+};
+
+static const char *const admin_op_names[] = {"admin_count", "admin_list", "admin_evict", "admin_clear"};
+static const char *const admin_step_names[] = {"count", "delete", "query of the rows", "count"};
+
+static void admin_free(admin_job *j)
+{
+    buf_free(&j->lines);
+    free(j->tenant);
+    free(j);
+}
+
+static void admin_ok(admin_job *j)
+{
+    cache_admin_result r = {0};
+    r.status = CACHE_STATUS_OK;
+    r.n = j->n;
+    r.lines = j->lines.data ? j->lines.data : "";
+    r.len = j->lines.len;
+    r.truncated = j->truncated;
+    r.total = j->total;
+    count_op(j->b, admin_op_names[j->op], "success");
+    j->done(j->arg, &r);
+    admin_free(j);
+}
+
+static void admin_error(admin_job *j, const char *reason, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void admin_error(admin_job *j, const char *reason, const char *fmt, ...)
+{
+    char msg[700];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    cache_admin_result r = {0};
+    r.status = CACHE_STATUS_ERROR;
+    r.total = -1;
+    r.err = msg;
+    r.reason = reason;
+    count_op(j->b, admin_op_names[j->op], "error");
+    if (j->b->m) metrics_inc(j->b->m->cache_backend_errors, METRICS_LABELS("milvus", reason));
+    j->done(j->arg, &r);
+    admin_free(j);
+}
+
+static void admin_call_done(mv_call *c, mv_answer *a, const char *transport);
+
+/* Starts the job's next call (j->step). 0, or -1 after finishing j with an error. */
+static int admin_step_start(admin_job *j)
+{
+    milvus_backend *b = j->b;
+    if (!atomic_load(&b->healthy)) {
+        admin_error(j, "degraded",
+                    "Milvus at %.300s is not answering (the router retries every second; /ready shows the cache "
+                    "degraded); nothing was %s",
+                    b->url, j->op == CACHE_ADMIN_COUNT || j->op == CACHE_ADMIN_LIST ? "read" : "removed");
+        return -1;
+    }
+    if (j->L->inflight >= b->max_inflight) {
+        admin_error(j, "overloaded", "%d Milvus calls are in flight on this worker; retry in a moment",
+                    j->L->inflight);
+        return -1;
+    }
+    int64_t now = util_unix_time();
+    const char *id = j->op == CACHE_ADMIN_EVICT ? j->id : NULL;
+    buf body, f;
+    buf_init(&body);
+    buf_init(&f);
+    body_open(b, &body);
+    const char *route = "entities/query";
+    /* what the management API reads is the truth of now: Strong, not the lookups' level */
+    switch (j->step) {
+    case ADMIN_STEP_COUNT:
+    case ADMIN_STEP_TOTAL:
+        mv_admin_filter(&f, j->tenant, id, 1, now);
+        buf_puts(&body, ",\"outputFields\":[\"count(*)\"],\"consistencyLevel\":\"Strong\"");
+        break;
+    case ADMIN_STEP_DELETE: /* expired rows of the tenant go too: they are never served anyway */
+        mv_admin_filter(&f, j->tenant, id, 0, now);
+        route = "entities/delete";
+        break;
+    case ADMIN_STEP_PAGE:
+        mv_admin_filter(&f, j->tenant, NULL, 1, now);
+        buf_puts(&body, ",\"outputFields\":[" MV_FIELDS_EXPORT ",");
+        buf_json_str(&body, b->vector_field, strlen(b->vector_field));
+        buf_printf(&body, "],\"limit\":%d,\"offset\":%d,\"consistencyLevel\":\"Strong\"", ADMIN_PAGE, j->offset);
+        break;
+    }
+    buf_puts(&body, ",\"filter\":");
+    buf_json_str(&body, f.data ? f.data : "", f.len);
+    buf_putc(&body, '}');
+    buf_free(&f);
+    mv_call *c = calloc(1, sizeof *c);
+    int rc = -1;
+    if (c && !body.oom) {
+        c->b = b;
+        c->L = j->L;
+        c->fn = admin_call_done;
+        c->op = admin_op_names[j->op];
+        c->job = j;
+        rc = call_start(c, route, &body);
+    }
+    buf_free(&body);
+    if (rc) {
+        free(c);
+        admin_error(j, "transport", "the HTTP call to Milvus at %.300s could not be started (out of memory or "
+                    "connections)", b->url);
+        return -1;
+    }
+    return 0;
+}
+
+static void admin_call_done(mv_call *c, mv_answer *a, const char *transport)
+{
+    admin_job *j = c->job;
+    milvus_backend *b = j->b;
+    long long n = 0;
+    if (a->error == MV_OK && (j->step == ADMIN_STEP_COUNT || j->step == ADMIN_STEP_TOTAL) &&
+        mv_count_of(a->data, &n))
+        a->error = MV_ERR_GARBAGE;
+    if (a->error == MV_OK && j->step == ADMIN_STEP_PAGE && !cJSON_IsArray(a->data)) a->error = MV_ERR_GARBAGE;
+    if (a->error != MV_OK) {
+        /* the backend's health follows every call (a refused request of ours does not degrade it) */
+        judge_failure(b, a);
+        const char *reason = answer_reason(a);
+        log_warn("milvus: %s through the management API failed at the %s (%s): HTTP %d, code %d%s%s",
+                 admin_op_names[j->op] + 6, admin_step_names[j->step], reason, a->http_status, a->code,
+                 transport ? ", " : "", transport ? transport : "");
+        admin_error(j, reason, "Milvus at %.300s: the %s failed (%s, HTTP %d, code %d)%s", b->url,
+                    admin_step_names[j->step], reason, a->http_status, a->code,
+                    j->step == ADMIN_STEP_DELETE ? "; some of the entries may have been removed, retry the call"
+                    : j->op == CACHE_ADMIN_CLEAR || j->op == CACHE_ADMIN_EVICT ? "; nothing was removed"
+                                                                               : "");
+        return;
+    }
+    set_healthy(b, 1);
+    switch (j->step) {
+    case ADMIN_STEP_COUNT:
+        j->n = n;
+        if (j->op == CACHE_ADMIN_COUNT || (j->op == CACHE_ADMIN_EVICT && n == 0)) {
+            admin_ok(j);
+            return;
+        }
+        j->step = ADMIN_STEP_DELETE; /* CLEAR, EVICT: n = the live rows the delete takes */
+        admin_step_start(j);
+        return;
+    case ADMIN_STEP_DELETE:
+        if (j->op == CACHE_ADMIN_EVICT) j->n = 1;
+        admin_ok(j);
+        return;
+    case ADMIN_STEP_PAGE: {
+        int got = cJSON_GetArraySize(a->data);
+        const cJSON *row;
+        cJSON_ArrayForEach(row, a->data)
+        {
+            if (mv_export_line(&j->lines, row, b->vector_field, b->dim)) j->bad++;
+            else j->n++;
+        }
+        if (j->lines.oom) {
+            admin_error(j, "out_of_memory", "out of memory while listing %lld entries", j->n);
+            return;
+        }
+        if (j->bad && got < ADMIN_PAGE)
+            log_warn("milvus: %lld rows of the listing did not decode (skipped)", j->bad);
+        if (got < ADMIN_PAGE) {
+            admin_ok(j);
+            return;
+        }
+        j->offset += ADMIN_PAGE;
+        if (j->offset + ADMIN_PAGE > ADMIN_WINDOW || j->lines.len > ADMIN_MAX_LIST_BYTES) {
+            j->step = ADMIN_STEP_TOTAL; /* how many there are beyond what was listed */
+            admin_step_start(j);
+            return;
+        }
+        admin_step_start(j);
+        return;
+    }
+    case ADMIN_STEP_TOTAL:
+        j->total = n;
+        j->truncated = n > j->n + j->bad;
+        admin_ok(j);
+        return;
+    }
+}
+
+static void mv_admin(cache_backend *cb, struct event_base *loop, cache_admin_op op, const char *tenant,
+                     const char *id, cache_admin_done done, void *arg)
+{
+    milvus_backend *b = (milvus_backend *)cb;
+    admin_job *j = calloc(1, sizeof *j);
+    if (!j || (tenant && !(j->tenant = strdup(tenant)))) {
+        free(j);
+        cache_admin_result r = {.status = CACHE_STATUS_ERROR, .total = -1, .err = "out of memory", .reason = "out_of_memory"};
+        done(arg, &r);
+        return;
+    }
+    j->b = b;
+    j->op = op;
+    j->done = done;
+    j->arg = arg;
+    j->total = -1;
+    buf_init(&j->lines);
+    j->step = op == CACHE_ADMIN_LIST ? ADMIN_STEP_PAGE : ADMIN_STEP_COUNT;
+    if (op == CACHE_ADMIN_EVICT) {
+        unsigned char raw[32];
+        if (codec_hex_decode_exact(id, 32, raw)) { /* admin.c checks it first: never a filter of junk */
+            admin_error(j, "invalid_id", "an entry id is the 64 hex digits of its exact_key");
+            return;
+        }
+        codec_hex_encode(raw, 32, j->id);
+    }
+    if (!(j->L = loop_of(b, loop))) {
+        admin_error(j, "overloaded", "no event loop slot for Milvus calls on this worker");
+        return;
+    }
+    admin_step_start(j);
 }
 
 /* ------------------------------------------------------------------ store */
@@ -1109,6 +1366,7 @@ static const cache_backend_ops milvus_ops = {
     .store = mv_store,
     .healthy = mv_healthy,
     .close = mv_close,
+    .admin = mv_admin,
 };
 
 static char *dup_or(const char *s, const char *def)
@@ -1316,10 +1574,9 @@ static int scan_prefix(scan_state *st, const char *prefix)
     int n = cJSON_GetArraySize(a.data);
     if (n >= SCAN_PAGE && pl < 16) {
         mv_answer_free(&a);
-        static const char hex[] = "0123456789abcdef";
         char sub[24];
         for (int i = 0; i < 16; i++) {
-            snprintf(sub, sizeof sub, "%s%c", prefix, hex[i]);
+            snprintf(sub, sizeof sub, "%s%x", prefix, (unsigned)i); /* the next hex digit, as the ids write it */
             if (scan_prefix(st, sub)) return -1;
         }
         return 0;

@@ -511,3 +511,134 @@ int mv_rows_to_candidates(const cJSON *data, const char *metric, int dim, const 
     return out->n;
 }
 
+
+/* ------------------------------------------------------------------ admin */
+
+void mv_admin_filter(buf *b, const char *tenant, const char *id, int live, int64_t now)
+{
+    const char *and = "";
+    if (id) {
+        buf_puts(b, "id == ");
+        mv_filter_literal(b, id, strlen(id));
+        and = " and ";
+    }
+    if (tenant) {
+        buf_puts(b, and);
+        buf_puts(b, "tenant == ");
+        mv_filter_literal(b, tenant, strlen(tenant));
+        and = " and ";
+    } else if (!id) {
+        buf_puts(b, "id != \"\"");
+        and = " and ";
+    }
+    if (live) {
+        buf_puts(b, and);
+        buf_printf(b, "expires_at > %lld", (long long)now);
+    }
+}
+
+int mv_count_of(const cJSON *data, long long *n)
+{
+    int64_t c;
+    if (!cJSON_IsArray(data) || cJSON_GetArraySize(data) != 1 ||
+        mv_int64(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(data, 0), "count(*)"), &c) || c < 0)
+        return -1;
+    *n = c;
+    return 0;
+}
+
+int mv_is_hex64(const char *s)
+{
+    if (!s || strlen(s) != 64) return 0;
+    for (int i = 0; i < 64; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+    return 1;
+}
+
+int mv_export_line(buf *line, const cJSON *row, const char *vector_field, int dim)
+{
+    const char *id = str_of(row, "id"), *part = str_of(row, "partition_hash"), *tenant = str_of(row, "tenant");
+    const char *query = str_of(row, "query_text"), *body = str_of(row, "response_body");
+    const char *ctx = str_of(row, "context"), *conv = str_of(row, "conversation");
+    int64_t enc = 0, n_ctx = 0, semantic = 0, created = 0, expires = 0;
+    if (!cJSON_IsObject(row) || !mv_is_hex64(id) || !mv_is_hex64(part) || !tenant || !body || dim <= 0 ||
+        int_of(row, "body_encoding", &enc) || int_of(row, "n_context", &n_ctx) || n_ctx < 0 || n_ctx > 4096 ||
+        int_of(row, "semantic", &semantic) || int_of(row, "created_at", &created) ||
+        int_of(row, "expires_at", &expires))
+        return -1;
+    size_t vbytes = sizeof(float) * (size_t)dim, start = line->len;
+    float *vec = NULL;
+    unsigned char *cvec = NULL;
+    char *decoded = NULL;
+    cache_candidate cc;
+    memset(&cc, 0, sizeof cc);
+    cc.n_context = (int)n_ctx;
+    int rc = -1;
+    if (semantic) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, vector_field);
+        if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != dim || !(vec = malloc(vbytes))) goto out;
+        int i = 0;
+        const cJSON *e;
+        cJSON_ArrayForEach(e, v)
+        {
+            if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble)) goto out;
+            vec[i++] = (float)e->valuedouble;
+        }
+    }
+    if (n_ctx > 0) {
+        size_t got = 0;
+        cvec = ctx ? codec_base64_decode(ctx, strlen(ctx), &got) : NULL;
+        if (!cvec || got != vbytes * (size_t)n_ctx) goto out;
+    }
+    if (mv_get_conversation(conv, &cc)) goto out;
+    size_t blen = 0;
+    if (!(decoded = mv_body_decode(body, strlen(body), (int)enc, &blen))) goto out;
+
+    buf_puts(line, "{\"tenant\":");
+    buf_json_str(line, tenant, strlen(tenant));
+    buf_printf(line, ",\"partition\":\"%s\",\"exact_key\":\"%s\",\"query_text\":", part, id);
+    buf_json_str(line, query ? query : "", query ? strlen(query) : 0);
+    if (vec) {
+        buf_puts(line, ",\"vector\":");
+        codec_base64_encode_quoted(line, vec, vbytes);
+    }
+    buf_puts(line, ",\"context_vectors\":[");
+    for (int i = 0; i < (int)n_ctx; i++) {
+        if (i) buf_putc(line, ',');
+        codec_base64_encode_quoted(line, cvec + (size_t)i * vbytes, vbytes);
+    }
+    buf_putc(line, ']');
+    if (cc.context_roles) { /* the same object the conversation field holds, re-written from what decoded */
+        static const char letters[] = {'u', 'a', 'o'};
+        buf_puts(line, ",\"conversation\":{\"roles\":\"");
+        for (int i = 0; i < cc.n_context; i++)
+            buf_putc(line, letters[cc.context_roles[i] <= CACHE_ROLE_OTHER ? cc.context_roles[i] : CACHE_ROLE_OTHER]);
+        buf_putc(line, '"');
+        if (cc.has_answer_hash) {
+            char hex[65];
+            codec_hex_encode(cc.answer_hash, 32, hex);
+            buf_printf(line, ",\"answers\":\"%s\"", hex);
+        }
+        buf_puts(line, ",\"texts\":[");
+        for (int i = 0; i < cc.n_context; i++) {
+            if (i) buf_putc(line, ',');
+            if (cc.context_texts[i]) buf_json_str(line, cc.context_texts[i], strlen(cc.context_texts[i]));
+            else buf_puts(line, "null");
+        }
+        buf_puts(line, "]}");
+    }
+    buf_puts(line, ",\"body\":");
+    buf_json_str(line, decoded, blen);
+    buf_printf(line, ",\"inserted_at\":%lld,\"expires_at\":%lld}\n", (long long)created, (long long)expires);
+    rc = line->oom ? -1 : 0;
+out:
+    if (rc) {
+        line->len = start;
+        if (line->data) line->data[start] = 0;
+    }
+    free(vec);
+    free(cvec);
+    free(decoded);
+    mv_candidate_clear(&cc);
+    return rc;
+}

@@ -138,4 +138,29 @@ int mv_put_row(buf *b, const mv_row *r, const char *vector_field);
 
 /* The filter of a lookup: partition + tenant + not expired. */
 void mv_lookup_filter(buf *b, const char *partition, const char *tenant, int64_t now);
+
+/* ---- the admin op (backend.h cache_admin_op) -------------------------------------------- */
+
+/* The rows of tenant (escaped literal; NULL = every row, written id != "" because
+ * a delete needs a non-empty filter), and of exact key id when id is not NULL,
+ * and live (expires_at > now) when live is 1. */
+void mv_admin_filter(buf *b, const char *tenant, const char *id, int live, int64_t now);
+
+/* The fields a listed row needs (mv_export_line) besides the vector field. */
+#define MV_FIELDS_EXPORT "\"partition_hash\",\"tenant\",\"query_text\",\"response_body\",\"body_encoding\",\"context\",\"n_context\",\"conversation\",\"semantic\",\"created_at\",\"expires_at\""
+
+/* 1 when s is 64 lower-case hex digits (an id or partition_hash as rows hold them). */
+int mv_is_hex64(const char *s);
+
+/* The n of a count(*) query's data: [{"count(*)":N}] (N a number or a numeric
+ * string). 0, or -1 when the data is not that. */
+int mv_count_of(const cJSON *data, long long *n);
+
+/* Appends one query row (MV_FIELDS_EXPORT + vector_field) as a line of
+ * cache_export's JSON-lines format (export.c), newline included: tenant,
+ * partition, exact_key, query_text, vector (base64 f32, semantic rows only),
+ * context_vectors, conversation (when stored), the decoded body, inserted_at,
+ * expires_at. 0, or -1 when the row does not decode (ids not 64 hex, a vector
+ * or context of the wrong size, a body that does not decode): nothing appended. */
+int mv_export_line(buf *line, const cJSON *row, const char *vector_field, int dim);
 #endif

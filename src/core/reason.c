@@ -8,7 +8,8 @@
 const reason_code reason_codes[] = {
     /* ---- HTTP error bodies (`error.code`); the request log line's `error` names the same
      * or the log reason below ---- */
-    R("cache_not_available", 501, "http", "The management API's cache routes need the memory cache: the semantic cache is off, or on Milvus (maintain that with `semrouter cache ... -c CONFIG`)."),
+    R("cache_backend_unavailable", 503, "http", "A management API cache route on the milvus or hybrid backend could not be done: Milvus is down, slow or answered an error (the message names the call that failed and why); retry when /ready shows the cache ok."),
+    R("cache_not_available", 501, "http", "The management API's cache routes need a cache: the semantic cache is off (semantic_cache.enabled)."),
     R("cache_replay_failed", 500, "http", "A cached answer could not be turned into a stream (out of memory); the request can be retried."),
     R("classification_failed", 500, "http", "The classification API could not embed or classify the text (the message says why: model missing, out of memory)."),
     R("embedding_failed", 500, "http", "/v1/embeddings or /api/v1/similarity could not embed the input (the message says why: out of memory; 502: the remote embedding model failed)."),

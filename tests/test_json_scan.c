@@ -101,8 +101,8 @@ static const char *const answers[] = {
     "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_"
     "tokens\":5}}",
     /* error bodies a server sends with a 2xx by mistake */
-    "{\"error\":{\"message\":\"The model `x` does not "
-    "exist\",\"type\":\"invalid_request_error\",\"code\":null}}",
+    ("{\"error\":{\"message\":\"The model `x` does not "
+     "exist\",\"type\":\"invalid_request_error\",\"code\":null}}"),
     "{\"object\":\"error\",\"message\":\"busy\",\"code\":503}",
 };
 

@@ -523,6 +523,8 @@ static int load_models(gateway *gw, const sr_config *cfg)
             mo.embedding_model_id = embed_model_id(gw->embed);
             mo.ttl_seconds = sc->ttl_seconds;
             mo.metrics = gw->metrics;
+            mo.keepalive_idle_s = cfg->server.upstream_keepalive_idle_seconds;
+            mo.keepalive_lifetime_s = cfg->server.upstream_keepalive_lifetime_seconds;
             int degraded = 0;
             if (hybrid) { /* the local index of cache/hybrid.h */
                 cache_options lo;

@@ -60,6 +60,7 @@ typedef struct milvus_backend {
     int64_t ttl;
     long timeout_ms;    /* bootstrap, maintenance */
     long op_timeout_ms; /* request path */
+    long keepalive_idle_s, keepalive_lifetime_s; /* milvus_options'; idle > 0, lifetime 0 = none */
     int cleanup_interval;
     int auto_create, drop_on_start;
     int inspect; /* CLI: use the collection as it is (dimension from it), never create or check */
@@ -206,6 +207,9 @@ static int sync_call(milvus_backend *b, const char *route, const buf *body, mv_a
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, b->timeout_ms);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, b->timeout_ms < 3000 ? b->timeout_ms : 3000L);
+    /* which connection of the handle's cache this call may reuse (set again after the reset) */
+    curl_easy_setopt(e, CURLOPT_MAXAGE_CONN, b->keepalive_idle_s);
+    curl_easy_setopt(e, CURLOPT_MAXLIFETIME_CONN, b->keepalive_lifetime_s);
     tls_opts(b, e);
     CURLcode rc = curl_easy_perform(e);
     long status = 0;
@@ -712,6 +716,8 @@ static int call_start(mv_call *c, const char *route, const buf *body)
     rq.ca_file = b->ca_file;
     rq.cert_file = b->cert_file;
     rq.key_file = b->key_file;
+    rq.keepalive_idle_s = b->keepalive_idle_s;
+    rq.keepalive_lifetime_s = b->keepalive_lifetime_s;
     static const upstream_callbacks cb = {NULL, call_on_data, call_on_done};
     c->t0 = util_now_ns();
     if (!upstream_start(c->L->http, &rq, &cb, c)) return -1;
@@ -1442,6 +1448,8 @@ cache_backend *milvus_backend_open(const milvus_options *o, int *degraded, char 
     b->ttl = o->ttl_seconds;
     b->timeout_ms = (cfg->connection.timeout > 0 ? cfg->connection.timeout : 30) * 1000L;
     b->op_timeout_ms = cfg->search.timeout_ms > 0 ? cfg->search.timeout_ms : 1000;
+    b->keepalive_idle_s = o->keepalive_idle_s > 0 ? o->keepalive_idle_s : UPSTREAM_KEEPALIVE_IDLE_S;
+    b->keepalive_lifetime_s = o->keepalive_lifetime_s > 0 ? o->keepalive_lifetime_s : 0;
     b->cleanup_interval = cfg->cleanup_interval;
     b->auto_create = cfg->development.auto_create_collection;
     b->drop_on_start = o->inspect ? 0 : cfg->development.drop_collection_on_startup;
@@ -1718,6 +1726,8 @@ int milvus_cli(const char *cmd, const char *config_path, const char *tenant, int
     }
     milvus_options o = {0};
     o.cfg = sc->milvus;
+    o.keepalive_idle_s = cfg->server.upstream_keepalive_idle_seconds;
+    o.keepalive_lifetime_s = cfg->server.upstream_keepalive_lifetime_seconds;
     o.no_thread = 1;
     o.inspect = 1;
     int degraded = 0;

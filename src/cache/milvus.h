@@ -2,7 +2,8 @@
  *
  * Several routers share one cache that survives their restarts. The request
  * path never waits: lookups and stores are libcurl multi transfers on the
- * calling worker's event loop (one connection pool per loop, keep-alive),
+ * calling worker's event loop (one connection pool per loop, keep-alive within
+ * milvus_options.keepalive_*, the model servers' limits),
  * bounded per loop (max_inflight; past it a lookup fails fast as an error and
  * counts). Bootstrap, the recovery probe and the delete of expired rows run
  * on a maintenance thread of the backend (blocking calls there are fine).
@@ -66,6 +67,13 @@ typedef struct milvus_options {
     int no_thread;                  /* 1 = no maintenance thread (CLI use) */
     int inspect;                    /* 1 = CLI: the collection must exist; its dimension is
                                        used; nothing is created, loaded or checked */
+    /* Kept-alive connections to Milvus (every handle: the loops' pools and the blocking one):
+     * one idle more than keepalive_idle_s whole seconds, or opened more than
+     * keepalive_lifetime_s ago, is closed, not reused (upstream.h's rule; the router passes
+     * server.upstream_keepalive_idle_seconds / _lifetime_seconds). idle <= 0:
+     * UPSTREAM_KEEPALIVE_IDLE_S; lifetime <= 0: no limit. */
+    long keepalive_idle_s;
+    long keepalive_lifetime_s;
 } milvus_options;
 
 /* Opens the backend: bootstraps the collection now (blocking, bounded by

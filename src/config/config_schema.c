@@ -93,7 +93,7 @@ static const cfg_field server_fields[] = {
          .def = 64u << 20, .doc = "largest upstream answer: whole (502 upstream_response_too_large above) or streamed (SSE bytes; stopped there with an error event)"),
     INT("upstream_keepalive_idle_seconds", S, upstream_keepalive_idle_seconds, .flags = RANGE | OURS,
         .min = 1, .max = 3600, .def = 30, /* http/upstream.h UPSTREAM_KEEPALIVE_IDLE_S */
-        .doc = "a kept-alive model-server connection idle more than this many whole seconds is closed, not reused (under the "
+        .doc = "a kept-alive model-server or Milvus connection idle more than this many whole seconds is closed, not reused (under the "
                "60-75 s keep-alive timeouts of nginx and load balancers, and NAT idle timeouts)"),
     INT("upstream_keepalive_lifetime_seconds", S, upstream_keepalive_lifetime_seconds,
         .flags = RANGE | OURS, .min = 0, .max = 86400, .def = 300,

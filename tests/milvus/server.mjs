@@ -25,7 +25,9 @@
 //   POST /_test/faults {"mode":"delay|status|reset|garbage|truncate","delay_ms":N,
 //        "status":500,"count":N (-1 = until cleared),"match":"entities/search"}
 //   POST /_test/clear          drop all faults
-//   GET  /_test/stats          {"requests":{route:n},"collections":{name:rows}}
+//   GET  /_test/stats          {"requests":{route:n},"collections":{name:rows},"connections":n}
+//        connections: the TCP connections that carried a /v2/ request (so the test's own
+//        /_test/ requests do not count): how often a client opened one instead of reusing
 // With --state FILE every change is written to FILE and read back at start, so a
 // killed and restarted server keeps its collections (like a real Milvus volume).
 
@@ -57,6 +59,8 @@ const dbs = new Map([['default', new Map()]]);
 let nextCollectionId = 448707763883002014n;
 let faults = [];
 const requestCounts = {};
+const v2Sockets = new WeakSet();
+let v2Connections = 0;
 
 function saveState() {
     if (!STATE) return;
@@ -594,7 +598,7 @@ function handleTest(req, res, raw) {
     if (path === 'stats') {
         const cols = {};
         for (const [db, m] of dbs) for (const [n, c] of m) cols[db === 'default' ? n : `${db}.${n}`] = c.rows.size;
-        return send(res, 200, JSON.stringify({ requests: requestCounts, collections: cols, faults }));
+        return send(res, 200, JSON.stringify({ requests: requestCounts, collections: cols, faults, connections: v2Connections }));
     }
     send(res, 404, '404 page not found', 'text/plain');
 }
@@ -605,6 +609,7 @@ const server = http.createServer((req, res) => {
     req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
         if (req.url.startsWith('/_test/')) return handleTest(req, res, raw);
+        if (!v2Sockets.has(req.socket)) { v2Sockets.add(req.socket); v2Connections++; }
         const m = /^\/v2\/vectordb\/([a-z_]+\/[a-z_]+)$/.exec(req.url.split('?')[0]);
         const route = m && m[1];
         if (req.method !== 'POST' || !route || !routes[route]) return send(res, 404, '404 page not found', 'text/plain');

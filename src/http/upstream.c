@@ -57,6 +57,7 @@ typedef struct h1_conn {
     upstream_client *client;
     upstream_call *call; /* the transfer on it; NULL while idle (readable = closed) */
     double opened_at, idle_since; /* monotonic seconds: connect, and back in the idle pool */
+    double expires_at; /* while idle: when its idle age or lifetime runs out (the sweep closes it) */
 } h1_conn;
 
 struct upstream_client {
@@ -71,6 +72,10 @@ struct upstream_client {
     int n_pool;
     h1_conn *idle[H1_IDLE_MAX];
     int n_idle;
+    /* closes idle connections whose age runs out while no request comes to take them, so a
+     * router whose traffic stopped does not hold model-server connections open forever */
+    struct event *sweep;
+    double sweep_at; /* when the armed sweep fires; 0 = not armed */
 };
 
 enum { H1_CONNECT = 1, H1_SEND, H1_HEAD, H1_BODY };
@@ -223,6 +228,8 @@ static int timerfunc_cb(CURLM *multi, long timeout_ms, void *userp)
 
 static void curl_init_once(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
+static void h1_sweep_cb(evutil_socket_t fd, short kind, void *arg);
+
 upstream_client *upstream_client_new(struct event_base *base)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -232,7 +239,8 @@ upstream_client *upstream_client_new(struct event_base *base)
     c->base = base;
     c->multi = curl_multi_init();
     c->timer = evtimer_new(base, timer_cb, c);
-    if (!c->multi || !c->timer) {
+    c->sweep = evtimer_new(base, h1_sweep_cb, c);
+    if (!c->multi || !c->timer || !c->sweep) {
         upstream_client_free(c);
         return NULL;
     }
@@ -267,6 +275,7 @@ void upstream_client_free(upstream_client *c)
     while (c->n_pool) curl_easy_cleanup(c->pool[--c->n_pool]);
     if (c->multi) curl_multi_cleanup(c->multi);
     if (c->timer) event_free(c->timer);
+    if (c->sweep) event_free(c->sweep);
     free(c);
 }
 
@@ -638,6 +647,34 @@ static double h1_now(void)
  * drop a connection at the same age: from limit + 1 s on. */
 static int h1_over(double age, long limit_s) { return age >= (double)limit_s + 1; }
 
+/* Arms the sweep for monotonic time `at` (a little after: the coarse clock and the event loop's
+ * clock may differ by a few ms, and a sweep that fires early only re-arms). */
+static void h1_sweep_arm(upstream_client *c, double at, double now)
+{
+    double d = at - now + 0.02;
+    if (d < 0.01) d = 0.01;
+    struct timeval tv = {(time_t)d, (suseconds_t)((d - (double)(time_t)d) * 1e6)};
+    c->sweep_at = evtimer_add(c->sweep, &tv) ? 0 : at;
+}
+
+/* Closes the idle connections whose time ran out, then re-arms for the next one. */
+static void h1_sweep_cb(evutil_socket_t fd, short kind, void *arg)
+{
+    (void)fd;
+    (void)kind;
+    upstream_client *c = arg;
+    double now = h1_now(), next = 0;
+    c->sweep_at = 0;
+    for (int i = c->n_idle - 1; i >= 0; i--) { /* a drop moves an already seen one into i */
+        h1_conn *k = c->idle[i];
+        if (k->expires_at <= now)
+            h1_idle_drop(c, i);
+        else if (!next || k->expires_at < next)
+            next = k->expires_at;
+    }
+    if (next) h1_sweep_arm(c, next, now);
+}
+
 /* Keeps the call's connection for the next transfer to the same server, unless it has
  * outlived its lifetime (then h1_state_free closes it). */
 static void h1_keep(upstream_call *call)
@@ -651,8 +688,13 @@ static void h1_keep(upstream_call *call)
     if (h->paused && event_add(k->rev, NULL)) return;
     k->call = NULL;
     k->idle_since = now;
+    long idle_max = h->keepalive_idle_s > 0 ? h->keepalive_idle_s : UPSTREAM_KEEPALIVE_IDLE_S;
+    k->expires_at = now + (double)idle_max + 1;
+    if (h->keepalive_lifetime_s > 0 && k->opened_at + (double)h->keepalive_lifetime_s + 1 < k->expires_at)
+        k->expires_at = k->opened_at + (double)h->keepalive_lifetime_s + 1;
     c->idle[c->n_idle++] = k;
     h->conn = NULL;
+    if (!c->sweep_at || k->expires_at < c->sweep_at) h1_sweep_arm(c, k->expires_at, now);
 }
 
 /* An idle connection to a, young enough for h's limits, taken out of the pool; NULL when there

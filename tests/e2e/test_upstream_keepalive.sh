@@ -116,6 +116,63 @@ done
 check "lifetime_no_request_failed" --why "$FAILED_REQUESTS failed" '[ "$FAILED_REQUESTS" = 0 ]'
 router_stop
 
+# --- idle connections are closed while no request comes (native engine) ---------------------------
+# Ages are otherwise checked only when a request takes a connection, so a router whose traffic
+# stopped would hold its model-server connections open forever. Counted from the router's side:
+# its established TCP sockets to fakellm's port (/proc), one endpoint on the native engine only.
+cat >"$E2E_TMP/ka1.yaml" <<YAML
+server:
+  listen: 127.0.0.1
+  metrics_port: 0
+  workers: 1
+  upstream_keepalive_idle_seconds: 2
+vllm_endpoints:
+  - {name: native, address: 127.0.0.1, port: $F_PORT}
+model_config:
+  native: {preferred_endpoints: [native], upstream_model: m}
+default_model: native
+YAML
+# router_conns: the running router's established TCP connections to fakellm
+router_conns() {
+    python3 - "$ROUTER_PID" "$F_PORT" <<'PY'
+import os, sys
+pid, port = sys.argv[1], int(sys.argv[2])
+inodes = set()
+for fd in os.listdir(f"/proc/{pid}/fd"):
+    try:
+        link = os.readlink(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        continue
+    if link.startswith("socket:["):
+        inodes.add(link[8:-1])
+n = 0
+for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+    with open(table) as f:
+        next(f)
+        for line in f:
+            col = line.split()
+            if col[3] == "01" and int(col[2].rsplit(":", 1)[1], 16) == port and col[9] in inodes:
+                n += 1
+print(n)
+PY
+}
+router_start "$E2E_TMP/ka1.yaml" || exit 1
+check "sweep_endpoint_up" settle
+req native
+req native
+t_last=$(now)
+open=$(router_conns)
+check "sweep_connection_kept_after_request" --why "$open connections open" '[ "$open" -ge 1 ]'
+wait_for 10 '[ "$(router_conns)" = 0 ]'
+gone=$?
+waited=$(python3 -c "print(round($(now) - $t_last, 1))")
+# idle 2 s: closed from 3 s of age on (whole seconds, strictly more), by the sweep soon after
+check "sweep_idle_connection_closed_without_traffic" --why "closed=$((gone == 0)) after ${waited}s" \
+    '[ "$gone" = 0 ] && python3 -c "import sys; sys.exit(0 if 2.5 <= $waited <= 6 else 1)"'
+req native
+check "sweep_request_after_close_ok" --why "$FAILED_REQUESTS failed" '[ "$FAILED_REQUESTS" = 0 ]'
+router_stop
+
 # --- the keys are validated ------------------------------------------------------------------------
 config 0 300
 check "idle_zero_rejected" '! build/semrouter check-config -c "$E2E_TMP/ka.yaml" >"$E2E_TMP/cc" 2>&1 && grep -q "upstream_keepalive_idle_seconds" "$E2E_TMP/cc"'

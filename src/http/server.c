@@ -181,10 +181,7 @@ const char *http_request_header(const http_request *r, const char *name)
 
 int http_request_header_at(const http_request *r, int i, const char **name, const char **value)
 {
-    if (i < 0 || i >= r->m.n_headers) return 0;
-    *name = r->m.headers[i].name;
-    *value = r->m.headers[i].value;
-    return 1;
+    return http_msg_header_at(&r->m, i, name, value);
 }
 
 const char *http_request_body(const http_request *r, size_t *len)
